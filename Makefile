@@ -1,0 +1,54 @@
+# netscaler-certsync developer entry points.
+# `make demo` and `make test` work on a fresh machine: they create .venv when it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: help venv test lint format demo bench tools e2e image clean
+
+help:
+	@echo "make demo   - the operator syncing a certificate to a (simulated) NetScaler"
+	@echo "make test   - lint, import-linter and every test tier"
+	@echo "make lint   - ruff and import-linter only"
+	@echo "make bench  - benchmarks; results go to docs/benchmarks.md"
+	@echo "make tools  - fetch helm and kubectl into .tools/bin when the system lacks them"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check operator tests bench hack
+	$(VENV)/bin/ruff format --check operator tests bench hack
+	$(VENV)/bin/lint-imports
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format operator tests bench hack
+	$(VENV)/bin/ruff check --fix operator tests bench hack
+
+test: lint tools
+	PATH="$(CURDIR)/.tools/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
+
+tools:
+	@bash hack/tools.sh
+
+demo: $(STAMP)
+	$(PY) -m netscaler_certsync.demo $(DEMO_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+e2e:
+	bash hack/e2e-kind.sh
+
+image:
+	docker build -t netscaler-certsync:dev .
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Subcommands of the `netscaler-certsync` CLI; each module has `register(subparsers)`."""
