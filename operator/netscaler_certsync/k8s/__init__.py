@@ -1,1 +1,1 @@
-"""k8s layer."""
+"""Thin Kubernetes access: Secret reads and watches, status patches, keys, labels, permissions."""

@@ -1,0 +1,1 @@
+"""The appliance sync engine: gather appliance state, plan (pure), apply, report. No Kubernetes."""

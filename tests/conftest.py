@@ -1,0 +1,3 @@
+"""Shared pytest configuration for every tier."""
+
+from __future__ import annotations
