@@ -1,1 +1,56 @@
-"""domain layer."""
+"""Certificate material, naming and reasons: pure code, no I/O, no Kubernetes.
+
+Public surface:
+- `parse_material()` → `CertificateMaterial` (leaf, ordered chain, root, canonical key) or
+  `MaterialError`;
+- naming: `render_certkey_name()`, `validate_name()`, `certificate_id()`, `owner_id()`,
+  `successor_name()`, `ca_certkey_name()`, `leaf_file_names()`, `ca_file_name()` and the
+  recognisers `leaf_file_owner()`, `is_ca_file_name()`, `is_ca_certkey_name()`;
+- `reasons`: CamelCase reason constants used in conditions, Events and results.
+"""
+
+from netscaler_certsync.domain import reasons
+from netscaler_certsync.domain.errors import DomainError, MaterialError, NamingError
+from netscaler_certsync.domain.material import CertificateMaterial, CertInfo, parse_material
+from netscaler_certsync.domain.naming import (
+    DEFAULT_NAME_LIMIT,
+    DEFAULT_TEMPLATE,
+    FILE_NAME_LIMIT,
+    LeafFiles,
+    ca_certkey_name,
+    ca_file_name,
+    certificate_id,
+    is_ca_certkey_name,
+    is_ca_file_name,
+    leaf_file_names,
+    leaf_file_owner,
+    owner_id,
+    render_certkey_name,
+    successor_name,
+    validate_name,
+)
+
+__all__ = [
+    "DEFAULT_NAME_LIMIT",
+    "DEFAULT_TEMPLATE",
+    "FILE_NAME_LIMIT",
+    "CertInfo",
+    "CertificateMaterial",
+    "DomainError",
+    "LeafFiles",
+    "MaterialError",
+    "NamingError",
+    "ca_certkey_name",
+    "ca_file_name",
+    "certificate_id",
+    "is_ca_certkey_name",
+    "is_ca_file_name",
+    "leaf_file_names",
+    "leaf_file_owner",
+    "owner_id",
+    "parse_material",
+    "reasons",
+    "render_certkey_name",
+    "successor_name",
+    "validate_name",
+]

@@ -1,0 +1,250 @@
+"""Parse and validate the content of a `kubernetes.io/tls` Secret: leaf, chain, key, optional ca.crt.
+
+`parse_material()` turns raw `tls.crt` / `tls.key` / `ca.crt` bytes into a frozen
+`CertificateMaterial` or raises `MaterialError` with a reason. The leaf is the certificate whose
+public key matches the private key, wherever it sits in `tls.crt`; intermediates are put in issuer
+order by name and checked by signature; a root (self-signed) is kept apart because NetScaler does
+not need to serve it. The key is re-encoded as unencrypted PKCS#8 PEM so that one key always gives
+the same bytes (the file names on the appliance are content-addressed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.x509.oid import NameOID
+
+from netscaler_certsync.domain import reasons
+from netscaler_certsync.domain.errors import MaterialError
+
+MAX_PEM_BYTES = 2 * 1024 * 1024  # NITRO's systemfile limit
+MAX_CHAIN = 9  # NetScaler serves at most nine intermediates (bundle limit, nitro.md section 5)
+RSA_BITS = (2048, 4096)  # below: weak; above: NetScaler refuses (3590)
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    """One X.509 certificate as the sync needs it."""
+
+    pem: str
+    fingerprint: str  # sha256, lower-case hex
+    serial: str  # upper-case hex, no separators (as NetScaler shows it)
+    subject: str  # RFC 4514
+    issuer: str
+    common_name: str
+    sans: tuple[str, ...]
+    not_before: dt.datetime
+    not_after: dt.datetime
+    is_ca: bool
+    self_signed: bool
+
+    def days_left(self, now: dt.datetime | None = None) -> int:
+        return (self.not_after - (now or _utc_now())).days
+
+    def expired(self, now: dt.datetime | None = None) -> bool:
+        return (now or _utc_now()) >= self.not_after
+
+
+@dataclass(frozen=True)
+class CertificateMaterial:
+    """A validated leaf with its key and ordered chain (leaf's issuer first)."""
+
+    leaf: CertInfo
+    chain: tuple[CertInfo, ...]
+    root: CertInfo | None
+    key_pem: str = field(repr=False)
+    key_type: str
+
+    @property
+    def fingerprint(self) -> str:
+        return self.leaf.fingerprint
+
+    def days_left(self, now: dt.datetime | None = None) -> int:
+        return self.leaf.days_left(now)
+
+
+def _cn(name: x509.Name) -> str:
+    attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(attrs[0].value) if attrs else ""
+
+
+def _info(cert: x509.Certificate) -> CertInfo:
+    try:
+        basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        is_ca = basic.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    try:
+        san_ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        sans = tuple(
+            [str(v) for v in san_ext.get_values_for_type(x509.DNSName)]
+            + [str(v) for v in san_ext.get_values_for_type(x509.IPAddress)]
+        )
+    except x509.ExtensionNotFound:
+        sans = ()
+    return CertInfo(
+        pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+        fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
+        serial=format(cert.serial_number, "X"),
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        common_name=_cn(cert.subject),
+        sans=sans,
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        is_ca=is_ca,
+        self_signed=cert.issuer == cert.subject and _signed_by(cert, cert),
+    )
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _as_bytes(data: bytes | str | None) -> bytes:
+    if data is None:
+        return b""
+    return data.encode() if isinstance(data, str) else data
+
+
+def _load_certs(data: bytes, what: str) -> list[x509.Certificate]:
+    if len(data) > MAX_PEM_BYTES:
+        raise MaterialError(reasons.MaterialTooLarge, f"{what} is larger than {MAX_PEM_BYTES} bytes")
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise MaterialError(reasons.InvalidPEM, f"{what} holds no PEM certificate")
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise MaterialError(reasons.InvalidPEM, f"{what} is not valid PEM: {type(exc).__name__}") from None
+
+
+def _load_key(data: bytes) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    if not data.strip():
+        raise MaterialError(reasons.MissingData, "tls.key is empty")
+    if len(data) > MAX_PEM_BYTES:
+        raise MaterialError(reasons.MaterialTooLarge, f"tls.key is larger than {MAX_PEM_BYTES} bytes")
+    if b"ENCRYPTED" in data:  # PKCS#8 "ENCRYPTED PRIVATE KEY" or legacy "Proc-Type: 4,ENCRYPTED"
+        raise MaterialError(reasons.EncryptedKey, "tls.key is encrypted; supply an unencrypted key")
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except TypeError:
+        raise MaterialError(reasons.EncryptedKey, "tls.key is encrypted; supply an unencrypted key") from None
+    except (ValueError, UnsupportedAlgorithm):
+        # The library's message may quote the input: report only that it failed.
+        raise MaterialError(reasons.InvalidPEM, "tls.key is not a readable PEM private key") from None
+    if isinstance(key, rsa.RSAPrivateKey):
+        if not RSA_BITS[0] <= key.key_size <= RSA_BITS[1]:
+            raise MaterialError(
+                reasons.UnsupportedKey,
+                f"RSA key of {key.key_size} bits; NetScaler needs {RSA_BITS[0]} to {RSA_BITS[1]}",
+            )
+        return key
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        if key.curve.name not in {"secp256r1", "secp384r1", "secp521r1"}:
+            raise MaterialError(reasons.UnsupportedKey, f"EC curve {key.curve.name} is not supported")
+        return key
+    kind = "Ed25519/Ed448" if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey) else "this"
+    raise MaterialError(reasons.UnsupportedKey, f"{kind} key type is not supported by NetScaler")
+
+
+def _public_der(key: object) -> bytes:
+    return key.public_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _order_chain(
+    leaf: x509.Certificate, pool: Sequence[x509.Certificate]
+) -> tuple[list[x509.Certificate], x509.Certificate | None]:
+    """Follow issuers from the leaf through `pool`: (intermediates in order, root or None)."""
+    chain: list[x509.Certificate] = []
+    current, remaining = leaf, list(pool)
+    while True:
+        candidates = [c for c in remaining if c.subject == current.issuer]
+        if not candidates:
+            return chain, None
+        issuer = next((c for c in candidates if _signed_by(current, c)), None)
+        if issuer is None:
+            raise MaterialError(
+                reasons.ChainInvalid,
+                f"{_cn(current.subject) or current.subject.rfc4514_string()!r} is not signed by the "
+                f"certificate named as its issuer ({current.issuer.rfc4514_string()})",
+            )
+        remaining.remove(issuer)
+        if issuer.issuer == issuer.subject and _signed_by(issuer, issuer):
+            return chain, issuer
+        chain.append(issuer)
+        if len(chain) > MAX_CHAIN:
+            raise MaterialError(reasons.ChainInvalid, f"chain longer than {MAX_CHAIN} intermediates")
+        current = issuer
+
+
+def parse_material(
+    tls_crt: bytes | str | None,
+    tls_key: bytes | str | None,
+    ca_crt: bytes | str | None = None,
+    *,
+    now: dt.datetime | None = None,
+    allow_expired: bool = False,
+) -> CertificateMaterial:
+    """Validate a TLS Secret's content; raise `MaterialError` (with a reason) when it cannot be used."""
+    crt_bytes, key_bytes, ca_bytes = _as_bytes(tls_crt), _as_bytes(tls_key), _as_bytes(ca_crt)
+    if not crt_bytes.strip():
+        raise MaterialError(reasons.MissingData, "tls.crt is empty")
+    certs = _load_certs(crt_bytes, "tls.crt")
+    key = _load_key(key_bytes)
+    extra = _load_certs(ca_bytes, "ca.crt") if ca_bytes.strip() else []
+
+    key_der = _public_der(key.public_key())
+    leaves = [c for c in certs if _public_der(c.public_key()) == key_der]
+    if not leaves:
+        raise MaterialError(reasons.KeyMismatch, "tls.key does not match any certificate in tls.crt")
+    leaf = leaves[0]
+    others = [c for c in certs if c is not leaf]
+    chain, root = _order_chain(leaf, others)
+    unused = [c for c in others if c not in chain and c is not root]
+    if unused:
+        names = ", ".join(repr(_cn(c.subject) or c.subject.rfc4514_string()) for c in unused)
+        raise MaterialError(
+            reasons.ChainInvalid, f"tls.crt holds certificates outside the leaf's chain: {names}"
+        )
+    if root is None and extra:
+        # ca.crt may continue the chain (an intermediate) and usually ends it (the root).
+        more, root = _order_chain(chain[-1] if chain else leaf, extra)
+        chain += more
+        if len(chain) > MAX_CHAIN:
+            raise MaterialError(reasons.ChainInvalid, f"chain longer than {MAX_CHAIN} intermediates")
+
+    info = _info(leaf)
+    if info.is_ca:
+        raise MaterialError(reasons.ChainInvalid, f"the leaf {info.common_name!r} is a CA certificate")
+    if not allow_expired and info.expired(now):
+        raise MaterialError(
+            reasons.CertificateExpired,
+            f"certificate {info.common_name!r} (serial {info.serial}) expired on {info.not_after:%Y-%m-%d}",
+        )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    key_type = f"RSA-{key.key_size}" if isinstance(key, rsa.RSAPrivateKey) else f"EC-{key.curve.name}"
+    return CertificateMaterial(
+        leaf=info,
+        chain=tuple(_info(c) for c in chain),
+        root=_info(root) if root is not None else None,
+        key_pem=key_pem,
+        key_type=key_type,
+    )

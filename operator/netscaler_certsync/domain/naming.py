@@ -1,0 +1,172 @@
+"""Names on the appliance: certkey names from the user's template, content-addressed file names.
+
+NetScaler's rules (nitro.md section 5): a certkey name starts with an ASCII letter, digit or `_`
+and holds only letters, digits and `_ # . space : @ = -`; older builds cap it at 31 characters
+(configurable here); system file names are capped at 63.
+
+Ownership is written into the names so it can be decided from the appliance alone:
+- leaf files are `cs-<owner>-<fingerprint>.crt|.key`, where `<owner>` is a short hash of the scope
+  that deployed them (one CertificateSync), so an interrupted apply's leftovers can be found and
+  collected, and nobody else's files ever match;
+- CA files are `cs-ca-<fingerprint>.crt` and CA certkeys `csca-<fingerprint>`, shared by every
+  scope (the same intermediate serves many leaves).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+
+from netscaler_certsync.domain import reasons
+from netscaler_certsync.domain.errors import NamingError
+
+DEFAULT_TEMPLATE = "{{commonName}}-{{certificateId}}"
+DEFAULT_NAME_LIMIT = 31
+FILE_NAME_LIMIT = 63
+PLACEHOLDERS = ("certificateId", "namespace", "secretName", "commonName")
+
+_ALLOWED = re.compile(r"[A-Za-z0-9_#. :@=-]")
+_VALID_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_#. :@=-]*")
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z]+)\s*\}\}")
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def certificate_id(namespace: str, secret_name: str) -> str:
+    """A stable 10-character id of (namespace, Secret name): lower-case base32, valid in any name."""
+    return base64.b32encode(_digest(f"{namespace}/{secret_name}")).decode()[:10].lower()
+
+
+def owner_id(scope: str) -> str:
+    """A stable 8-hex-digit id of a deploying scope (e.g. `namespace/certificatesync-name`)."""
+    return _digest(scope).hex()[:8]
+
+
+def _sanitize_value(value: str) -> str:
+    """A placeholder value reduced to allowed characters (`*.example.com` → `wildcard.example.com`)."""
+    value = value.replace("*", "wildcard")
+    return "".join(ch if _ALLOWED.fullmatch(ch) else "-" for ch in value)
+
+
+def validate_name(name: str, limit: int = DEFAULT_NAME_LIMIT) -> str:
+    """Return `name` if NetScaler accepts it as a certkey name, else raise `NamingError`."""
+    if not name or not _VALID_NAME.fullmatch(name):
+        bad = sorted({ch for ch in name if not _ALLOWED.fullmatch(ch)})
+        detail = (
+            f"characters {''.join(bad)!r} are not allowed"
+            if bad
+            else "it must start with a letter, digit or _"
+        )
+        raise NamingError(reasons.InvalidName, f"certkey name {name!r} is invalid: {detail}")
+    if len(name) > limit:
+        raise NamingError(reasons.NameTooLong, f"certkey name {name!r} is longer than {limit} characters")
+    return name
+
+
+def _shorten(name: str, limit: int) -> str:
+    """Cut `name` to `limit` with a hash of the whole name as suffix: different names stay different."""
+    suffix = _digest(name).hex()[:8]
+    return name[: limit - len(suffix) - 1].rstrip(" ") + "-" + suffix
+
+
+def render_certkey_name(
+    template: str,
+    *,
+    namespace: str,
+    secret_name: str,
+    common_name: str = "",
+    limit: int = DEFAULT_NAME_LIMIT,
+) -> str:
+    """Render a `certificateNameTemplate`; raise `NamingError` when the result cannot be valid.
+
+    Values are reduced to allowed characters; literal text must already be valid. A result longer
+    than `limit` is cut with a hash suffix only when the template holds `{{certificateId}}` (so the
+    name stays unique per Secret); otherwise it is rejected rather than silently truncated into a
+    possible collision.
+    """
+    literal = _PLACEHOLDER.sub("", template)
+    bad = sorted({ch for ch in literal if not _ALLOWED.fullmatch(ch)})
+    if bad:
+        raise NamingError(
+            reasons.InvalidName, f"template {template!r} has characters NetScaler forbids: {''.join(bad)!r}"
+        )
+    used = _PLACEHOLDER.findall(template)
+    unknown = sorted(set(used) - set(PLACEHOLDERS))
+    if unknown:
+        raise NamingError(
+            reasons.InvalidName,
+            f"template {template!r} uses unknown placeholders {unknown}; known: {list(PLACEHOLDERS)}",
+        )
+    values = {
+        "certificateId": certificate_id(namespace, secret_name),
+        "namespace": _sanitize_value(namespace),
+        "secretName": _sanitize_value(secret_name),
+        "commonName": _sanitize_value(common_name),
+    }
+    name = _PLACEHOLDER.sub(lambda m: values[m.group(1)], template).strip(" ")
+    if name and not re.match(r"[A-Za-z0-9_]", name):
+        name = "_" + name
+    if not name:
+        raise NamingError(reasons.InvalidName, f"template {template!r} renders an empty name")
+    if len(name) > limit:
+        if "certificateId" not in used:
+            raise NamingError(
+                reasons.NameTooLong,
+                f"template {template!r} renders {name!r} ({len(name)} characters, limit {limit}); "
+                "add {{certificateId}} so it can be shortened safely, or shorten the template",
+            )
+        if limit < 12:
+            raise NamingError(reasons.NameTooLong, f"a certkey name limit of {limit} is too small")
+        name = _shorten(name, limit)
+    return validate_name(name, limit)
+
+
+def successor_name(base: str, fingerprint: str, limit: int = DEFAULT_NAME_LIMIT) -> str:
+    """A unique certkey name for a renewed certificate deployed beside its predecessor."""
+    suffix = fingerprint[:8]
+    return validate_name(base[: limit - len(suffix) - 1].rstrip(" ") + "-" + suffix, limit)
+
+
+def ca_certkey_name(fingerprint: str, limit: int = DEFAULT_NAME_LIMIT) -> str:
+    """The certkey name of a CA certificate, from its fingerprint."""
+    return "csca-" + fingerprint[: max(16, min(limit, 40) - 5)]
+
+
+def is_ca_certkey_name(name: str) -> bool:
+    return name.startswith("csca-") and bool(_HEX.fullmatch(name[5:])) and len(name) >= 21
+
+
+@dataclass(frozen=True)
+class LeafFiles:
+    cert: str
+    key: str
+
+
+def leaf_file_names(owner: str, fingerprint: str) -> LeafFiles:
+    """Content-addressed file names of a leaf certificate and its key, tagged with the owner id."""
+    stem = f"cs-{owner}-{fingerprint[:40]}"
+    assert len(stem) + 4 <= FILE_NAME_LIMIT
+    return LeafFiles(cert=stem + ".crt", key=stem + ".key")
+
+
+def ca_file_name(fingerprint: str) -> str:
+    return f"cs-ca-{fingerprint[:40]}.crt"
+
+
+_LEAF_FILE = re.compile(r"cs-([0-9a-f]{8})-([0-9a-f]{40})\.(crt|key)")
+_CA_FILE = re.compile(r"cs-ca-([0-9a-f]{40})\.crt")
+
+
+def leaf_file_owner(filename: str) -> str | None:
+    """The owner id encoded in one of our leaf file names, or None for anyone else's file."""
+    m = _LEAF_FILE.fullmatch(filename.rsplit("/", 1)[-1])
+    return m.group(1) if m else None
+
+
+def is_ca_file_name(filename: str) -> bool:
+    return bool(_CA_FILE.fullmatch(filename.rsplit("/", 1)[-1]))

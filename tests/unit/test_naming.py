@@ -1,0 +1,129 @@
+"""Naming: NetScaler's character and length rules, stable ids, collision-free shortening."""
+
+from __future__ import annotations
+
+import pytest
+
+from netscaler_certsync.domain import (
+    NamingError,
+    ca_certkey_name,
+    ca_file_name,
+    certificate_id,
+    is_ca_certkey_name,
+    is_ca_file_name,
+    leaf_file_names,
+    leaf_file_owner,
+    owner_id,
+    reasons,
+    render_certkey_name,
+    successor_name,
+    validate_name,
+)
+
+FP = "ab" * 32
+
+
+def render(template: str, **kw: object) -> str:
+    args: dict[str, object] = {
+        "namespace": "shop",
+        "secret_name": "web-tls",
+        "common_name": "www.example.com",
+    }
+    args.update(kw)
+    return render_certkey_name(template, **args)  # type: ignore[arg-type]
+
+
+def test_certificate_id_is_stable_short_and_distinct() -> None:
+    a = certificate_id("shop", "web-tls")
+    assert a == certificate_id("shop", "web-tls")
+    assert len(a) == 10 and validate_name(a) == a
+    assert a != certificate_id("shop2", "web-tls") != certificate_id("shop", "web-tls2")
+    # "a/b" + "c" must not equal "a" + "b/c": the separator is part of the hashed text.
+    assert certificate_id("a-b", "c") != certificate_id("a", "b-c")
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{namespace}}.{{secretName}}", "shop.web-tls"),
+        ("{{commonName}}", "www.example.com"),
+        ("k8s-{{certificateId}}", "k8s-" + certificate_id("shop", "web-tls")),
+        ("{{ secretName }}", "web-tls"),
+    ],
+)
+def test_templates_render(template: str, expected: str) -> None:
+    assert render(template) == expected
+
+
+def test_wildcard_common_name_becomes_a_legal_name() -> None:
+    assert render("{{commonName}}", common_name="*.example.com") == "wildcard.example.com"
+
+
+def test_illegal_characters_in_values_are_replaced() -> None:
+    assert render("{{commonName}}", common_name="a/b+c") == "a-b-c"
+
+
+def test_name_must_start_with_alnum_or_underscore() -> None:
+    assert render("{{commonName}}", common_name="-x") == "_-x"
+
+
+@pytest.mark.parametrize(
+    "template", ["cert/{{certificateId}}", "{{secretName}}+x", "na\u00efve-{{certificateId}}"]
+)
+def test_illegal_literal_characters_are_rejected(template: str) -> None:
+    with pytest.raises(NamingError) as err:
+        render(template)
+    assert err.value.reason == reasons.InvalidName
+
+
+def test_unknown_placeholder_is_rejected() -> None:
+    with pytest.raises(NamingError) as err:
+        render("{{secretname}}")
+    assert err.value.reason == reasons.InvalidName and "secretname" in err.value.message
+
+
+def test_too_long_without_id_is_rejected_not_truncated() -> None:
+    with pytest.raises(NamingError) as err:
+        render("{{namespace}}-{{secretName}}", namespace="a" * 20, secret_name="b" * 20)
+    assert err.value.reason == reasons.NameTooLong
+
+
+def test_too_long_with_id_is_shortened_deterministically_and_uniquely() -> None:
+    t = "{{commonName}}-{{certificateId}}"
+    cn = "a-very-long-host-name.with.many.labels.example.com"
+    one = render(t, common_name=cn, secret_name="s1")
+    two = render(t, common_name=cn, secret_name="s2")
+    assert len(one) == 31 and len(two) == 31
+    assert one == render(t, common_name=cn, secret_name="s1")
+    assert one != two and one.startswith("a-very-long")
+
+
+def test_configurable_limit() -> None:
+    name = render("{{commonName}}-{{certificateId}}", common_name="x" * 40, limit=63)
+    assert len(name) == 51
+    with pytest.raises(NamingError):
+        validate_name("x" * 32)
+    assert validate_name("x" * 32, limit=63)
+
+
+def test_successor_name_differs_and_fits() -> None:
+    base = "x" * 31
+    assert successor_name(base, FP) != base and len(successor_name(base, FP)) == 31
+    assert successor_name("short", FP) == "short-abababab"
+
+
+def test_ca_names_come_from_the_fingerprint() -> None:
+    name = ca_certkey_name(FP)
+    assert len(name) <= 31 and is_ca_certkey_name(name) and FP[:16] in name
+    assert not is_ca_certkey_name("csca-mine")
+    assert is_ca_file_name(ca_file_name(FP)) and len(ca_file_name(FP)) <= 63
+
+
+def test_leaf_files_carry_owner_and_fit_the_file_limit() -> None:
+    owner = owner_id("shop/web")
+    files = leaf_file_names(owner, FP)
+    assert len(files.cert) <= 63 and len(files.key) <= 63
+    assert leaf_file_owner(files.cert) == owner == leaf_file_owner(files.key)
+    assert leaf_file_owner("cs-" + owner + "-ab.crt") is None  # not our full scheme
+    assert leaf_file_owner("www.example.com.crt") is None
+    assert leaf_file_names(owner_id("shop/other"), FP) != files
