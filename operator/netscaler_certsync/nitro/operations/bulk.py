@@ -1,0 +1,40 @@
+"""Bulk requests: one array body, `X-NITRO-ONERROR: continue`, 207 Multi-Status read per item."""
+
+from __future__ import annotations
+
+from netscaler_certsync.nitro.errors import ProtocolError
+from netscaler_certsync.nitro.models import BulkResult
+from netscaler_certsync.nitro.parsing import as_int, as_str
+from netscaler_certsync.nitro.session import Reply
+
+CONTINUE_ON_ERROR = {"X-NITRO-ONERROR": "continue"}
+
+
+def bulk_results(reply: Reply, count: int) -> list[BulkResult]:
+    """Per-item outcomes: a 2xx without per-item detail means every item took effect."""
+    items = reply.body.get("response")
+    if reply.status != 207 and not isinstance(items, list):
+        return [BulkResult(index, 0, "Done", "NONE") for index in range(count)]
+    if not isinstance(items, list):
+        raise ProtocolError("bulk reply 207 without a per-item `response` array")
+    results = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ProtocolError(f"bulk reply item {index} is not an object")
+        results.append(
+            BulkResult(
+                index=index,
+                errorcode=as_int(item.get("errorcode")) or 0,
+                message=str(item.get("message") or ""),
+                severity=as_str(item.get("severity")),
+            )
+        )
+    # With onerror=exit the appliance stops at the first failure: the rest never ran.
+    results.extend(
+        BulkResult(index, -1, "not attempted: the bulk request stopped at an earlier failure", None)
+        for index in range(len(results), count)
+    )
+    return results
+
+
+__all__ = ["CONTINUE_ON_ERROR", "bulk_results"]

@@ -1,0 +1,108 @@
+"""`systemfile`: upload (optionally overriding), read, list and delete files on the appliance."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from netscaler_certsync.nitro import errors, parsing
+from netscaler_certsync.nitro.models import SystemFile
+from netscaler_certsync.nitro.session import Call, NitroSession, arg_list
+
+RESOURCE = "systemfile"
+SSL_DIR = "/nsconfig/ssl"
+MAX_FILE_BYTES = 2 * 1024 * 1024  # NITRO documents 2 MB per systemfile
+
+
+class FileOperations(NitroSession):
+    async def upload_file(
+        self, filename: str, content: bytes, *, location: str = SSL_DIR, override: bool = False
+    ) -> None:
+        """Write `content` to `location/filename`; an existing file is 1642 unless `override`."""
+        if len(content) > MAX_FILE_BYTES:
+            raise errors.ConfigurationError(
+                f"{filename}: {len(content)} bytes exceeds NITRO's 2 MB file limit"
+            )
+        body = {
+            "filename": filename,
+            "filelocation": location,
+            "filecontent": base64.b64encode(content).decode("ascii"),
+            "fileencoding": "BASE64",
+        }
+
+        async def took_effect() -> bool:
+            found = await self.get_file(filename, location=location)
+            return found is not None and found.content == content
+
+        await self._call(
+            Call(
+                "POST",
+                RESOURCE,
+                "upload",
+                name=None,
+                query=[("override", "yes")] if override else [],
+                body={RESOURCE: body},
+                # The file body may be a private key: keep it out of any error text.
+                secrets=(body["filecontent"], content.decode("utf-8", "replace"))
+                if len(content) >= 16
+                else (),
+            ),
+            readback=took_effect,
+        )
+
+    async def get_file(self, filename: str, *, location: str = SSL_DIR) -> SystemFile | None:
+        """One file with its content, or None when it does not exist."""
+        try:
+            reply = await self._call(
+                Call(
+                    "GET",
+                    RESOURCE,
+                    "get",
+                    name=filename,
+                    query=[("args", arg_list({"filelocation": location}))],
+                    idempotent=True,
+                )
+            )
+        except errors.APIError as exc:
+            if errors.is_not_found(exc) or errors.is_file_missing(exc):
+                return None
+            raise
+        found = parsing.rows(reply.body, RESOURCE)
+        if not found:
+            return None
+        row = found[0]
+        content = None
+        if row.get("filecontent") is not None:
+            try:
+                content = base64.b64decode(str(row["filecontent"]), validate=False)
+            except (binascii.Error, ValueError) as exc:
+                raise errors.ProtocolError(f"{filename}: filecontent is not base64") from exc
+        return parsing.system_file(row, location, content)
+
+    async def list_files(self, location: str = SSL_DIR) -> list[SystemFile]:
+        reply = await self._call(
+            Call(
+                "GET",
+                RESOURCE,
+                "list",
+                query=[("args", arg_list({"filelocation": location}))],
+                idempotent=True,
+            )
+        )
+        return [parsing.system_file(row, location) for row in parsing.rows(reply.body, RESOURCE)]
+
+    async def delete_file(self, filename: str, *, location: str = SSL_DIR) -> None:
+        await self._call(
+            Call(
+                "DELETE",
+                RESOURCE,
+                "delete",
+                name=filename,
+                query=[("args", arg_list({"filelocation": location}))],
+                idempotent=True,
+                gone_ok=True,
+            )
+        )
+
+
+__all__ = ["MAX_FILE_BYTES", "SSL_DIR", "FileOperations"]
