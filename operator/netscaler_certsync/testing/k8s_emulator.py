@@ -130,6 +130,11 @@ class RealisticEmulator(k8s.KubernetesEmulator):
         result = await super()._serve_version(request)
         if isinstance(result, dict) and str(result.get("groupVersion", "")).startswith("/"):
             result["groupVersion"] = result["groupVersion"][1:]  # kubectl can't see "/v1" types
+        for entry in result.get("resources", []) if isinstance(result, dict) else []:
+            if "/" in entry["name"]:
+                # kmock copies short names and categories onto subresources; then kubectl resolves
+                # `get netscaler` to "x/status" too and fails. A real server lists none there.
+                entry.update(shortNames=[], categories=[], verbs=["get", "patch", "update"])
         return result
 
     def _info(self, request: rendering.Request) -> references.ResourceInfo | None:
