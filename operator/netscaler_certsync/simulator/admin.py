@@ -1,0 +1,69 @@
+"""The admin endpoint under `/_simulator/` (a path NITRO never uses): state, request log,
+faults, invariants, forced session expiry and reset, for tests and scripts in other processes."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from netscaler_certsync.simulator.faults import FaultRule
+from netscaler_certsync.simulator.invariants import check
+
+if TYPE_CHECKING:
+    from netscaler_certsync.simulator.app import NitroApp
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda d: json.dumps(d, default=str))
+
+
+def add_admin_routes(app: web.Application, nitro: NitroApp) -> None:
+    async def state(_: web.Request) -> web.Response:
+        return _json(nitro.state.dump() | {"sessions": len(nitro.sessions.sessions)})
+
+    async def requests(_: web.Request) -> web.Response:
+        return _json([r.to_json() for r in nitro.requests])
+
+    async def clear_requests(_: web.Request) -> web.Response:
+        nitro.requests.clear()
+        return _json({"cleared": True})
+
+    async def faults(_: web.Request) -> web.Response:
+        return _json([r.to_json() for r in nitro.faults.rules])
+
+    async def add_faults(request: web.Request) -> web.Response:
+        try:
+            data = await request.json()
+            rules = [FaultRule.from_json(d) for d in (data if isinstance(data, list) else [data])]
+        except (ValueError, TypeError) as exc:
+            return _json({"error": str(exc)}, status=400)
+        for rule in rules:
+            nitro.faults.add(rule)
+        return _json([r.to_json() for r in nitro.faults.rules], status=201)
+
+    async def clear_faults(_: web.Request) -> web.Response:
+        nitro.faults.clear()
+        return _json({"cleared": True})
+
+    async def invariants(_: web.Request) -> web.Response:
+        problems = check(nitro.state, nitro.internal_errors)
+        return _json({"ok": not problems, "problems": problems})
+
+    async def expire(_: web.Request) -> web.Response:
+        return _json({"expired": nitro.sessions.expire_all()})
+
+    async def reset(_: web.Request) -> web.Response:
+        nitro.reset()
+        return _json({"reset": True})
+
+    app.router.add_get("/_simulator/state", state)
+    app.router.add_get("/_simulator/requests", requests)
+    app.router.add_delete("/_simulator/requests", clear_requests)
+    app.router.add_get("/_simulator/faults", faults)
+    app.router.add_post("/_simulator/faults", add_faults)
+    app.router.add_delete("/_simulator/faults", clear_faults)
+    app.router.add_get("/_simulator/invariants", invariants)
+    app.router.add_post("/_simulator/expire-sessions", expire)
+    app.router.add_post("/_simulator/reset", reset)

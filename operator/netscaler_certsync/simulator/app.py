@@ -1,0 +1,347 @@
+"""The aiohttp application: one catch-all route that parses a NITRO request, applies faults,
+authenticates, checks the command policy, runs the resource handler (or a bulk of them) and
+answers with the NITRO envelope. Every request is logged and recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from netscaler_certsync.simulator.config import SimulatorConfig
+from netscaler_certsync.simulator.errors import REASONS, NitroError, done
+from netscaler_certsync.simulator.faults import FaultInjector, FaultRule
+from netscaler_certsync.simulator.protocol import (
+    KEY_FIELDS,
+    body_items,
+    decode_name,
+    parse_body,
+    parse_pairs,
+    parse_query,
+    shape_records,
+)
+from netscaler_certsync.simulator.records import RequestRecord
+from netscaler_certsync.simulator.resources import READS, WRITES, Ctx, NitroRequest
+from netscaler_certsync.simulator.resources.registry import known_resources
+from netscaler_certsync.simulator.sessions import Session, SessionStore
+from netscaler_certsync.simulator.state import ApplianceState
+
+log = logging.getLogger("netscaler_certsync.simulator")
+
+HEADERS = {
+    "Content-Type": "application/json; charset=utf-8",
+    "Server": "Apache",
+    "Cache-Control": "no-store, no-cache, must-revalidate",
+}
+CLI_GROUPS = {
+    "sslcertkey": "ssl certKey",
+    "systemfile": "system file",
+    "sslvserver_sslcertkey_binding": "ssl vserver",
+    "sslvserver": "ssl vserver",
+    "nsconfig": "ns config",
+    "nsversion": "ns version",
+    "hanode": "ha node",
+    "nspartition": "ns partition",
+    "sslcertlink": "ssl certLink",
+    "sslcertkey_sslvserver_binding": "ssl certKey",
+    "sslcertkey_binding": "ssl certKey",
+    "sslcertificatechain": "ssl certificateChain",
+}
+NO_AUTH = ("login",)
+
+
+class Aborted(Exception):
+    """A fault closed the connection: nothing is answered."""
+
+
+def cli_command(method: str, resource: str, op: str, name: str | None) -> str:
+    """The CLI command a command policy regex is matched against, e.g. `add ssl certKey www`."""
+    binding = resource.endswith("_binding") and method != "GET"
+    verbs = {
+        "get": "show",
+        "add": "bind" if binding else "add",
+        "set": "set",
+        "delete": "unbind" if binding else "rm",
+    }
+    group = CLI_GROUPS.get(resource, resource)
+    return f"{verbs.get(op, op)} {group}" + (f" {name}" if name else "")
+
+
+class NitroApp:
+    """The appliance behind the HTTP front: state, sessions, faults and the request log."""
+
+    def __init__(self, config: SimulatorConfig, new_state: Callable[[], ApplianceState]) -> None:
+        self.config = config
+        self._new_state = new_state
+        self.state = new_state()
+        self.sessions = SessionStore(config, random.Random(config.seed))
+        self.faults = FaultInjector(config.seed)
+        for rule in config.faults:
+            assert isinstance(rule, FaultRule)
+            self.faults.add(rule)
+        self.requests: list[RequestRecord] = []
+        self.internal_errors: list[str] = []
+
+    def reset(self) -> None:
+        """Factory state again: no sessions, faults, requests or objects beyond the seeds."""
+        self.state = self._new_state()
+        self.sessions = SessionStore(self.config, random.Random(self.config.seed))
+        self.faults.clear()
+        self.faults.reseed(self.config.seed)
+        self.requests.clear()
+        self.internal_errors.clear()
+
+    # -- HTTP entry point ----------------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        path, _, raw_query = request.raw_path.partition("?")
+        query = parse_query(raw_query)
+        record = {"method": request.method, "path": path, "query": query, "resource": "", "name": None}
+        record["action"] = query.get("action")
+        try:
+            status, body, headers = await self._serve(request, path, query, record)
+        except Aborted:
+            self._record(record, 0, 0, started)
+            return web.Response(status=200)  # never reaches the client: the transport is gone
+        except NitroError as exc:
+            status, body, headers = exc.status, exc.envelope(), None
+        except Exception as exc:
+            log.exception("simulator bug while serving %s %s", request.method, path)
+            self.internal_errors.append(f"{request.method} {path}: {exc!r}")
+            status, body = (
+                599,
+                {"errorcode": 1, "message": f"Internal error [{type(exc).__name__}]", "severity": "ERROR"},
+            )
+            headers = None
+        code = body.get("errorcode", 0) if body else 0
+        self._record(record, status, code, started)
+        payload = b"" if body is None else json.dumps(body).encode()
+        out_headers = dict(HEADERS, **headers) if headers else HEADERS
+        return web.Response(status=status, reason=REASONS.get(status), body=payload, headers=out_headers)
+
+    def _record(self, record: dict[str, Any], status: int, code: int, started: float) -> None:
+        duration = time.perf_counter() - started
+        self.requests.append(RequestRecord(status=status, errorcode=code, duration=duration, **record))
+        if self.config.log_requests and log.isEnabledFor(logging.INFO):
+            log.info(
+                "%s %s%s -> %d errorcode=%d %.1fms",
+                record["method"],
+                record["path"],
+                f"?{'&'.join(f'{k}={v}' for k, v in record['query'].items())}" if record["query"] else "",
+                status,
+                code,
+                duration * 1000,
+            )
+
+    async def _serve(
+        self, request: web.Request, path: str, query: dict[str, str], record: dict[str, Any]
+    ) -> tuple[int, dict[str, Any] | None, dict[str, str] | None]:
+        parts = path.split("/")
+        if len(parts) < 5 or parts[1] != "nitro" or parts[2] != "v1" or parts[3] not in ("config", "stat"):
+            raise NitroError(258, "URL", path, status=404)
+        if len(parts) > 6 or not parts[4]:
+            raise NitroError(258, "URL", path, status=404)
+        kind, resource = parts[3], parts[4]
+        name = decode_name(parts[5]) if len(parts) == 6 and parts[5] else None
+        record.update(resource=resource, name=name)
+        method = request.method
+        action = query.get("action")
+        nreq = NitroRequest(method, kind, resource, name, action, query)
+        nreq.args = parse_pairs(query.get("args"))
+        nreq.filters = parse_pairs(query.get("filter"))
+        op = self._operation(nreq)
+        body = (
+            parse_body(await request.read(), request.headers.get("Content-Type", ""))
+            if method in ("POST", "PUT")
+            else None
+        )
+
+        params = body.get("params") if isinstance(body, dict) else None
+        onerror = request.headers.get("X-NITRO-ONERROR") or query.get("onerror")
+        if onerror is None and isinstance(params, dict):
+            onerror = params.get("onerror")
+        nreq.onerror = str(onerror or "exit").lower()
+
+        saving = resource == "nsconfig" and op == "save"
+        if saving and self.state.saving:
+            raise NitroError(1461)
+        self.state.saving += saving
+        try:
+            await self._apply_faults(request, method, resource, action, name)
+            if resource == "login" and method == "POST":
+                return self._login(body)
+            session = self._session(request)
+            if resource == "logout" and method == "POST":
+                self.sessions.logout(session)
+                return self.config.quirks.logout_status, done(), None
+            if saving and self.config.save_delay:
+                await asyncio.sleep(self.config.save_delay)
+            return self._run(session, nreq, op, body)
+        finally:
+            self.state.saving -= saving
+
+    def _operation(self, req: NitroRequest) -> str:
+        if req.kind == "stat":
+            if req.method != "GET" or f"stat:{req.resource}" not in READS:
+                raise NitroError(258, "resource", req.resource, status=404)
+            return "get"
+        if req.resource in NO_AUTH or req.resource == "logout":
+            if req.method != "POST":
+                raise NitroError(278, "method", req.method, status=405)
+            return req.resource
+        if req.resource not in known_resources():
+            raise NitroError(258, "resource", req.resource, status=404)
+        if req.method == "GET":
+            op = "get"
+        elif req.method == "DELETE":
+            op = "delete"
+        elif req.method == "PUT":
+            op = "add" if req.resource.endswith("_binding") else "set"
+        elif req.method == "POST":
+            verb = (req.action or "").lower()
+            op = {"": "add", "rm": "delete", "unbind": "delete"}.get(verb, verb)
+        else:
+            raise NitroError(278, "method", req.method, status=405)
+        if op == "get" and req.resource not in READS:
+            raise NitroError(278, "method", req.method, status=405)
+        if op != "get" and (req.resource, op) not in WRITES:
+            if req.action:
+                raise NitroError(278, "action", req.action)
+            raise NitroError(278, "method", req.method, status=405)
+        return op
+
+    async def _apply_faults(
+        self, request: web.Request, method: str, resource: str, action: str | None, name: str | None
+    ) -> None:
+        fired = self.faults.fire(method, resource, action, name)
+        for rule in fired:
+            if rule.kind == "latency":
+                await asyncio.sleep(self.faults.jitter(rule))
+            elif rule.kind == "expire_session":
+                self.sessions.expire_all()
+        for rule in fired:
+            if rule.kind == "error":
+                raise NitroError(rule.errorcode, status=rule.status, message=rule.message)
+            if rule.kind in ("reset", "timeout"):
+                if rule.kind == "timeout":
+                    await asyncio.sleep(rule.hang)
+                if request.transport is not None:
+                    request.transport.abort()
+                raise Aborted
+
+    def _login(self, body: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
+        item = body_items(body, "login")
+        if isinstance(item, list):
+            raise NitroError(278, "login")
+        username, password = item.get("username"), item.get("password")
+        if username in (None, ""):
+            raise NitroError(1095, "username")
+        session = self.sessions.login(username, password, item.get("timeout"))
+        headers = {"Set-Cookie": f"NITRO_AUTH_TOKEN={quote(session.token)}; path=/nitro/v1"}
+        return 201, dict(done(), sessionid=session.token), headers
+
+    def _session(self, request: web.Request) -> Session:
+        headers = request.headers
+        token = self.sessions.token_from_headers(headers.get("Cookie"), headers.get("Set-Cookie"))
+        return self.sessions.resolve(token, headers.get("X-NITRO-USER"), headers.get("X-NITRO-PASS"))
+
+    # -- running handlers ---------------------------------------------------------------------------------
+    def _authorize(self, session: Session, req: NitroRequest, op: str, item: dict[str, Any]) -> None:
+        policy = session.user.allow
+        if policy is None:
+            return
+        key = KEY_FIELDS.get(req.resource)
+        name = req.name or (str(item[key]) if key and item.get(key) is not None else None)
+        command = cli_command(req.method, req.resource, op, name)
+        if policy.search(command) is None:
+            raise NitroError(2138, command)
+
+    def _run(
+        self, session: Session, req: NitroRequest, op: str, body: Any
+    ) -> tuple[int, dict[str, Any] | None, dict[str, str] | None]:
+        part = self.state.partitions[session.partition]
+        ctx = Ctx(self.state, part, session, req)
+        if op == "get":
+            self._authorize(session, req, op, {})
+            return 200, self._get(ctx), None
+        secondary = self.state.ha_state == "secondary" and self.config.quirks.secondary_writes == "reject"
+        if secondary and op != "switch":
+            raise NitroError(1028)
+        handler = WRITES[(req.resource, op)]
+        if op == "delete" and req.method == "DELETE":
+            key = KEY_FIELDS.get(req.resource, "name")
+            if req.name is None:
+                raise NitroError(1095, key)
+            items: list[dict[str, Any]] | dict[str, Any] = dict(req.args, **{key: req.name})
+        else:
+            items = body_items(body, req.resource)
+        status = self.config.quirks.add_status if op == "add" and req.method == "POST" else 200
+        if isinstance(items, dict):
+            self._authorize(session, req, op, items)
+            extra = handler(ctx, items)
+            if self.config.quirks.empty_write_bodies:
+                return status, None, None
+            return status, dict(done(), **(extra or {})), None
+        return self._bulk(ctx, session, op, items, status)
+
+    def _bulk(
+        self, ctx: Ctx, session: Session, op: str, items: list[dict[str, Any]], status: int
+    ) -> tuple[int, dict[str, Any], None]:
+        req = ctx.request
+        onerror = req.onerror
+        handler = WRITES[(req.resource, op)]
+        snapshot = copy.deepcopy(ctx.part) if onerror == "rollback" else None
+        results: list[dict[str, Any]] = []
+        failed = False
+        for item in items:
+            try:
+                self._authorize(session, req, op, item)
+                handler(ctx, item)
+                results.append(done())
+            except NitroError as exc:
+                failed = True
+                results.append(exc.envelope())
+                if onerror != "continue":
+                    break
+        if not failed:
+            return status, dict(done(), response=results), None
+        if snapshot is not None:
+            self.state.partitions[ctx.part.name] = snapshot
+        return (
+            207,
+            {"errorcode": 1243, "message": "Bulk operation failed", "severity": "ERROR", "response": results},
+            None,
+        )
+
+    def _get(self, ctx: Ctx) -> dict[str, Any]:
+        req = ctx.request
+        key = req.resource if req.kind == "config" else f"stat:{req.resource}"
+        result = READS[key](ctx)
+        out = done()
+        if isinstance(result, dict):
+            out[req.resource] = result
+            return out
+        records = shape_records(result, req.query, req.filters)
+        if (req.query.get("count") or "").lower() == "yes":
+            count: int | str = len(records) if self.config.quirks.count_as_number else str(len(records))
+            out[req.resource] = [{"__count": count}]
+        elif records or not self.config.quirks.omit_empty_arrays:
+            out[req.resource] = records
+        return out
+
+    def build(self) -> web.Application:
+        from netscaler_certsync.simulator.admin import add_admin_routes
+
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        add_admin_routes(app, self)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app

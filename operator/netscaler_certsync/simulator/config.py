@@ -1,0 +1,92 @@
+"""Configuration of one simulated appliance: `SimulatorConfig` and the `Quirks` it models.
+
+Where nitro.md marks a behaviour as a guess, the likelier behaviour is the default and the
+alternative is a field of `Quirks`, so a test can pin either one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+DEFAULT_VERSION = "NetScaler NS13.1: Build 49.13.nc, Date: Mar 26 2024, 13:51:39   (64-bit)"
+HAState = Literal["standalone", "primary", "secondary"]
+
+
+@dataclass(frozen=True)
+class Quirks:
+    """Behaviours nitro.md cannot pin down; defaults are the likelier choice."""
+
+    #: HTTP status of a successful add (201 per the reference pages; some builds say 200).
+    add_status: int = 201
+    #: HTTP status of logout (docs say 200, a 12.1 box answered 201).
+    logout_status: int = 201
+    #: GET of a type with no objects answers the envelope without the array key.
+    omit_empty_arrays: bool = True
+    #: `count=yes` answers `"__count"` as a number (False: as a string, like some ref pages).
+    count_as_number: bool = True
+    #: HTTP status of errorcode 445 (session limit); unknown on real boxes, 409 or 401.
+    session_limit_status: int = 409
+    #: `?action=link` on a certkey that is already linked: "error" (409/273) or "replace".
+    relink: Literal["error", "replace"] = "error"
+    #: Writes on an HA secondary: "accept" locally (CLI only warns) or "reject" with 1028.
+    secondary_writes: Literal["accept", "reject"] = "accept"
+    #: Some 12.1 builds refuse an unencrypted key unless a (dummy) `passplain` is given (1537).
+    require_passplain: bool = False
+    #: `POST systemfile?override=yes` overwrites (newer builds); False: still 1642.
+    systemfile_override: bool = True
+    #: Success bodies of writes: the `{"errorcode":0,...}` envelope, or empty (some builds).
+    empty_write_bodies: bool = False
+
+
+@dataclass(frozen=True)
+class RestrictedUser:
+    """A user whose command policy allows only CLI commands matching `allow` (a regex)."""
+
+    username: str
+    password: str
+    allow: str
+
+    @classmethod
+    def parse(cls, text: str) -> RestrictedUser:
+        """`NAME:PASS:REGEX` as given on the command line (the regex may contain colons)."""
+        name, password, allow = text.split(":", 2)
+        re.compile(allow)
+        return cls(name, password, allow)
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """Everything that shapes one simulated appliance; `run_simulator(config)` serves it."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    https: bool = True
+    #: management TLS certificate/key files; None: generate a throw-away CA and certificate
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    username: str = "nsroot"
+    password: str = "nsroot"  # noqa: S105 - the documented factory default
+    restricted_users: tuple[RestrictedUser, ...] = ()
+    #: SSL vservers: "name" (lb) or "name:cs" / "name:vpn"
+    ssl_vservers: tuple[str, ...] = ("vs_https",)
+    non_ssl_vservers: tuple[str, ...] = ()
+    #: SSL vservers created with SNI enabled
+    sni_vservers: tuple[str, ...] = ()
+    partitions: tuple[str, ...] = ()
+    certkey_name_max: int = 31
+    seed: int = 0
+    ha_state: HAState = "standalone"
+    version: str = DEFAULT_VERSION
+    #: idle timeout of a session without an explicit login `timeout` (seconds)
+    session_timeout: float = 1800.0
+    max_sessions: int = 20
+    #: extra seconds every `nsconfig?action=save` takes (a slow save)
+    save_delay: float = 0.0
+    #: fault rules active from the start (FaultRule objects)
+    faults: tuple[object, ...] = ()
+    quirks: Quirks = field(default_factory=Quirks)
+    #: log one line per request at INFO on the `netscaler_certsync.simulator` logger
+    log_requests: bool = True

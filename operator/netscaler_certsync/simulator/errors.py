@@ -1,0 +1,77 @@
+"""The NITRO error table (errorcode -> HTTP status, message) and the envelope helpers.
+
+Codes, statuses and texts follow nitro.md section 3; where the HTTP status is a guess there,
+NetScaler-specific errors use 599 "Netscaler specific error", like the real appliance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NS_SPECIFIC = 599
+REASONS = {599: "Netscaler specific error", 207: "Multi Status", 209: "X-NITRO-WARNING"}
+
+ERRORS: dict[int, tuple[int, str]] = {
+    258: (404, "No such resource"),
+    273: (409, "Resource already exists"),
+    278: (400, "Invalid argument"),
+    354: (401, "Invalid username or password"),
+    444: (401, "Session expired or killed. Please login again"),
+    445: (409, "Session limit exceeded"),
+    461: (404, "No such Vserver"),
+    1027: (401, "Not logged in or connection timed out"),
+    1028: (
+        NS_SPECIFIC,
+        "Connected to a secondary node; changes made will not be propagated to, or saved on, other nodes",
+    ),
+    1092: (400, "Arguments cannot both be specified"),
+    1095: (400, "Required argument missing"),
+    1097: (400, "Invalid argument value"),
+    1243: (207, "Bulk operation failed"),
+    1461: (NS_SPECIFIC, "Too many concurrent save config commands"),
+    1536: (NS_SPECIFIC, "Invalid certificate"),
+    1537: (NS_SPECIFIC, "Invalid private key, or PEM pass phrase required for this private key"),
+    1538: (NS_SPECIFIC, "Certificate and private key do not match"),
+    1540: (NS_SPECIFIC, "Certificate does not exist"),
+    1541: (
+        NS_SPECIFIC,
+        "Certificate is referenced by a CRL, OCSP responder, vserver, service, monitor, SSL profile, "
+        "another certificate, or a policy",
+    ),
+    1542: (NS_SPECIFIC, "Certificate binding does not exist"),
+    1543: (NS_SPECIFIC, "Cannot link a certificate to itself"),
+    1544: (NS_SPECIFIC, "Objects protocol type is not SSL"),
+    1545: (NS_SPECIFIC, "Certificate is not linked to any CA certificate"),
+    1548: (NS_SPECIFIC, "The issuer of the certificate does not match the subject of the CA certificate"),
+    1614: (NS_SPECIFIC, "Invalid password"),
+    1642: (409, "Cannot create output file. File already exists"),
+    1647: (NS_SPECIFIC, "Input file(s) not present or not accessible in current partition"),
+    1674: (NS_SPECIFIC, "Duplicate domain cert cannot be added."),
+    1677: (NS_SPECIFIC, "Linking the certificate would create a loop"),
+    2138: (403, "Not authorized to execute this command"),
+    3585: (NS_SPECIFIC, "Certificate is registered to a different domain; use the no domain check option"),
+    3627: (NS_SPECIFIC, "SNI is not enabled on the vserver"),
+    3628: (NS_SPECIFIC, "Certificate has no Common Name; it cannot be bound as an SNI certificate"),
+    3719: (NS_SPECIFIC, "Cannot delete internal default certificate"),
+}
+
+
+class NitroError(Exception):
+    """An error the appliance answers with: HTTP status + NITRO envelope."""
+
+    def __init__(self, code: int, *detail: object, status: int | None = None, message: str | None = None):
+        default_status, default_message = ERRORS.get(code, (NS_SPECIFIC, "Internal error"))
+        text = message or default_message
+        if detail:
+            text += " [" + ", ".join(str(d) for d in detail) + "]"
+        super().__init__(text)
+        self.code = code
+        self.status = status or default_status
+        self.message = text
+
+    def envelope(self) -> dict[str, Any]:
+        return {"errorcode": self.code, "message": self.message, "severity": "ERROR"}
+
+
+def done() -> dict[str, Any]:
+    return {"errorcode": 0, "message": "Done", "severity": "NONE"}

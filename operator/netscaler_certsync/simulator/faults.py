@@ -1,0 +1,112 @@
+"""Seeded, deterministic fault injection: latency with jitter, errors per resource and verb,
+connection resets, hangs longer than a client timeout, forced session expiry, slow saves.
+
+A rule matches on resource, method, action and name (None matches anything); it can be limited
+to `times` occurrences, skip the first `after` matches, and fire with a `probability` drawn
+from a `random.Random(seed)`, so the same seed gives the same faults in the same order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass
+from typing import Any, Literal
+
+FaultKind = Literal["error", "latency", "reset", "timeout", "expire_session"]
+KINDS = ("error", "latency", "reset", "timeout", "expire_session")
+
+
+@dataclass
+class FaultRule:
+    """One fault; `kind` picks what happens when it fires."""
+
+    kind: FaultKind = "error"
+    resource: str | None = None
+    method: str | None = None
+    #: a `?action=` verb; "" matches only requests without an action
+    action: str | None = None
+    name: str | None = None
+    #: for "error": HTTP status, NITRO errorcode and message of the answer
+    status: int = 503
+    errorcode: int = 9999
+    message: str = "Simulated fault"
+    #: for "latency": seconds added, plus uniform(0, jitter)
+    delay: float = 0.0
+    jitter: float = 0.0
+    #: for "timeout": how long to hang before closing the connection without an answer
+    hang: float = 30.0
+    #: fire at most this many times (None: no limit), after skipping `after` matches
+    times: int | None = None
+    after: int = 0
+    probability: float = 1.0
+    #: how many times it matched / fired so far
+    matched: int = 0
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"fault kind must be one of {KINDS}, not {self.kind!r}")
+        if self.method is not None:
+            self.method = self.method.upper()
+
+    def matches(self, method: str, resource: str, action: str | None, name: str | None) -> bool:
+        return (
+            (self.resource in (None, "*") or self.resource == resource)
+            and (self.method is None or self.method == method)
+            and (self.action is None or (self.action or None) == (action.lower() if action else None))
+            and (self.name is None or self.name == name)
+        )
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FaultRule:
+        fields = {f.name for f in dataclasses.fields(cls)} - {"matched", "fired"}
+        unknown = set(data) - fields
+        if unknown:
+            raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+        return cls(**data)
+
+
+class FaultInjector:
+    """The active rules, evaluated in insertion order."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rules: list[FaultRule] = []
+        self._rng = random.Random(seed)
+
+    def add(self, rule: FaultRule) -> FaultRule:
+        self.rules.append(rule)
+        return rule
+
+    def clear(self) -> None:
+        self.rules.clear()
+
+    def reseed(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+
+    def jitter(self, rule: FaultRule) -> float:
+        return rule.delay + (self._rng.uniform(0, rule.jitter) if rule.jitter > 0 else 0.0)
+
+    def fire(self, method: str, resource: str, action: str | None, name: str | None) -> list[FaultRule]:
+        """The rules that fire for this request (and count them)."""
+        if not self.rules:
+            return []
+        fired = []
+        for rule in self.rules:
+            if rule.exhausted or not rule.matches(method, resource, action, name):
+                continue
+            rule.matched += 1
+            if rule.matched <= rule.after:
+                continue
+            if rule.probability < 1.0 and self._rng.random() >= rule.probability:
+                continue
+            rule.fired += 1
+            fired.append(rule)
+        return fired

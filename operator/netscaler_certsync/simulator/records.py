@@ -1,0 +1,29 @@
+"""The request log the simulator keeps for tests: one `RequestRecord` per NITRO request."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    method: str
+    path: str
+    query: dict[str, str] = field(default_factory=dict)
+    resource: str = ""
+    name: str | None = None
+    action: str | None = None
+    status: int = 0
+    errorcode: int = 0
+    duration: float = 0.0
+
+    @property
+    def is_write(self) -> bool:
+        """Anything that may change the appliance: not a GET, not login/logout."""
+        return self.method != "GET" and self.resource not in ("login", "logout")
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["is_write"] = self.is_write
+        return out

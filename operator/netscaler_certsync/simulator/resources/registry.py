@@ -1,0 +1,99 @@
+"""How resource handlers plug in: the per-request context and the handler tables.
+
+A write handler takes the context and one object of the request body (for DELETE: the name
+plus `args`) and returns extra response fields or None. A read handler returns the records of
+a GET (a list, or a dict for object-shaped resources such as `nsversion`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from netscaler_certsync.simulator.config import SimulatorConfig
+from netscaler_certsync.simulator.errors import NitroError
+from netscaler_certsync.simulator.sessions import Session
+from netscaler_certsync.simulator.state import ApplianceState, Partition
+
+Record = dict[str, Any]
+
+
+@dataclass(slots=True)
+class NitroRequest:
+    method: str
+    kind: str  # "config" or "stat"
+    resource: str
+    name: str | None
+    action: str | None
+    query: dict[str, str]
+    args: dict[str, str] = field(default_factory=dict)
+    filters: dict[str, str] = field(default_factory=dict)
+    #: bulk error mode: exit | continue | rollback (X-NITRO-ONERROR header or `onerror` query)
+    onerror: str = "exit"
+
+
+@dataclass(slots=True)
+class Ctx:
+    state: ApplianceState
+    part: Partition
+    session: Session
+    request: NitroRequest
+
+    @property
+    def config(self) -> SimulatorConfig:
+        return self.state.config
+
+
+WriteHandler = Callable[[Ctx, Record], Record | None]
+ReadHandler = Callable[[Ctx], list[Record] | Record]
+
+#: (resource, op) -> handler; op is "add", "set", "delete" or an action verb (lower case)
+WRITES: dict[tuple[str, str], WriteHandler] = {}
+#: resource -> GET handler (config); "stat:<resource>" for statistics
+READS: dict[str, ReadHandler] = {}
+
+
+def write(resource: str, op: str) -> Callable[[WriteHandler], WriteHandler]:
+    def decorate(fn: WriteHandler) -> WriteHandler:
+        WRITES[(resource, op.lower())] = fn
+        return fn
+
+    return decorate
+
+
+def read(resource: str) -> Callable[[ReadHandler], ReadHandler]:
+    def decorate(fn: ReadHandler) -> ReadHandler:
+        READS[resource] = fn
+        return fn
+
+    return decorate
+
+
+def known_resources() -> set[str]:
+    return {r for r, _ in WRITES} | {r for r in READS if not r.startswith("stat:")}
+
+
+def require(item: Record, *keys: str) -> list[Any]:
+    """The values of `keys`; 1095 naming the first one missing or empty."""
+    values = []
+    for key in keys:
+        value = item.get(key)
+        if value is None or value == "":
+            raise NitroError(1095, key)
+        values.append(value)
+    return values
+
+
+def text(item: Record, key: str) -> str | None:
+    value = item.get(key)
+    return None if value is None or value == "" else str(value)
+
+
+def flag(value: object) -> bool:
+    """NITRO booleans arrive as true/false, "true"/"false", "YES"/"NO" or "ENABLED"/"DISABLED"."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    return str(value).strip().lower() in ("true", "yes", "enabled", "1", "on")

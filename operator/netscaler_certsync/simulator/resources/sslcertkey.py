@@ -1,0 +1,241 @@
+"""`sslcertkey`: add, set, change (`?action=update`), link/unlink, delete, get; plus the
+read-only `sslcertlink` and `sslcertificatechain` (nitro.md section 5)."""
+
+from __future__ import annotations
+
+import re
+
+from netscaler_certsync.simulator.certs import CertInfo, check_key, openssl_date, parse_certificate
+from netscaler_certsync.simulator.errors import NitroError
+from netscaler_certsync.simulator.resources.registry import Ctx, Record, flag, read, require, text, write
+from netscaler_certsync.simulator.state import CertKey, now, resolve_path
+
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_#. :@=-]*\Z")
+SETTABLE = {"certkey", "expirymonitor", "notificationperiod", "deletecertkeyfilesonremoval"}
+INFORMS = ("PEM", "DER", "PFX")
+
+
+def _certkey(ctx: Ctx, name: str) -> CertKey:
+    found = ctx.part.certkeys.get(name)
+    if found is None:
+        raise NitroError(1540, name)
+    return found
+
+
+def _read(ctx: Ctx, given: str) -> bytes:
+    data = ctx.part.read_path(given)
+    if data is None:
+        raise NitroError(1647)
+    return data
+
+
+def _inform(item: Record, default: str = "PEM") -> str:
+    inform = str(item.get("inform") or default).upper()
+    if inform not in INFORMS:
+        raise NitroError(1097, "inform", inform)
+    return inform
+
+
+def _load(ctx: Ctx, cert: str, key: str | None, inform: str, passplain: str | None) -> CertInfo:
+    """Read and check the files as the appliance does: 1647 missing, 1536/1537/1614/1538 content."""
+    cert_data = _read(ctx, cert)
+    key_data = _read(ctx, key) if key else None
+    info = parse_certificate(cert_data, inform, passplain)
+    if key_data is not None:
+        check_key(key_data, info, inform, passplain, ctx.config.quirks.require_passplain)
+    return info
+
+
+@write("sslcertkey", "add")
+def add(ctx: Ctx, item: Record) -> None:
+    name, cert = require(item, "certkey", "cert")
+    name = str(name)
+    if not NAME_RE.match(name):
+        raise NitroError(1097, "certkey", name)
+    if len(name) > ctx.config.certkey_name_max:
+        raise NitroError(1097, "certkey", f"maximum length is {ctx.config.certkey_name_max}")
+    if name in ctx.part.certkeys:
+        raise NitroError(273, "certkey", name)
+    key, inform = text(item, "key"), _inform(item)
+    info = _load(ctx, str(cert), key, inform, text(item, "passplain"))
+    existing = ctx.part.by_fingerprint.get(info.fingerprint)
+    if existing is not None:
+        raise NitroError(273, "certkeyName Contents", existing)
+    certkey = CertKey(name, str(cert), key, inform, info, password=flag(item.get("password")))
+    if item.get("expirymonitor") is not None:
+        certkey.expirymonitor = "ENABLED" if flag(item["expirymonitor"]) else "DISABLED"
+    if item.get("notificationperiod") is not None:
+        certkey.notificationperiod = int(item["notificationperiod"])
+    # `linkcertkeyname` in an add body is not applied (nitro.md: needs ?action=link).
+    ctx.part.add_certkey(certkey)
+    ctx.part.changed()
+
+
+@write("sslcertkey", "set")
+def set_(ctx: Ctx, item: Record) -> None:
+    name = require(item, "certkey")[0]
+    certkey = _certkey(ctx, str(name))
+    extra = sorted(k for k, v in item.items() if k not in SETTABLE and v is not None)
+    if extra:
+        # Replacing the certificate is `?action=update`, never PUT (nitro.md quirk 6).
+        raise NitroError(278, extra[0])
+    if "expirymonitor" in item:
+        certkey.expirymonitor = "ENABLED" if flag(item["expirymonitor"]) else "DISABLED"
+    if "notificationperiod" in item:
+        period = int(item["notificationperiod"])
+        if not 10 <= period <= 100:
+            raise NitroError(1097, "notificationperiod", period)
+        certkey.notificationperiod = period
+    ctx.part.changed()
+
+
+@write("sslcertkey", "update")
+def change(ctx: Ctx, item: Record) -> None:
+    """CLI `update ssl certKey`: new files for an existing certkey, keeping its bindings."""
+    name = str(require(item, "certkey")[0])
+    certkey = _certkey(ctx, name)
+    cert = text(item, "cert") or certkey.cert
+    key = text(item, "key") or certkey.key
+    inform = _inform(item, certkey.inform)
+    info = _load(ctx, cert, key, inform, text(item, "passplain"))
+    owner = ctx.part.by_fingerprint.get(info.fingerprint)
+    if owner is not None and owner != name:
+        raise NitroError(273, "certkeyName Contents", owner)
+    if not flag(item.get("nodomaincheck")) and not (info.domains & certkey.info.domains):
+        raise NitroError(3585)
+    certkey.cert, certkey.key, certkey.inform = cert, key, inform
+    if "password" in item:
+        certkey.password = flag(item["password"])
+    ctx.part.replace_info(certkey, info)
+    ctx.part.changed()
+
+
+@write("sslcertkey", "link")
+def link(ctx: Ctx, item: Record) -> None:
+    name, ca_name = (str(v) for v in require(item, "certkey", "linkcertkeyname"))
+    certkey, ca = _certkey(ctx, name), _certkey(ctx, ca_name)
+    if name == ca_name:
+        raise NitroError(1543)
+    if certkey.link is not None and ctx.config.quirks.relink == "error":
+        raise NitroError(273, "linkcertkeyname", certkey.link)
+    if certkey.info.issuer_key != ca.info.subject_key:
+        raise NitroError(1548)
+    cursor: str | None = ca_name
+    while cursor is not None:  # would the chain from the CA come back to this certkey?
+        if cursor == name:
+            raise NitroError(1677)
+        cursor = ctx.part.certkeys[cursor].link
+    ctx.part.set_link(name, ca_name)
+    ctx.part.changed()
+
+
+@write("sslcertkey", "unlink")
+def unlink(ctx: Ctx, item: Record) -> None:
+    certkey = _certkey(ctx, str(require(item, "certkey")[0]))
+    if certkey.link is None:
+        raise NitroError(1545)
+    ctx.part.set_link(certkey.name, None)
+    ctx.part.changed()
+
+
+@write("sslcertkey", "delete")
+def delete(ctx: Ctx, item: Record) -> None:
+    name = str(require(item, "certkey")[0])
+    certkey = ctx.part.certkeys.get(name)
+    if certkey is None:
+        raise NitroError(258, "certkey", name)
+    if certkey.builtin:
+        raise NitroError(3719)
+    if ctx.part.cert_bindings.get(name) or ctx.part.children.get(name):
+        raise NitroError(1541)
+    ctx.part.remove_certkey(name)
+    if flag(item.get("deletefromdevice")):
+        for given in (certkey.cert, certkey.key):
+            if given:
+                ctx.part.delete_file(*resolve_path(given))
+    ctx.part.changed()
+
+
+def record(certkey: CertKey) -> Record:
+    info, moment = certkey.info, now()
+    out: Record = {
+        "certkey": certkey.name,
+        "cert": certkey.cert,
+        "inform": certkey.inform,
+        "signaturealg": info.signaturealg,
+        "certificatetype": info.certificatetype,
+        "serial": info.serial,
+        "issuer": info.issuer,
+        "subject": info.subject,
+        "clientcertnotbefore": openssl_date(info.not_before),
+        "clientcertnotafter": openssl_date(info.not_after),
+        "daystoexpiration": info.days_to_expiration(moment),
+        "publickey": info.publickey,
+        "publickeysize": info.publickeysize,
+        "version": info.version,
+        "priority": "0",
+        "status": info.status(moment),
+        "data": "0",
+        "expirymonitor": certkey.expirymonitor,
+        "ocspresponsestatus": "NONE",
+        "certkeydigest": info.fingerprint,
+        "builtin": ["BASIC"] if certkey.builtin else [],
+    }
+    if certkey.key:
+        out["key"] = certkey.key
+    if certkey.notificationperiod is not None:
+        out["notificationperiod"] = str(certkey.notificationperiod)
+    if certkey.link:
+        out["linkcertkeyname"] = certkey.link
+    if info.sandns:
+        out["sandns"] = ",".join(info.sandns)
+    if info.sanip:
+        out["sanipadd"] = ",".join(info.sanip)
+    return out
+
+
+@read("sslcertkey")
+def get(ctx: Ctx) -> list[Record]:
+    name = ctx.request.name
+    if name is not None:
+        certkey = ctx.part.certkeys.get(name)
+        if certkey is None:
+            raise NitroError(258, "certkey", name)
+        return [record(certkey)]
+    wanted = ctx.request.filters.get("certkey")
+    if wanted is not None and not wanted.startswith("/"):  # a plain filter on the key is a lookup
+        found = ctx.part.certkeys.get(wanted)
+        return [record(found)] if found else []
+    return [record(c) for c in ctx.part.certkeys.values()]
+
+
+@read("sslcertlink")
+def get_links(ctx: Ctx) -> list[Record]:
+    return [{"certkeyname": c.name, "linkcertkeyname": c.link} for c in ctx.part.certkeys.values() if c.link]
+
+
+@read("sslcertificatechain")
+def get_chain(ctx: Ctx) -> list[Record]:
+    name = ctx.request.name
+    if name is None:
+        raise NitroError(1095, "certkeyname")
+    certkey = _certkey(ctx, name)
+    linked: list[str] = []
+    cursor = certkey
+    while cursor.link is not None and len(linked) < 16:
+        linked.append(cursor.link)
+        cursor = ctx.part.certkeys[cursor.link]
+    last = ctx.part.certkeys[linked[-1]] if linked else certkey
+    possible = (
+        []
+        if last.info.self_signed
+        else sorted(n for n in ctx.part.by_subject.get(last.info.issuer_key, ()) if n != last.name)
+    )
+    return [
+        {
+            "certkeyname": name,
+            "chaincomplete": last.info.self_signed,
+            "chainlinked": linked,
+            "chainpossiblelinks": possible,
+        }
+    ]

@@ -1,0 +1,179 @@
+"""Serving the simulator: `run_simulator()` (async context manager) and `SimulatorThread`
+(the same in a background thread for sync code), both yielding a `Simulator` handle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import ssl
+import tempfile
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from netscaler_certsync.simulator.app import NitroApp
+from netscaler_certsync.simulator.certs import info_from_x509
+from netscaler_certsync.simulator.config import SimulatorConfig
+from netscaler_certsync.simulator.faults import FaultInjector
+from netscaler_certsync.simulator.invariants import check
+from netscaler_certsync.simulator.records import RequestRecord
+from netscaler_certsync.simulator.state import DEFAULT_LOCATION, ApplianceState
+from netscaler_certsync.testing.pki import make_ca, server_certificate
+
+
+class Simulator:
+    """Handle on a running simulator: its URL, management CA, live state and request log."""
+
+    def __init__(self, nitro: NitroApp, url: str, ca_pem: bytes | None, ca_file: Path | None) -> None:
+        self.app = nitro
+        self.config = nitro.config
+        self.url = url
+        self.ca_pem = ca_pem
+        self.ca_file = ca_file
+
+    @property
+    def state(self) -> ApplianceState:
+        return self.app.state
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        return self.app.requests
+
+    @property
+    def faults(self) -> FaultInjector:
+        return self.app.faults
+
+    @property
+    def admin_url(self) -> str:
+        return f"{self.url}/_simulator"
+
+    def clear_requests(self) -> None:
+        self.app.requests.clear()
+
+    def check_invariants(self) -> list[str]:
+        return check(self.app.state, self.app.internal_errors)
+
+    def expire_sessions(self) -> int:
+        return self.app.sessions.expire_all()
+
+    def reset(self) -> None:
+        self.app.reset()
+
+
+def _state_factory(config: SimulatorConfig) -> Any:
+    builtin = make_ca("default ABCDEF", org="NetScaler")
+    builtin_info = info_from_x509(builtin.cert)
+
+    def new_state() -> ApplianceState:
+        state = ApplianceState(config, builtin_info)
+        state.default.put_file(DEFAULT_LOCATION, "ns-server.cert", builtin.cert_pem)
+        state.default.put_file(DEFAULT_LOCATION, "ns-server.key", builtin.key_pem)
+        for part in state.partitions.values():
+            part.save()
+            part.saves = 0  # factory state: saved, but no save by a client yet
+        return state
+
+    return new_state
+
+
+def _tls(config: SimulatorConfig, workdir: Path) -> tuple[ssl.SSLContext, bytes, Path]:
+    """Server TLS context plus the CA to trust (generated unless a certificate was given)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    if config.tls_cert is not None:
+        context.load_cert_chain(config.tls_cert, config.tls_key)
+        return context, config.tls_cert.read_bytes(), config.tls_cert
+    hosts = [config.host] if config.host not in ("127.0.0.1", "localhost") else []
+    ca, server = server_certificate((*hosts, "127.0.0.1", "localhost"))
+    cert_file, key_file, ca_file = workdir / "server.pem", workdir / "server.key", workdir / "ca.pem"
+    cert_file.write_bytes(server.cert_pem)
+    key_file.write_bytes(server.key_pem)
+    key_file.chmod(0o600)
+    ca_file.write_bytes(ca.cert_pem)
+    context.load_cert_chain(cert_file, key_file)
+    return context, ca.cert_pem, ca_file
+
+
+@contextlib.asynccontextmanager
+async def run_simulator(config: SimulatorConfig | None = None) -> AsyncIterator[Simulator]:
+    """Serve a simulated appliance on loopback for the duration of the `async with`."""
+    config = config or SimulatorConfig()
+    workdir = Path(tempfile.mkdtemp(prefix="nitro-simulator-"))
+    nitro = NitroApp(config, _state_factory(config))
+    runner = web.AppRunner(nitro.build(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
+    await runner.setup()
+    try:
+        context, ca_pem, ca_file = _tls(config, workdir) if config.https else (None, None, None)
+        site = web.TCPSite(runner, config.host, config.port, ssl_context=context, reuse_address=True)
+        await site.start()
+        port = runner.addresses[0][1]
+        host = f"[{config.host}]" if ":" in config.host else config.host
+        url = f"{'https' if config.https else 'http'}://{host}:{port}"
+        yield Simulator(nitro, url, ca_pem, ca_file)
+    finally:
+        await runner.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+class SimulatorThread:
+    """`run_simulator` on its own event loop in a daemon thread: `SimulatorThread(cfg).start()`."""
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config or SimulatorConfig()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self.sim: Simulator | None = None
+
+    def start(self, timeout: float = 30.0) -> SimulatorThread:
+        self._thread = threading.Thread(target=self._main, name="nitro-simulator", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError("the simulator did not start in time")
+        if self._error is not None:
+            raise RuntimeError("the simulator failed to start") from self._error
+        return self
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with run_simulator(self.config) as sim:
+            self.sim = sim
+            self._ready.set()
+            await self._stop.wait()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> SimulatorThread:
+        return self.start() if self._thread is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _handle(self) -> Simulator:
+        if self.sim is None:
+            raise RuntimeError("SimulatorThread.start() first")
+        return self.sim
+
+    def __getattr__(self, name: str) -> Any:
+        # url, ca_pem, ca_file, state, requests, faults, clear_requests, check_invariants, ...
+        if name.startswith("_") or name == "sim":
+            raise AttributeError(name)
+        return getattr(self._handle(), name)

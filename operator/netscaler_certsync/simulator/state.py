@@ -1,0 +1,295 @@
+"""The appliance's live state: files, certkeys, links, vservers, bindings, saved configuration.
+
+One `Partition` per admin partition (the default one is called "default"). Every lookup a
+request needs is a dict access: certkeys by name, by content fingerprint and by subject;
+link children per CA; bindings per vserver and per certkey.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from netscaler_certsync.simulator.certs import CertInfo, openssl_date
+from netscaler_certsync.simulator.config import SimulatorConfig
+
+DEFAULT_LOCATION = "/nsconfig/ssl"
+BUILTIN_CERTKEY = "ns-server-certificate"
+VSERVER_KINDS = ("lb", "cs", "vpn")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def normalize_location(location: str) -> str:
+    location = location.strip() or DEFAULT_LOCATION
+    return location.rstrip("/") or "/"
+
+
+def resolve_path(given: str) -> tuple[str, str]:
+    """A certkey's `cert`/`key` value -> (directory, file name); bare names live in /nsconfig/ssl."""
+    if "/" not in given:
+        return DEFAULT_LOCATION, given
+    directory, _, name = given.rpartition("/")
+    return normalize_location(directory), name
+
+
+@dataclass(slots=True)
+class StoredFile:
+    content: bytes
+    modified: dt.datetime
+    accessed: dt.datetime
+
+
+@dataclass(slots=True)
+class CertKey:
+    name: str
+    cert: str
+    key: str | None
+    inform: str
+    info: CertInfo
+    password: bool = False
+    expirymonitor: str = "DISABLED"
+    notificationperiod: int | None = None
+    link: str | None = None
+    builtin: bool = False
+
+
+BindingKey = tuple[str, bool, bool]  # (certkey, snicert, ca) within one vserver
+
+
+@dataclass(slots=True)
+class Binding:
+    vserver: str
+    certkey: str
+    snicert: bool = False
+    ca: bool = False
+    crlcheck: str | None = None
+    ocspcheck: str | None = None
+    skipcaname: bool = False
+
+
+@dataclass(slots=True)
+class VServer:
+    name: str
+    kind: str  # lb | cs | vpn
+    ssl: bool
+    snienable: bool = False
+    bindings: dict[BindingKey, Binding] = field(default_factory=dict)
+
+
+@dataclass
+class Partition:
+    """One admin partition's running configuration plus its files and last saved configuration."""
+
+    name: str
+    files: dict[str, dict[str, StoredFile]] = field(default_factory=dict)
+    certkeys: dict[str, CertKey] = field(default_factory=dict)
+    by_fingerprint: dict[str, str] = field(default_factory=dict)
+    by_subject: dict[bytes, set[str]] = field(default_factory=dict)
+    children: dict[str, set[str]] = field(default_factory=dict)  # CA certkey -> certkeys linked to it
+    vservers: dict[str, VServer] = field(default_factory=dict)
+    cert_bindings: dict[str, set[tuple[str, bool, bool]]] = field(
+        default_factory=dict
+    )  # certkey -> (vs,sni,ca)
+    configchanged: bool = False
+    last_changed: dt.datetime | None = None
+    last_saved: dt.datetime | None = None
+    saves: int = 0
+    saved: dict[str, Any] = field(default_factory=dict)
+
+    # -- files -------------------------------------------------------------------------------
+    def get_file(self, location: str, name: str) -> StoredFile | None:
+        return self.files.get(normalize_location(location), {}).get(name)
+
+    def put_file(self, location: str, name: str, content: bytes) -> None:
+        stamp = now()
+        self.files.setdefault(normalize_location(location), {})[name] = StoredFile(content, stamp, stamp)
+
+    def delete_file(self, location: str, name: str) -> bool:
+        directory = self.files.get(normalize_location(location), {})
+        return directory.pop(name, None) is not None
+
+    def read_path(self, given: str) -> bytes | None:
+        found = self.get_file(*resolve_path(given))
+        return found.content if found else None
+
+    # -- certkeys ------------------------------------------------------------------------------
+    def add_certkey(self, certkey: CertKey) -> None:
+        self.certkeys[certkey.name] = certkey
+        self._index(certkey)
+
+    def _index(self, certkey: CertKey) -> None:
+        self.by_fingerprint[certkey.info.fingerprint] = certkey.name
+        self.by_subject.setdefault(certkey.info.subject_key, set()).add(certkey.name)
+
+    def _unindex(self, certkey: CertKey) -> None:
+        if self.by_fingerprint.get(certkey.info.fingerprint) == certkey.name:
+            del self.by_fingerprint[certkey.info.fingerprint]
+        self.by_subject.get(certkey.info.subject_key, set()).discard(certkey.name)
+
+    def replace_info(self, certkey: CertKey, info: CertInfo) -> None:
+        self._unindex(certkey)
+        certkey.info = info
+        self._index(certkey)
+
+    def remove_certkey(self, name: str) -> CertKey:
+        certkey = self.certkeys.pop(name)
+        self._unindex(certkey)
+        if certkey.link:
+            self.children.get(certkey.link, set()).discard(name)
+        self.children.pop(name, None)
+        self.cert_bindings.pop(name, None)
+        return certkey
+
+    def set_link(self, name: str, ca: str | None) -> None:
+        certkey = self.certkeys[name]
+        if certkey.link:
+            self.children.get(certkey.link, set()).discard(name)
+        certkey.link = ca
+        if ca:
+            self.children.setdefault(ca, set()).add(name)
+
+    # -- bindings ------------------------------------------------------------------------------
+    def add_binding(self, binding: Binding) -> None:
+        key = (binding.certkey, binding.snicert, binding.ca)
+        self.vservers[binding.vserver].bindings[key] = binding
+        self.cert_bindings.setdefault(binding.certkey, set()).add(
+            (binding.vserver, binding.snicert, binding.ca)
+        )
+
+    def remove_binding(self, vserver: str, key: BindingKey) -> None:
+        self.vservers[vserver].bindings.pop(key)
+        self.cert_bindings.get(key[0], set()).discard((vserver, key[1], key[2]))
+
+    def bindings_of(self, certkey: str) -> list[Binding]:
+        return [
+            self.vservers[vs].bindings[(certkey, sni, ca)]
+            for vs, sni, ca in sorted(self.cert_bindings.get(certkey, ()))
+        ]
+
+    # -- running vs saved ------------------------------------------------------------------------
+    def changed(self) -> None:
+        self.configchanged = True
+        self.last_changed = now()
+
+    def running_config(self) -> dict[str, Any]:
+        return {
+            "certkeys": {
+                c.name: {"cert": c.cert, "key": c.key, "serial": c.info.serial, "linkcertkeyname": c.link}
+                for c in self.certkeys.values()
+                if not c.builtin
+            },
+            "bindings": sorted(
+                (
+                    [b.vserver, b.certkey, b.snicert, b.ca]
+                    for vs in self.vservers.values()
+                    for b in vs.bindings.values()
+                ),
+            ),
+            "snienable": sorted(vs.name for vs in self.vservers.values() if vs.snienable),
+        }
+
+    def save(self) -> None:
+        self.saved = copy.deepcopy(self.running_config())
+        self.configchanged = False
+        self.last_saved = now()
+        self.saves += 1
+
+    def dump(self) -> dict[str, Any]:
+        running = self.running_config()
+        return {
+            "files": {
+                f"{location}/{name}" if location != "/" else f"/{name}": {
+                    "size": len(stored.content),
+                    "sha256": hashlib.sha256(stored.content).hexdigest(),
+                }
+                for location, directory in sorted(self.files.items())
+                for name, stored in sorted(directory.items())
+            },
+            "certkeys": {
+                c.name: {
+                    "cert": c.cert,
+                    "key": c.key,
+                    "serial": c.info.serial,
+                    "subject": c.info.subject.strip(),
+                    "issuer": c.info.issuer.strip(),
+                    "notafter": openssl_date(c.info.not_after),
+                    "fingerprint": c.info.fingerprint,
+                    "certificatetype": c.info.certificatetype,
+                    "linkcertkeyname": c.link,
+                    "builtin": c.builtin,
+                }
+                for c in self.certkeys.values()
+            },
+            "links": {c.name: c.link for c in self.certkeys.values() if c.link},
+            "bindings": [
+                {"vserver": vs, "certkey": ck, "snicert": sni, "ca": ca}
+                for vs, ck, sni, ca in running["bindings"]
+            ],
+            "vservers": {
+                vs.name: {"type": vs.kind, "ssl": vs.ssl, "snienable": vs.snienable}
+                for vs in self.vservers.values()
+            },
+            "running": running,
+            "saved": self.saved,
+            "configchanged": self.configchanged,
+            "saves": self.saves,
+        }
+
+
+def parse_vserver_seed(seed: str) -> tuple[str, str]:
+    name, _, kind = seed.partition(":")
+    kind = kind or "lb"
+    if kind not in VSERVER_KINDS:
+        raise ValueError(f"vserver type must be one of {VSERVER_KINDS}, not {kind!r}")
+    return name, kind
+
+
+class ApplianceState:
+    """All partitions of one appliance plus its identity (version, HA state)."""
+
+    def __init__(self, config: SimulatorConfig, builtin: CertInfo | None = None) -> None:
+        self.config = config
+        self.ha_state = config.ha_state
+        self.version = config.version
+        self.saving = 0
+        self._builtin = builtin
+        self.partitions: dict[str, Partition] = {}
+        for name in ("default", *config.partitions):
+            self.partitions[name] = self._new_partition(name)
+
+    def _new_partition(self, name: str) -> Partition:
+        part = Partition(name)
+        for seed in self.config.ssl_vservers:
+            vs_name, kind = parse_vserver_seed(seed)
+            part.vservers[vs_name] = VServer(
+                vs_name, kind, True, snienable=vs_name in self.config.sni_vservers
+            )
+        for seed in self.config.non_ssl_vservers:
+            vs_name, kind = parse_vserver_seed(seed)
+            part.vservers[vs_name] = VServer(vs_name, kind, False)
+        if self._builtin is not None and name == "default":
+            part.add_certkey(
+                CertKey(
+                    BUILTIN_CERTKEY, "ns-server.cert", "ns-server.key", "PEM", self._builtin, builtin=True
+                )
+            )
+        part.save()
+        return part
+
+    @property
+    def default(self) -> Partition:
+        return self.partitions["default"]
+
+    def dump(self) -> dict[str, Any]:
+        """JSON-able: the default partition at top level, every partition under `partitions`."""
+        out = self.default.dump()
+        out["partitions"] = {name: part.dump() for name, part in self.partitions.items() if name != "default"}
+        out["hanode"] = self.ha_state
+        out["version"] = self.version
+        return out
