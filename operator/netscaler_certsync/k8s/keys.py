@@ -1,0 +1,61 @@
+"""Names the operator writes into or reads from Kubernetes objects: labels, annotations, finalizer.
+
+One place for every `netscaler.certsync.dev/...` key, so handlers, reconcilers, the chart and the
+docs cannot drift apart. Secret types and data keys are the Kubernetes-defined ones.
+"""
+
+from __future__ import annotations
+
+from netscaler_certsync.k8s.permissions import GROUP, VERSION
+
+__all__ = [
+    "CA_CRT",
+    "CONNECTION_KIND",
+    "CONNECTION_PLURAL",
+    "CREDENTIALS_PASSWORD",
+    "CREDENTIALS_USERNAME",
+    "FINALIZER",
+    "GROUP",
+    "LAST_SYNCED_SECRET_VERSION",
+    "PREFIX",
+    "SECRET_SYNC_LABEL",
+    "STATE_PREFIX",
+    "SYNC_KIND",
+    "SYNC_PLURAL",
+    "SYNC_REQUESTED_AT",
+    "TLS_CRT",
+    "TLS_KEY",
+    "TLS_SECRET_TYPE",
+    "TLS_TYPE_FIELD_SELECTOR",
+    "VERSION",
+]
+
+PREFIX = f"{GROUP}/"
+#: kopf's own state annotations (progress, diff base) live under this prefix too.
+STATE_PREFIX = GROUP
+
+#: Held on NetScalerConnection and CertificateSync until the appliance side is cleaned up.
+FINALIZER = f"{PREFIX}cleanup"
+
+#: Set to any new value (e.g. a timestamp) to ask for a sync now (`kubectl annotate ... --overwrite`).
+SYNC_REQUESTED_AT = f"{PREFIX}sync-requested-at"
+
+#: Optional opt-in label on TLS Secrets; when the operator is started with a Secret label selector,
+#: only Secrets carrying it are watched (the watch always selects `type=kubernetes.io/tls` too).
+SECRET_SYNC_LABEL = f"{PREFIX}sync"
+
+#: Annotation on a CertificateSync: the Secret resourceVersions its last sync used (for humans).
+LAST_SYNCED_SECRET_VERSION = f"{PREFIX}last-synced-secret-version"
+
+CONNECTION_KIND = "NetScalerConnection"
+CONNECTION_PLURAL = "netscalerconnections"
+SYNC_KIND = "CertificateSync"
+SYNC_PLURAL = "certificatesyncs"
+
+TLS_SECRET_TYPE = "kubernetes.io/tls"  # noqa: S105 - a Secret type, not a password
+TLS_TYPE_FIELD_SELECTOR = f"type={TLS_SECRET_TYPE}"
+TLS_CRT = "tls.crt"
+TLS_KEY = "tls.key"
+CA_CRT = "ca.crt"
+CREDENTIALS_USERNAME = "username"
+CREDENTIALS_PASSWORD = "password"  # noqa: S105 - a data key name, not a password
