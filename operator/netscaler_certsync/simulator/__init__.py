@@ -10,7 +10,7 @@ It follows docs/nitro.md on its own (it shares no code with the client):
 
 from netscaler_certsync.simulator.config import Quirks, RestrictedUser, SimulatorConfig
 from netscaler_certsync.simulator.errors import ERRORS, NitroError
-from netscaler_certsync.simulator.faults import FaultInjector, FaultRule
+from netscaler_certsync.simulator.faults import FaultInjector, FaultRule, parse_fault
 from netscaler_certsync.simulator.records import RequestRecord
 from netscaler_certsync.simulator.runner import Simulator, SimulatorThread, run_simulator
 from netscaler_certsync.simulator.state import ApplianceState
@@ -27,5 +27,6 @@ __all__ = [
     "Simulator",
     "SimulatorConfig",
     "SimulatorThread",
+    "parse_fault",
     "run_simulator",
 ]

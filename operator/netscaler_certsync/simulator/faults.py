@@ -9,6 +9,7 @@ from a `random.Random(seed)`, so the same seed gives the same faults in the same
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -110,3 +111,27 @@ class FaultInjector:
             rule.fired += 1
             fired.append(rule)
         return fired
+
+
+def parse_fault(text: str) -> FaultRule:
+    """A rule from the command line: JSON, or `kind=error,resource=sslcertkey,errorcode=1541,times=1`."""
+    text = text.strip()
+    if text.startswith("{"):
+        return FaultRule.from_json(json.loads(text))
+    types = {f.name: f.type for f in dataclasses.fields(FaultRule)}
+    data: dict[str, Any] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in types:
+            raise ValueError(f"bad fault field {part!r}")
+        kind = str(types[key])
+        if value == "" and "None" in kind:
+            data[key] = None
+        elif kind.startswith("int"):
+            data[key] = int(value)
+        elif kind.startswith("float"):
+            data[key] = float(value)
+        else:
+            data[key] = value
+    return FaultRule.from_json(data)
