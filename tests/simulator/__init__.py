@@ -1,0 +1,1 @@
+"""Fidelity tests of the NITRO simulator against docs/nitro.md."""
