@@ -1,1 +1,59 @@
-"""The appliance sync engine: gather appliance state, plan (pure), apply, report. No Kubernetes."""
+"""The appliance sync engine: gather appliance state, plan (pure), apply, report. No Kubernetes.
+
+Public surface::
+
+    result = await sync_appliance(client, desired, previous_records, SyncOptions(owner="ns/name"),
+                                  appliance=appliance_key(url, partition))
+
+- `DesiredCertificate(id, name, material, bindings, problem)`: what should be deployed; build
+  `material` with `domain.parse_material()` and `name` with `domain.render_certkey_name()`.
+- `Records`: what the last apply reported (store `result.records.to_dict()`, pass
+  `Records.from_dict(...)` next time); with the owner tag in file names it decides ownership.
+- `ApplianceResult`: per-certificate `CertificateResult`s (certkey, serial, notAfter,
+  fingerprint, bound vservers, state, reason, message), `changed`, `saved`, request counts,
+  the new records, the plan as lines (`operations`) and clean-up `warnings`.
+- `SyncAborted(reason, message)`: the appliance could not be worked with (Unreachable,
+  TLSVerificationFailed, AuthenticationFailed, NotAuthorized). Per-certificate failures never raise.
+- `plan()` (pure) and `render_plan()`: the dry run's building blocks; `SyncOptions(dry_run=True)`
+  does the same through `sync_appliance` without writing.
+"""
+
+from netscaler_certsync.engine.errors import SyncAborted
+from netscaler_certsync.engine.locks import appliance_key, appliance_lock
+from netscaler_certsync.engine.model import (
+    ApplianceResult,
+    BindingSpec,
+    CertificateResult,
+    CertRecord,
+    CertState,
+    DesiredCertificate,
+    Records,
+    SyncOptions,
+)
+from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.planner import Action, CertPlan, Plan, plan, render_plan
+from netscaler_certsync.engine.state import ApplianceState
+from netscaler_certsync.engine.sync import sync_appliance
+
+__all__ = [
+    "Action",
+    "ApplianceResult",
+    "ApplianceState",
+    "BindingSpec",
+    "CertPlan",
+    "CertRecord",
+    "CertState",
+    "CertificateResult",
+    "DesiredCertificate",
+    "Kind",
+    "Operation",
+    "Plan",
+    "Records",
+    "SyncAborted",
+    "SyncOptions",
+    "appliance_key",
+    "appliance_lock",
+    "plan",
+    "render_plan",
+    "sync_appliance",
+]

@@ -1,0 +1,177 @@
+"""Carry out a plan with the NITRO client, one operation at a time, and record what took effect.
+
+Idempotent on repetition: an operation whose effect is already there is success (a content-
+addressed file that exists, a binding already made, a certkey already gone, a link already in
+place). A failure stops only its own group (and the groups that need it); errors that concern the
+whole appliance (transport, authentication, permission) abort with `SyncAborted`. Cancellation
+propagates untouched: whatever was done stays done, and the next apply converges from there.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from netscaler_certsync.domain import reasons
+from netscaler_certsync.engine.errors import aborts, to_aborted
+from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.planner import Plan
+from netscaler_certsync.engine.state import Counter
+from netscaler_certsync.nitro import NitroClient
+from netscaler_certsync.nitro import errors as ne
+
+
+class OperationFailed(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class ApplyOutcome:
+    failed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """group → (reason, message) of the first failure."""
+    done: set[str] = field(default_factory=set)
+    """Groups in which at least one write took effect."""
+    applied: list[Operation] = field(default_factory=list)
+    ca_aliases: dict[str, str] = field(default_factory=dict)
+    """CA fingerprint → the name it already had on the appliance (found at apply time)."""
+
+
+async def _add(client: NitroClient, op: Operation, out: ApplyOutcome, location: str) -> bool:
+    assert op.cert is not None
+    try:
+        await client.add_certkey(op.name, op.cert, op.key)
+        return True
+    except ne.AlreadyExistsError as exc:
+        existing = ne.existing_name_for_content(exc)
+        if existing == op.name:
+            return False
+        if existing and op.ca_fp:
+            # NetScaler holds this CA already under another name: use that one, drop our file.
+            out.ca_aliases[op.ca_fp] = existing
+            await client.delete_file(op.cert, location=location)
+            return True
+        if existing:
+            raise OperationFailed(
+                reasons.DuplicateCertificate,
+                f"this certificate is already installed on the appliance as certkey {existing}",
+            ) from None
+        found = await client.get_certkey(op.name)
+        if found is not None and found.cert and posixpath.basename(found.cert) == op.cert:
+            return False  # an earlier, interrupted apply added it
+        raise OperationFailed(
+            reasons.NameCollision, f"certkey {op.name} already exists and was not created by this operator"
+        ) from None
+
+
+async def _run(client: NitroClient, op: Operation, out: ApplyOutcome, location: str) -> bool:
+    """Perform one operation; True when it wrote something, False when its effect was already there."""
+    k = op.kind
+    if k is Kind.UPLOAD:
+        assert op.content is not None
+        try:
+            await client.upload_file(op.name, op.content, location=location)
+        except ne.APIError as exc:
+            if ne.is_file_exists(exc) or ne.is_already_exists(exc):
+                return False  # content-addressed: the name says the content is ours and right
+            raise
+        return True
+    if k is Kind.ADD:
+        return await _add(client, op, out, location)
+    if k is Kind.CHANGE:
+        assert op.cert is not None
+        await client.change_certkey(op.name, op.cert, op.key, nodomaincheck=True)
+        return True
+    if k is Kind.LINK:
+        assert op.link_to is not None
+        target = out.ca_aliases.get(op.link_to_fp or "", op.link_to)
+        try:
+            await client.link_certkey(op.name, target)
+        except ne.APIError:
+            found = await client.get_certkey(op.name)
+            if found is not None and found.linked_to == target:
+                return False
+            raise
+        return True
+    if k is Kind.UNLINK:
+        try:
+            await client.unlink_certkey(op.name)
+        except ne.APIError as exc:
+            if ne.is_not_found(exc) or ne.has_code(exc, ne.ErrorCode.NO_CA_LINK):
+                return False
+            raise
+        return True
+    if k is Kind.BIND:
+        assert op.vserver is not None
+        try:
+            await client.bind_certkey(op.vserver, op.name, sni=op.sni)
+        except ne.APIError as exc:
+            if ne.is_already_exists(exc):
+                return False
+            if ne.has_code(exc, ne.ErrorCode.NOT_SSL_VSERVER):
+                raise OperationFailed(
+                    reasons.VServerNotSSL, f"vserver {op.vserver} is not an SSL vserver"
+                ) from None
+            if ne.is_vserver_missing(exc) or ne.is_not_found(exc):
+                raise OperationFailed(
+                    reasons.VServerNotFound, f"no SSL virtual server named {op.vserver}"
+                ) from None
+            raise
+        return True
+    if k is Kind.UNBIND:
+        assert op.vserver is not None
+        try:
+            await client.unbind_certkey(op.vserver, op.name, sni=op.sni)
+        except ne.APIError as exc:
+            if ne.is_binding_missing(exc) or ne.is_not_found(exc):
+                return False
+            raise
+        return True
+    if k is Kind.DELETE:
+        try:
+            await client.delete_certkey(op.name)
+        except ne.APIError as exc:
+            if ne.is_not_found(exc):
+                return False
+            raise
+        return True
+    try:
+        await client.delete_file(op.name, location=location)
+    except ne.APIError as exc:
+        if ne.is_not_found(exc) or ne.is_file_missing(exc):
+            return False
+        raise
+    return True
+
+
+def _failure(op: Operation, exc: ne.NitroError) -> tuple[str, str]:
+    if ne.is_key_mismatch(exc):
+        return reasons.KeyMismatch, f"the appliance says certificate and key do not match ({op.describe()})"
+    return reasons.ApplianceError, f"{op.describe()} failed: {exc}"
+
+
+async def apply_plan(client: NitroClient, plan: Plan, counter: Counter, location: str) -> ApplyOutcome:
+    """Run `plan.operations` in order; see the module docstring for failure handling."""
+    out = ApplyOutcome()
+    for op in plan.operations:
+        blocked = next((n for n in (op.group, *op.needs) if n in out.failed), None)
+        if blocked is not None:
+            out.failed.setdefault(op.group, out.failed[blocked])
+            continue
+        counter.writes += 1
+        try:
+            wrote = await _run(client, op, out, location)
+        except OperationFailed as exc:
+            out.failed[op.group] = (exc.reason, exc.message)
+            continue
+        except ne.NitroError as exc:
+            if aborts(exc):
+                raise to_aborted(exc) from exc
+            out.failed[op.group] = _failure(op, exc)
+            continue
+        out.applied.append(op)
+        if wrote:
+            out.done.add(op.group)
+    return out

@@ -1,0 +1,178 @@
+"""The engine's inputs and outputs: desired certificates, options, records, results.
+
+Records are what the engine reported last time (the operator stores them in CR status and hands
+them back): with the owner tag in our file names they decide, together with the appliance state,
+what this operator created and may therefore change or delete. They round-trip through plain
+JSON (`Records.to_dict()` / `Records.from_dict()`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from netscaler_certsync.domain import DEFAULT_NAME_LIMIT, CertificateMaterial, DomainError
+
+
+@dataclass(frozen=True, order=True)
+class BindingSpec:
+    """A binding of a certificate to an SSL vserver, as default (server) or SNI certificate."""
+
+    vserver: str
+    sni: bool = False
+
+    def describe(self) -> str:
+        return f"{self.vserver}{' (SNI)' if self.sni else ''}"
+
+
+@dataclass(frozen=True)
+class DesiredCertificate:
+    """One certificate that should be on the appliance.
+
+    `id` is stable per Secret (e.g. `namespace/secretName`). `name` is the certkey name the
+    operator rendered from the template (`domain.render_certkey_name`). When the Secret could not
+    be used, `material` is None and `problem` says why: the deployed certificate, if any, is kept
+    as it is — except for `CertificateExpired`, which makes the certificate inactive.
+    """
+
+    id: str
+    name: str
+    material: CertificateMaterial | None
+    bindings: tuple[BindingSpec, ...] = ()
+    problem: DomainError | None = None
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How to sync; `owner` is the deploying scope (one CertificateSync), tagged into file names."""
+
+    owner: str
+    preserve_on_renewal: bool = True
+    remove_inactive: bool = True
+    link_chain: bool = True
+    dry_run: bool = False
+    name_limit: int = DEFAULT_NAME_LIMIT
+    file_location: str = "/nsconfig/ssl"
+    scan_files: bool = False
+    """List files on every apply (finds leftovers even when nothing else looks wrong)."""
+    now: dt.datetime | None = None
+    """For tests: the time against which expiry is judged."""
+
+
+@dataclass(frozen=True)
+class CertRecord:
+    """What this operator deployed for one certificate on one appliance."""
+
+    id: str
+    certkey: str
+    fingerprint: str
+    serial: str
+    not_after: str  # ISO 8601
+    files: tuple[str, ...]
+    bindings: tuple[BindingSpec, ...] = ()
+    """Bindings this operator made (only these are ever removed)."""
+    superseded: bool = False
+    """A predecessor kept beside its successor (`preserveOnRenewal: false`) until removal."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "certkey": self.certkey,
+            "fingerprint": self.fingerprint,
+            "serial": self.serial,
+            "notAfter": self.not_after,
+            "files": list(self.files),
+            "bindings": [{"vserver": b.vserver, "sni": b.sni} for b in self.bindings],
+        }
+        if self.superseded:
+            out["superseded"] = True
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CertRecord:
+        return cls(
+            id=str(data["id"]),
+            certkey=str(data["certkey"]),
+            fingerprint=str(data.get("fingerprint", "")),
+            serial=str(data.get("serial", "")),
+            not_after=str(data.get("notAfter", "")),
+            files=tuple(str(f) for f in data.get("files", ())),
+            bindings=tuple(
+                BindingSpec(str(b["vserver"]), bool(b.get("sni", False))) for b in data.get("bindings", ())
+            ),
+            superseded=bool(data.get("superseded", False)),
+        )
+
+    def expired(self, now: dt.datetime) -> bool:
+        try:
+            return dt.datetime.fromisoformat(self.not_after) <= now
+        except ValueError:
+            return False
+
+
+@dataclass(frozen=True)
+class Records:
+    certificates: tuple[CertRecord, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"certificates": [r.to_dict() for r in self.certificates]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Records:
+        return cls(tuple(CertRecord.from_dict(r) for r in (data or {}).get("certificates", ())))
+
+    def for_id(self, cert_id: str) -> list[CertRecord]:
+        return [r for r in self.certificates if r.id == cert_id]
+
+
+class CertState:
+    """Values of `CertificateResult.state`."""
+
+    SYNCED = "Synced"
+    FAILED = "Failed"
+    REMOVED = "Removed"
+    KEPT = "Kept"
+    SUPERSEDED = "Superseded"
+    PLANNED = "Planned"
+
+
+@dataclass(frozen=True)
+class CertificateResult:
+    """What happened to one certificate on one appliance (the operator turns it into status)."""
+
+    id: str
+    certkey: str | None
+    state: str
+    reason: str
+    message: str
+    serial: str | None = None
+    not_after: str | None = None
+    fingerprint: str | None = None
+    bound: tuple[BindingSpec, ...] = ()
+    changed: bool = False
+
+
+@dataclass(frozen=True)
+class ApplianceResult:
+    """What happened on one appliance during one apply."""
+
+    certificates: tuple[CertificateResult, ...]
+    records: Records
+    changed: bool
+    saved: bool
+    reads: int
+    writes: int
+    operations: tuple[str, ...] = ()
+    """The plan as readable lines (what a dry run would do, or what this apply attempted)."""
+    warnings: tuple[str, ...] = field(default=())
+    """Clean-up that failed without affecting any certificate (e.g. an unused CA still referenced)."""
+
+    @property
+    def failed(self) -> list[CertificateResult]:
+        return [c for c in self.certificates if c.state == CertState.FAILED]
+
+
+def by_id(items: Sequence[DesiredCertificate]) -> dict[str, DesiredCertificate]:
+    return {d.id: d for d in items}

@@ -1,0 +1,107 @@
+"""A snapshot of the appliance, as far as the sync needs it, and how to read it in few requests.
+
+`read_state()` costs two requests (every certkey with its link, every binding in bulk); the list
+of SSL vservers and of files is read only when asked (`with_vservers`, `with_files`), so a no-op
+apply reads the same small number of times whatever the number of certificates.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from netscaler_certsync.engine.model import BindingSpec
+from netscaler_certsync.nitro import CertBinding, CertKey, NitroClient
+
+
+@dataclass(frozen=True)
+class ApplianceState:
+    certkeys: Mapping[str, CertKey]
+    bindings: frozenset[CertBinding] = frozenset()
+    vservers: frozenset[str] | None = None
+    """SSL vserver names, or None when not read."""
+    files: frozenset[str] | None = None
+    """File names in the SSL directory, or None when not read."""
+    _by_certkey: dict[str, set[BindingSpec]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        for b in self.bindings:
+            if not b.ca:
+                self._by_certkey.setdefault(b.certkey, set()).add(BindingSpec(b.vserver, b.sni))
+
+    @classmethod
+    def of(
+        cls,
+        certkeys: Iterable[CertKey],
+        bindings: Iterable[CertBinding] = (),
+        *,
+        vservers: Iterable[str] | None = None,
+        files: Iterable[str] | None = None,
+    ) -> ApplianceState:
+        return cls(
+            certkeys={c.name: c for c in certkeys},
+            bindings=frozenset(bindings),
+            vservers=frozenset(vservers) if vservers is not None else None,
+            files=frozenset(files) if files is not None else None,
+        )
+
+    def bindings_of(self, certkey: str) -> set[BindingSpec]:
+        """Server and SNI bindings of a certkey (CA bindings are not ours to manage)."""
+        return set(self._by_certkey.get(certkey, ()))
+
+    def bound_vservers(self) -> set[str]:
+        return {b.vserver for b in self.bindings}
+
+    def cert_file(self, name: str) -> str | None:
+        ck = self.certkeys.get(name)
+        return posixpath.basename(ck.cert) if ck and ck.cert else None
+
+    def key_file(self, name: str) -> str | None:
+        ck = self.certkeys.get(name)
+        return posixpath.basename(ck.key) if ck and ck.key else None
+
+    def referenced_files(self) -> set[str]:
+        out: set[str] = set()
+        for ck in self.certkeys.values():
+            for f in (ck.cert, ck.key):
+                if f:
+                    out.add(posixpath.basename(f))
+        return out
+
+    def with_extra(
+        self, *, vservers: Iterable[str] | None = None, files: Iterable[str] | None = None
+    ) -> ApplianceState:
+        return ApplianceState(
+            certkeys=self.certkeys,
+            bindings=self.bindings,
+            vservers=frozenset(vservers) if vservers is not None else self.vservers,
+            files=frozenset(files) if files is not None else self.files,
+        )
+
+
+class Counter:
+    """Counts the requests the engine makes, by kind (reads and writes)."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.writes = 0
+
+
+async def read_state(client: NitroClient, counter: Counter) -> ApplianceState:
+    certkeys = await client.list_certkeys()
+    bindings = await client.list_all_bindings()
+    counter.reads += 2
+    return ApplianceState.of(certkeys, bindings)
+
+
+async def read_vservers(client: NitroClient, counter: Counter) -> list[str]:
+    counter.reads += 1
+    return [v.name for v in await client.list_ssl_vservers()]
+
+
+async def read_files(client: NitroClient, counter: Counter, location: str) -> list[str]:
+    counter.reads += 1
+    return [f.filename for f in await client.list_files(location) if not f.is_directory]

@@ -1,0 +1,154 @@
+"""`sync_appliance()`: gather → plan → apply → result, for one appliance, under its lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from netscaler_certsync.domain import reasons
+from netscaler_certsync.engine.apply import ApplyOutcome, apply_plan
+from netscaler_certsync.engine.errors import to_aborted
+from netscaler_certsync.engine.locks import exclusive
+from netscaler_certsync.engine.model import (
+    ApplianceResult,
+    CertificateResult,
+    CertRecord,
+    CertState,
+    DesiredCertificate,
+    Records,
+    SyncOptions,
+)
+from netscaler_certsync.engine.planner import Action, CertPlan, Plan, plan, render_plan
+from netscaler_certsync.engine.state import ApplianceState, Counter, read_files, read_state, read_vservers
+from netscaler_certsync.nitro import NitroClient
+from netscaler_certsync.nitro import errors as ne
+
+_STATE_OF = {
+    Action.CREATE: CertState.SYNCED,
+    Action.RENEW: CertState.SYNCED,
+    Action.REPLACE: CertState.SYNCED,
+    Action.UPDATE: CertState.SYNCED,
+    Action.UNCHANGED: CertState.SYNCED,
+    Action.REMOVE: CertState.REMOVED,
+    Action.KEEP: CertState.KEPT,
+    Action.FAILED: CertState.FAILED,
+}
+
+
+async def gather_and_plan(
+    client: NitroClient,
+    desired: Sequence[DesiredCertificate],
+    previous: Records,
+    options: SyncOptions,
+    counter: Counter,
+) -> tuple[ApplianceState, Plan]:
+    """Read as little as the plan needs: vservers only for new bindings, files only when writing."""
+    state = await read_state(client, counter)
+    wanted = {b.vserver for d in desired for b in d.bindings}
+    if wanted - state.bound_vservers():
+        state = state.with_extra(vservers=await read_vservers(client, counter))
+    result = plan(desired, state, previous, options)
+    if options.scan_files or result.operations or result.mismatch:
+        state = state.with_extra(files=await read_files(client, counter, options.file_location))
+        result = plan(desired, state, previous, options)
+    return state, result
+
+
+def _result(cp: CertPlan, outcome: ApplyOutcome | None, dry_run: bool) -> CertificateResult:
+    failure = outcome.failed.get(cp.group) if outcome else None
+    d = cp.desired
+    m = d.material if d else None
+    if failure is not None:
+        state, (reason, message) = CertState.FAILED, failure
+    elif dry_run and cp.action not in (Action.UNCHANGED, Action.FAILED):
+        state, reason, message = CertState.PLANNED, reasons.Planned, f"dry run: {cp.message}"
+    else:
+        state, reason, message = _STATE_OF.get(cp.action, CertState.SYNCED), cp.reason, cp.message
+    # Report what is deployed: the new certificate only when its operations took effect.
+    shown = cp.records_ok if state in (CertState.SYNCED, CertState.KEPT) else cp.records_failed
+    current = next((r for r in shown if not r.superseded), None)
+    if state == CertState.SYNCED and m is not None:
+        serial, not_after, fp = m.leaf.serial, m.leaf.not_after.isoformat(), m.fingerprint
+    elif current is not None:
+        serial, not_after, fp = current.serial, current.not_after, current.fingerprint
+    else:
+        serial = not_after = fp = None
+    bound = cp.bindings if state == CertState.SYNCED else (current.bindings if current else ())
+    return CertificateResult(
+        id=cp.id,
+        certkey=(current.certkey if current and state != CertState.SYNCED else cp.certkey),
+        state=state,
+        reason=reason,
+        message=message,
+        serial=serial,
+        not_after=not_after,
+        fingerprint=fp,
+        bound=tuple(bound),
+        changed=bool(outcome and cp.group in outcome.done),
+    )
+
+
+def _records(p: Plan, outcome: ApplyOutcome) -> Records:
+    out: list[CertRecord] = []
+    for cp in p.certificates:
+        out.extend(cp.records_failed if cp.group in outcome.failed else cp.records_ok)
+    return Records(tuple(out))
+
+
+async def sync_appliance(
+    client: NitroClient,
+    desired: Sequence[DesiredCertificate],
+    previous: Records,
+    options: SyncOptions,
+    *,
+    appliance: str,
+) -> ApplianceResult:
+    """Bring one appliance to the desired certificates; see `netscaler_certsync.engine`."""
+    counter = Counter()
+    async with exclusive(appliance):
+        try:
+            _, p = await gather_and_plan(client, desired, previous, options, counter)
+        except ne.NitroError as exc:
+            raise to_aborted(exc) from exc
+        lines = tuple(render_plan(p))
+        if options.dry_run:
+            return ApplianceResult(
+                certificates=tuple(_result(cp, None, True) for cp in p.certificates if cp.visible),
+                records=previous,
+                changed=False,
+                saved=False,
+                reads=counter.reads,
+                writes=0,
+                operations=lines,
+            )
+        outcome = await apply_plan(client, p, counter, options.file_location)
+        records = _records(p, outcome)
+        changed = bool(outcome.done)
+        saved = False
+        warnings = [
+            f"{cp.message.replace(' removed', '')}: {outcome.failed[cp.group][1]}"
+            for cp in p.certificates
+            if not cp.visible and cp.group in outcome.failed
+        ]
+        if "gc" in outcome.failed:
+            warnings.append(f"clean-up of leftover files failed: {outcome.failed['gc'][1]}")
+        # Save when we wrote, or when records and appliance disagreed (an earlier apply may have
+        # been interrupted after writing and before its save).
+        if changed or (p.mismatch and records != previous):
+            try:
+                counter.writes += 1
+                await client.save_config()
+                saved = True
+            except ne.NitroError as exc:
+                if isinstance(exc, ne.TransportError | ne.AuthenticationError):
+                    raise to_aborted(exc) from exc
+                warnings.append(f"saving the configuration failed: {exc}")
+        return ApplianceResult(
+            certificates=tuple(_result(cp, outcome, False) for cp in p.certificates if cp.visible),
+            records=records,
+            changed=changed,
+            saved=saved,
+            reads=counter.reads,
+            writes=counter.writes,
+            operations=lines,
+            warnings=tuple(warnings),
+        )

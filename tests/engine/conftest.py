@@ -1,0 +1,88 @@
+"""Fixtures for the engine against the simulator over real HTTPS on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import pytest
+
+from netscaler_certsync.domain import parse_material, render_certkey_name
+from netscaler_certsync.engine import (
+    ApplianceResult,
+    BindingSpec,
+    DesiredCertificate,
+    Records,
+    SyncOptions,
+    appliance_key,
+    sync_appliance,
+)
+from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
+from netscaler_certsync.simulator import Simulator, SimulatorConfig, run_simulator
+from netscaler_certsync.testing.pki import Issued, TestPKI, pem_bundle
+
+SIM_CONFIG = SimulatorConfig(
+    ssl_vservers=("vs_https", "vs_two", "vs_sni"),
+    sni_vservers=("vs_sni",),
+    non_ssl_vservers=("vs_http",),
+    log_requests=True,
+)
+OWNER = "shop/web-certs"
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    async with run_simulator(SIM_CONFIG) as simulator:
+        yield simulator
+
+
+@pytest.fixture(scope="session")
+def pki() -> TestPKI:
+    return TestPKI.create()
+
+
+def desired(
+    leaf: Issued,
+    chain: Sequence[Issued] = (),
+    *,
+    secret: str = "web-tls",
+    bindings: Sequence[BindingSpec] = (),
+    name: str | None = None,
+) -> DesiredCertificate:
+    material = parse_material(pem_bundle([leaf, *chain]), leaf.key_pem, allow_expired=True)
+    name = name or render_certkey_name(
+        "{{commonName}}-{{certificateId}}", namespace="shop", secret_name=secret, common_name=leaf.common_name
+    )
+    return DesiredCertificate(f"shop/{secret}", name, material, tuple(bindings))
+
+
+class Harness:
+    """Runs applies against one simulator, carrying the records from one apply to the next."""
+
+    def __init__(self, sim: Simulator, **options: Any) -> None:
+        self.sim = sim
+        self.records = Records()
+        self.options = SyncOptions(owner=OWNER, **options)
+
+    def client(self, **kwargs: Any) -> NitroClient:
+        kwargs.setdefault("tls", TLSConfig(ca_pem=self.sim.ca_pem))
+        kwargs.setdefault("retry", RetryPolicy(attempts=2, base_delay=0.0))
+        return NitroClient(self.sim.url, Credentials("nsroot", "nsroot"), **kwargs)
+
+    async def apply(self, certs: Sequence[DesiredCertificate], **overrides: Any) -> ApplianceResult:
+        options = SyncOptions(**{**self.options.__dict__, **overrides})
+        async with self.client() as client:
+            result = await sync_appliance(
+                client, certs, self.records, options, appliance=appliance_key(self.sim.url)
+            )
+        if not options.dry_run:
+            self.records = result.records
+        return result
+
+    def writes(self) -> list[Any]:
+        return [r for r in self.sim.requests if r.is_write and r.resource not in ("login", "logout")]
+
+
+@pytest.fixture
+def harness(sim: Simulator) -> Callable[..., Harness]:
+    return lambda **options: Harness(sim, **options)
