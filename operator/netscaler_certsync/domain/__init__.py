@@ -11,7 +11,7 @@ Public surface:
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.domain.errors import DomainError, MaterialError, NamingError
-from netscaler_certsync.domain.material import CertificateMaterial, CertInfo, parse_material
+from netscaler_certsync.domain.material import CertificateMaterial, CertInfo, cert_info, parse_material
 from netscaler_certsync.domain.naming import (
     DEFAULT_NAME_LIMIT,
     DEFAULT_TEMPLATE,
@@ -42,6 +42,7 @@ __all__ = [
     "NamingError",
     "ca_certkey_name",
     "ca_file_name",
+    "cert_info",
     "certificate_id",
     "is_ca_certkey_name",
     "is_ca_file_name",

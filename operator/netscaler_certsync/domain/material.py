@@ -78,7 +78,8 @@ def _cn(name: x509.Name) -> str:
     return str(attrs[0].value) if attrs else ""
 
 
-def _info(cert: x509.Certificate) -> CertInfo:
+def cert_info(cert: x509.Certificate) -> CertInfo:
+    """The facts the sync uses about one certificate."""
     try:
         basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         is_ca = basic.ca
@@ -229,7 +230,7 @@ def parse_material(
         if len(chain) > MAX_CHAIN:
             raise MaterialError(reasons.ChainInvalid, f"chain longer than {MAX_CHAIN} intermediates")
 
-    info = _info(leaf)
+    info = cert_info(leaf)
     if info.is_ca:
         raise MaterialError(reasons.ChainInvalid, f"the leaf {info.common_name!r} is a CA certificate")
     if not allow_expired and info.expired(now):
@@ -243,8 +244,8 @@ def parse_material(
     key_type = f"RSA-{key.key_size}" if isinstance(key, rsa.RSAPrivateKey) else f"EC-{key.curve.name}"
     return CertificateMaterial(
         leaf=info,
-        chain=tuple(_info(c) for c in chain),
-        root=_info(root) if root is not None else None,
+        chain=tuple(cert_info(c) for c in chain),
+        root=cert_info(root) if root is not None else None,
         key_pem=key_pem,
         key_type=key_type,
     )

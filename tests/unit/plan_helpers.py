@@ -1,0 +1,122 @@
+"""Builders for planner tables: desired certificates, appliance snapshots and records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from netscaler_certsync.domain import (
+    CertInfo,
+    ca_certkey_name,
+    ca_file_name,
+    cert_info,
+    leaf_file_names,
+    owner_id,
+    parse_material,
+)
+from netscaler_certsync.engine import (
+    ApplianceState,
+    BindingSpec,
+    CertRecord,
+    DesiredCertificate,
+    Plan,
+    Records,
+    SyncOptions,
+    plan,
+)
+from netscaler_certsync.nitro import CertBinding, CertKey
+from netscaler_certsync.testing.pki import Issued, pem_bundle
+
+OWNER = "shop/web-certs"
+OWNER_ID = owner_id(OWNER)
+
+
+def want(
+    leaf: Issued,
+    chain: Sequence[Issued] = (),
+    *,
+    id: str = "shop/web-tls",
+    name: str = "www-cert",
+    bindings: Iterable[BindingSpec] = (),
+) -> DesiredCertificate:
+    material = parse_material(pem_bundle([leaf, *chain]), leaf.key_pem, allow_expired=True)
+    return DesiredCertificate(id, name, material, tuple(bindings))
+
+
+def leaf_certkey(name: str, leaf: Issued, *, linked_to: str | None = None, owner: str = OWNER_ID) -> CertKey:
+    files = leaf_file_names(owner, leaf.fingerprint_sha256)
+    return CertKey(
+        name,
+        cert=files.cert,
+        key=files.key,
+        serial=leaf.serial_hex,
+        subject=f"CN={leaf.common_name}",
+        linked_to=linked_to,
+        certificate_types=("SRVR_CERT",),
+    )
+
+
+def _ca(ca: Issued) -> CertInfo:
+    return cert_info(ca.cert)
+
+
+def ca_name(ca: Issued) -> str:
+    return ca_certkey_name(ca.fingerprint_sha256)
+
+
+def ca_certkey(
+    ca: Issued, *, linked_to: str | None = None, name: str | None = None, file: str | None = None
+) -> CertKey:
+    info = _ca(ca)
+    return CertKey(
+        name or ca_name(ca),
+        cert=file or ca_file_name(ca.fingerprint_sha256),
+        key=None,
+        serial=info.serial,
+        subject=info.subject,
+        issuer=info.issuer,
+        linked_to=linked_to,
+        certificate_types=("INTM_CERT",),
+    )
+
+
+def record(d: DesiredCertificate, name: str | None = None, **kw: object) -> CertRecord:
+    m = d.material
+    assert m is not None
+    files = leaf_file_names(OWNER_ID, m.fingerprint)
+    base: dict[str, object] = dict(
+        id=d.id,
+        certkey=name or d.name,
+        fingerprint=m.fingerprint,
+        serial=m.leaf.serial,
+        not_after=m.leaf.not_after.isoformat(),
+        files=(files.cert, files.key),
+        bindings=d.bindings,
+    )
+    base.update(kw)
+    return CertRecord(**base)  # type: ignore[arg-type]
+
+
+def bound(vserver: str, certkey: str, sni: bool = False) -> CertBinding:
+    return CertBinding(vserver, certkey, sni=sni)
+
+
+def snapshot(
+    *certkeys: CertKey,
+    bindings: Iterable[CertBinding] = (),
+    vservers: Iterable[str] | None = ("vs_https", "vs_two", "vs_sni"),
+    files: Iterable[str] | None = None,
+) -> ApplianceState:
+    return ApplianceState.of(certkeys, bindings, vservers=vservers, files=files)
+
+
+def make_plan(
+    desired: Sequence[DesiredCertificate],
+    state: ApplianceState,
+    records: Iterable[CertRecord] = (),
+    **options: object,
+) -> Plan:
+    return plan(desired, state, Records(tuple(records)), SyncOptions(owner=OWNER, **options))  # type: ignore[arg-type]
+
+
+def kinds(p: Plan) -> list[str]:
+    return [str(op.kind) for op in p.operations]

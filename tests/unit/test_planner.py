@@ -1,0 +1,359 @@
+"""The pure planner, scenario by scenario: which operations, in which order, and which records.
+
+Each test builds an appliance snapshot and previous records by hand and checks the operations a
+user would see in a dry run. The same scenarios run against the simulator in tests/engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from netscaler_certsync.domain import NamingError, ca_file_name, leaf_file_names, reasons
+from netscaler_certsync.engine import Action, BindingSpec, DesiredCertificate, render_plan
+from netscaler_certsync.testing.pki import TestPKI, make_ca
+
+from .plan_helpers import (
+    OWNER_ID,
+    bound,
+    ca_certkey,
+    ca_name,
+    kinds,
+    leaf_certkey,
+    make_plan,
+    record,
+    snapshot,
+    want,
+)
+
+HTTPS = BindingSpec("vs_https")
+SNI = BindingSpec("vs_sni", sni=True)
+
+
+@pytest.fixture(scope="module")
+def pki() -> TestPKI:
+    return TestPKI.create()
+
+
+def only(p, action: str):  # the single visible certificate plan
+    visible = [c for c in p.certificates if c.visible]
+    assert len(visible) == 1, visible
+    assert visible[0].action == action, visible[0]
+    return visible[0]
+
+
+def test_first_deploy_without_chain_is_four_writes(pki: TestPKI) -> None:
+    d = want(pki.leaf(), bindings=[HTTPS])
+    p = make_plan([d], snapshot(files=[]))
+    assert kinds(p) == ["upload", "upload", "add", "bind"]
+    cp = only(p, Action.CREATE)
+    files = leaf_file_names(OWNER_ID, d.material.fingerprint)
+    assert cp.records_ok[0].files == (files.cert, files.key)
+    assert cp.records_ok[0].bindings == (HTTPS,)
+    assert cp.records_failed == ()
+
+
+def test_first_deploy_with_chain_uploads_ca_before_leaf_and_links(pki: TestPKI) -> None:
+    d = want(pki.leaf(), [pki.intermediate], bindings=[HTTPS])
+    p = make_plan([d], snapshot(files=[]))
+    assert kinds(p) == ["upload", "add", "upload", "upload", "add", "link", "bind"]
+    link = p.operations[5]
+    assert link.link_to == ca_name(pki.intermediate) and link.name == d.name
+
+
+def test_multi_level_chain_links_every_level() -> None:
+    root = make_ca("Root")
+    mid1 = make_ca("Mid 1", issuer=root)
+    mid2 = make_ca("Mid 2", issuer=mid1)
+    leaf = TestPKI(root, mid2).leaf()
+    d = want(leaf, [mid2, mid1])
+    p = make_plan([d], snapshot(files=[]))
+    links = {(op.name, op.link_to) for op in p.operations if op.kind == "link"}
+    assert links == {(d.name, ca_name(mid2)), (ca_name(mid2), ca_name(mid1))}
+    adds = [op.name for op in p.operations if op.kind == "add"]
+    assert adds.index(ca_name(mid1)) < adds.index(ca_name(mid2)) < adds.index(d.name)
+
+
+def test_no_op_costs_nothing(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf, [pki.intermediate], bindings=[HTTPS, SNI])
+    state = snapshot(
+        ca_certkey(pki.intermediate),
+        leaf_certkey(d.name, leaf, linked_to=ca_name(pki.intermediate)),
+        bindings=[bound("vs_https", d.name), bound("vs_sni", d.name, sni=True)],
+    )
+    p = make_plan([d], state, [record(d)])
+    assert p.operations == () and not p.mismatch
+    assert only(p, Action.UNCHANGED).reason == reasons.Unchanged
+
+
+def test_renewal_in_place_updates_then_deletes_old_files(pki: TestPKI) -> None:
+    old_leaf, new_leaf = pki.leaf(), pki.leaf()
+    old = want(old_leaf, bindings=[HTTPS])
+    new = want(new_leaf, bindings=[HTTPS])
+    state = snapshot(leaf_certkey(old.name, old_leaf), bindings=[bound("vs_https", old.name)], files=[])
+    p = make_plan([new], state, [record(old)])
+    assert kinds(p) == ["upload", "upload", "change", "delete-file", "delete-file"]
+    change = p.operations[2]
+    assert change.name == old.name  # same certkey: bindings untouched
+    old_files = leaf_file_names(OWNER_ID, old_leaf.fingerprint_sha256)
+    assert {op.name for op in p.operations[3:]} == {old_files.cert, old_files.key}
+    assert only(p, Action.RENEW).reason == reasons.Renewed
+
+
+def test_renewal_as_new_object_binds_new_and_keeps_old(pki: TestPKI) -> None:
+    old_leaf, new_leaf = pki.leaf(), pki.leaf()
+    old = want(old_leaf, bindings=[HTTPS, SNI])
+    new = want(new_leaf, bindings=[HTTPS, SNI])
+    state = snapshot(
+        leaf_certkey(old.name, old_leaf),
+        bindings=[bound("vs_https", old.name), bound("vs_sni", old.name, sni=True)],
+        files=[],
+    )
+    p = make_plan([new], state, [record(old)], preserve_on_renewal=False)
+    cp = only(p, Action.REPLACE)
+    assert cp.certkey != old.name and cp.certkey.startswith(old.name)
+    lines = render_plan(p)
+    # SNI: the old binding goes first (NetScaler refuses two SNI certificates for one domain);
+    # default: the new binding replaces the old one, then the old one is unbound (no gap).
+    assert lines.index(f"unbind certkey {old.name} from vserver vs_sni (SNI)") < lines.index(
+        f"bind certkey {cp.certkey} to vserver vs_sni as SNI certificate"
+    )
+    assert lines.index(f"bind certkey {cp.certkey} to vserver vs_https") < lines.index(
+        f"unbind certkey {old.name} from vserver vs_https"
+    )
+    assert "delete" not in kinds(p)
+    superseded = [r for r in cp.records_ok if r.superseded]
+    assert [r.certkey for r in superseded] == [old.name]
+
+
+def test_superseded_certificate_is_removed_once_expired(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf)
+    old_leaf = pki.leaf(not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=30), days=10)
+    old = want(old_leaf, name="www-cert-old")
+    state = snapshot(leaf_certkey(d.name, leaf), leaf_certkey("www-cert-old", old_leaf), files=[])
+    recs = [record(d), record(old, superseded=True, bindings=())]
+    p = make_plan([d], state, recs, preserve_on_renewal=False)
+    assert [op.name for op in p.operations if op.kind == "delete"] == ["www-cert-old"]
+    kept = make_plan([d], state, recs, preserve_on_renewal=False, remove_inactive=False)
+    assert kept.operations == ()
+
+
+def test_chain_added_uploads_ca_and_links(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    before, after = want(leaf), want(leaf, [pki.intermediate])
+    state = snapshot(leaf_certkey(before.name, leaf), files=[])
+    p = make_plan([after], state, [record(before)])
+    assert kinds(p) == ["upload", "add", "link"]
+    assert only(p, Action.UPDATE).reason == reasons.Synced
+
+
+def test_chain_removed_unlinks_and_collects_the_unused_ca(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf)
+    state = snapshot(
+        ca_certkey(pki.intermediate),
+        leaf_certkey(d.name, leaf, linked_to=ca_name(pki.intermediate)),
+        files=[],
+    )
+    p = make_plan([d], state, [record(d)])
+    assert render_plan(p) == [
+        f"unlink certkey {d.name} from its CA",
+        f"delete certkey {ca_name(pki.intermediate)}",
+        f"delete file {ca_file_name(pki.intermediate.fingerprint_sha256)}",
+    ]
+
+
+def test_issuer_rotation_relinks_around_the_update_and_collects_old_ca(pki: TestPKI) -> None:
+    other = TestPKI.create("Rotated")
+    old_leaf, new_leaf = pki.leaf(), other.leaf()
+    old = want(old_leaf, [pki.intermediate])
+    new = want(new_leaf, [other.intermediate])
+    state = snapshot(
+        ca_certkey(pki.intermediate),
+        leaf_certkey(old.name, old_leaf, linked_to=ca_name(pki.intermediate)),
+        files=[],
+    )
+    p = make_plan([new], state, [record(old)])
+    k = kinds(p)
+    assert k[:2] == ["upload", "add"]  # the new CA
+    assert k.index("unlink") < k.index("change") < k.index("link")
+    assert f"delete certkey {ca_name(pki.intermediate)}" in render_plan(p)
+
+
+def test_changed_chain_same_leaf_relinks(pki: TestPKI) -> None:
+    # The same intermediate re-issued (new key, same name) and the leaf re-issued under it.
+    mid2 = make_ca(pki.intermediate.common_name, issuer=pki.root)
+    old_leaf, new_leaf = pki.leaf(), TestPKI(pki.root, mid2).leaf()
+    old, new = want(old_leaf, [pki.intermediate]), want(new_leaf, [mid2])
+    state = snapshot(
+        ca_certkey(pki.intermediate),
+        leaf_certkey(old.name, old_leaf, linked_to=ca_name(pki.intermediate)),
+        files=[],
+    )
+    p = make_plan([new], state, [record(old)])
+    link = next(op for op in p.operations if op.kind == "link")
+    assert link.link_to == ca_name(mid2)
+
+
+def test_binding_added_and_removed(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    before = want(leaf, bindings=[HTTPS])
+    after = want(leaf, bindings=[BindingSpec("vs_two")])
+    state = snapshot(leaf_certkey(before.name, leaf), bindings=[bound("vs_https", before.name)])
+    p = make_plan([after], state, [record(before)])
+    assert render_plan(p) == [
+        f"bind certkey {after.name} to vserver vs_two",
+        f"unbind certkey {after.name} from vserver vs_https",
+    ]
+
+
+def test_binding_made_by_someone_else_is_left_alone(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf, bindings=[HTTPS])
+    state = snapshot(
+        leaf_certkey(d.name, leaf), bindings=[bound("vs_https", d.name), bound("vs_two", d.name)]
+    )
+    assert make_plan([d], state, [record(d)]).operations == ()
+
+
+def test_sni_binding(pki: TestPKI) -> None:
+    d = want(pki.leaf(), bindings=[SNI])
+    p = make_plan([d], snapshot(files=[]))
+    bind = p.operations[-1]
+    assert bind.kind == "bind" and bind.sni and bind.vserver == "vs_sni"
+
+
+@pytest.mark.parametrize("cause", ["deleted", "expired"])
+def test_inactive_certificate_is_unbound_deleted_with_files_and_ca_collected(
+    pki: TestPKI, cause: str
+) -> None:
+    leaf = pki.leaf()
+    d = want(leaf, [pki.intermediate], bindings=[HTTPS])
+    state = snapshot(
+        ca_certkey(pki.intermediate),
+        leaf_certkey(d.name, leaf, linked_to=ca_name(pki.intermediate)),
+        bindings=[bound("vs_https", d.name)],
+        files=[],
+    )
+    desired: list[DesiredCertificate] = []
+    if cause == "expired":
+        desired = [d]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=365)
+    p = make_plan(desired, state, [record(d)], now=later)
+    assert kinds(p) == ["unbind", "unlink", "delete", "delete-file", "delete-file", "delete", "delete-file"]
+    cp = only(p, Action.REMOVE)
+    assert cp.records_ok == ()
+    assert cp.reason == reasons.Removed
+
+
+def test_removal_disabled_keeps_everything(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf, bindings=[HTTPS])
+    state = snapshot(leaf_certkey(d.name, leaf), bindings=[bound("vs_https", d.name)])
+    p = make_plan([], state, [record(d)], remove_inactive=False)
+    assert p.operations == ()
+    assert only(p, Action.KEEP).records_ok == (record(d),)
+
+
+def test_removal_keeps_a_certkey_someone_else_bound(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf, bindings=[HTTPS])
+    state = snapshot(
+        leaf_certkey(d.name, leaf), bindings=[bound("vs_https", d.name), bound("vs_two", d.name)]
+    )
+    p = make_plan([], state, [record(d)])
+    assert render_plan(p) == [f"unbind certkey {d.name} from vserver vs_https"]
+    assert "vs_two" in only(p, Action.KEEP).message
+
+
+def test_foreign_objects_are_never_touched_and_identical_ca_is_reused(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf, [pki.intermediate], bindings=[HTTPS])
+    foreign_ca = ca_certkey(pki.intermediate, name="LetsEncrypt-R11", file="r11.pem")
+    foreign_leaf = leaf_certkey("www-cert-old-by-hand", pki.leaf(), owner="00000000")
+    lookalike = ca_certkey(make_ca("Someone's CA"), name="csca-0123456789abcdef0123", file="mine.crt")
+    state = snapshot(
+        foreign_ca,
+        foreign_leaf,
+        lookalike,
+        bindings=[bound("vs_two", "www-cert-old-by-hand")],
+        files=["r11.pem", "mine.crt", "cs-00000000-" + "a" * 40 + ".crt"],
+    )
+    p = make_plan([d], state)
+    touched = {op.name for op in p.operations}
+    assert touched.isdisjoint(
+        {
+            "LetsEncrypt-R11",
+            "www-cert-old-by-hand",
+            "csca-0123456789abcdef0123",
+            "r11.pem",
+            "mine.crt",
+            "cs-00000000-" + "a" * 40 + ".crt",
+        }
+    )
+    link = next(op for op in p.operations if op.kind == "link")
+    assert link.link_to == "LetsEncrypt-R11"  # reused: NetScaler refuses the same CA twice
+    assert kinds(p) == ["upload", "upload", "add", "link", "bind"]
+
+
+def test_name_collision_with_foreign_certkey_is_reported_not_overwritten(pki: TestPKI) -> None:
+    d = want(pki.leaf(), bindings=[HTTPS])
+    state = snapshot(leaf_certkey(d.name, pki.leaf(), owner="00000000"))
+    p = make_plan([d], state)
+    assert p.operations == ()
+    cp = only(p, Action.FAILED)
+    assert cp.reason == reasons.NameCollision and d.name in cp.message
+
+
+def test_two_certificates_rendering_the_same_name_collide(pki: TestPKI) -> None:
+    a = want(pki.leaf(), id="shop/a", name="same")
+    b = want(pki.leaf(), id="shop/b", name="same")
+    p = make_plan([a, b], snapshot(files=[]))
+    assert [c.action for c in p.certificates] == [Action.CREATE, Action.FAILED]
+    assert p.certificates[1].reason == reasons.NameCollision
+
+
+def test_name_too_long_fails_that_certificate_and_keeps_its_deployment(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf, bindings=[HTTPS])
+    state = snapshot(leaf_certkey(d.name, leaf), bindings=[bound("vs_https", d.name)])
+    problem = NamingError(reasons.NameTooLong, "certkey name 'x...' is longer than 31 characters")
+    bad = DesiredCertificate(d.id, "", None, d.bindings, problem)
+    other = want(pki.leaf(), id="shop/other", name="other")
+    p = make_plan([bad, other], state, [record(d)])
+    assert {op.name for op in p.operations if op.kind == "add"} == {"other"}
+    failed = next(c for c in p.certificates if c.id == d.id)
+    assert failed.action == Action.FAILED and failed.reason == reasons.NameTooLong
+    assert failed.records_ok == (record(d),)  # still ours, still deployed: never removed for a bad Secret
+
+
+def test_unknown_vserver_fails_only_that_certificate(pki: TestPKI) -> None:
+    a = want(pki.leaf(), id="shop/a", name="a", bindings=[BindingSpec("vs_missing")])
+    b = want(pki.leaf(), id="shop/b", name="b", bindings=[HTTPS])
+    p = make_plan([a, b], snapshot(files=[]))
+    assert {op.name for op in p.operations if op.kind == "add"} == {"b"}
+    assert p.certificates[0].reason == reasons.VServerNotFound
+
+
+def test_leftovers_of_an_interrupted_apply_are_collected(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf)
+    stale = leaf_file_names(OWNER_ID, "f" * 64)
+    state = snapshot(
+        leaf_certkey("www-orphan", pki.leaf()),
+        files=[stale.cert, stale.key, ca_file_name("e" * 64), "somebody-elses.crt"],
+    )
+    p = make_plan([d], state)
+    deleted = {op.name for op in p.operations if op.kind in ("delete", "delete-file")}
+    assert {"www-orphan", stale.cert, stale.key, ca_file_name("e" * 64)} <= deleted
+    assert "somebody-elses.crt" not in deleted
+
+
+def test_certkey_from_interrupted_first_deploy_is_adopted(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf, bindings=[HTTPS])
+    p = make_plan([d], snapshot(leaf_certkey(d.name, leaf)))  # no records: the apply never finished
+    assert kinds(p) == ["bind"]
