@@ -1,0 +1,95 @@
+"""Appliance-wide behaviour: running vs saved config, nsversion, hanode, partitions."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from tests.simulator.helpers import Nitro, assert_done, assert_error
+
+from netscaler_certsync.simulator import Quirks, Simulator, SimulatorConfig, run_simulator
+from netscaler_certsync.testing.pki import TestPKI
+
+
+async def test_save_flips_configchanged(nitro: Nitro, pki: TestPKI, sim: Simulator) -> None:
+    assert (await nitro.get("nsconfig")).json()["nsconfig"]["configchanged"] is False
+    await nitro.install("www", pki.leaf())
+    assert (await nitro.get("nsconfig")).json()["nsconfig"]["configchanged"] is True
+    dump = sim.state.dump()
+    assert "www" in dump["running"]["certkeys"] and "www" not in dump["saved"]["certkeys"]
+    assert_done(await nitro.post("nsconfig?action=save", {"nsconfig": {}}))
+    config = (await nitro.get("nsconfig")).json()["nsconfig"]
+    assert config["configchanged"] is False and config["lastconfigsavetime"]
+    dump = sim.state.dump()
+    assert dump["saved"] == dump["running"] and dump["saves"] == 1
+
+
+async def test_files_alone_do_not_change_the_config(nitro: Nitro) -> None:
+    await nitro.upload("a.pem", b"x")
+    assert (await nitro.get("nsconfig")).json()["nsconfig"]["configchanged"] is False
+
+
+async def test_nsversion_is_an_object(nitro: Nitro) -> None:
+    body = assert_done(await nitro.get("nsversion"))
+    assert isinstance(body["nsversion"], dict)
+    assert re.match(r"NetScaler NS(\d+\.\d+): Build (\d+\.\d+)\.nc", body["nsversion"]["version"])
+
+
+async def test_hanode_standalone(nitro: Nitro) -> None:
+    (node,) = assert_done(await nitro.get("hanode"))["hanode"]
+    assert node["id"] == "0" and node["state"] == "Primary"
+    stat = (await nitro.client.get("/nitro/v1/stat/hanode", headers=nitro.headers)).json()["hanode"]
+    assert stat["hacurstatus"] == "NO"
+
+
+async def test_hanode_secondary_and_reject_quirk(pki: TestPKI) -> None:
+    config = SimulatorConfig(https=False, ha_state="secondary", quirks=Quirks(secondary_writes="reject"))
+    async with run_simulator(config) as sim, httpx.AsyncClient(base_url=sim.url) as http:
+        nitro = Nitro(http)
+        await nitro.login()
+        nodes = (await nitro.get("hanode")).json()["hanode"]
+        assert [n["state"] for n in nodes] == ["Secondary", "Primary"]
+        stat = (await http.get("/nitro/v1/stat/hanode", headers=nitro.headers)).json()["hanode"]
+        assert (stat["hacurstatus"], stat["hacurmasterstate"]) == ("YES", "SECONDARY")
+        assert_error(await nitro.upload("a.pem", b"x"), 599, 1028, "Connected to a secondary node")
+
+
+async def test_partitions_are_separate(pki: TestPKI) -> None:
+    config = SimulatorConfig(https=False, partitions=("p1",))
+    async with run_simulator(config) as sim, httpx.AsyncClient(base_url=sim.url) as http:
+        nitro = Nitro(http)
+        await nitro.login()
+        listed = (await nitro.get("nspartition")).json()["nspartition"]
+        assert [p["partitionname"] for p in listed] == ["p1"]
+        switch = {"nspartition": {"partitionname": "p1"}}
+        assert_done(await nitro.post("nspartition?action=Switch", switch))
+        await nitro.install("www", pki.leaf())
+        assert_done(await nitro.post("nsconfig?action=save", {"nsconfig": {}}))
+        dump = sim.state.dump()
+        assert "www" not in dump["certkeys"] and "www" in dump["partitions"]["p1"]["certkeys"]
+        assert dump["partitions"]["p1"]["saves"] == 1 and dump["saves"] == 0
+        response = await nitro.post("nspartition?action=Switch", {"nspartition": {"partitionname": "nope"}})
+        assert_error(response, 404, 258)
+        other = Nitro(http)
+        await other.login()  # a new session starts in the default partition
+        assert_error(await other.get("sslcertkey/www"), 404, 258)
+
+
+async def test_save_all_partitions(pki: TestPKI) -> None:
+    async with run_simulator(SimulatorConfig(https=False, partitions=("p1",))) as sim:
+        async with httpx.AsyncClient(base_url=sim.url) as http:
+            nitro = Nitro(http)
+            await nitro.login()
+            assert_done(await nitro.post("nsconfig?action=save", {"nsconfig": {"all": True}}))
+        assert sim.state.dump()["partitions"]["p1"]["saves"] == 1
+
+
+async def test_vserver_lists(nitro: Nitro) -> None:
+    lb = assert_done(await nitro.get("lbvserver"))["lbvserver"]
+    assert {(v["name"], v["servicetype"]) for v in lb} == {
+        ("vs_https", "SSL"),
+        ("vs_sni", "SSL"),
+        ("vs_http", "HTTP"),
+    }
+    cs = assert_done(await nitro.get("csvserver/vs_cs"))["csvserver"]
+    assert cs[0]["servicetype"] == "SSL"
