@@ -1,0 +1,100 @@
+"""The chart grants the operator exactly REQUIRED_PERMISSIONS: every entry, nothing wider.
+
+The list comes from netscaler_certsync.k8s.permissions (shared with the code), not from a copy
+here. The rules are read the way the API server reads them: the ServiceAccount's (Cluster)Role
+bindings, then the rules of the roles they reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from chart_helpers import NAMESPACE, Render, of_kind
+
+from netscaler_certsync.k8s.permissions import REQUIRED_PERMISSIONS
+
+Grant = tuple[str, str, str, str]  # (where: "*" cluster-wide or a namespace, group, resource, verb)
+
+#: Permissions the operator needs only in some install modes, with the reason; keyed by
+#: (group, resource). kopf lists namespaces only when it watches all of them (or a glob, which the
+#: chart refuses), so a namespaced install does not get that cluster-wide right.
+ONLY_WHEN_WATCHING_ALL = {("", "namespaces")}
+
+
+def _grants(docs: list[dict[str, Any]]) -> set[Grant]:
+    roles = {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]): d for d in docs}
+    sa = next(d for d in docs if d["kind"] == "ServiceAccount")["metadata"]["name"]
+    grants: set[Grant] = set()
+    for binding in [*of_kind(docs, "ClusterRoleBinding"), *of_kind(docs, "RoleBinding")]:
+        subjects = binding["subjects"]
+        if {"kind": "ServiceAccount", "name": sa, "namespace": NAMESPACE} not in subjects:
+            continue
+        ref = binding["roleRef"]
+        where = binding["metadata"].get("namespace", "*")
+        role_ns = None if ref["kind"] == "ClusterRole" else where
+        role = roles[(ref["kind"], role_ns, ref["name"])]
+        for rule in role["rules"]:
+            assert "resourceNames" not in rule and "nonResourceURLs" not in rule
+            for group in rule["apiGroups"]:
+                for resource in rule["resources"]:
+                    for verb in rule["verbs"]:
+                        grants.add((where, group, resource, verb))
+    return grants
+
+
+def _required(namespaces: list[str] | None) -> set[Grant]:
+    wanted: set[Grant] = set()
+    for perm in REQUIRED_PERMISSIONS:
+        if namespaces and (perm.group, perm.resource) in ONLY_WHEN_WATCHING_ALL:
+            continue
+        places = ["*"] if perm.scope == "cluster" or not namespaces else namespaces
+        for where in places:
+            for verb in perm.verbs:
+                wanted.add((where, perm.group, perm.resource, verb))
+    return wanted
+
+
+@pytest.mark.parametrize("namespaces", [None, ["team-a"], ["team-a", "team-b"]])
+def test_operator_rbac_is_exactly_the_required_permissions(
+    render: Render, namespaces: list[str] | None
+) -> None:
+    docs = render(watchNamespaces=namespaces or [])
+    grants = _grants(docs)
+    wanted = _required(namespaces)
+    assert wanted - grants == set(), "missing"
+    assert grants - wanted == set(), "wider than REQUIRED_PERMISSIONS"
+
+
+def test_no_wildcards_anywhere(render: Render) -> None:
+    for doc in render("ci/full-values.yaml") + render():
+        for rule in doc.get("rules", []):
+            for field in ("apiGroups", "resources", "verbs"):
+                assert "*" not in rule.get(field, []), (doc["metadata"]["name"], rule)
+
+
+def test_namespaced_install_reads_secrets_only_in_watched_namespaces(render: Render) -> None:
+    grants = _grants(render(watchNamespaces=["team-a"]))
+    secret_places = {where for where, group, resource, _ in grants if (group, resource) == ("", "secrets")}
+    assert secret_places == {"team-a"}
+
+
+def test_aggregated_roles_are_for_people_and_never_touch_status_or_secrets(render: Render) -> None:
+    aggregated = [
+        d
+        for d in of_kind(render(), "ClusterRole")
+        if any(k.startswith("rbac.authorization.k8s.io/aggregate-to-") for k in d["metadata"]["labels"])
+    ]
+    assert len(aggregated) == 2
+    for role in aggregated:
+        for rule in role["rules"]:
+            assert rule["apiGroups"] == ["netscaler.certsync.dev"]
+            assert all("/" not in r for r in rule["resources"])
+    assert _grants(render()) == _grants(render(rbac__aggregateToDefaultRoles=False))
+    assert [d for d in render(rbac__create=False) if "Role" in d["kind"]] == []
+
+
+def test_permissions_module_is_not_empty_and_has_reasons() -> None:
+    # Guards the test above against passing vacuously on an empty list.
+    assert len(REQUIRED_PERMISSIONS) >= 6
+    assert all(p.why and p.verbs for p in REQUIRED_PERMISSIONS)

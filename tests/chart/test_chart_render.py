@@ -1,0 +1,155 @@
+"""The chart lints and renders in each supported shape, and its values are validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from chart_helpers import CHART, NAMESPACE, RELEASE, Render, of_kind, one, run_helm
+
+CI_VALUES = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
+
+
+def test_ci_values_files_exist() -> None:
+    assert {"default-values.yaml", "namespaced-values.yaml", "full-values.yaml"} <= set(CI_VALUES)
+
+
+@pytest.mark.parametrize("values", [None, *CI_VALUES])
+def test_helm_lint_strict(helm: Path, values: str | None) -> None:
+    args = ["lint", "--strict", str(CHART)]
+    if values:
+        args += ["-f", str(CHART / "ci" / values)]
+    result = run_helm(helm, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 chart(s) failed" in result.stdout
+
+
+def test_default_render(render: Render) -> None:
+    docs = render()
+    kinds = sorted(d["kind"] for d in docs)
+    assert kinds == sorted(
+        [
+            "ClusterRole",  # the operator's
+            "ClusterRole",  # aggregated view
+            "ClusterRole",  # aggregated edit
+            "ClusterRoleBinding",
+            "CustomResourceDefinition",
+            "CustomResourceDefinition",
+            "Deployment",
+            "Pod",  # helm test hook
+            "Service",
+            "ServiceAccount",
+        ]
+    )
+    deployment = one(docs, "Deployment")
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "ghcr.io/netscaler-certsync/netscaler-certsync:0.1.0"
+    assert container["args"] == [
+        "run",
+        "--liveness=http://0.0.0.0:8080/healthz",
+        "--metrics-port=9090",
+        "--all-namespaces",
+    ]
+    probe = container["livenessProbe"]
+    assert probe["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert {"name": "health", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
+    assert container["resources"]["limits"]["memory"]
+    assert container["resources"]["requests"]["cpu"]
+    for doc in docs:
+        if doc["kind"] not in {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}:
+            assert doc["metadata"]["namespace"] == NAMESPACE, doc["kind"]
+
+
+def test_metrics_service_targets_the_pod(render: Render) -> None:
+    docs = render()
+    service = one(docs, "Service")
+    pod_labels = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert service["spec"]["ports"] == [
+        {"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+
+
+def test_watch_namespaces_render_flags_and_roles(render: Render) -> None:
+    docs = render(watchNamespaces=["team-a", "team-b"])
+    (container,) = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert "--namespace=team-a" in container["args"] and "--namespace=team-b" in container["args"]
+    assert "--all-namespaces" not in container["args"]
+    assert sorted(r["metadata"]["namespace"] for r in of_kind(docs, "Role")) == ["team-a", "team-b"]
+    assert sorted(r["metadata"]["namespace"] for r in of_kind(docs, "RoleBinding")) == ["team-a", "team-b"]
+
+
+def test_service_monitor(render: Render) -> None:
+    assert of_kind(render(), "ServiceMonitor") == []
+    docs = render(metrics__serviceMonitor__enabled=True, metrics__serviceMonitor__labels={"release": "prom"})
+    monitor = one(docs, "ServiceMonitor")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items()
+        <= one(docs, "Service")["metadata"]["labels"].items()
+    )
+
+
+def test_network_policy(render: Render) -> None:
+    assert of_kind(render(), "NetworkPolicy") == []
+    docs = render(networkPolicy__enabled=True, networkPolicy__netscalerCIDRs=["10.0.10.0/24"])
+    policy = one(docs, "NetworkPolicy")
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    pod_labels = one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    (ingress,) = policy["spec"]["ingress"]
+    assert ingress["ports"] == [{"port": "metrics", "protocol": "TCP"}]
+    egress_ports = [p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]]
+    assert 53 in egress_ports and 6443 in egress_ports and 443 in egress_ports
+    netscaler = policy["spec"]["egress"][-1]
+    assert netscaler["to"] == [{"ipBlock": {"cidr": "10.0.10.0/24"}}]
+
+
+def test_pdb_never_blocks_a_drain(render: Render) -> None:
+    assert of_kind(render(), "PodDisruptionBudget") == []
+    pdb = one(render(podDisruptionBudget__enabled=True), "PodDisruptionBudget")
+    assert pdb["spec"]["maxUnavailable"] == 1
+    assert "minAvailable" not in pdb["spec"]
+
+
+def test_helm_test_hook(render: Render) -> None:
+    pod = one(render(), "Pod")
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    script = pod["spec"]["containers"][0]["command"][-1]
+    assert f"http://{RELEASE}-netscaler-certsync-metrics.{NAMESPACE}.svc:9090/metrics" in script
+    assert of_kind(render(tests__enabled=False), "Pod") == []
+
+
+def test_metrics_off_removes_port_service_and_test(render: Render) -> None:
+    docs = render(metrics__enabled=False)
+    assert of_kind(docs, "Service") == [] and of_kind(docs, "Pod") == []
+    (container,) = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert not any(a.startswith("--metrics-port") for a in container["args"])
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        (["--set", "watchNamespace[0]=a"], "watchNamespace"),  # typo of watchNamespaces
+        (["--set", "watchNamespaces[0]=team-*"], "watchNamespaces"),  # globs would need a ClusterRole
+        (["--set", "image.pullPolicy=Sometimes"], "pullPolicy"),
+        (["--set", "networkPolicy.netscalerCIDRs[0]=10.0.0.1"], "netscalerCIDRs"),
+    ],
+)
+def test_values_schema_refuses(helm: Path, values: list[str], complaint: str) -> None:
+    result = run_helm(helm, "template", RELEASE, str(CHART), *values)
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
+def test_existing_service_account_must_be_named(helm: Path, render: Render) -> None:
+    result = run_helm(helm, "template", RELEASE, str(CHART), "--set", "serviceAccount.create=false")
+    assert result.returncode != 0 and "serviceAccount.name is required" in result.stderr
+    docs = render(serviceAccount__create=False, serviceAccount__name="existing")
+    assert of_kind(docs, "ServiceAccount") == []
+    assert one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "existing"
+    assert one(docs, "ClusterRoleBinding")["subjects"][0]["name"] == "existing"
