@@ -138,3 +138,18 @@ async def test_fifty_callers_share_one_session_and_the_concurrency_cap(sim: Simu
     assert counting.peak == 4  # the cap was reached, and never exceeded
     assert resources(sim).count("login") == 1
     assert resources(sim).count("sslcertkey") == 50
+
+
+@pytest.mark.parametrize("role, primary", [("secondary", False), ("primary", True)])
+async def test_ha_role_of_the_node_we_talk_to(role: str, primary: bool) -> None:
+    from netscaler_certsync.simulator import SimulatorConfig, run_simulator
+
+    config = SimulatorConfig(ha_state=role, log_requests=False)  # type: ignore[arg-type]
+    async with run_simulator(config) as node:
+        client = NitroClient(node.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=node.ca_pem))
+        async with client:
+            ha = await client.ha_state()
+    assert ha.configured
+    assert ha.local_state == role.capitalize()
+    assert ha.is_primary is primary
+    assert len(ha.nodes) == 2

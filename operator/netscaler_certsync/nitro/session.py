@@ -369,7 +369,7 @@ class NitroSession:
             return  # bulk partial failure: the caller reads the per-item results
         if response.is_success and not (errorcode and str(severity).upper() == "ERROR"):
             if status == 209 or response.headers.get("X-NITRO-WARNING"):
-                logger.warning(
+                logger.info(
                     "NITRO warning on %s %s: %s",
                     call.method,
                     call.resource,
