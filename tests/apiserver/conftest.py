@@ -1,0 +1,186 @@
+"""The apiserver tier: our CRDs on a real apiextensions API server with etcd (see docs/testing.md).
+
+Policy, from the environment variable CERTSYNC_APISERVER:
+
+- ``auto`` (default): build or reuse the server; SKIP (loudly: a skip reason on every test plus a
+  warning in the terminal summary) only when this machine cannot build it: no apt-get/dpkg, or the
+  Debian archive is unreachable with nothing cached. Any other build failure FAILS.
+- ``require`` (CI): every failure to build or start fails the tests; nothing is skipped.
+- ``off``: skip the tier (loudly), for a quick local run.
+
+CERTSYNC_APISERVER_BIN_DIR points at a prebuilt directory (apiext-server, etcd) and skips the build.
+
+The build runs once per session right after collection, outside any test's timeout (it takes about
+3.5 min cold on 2 cores, under a second when cached), with its progress printed to the terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apiserver_harness import REPO, BuildError, RealAPIServer, build, running
+from apiserver_kube import CRD_NAMES, Kube
+
+HERE = Path(__file__).resolve().parent
+MODE_ENV = "CERTSYNC_APISERVER"
+BIN_DIR_ENV = "CERTSYNC_APISERVER_BIN_DIR"
+
+
+@dataclass
+class TierState:
+    """What the build step found out, for the fixtures and the terminal summary."""
+
+    mode: str = "auto"
+    bin_dir: Path | None = None
+    skip_reason: str | None = None
+    fail_reason: str | None = None
+    build_seconds: float | None = None
+    started: float = 0.0
+    finished: float | None = None
+    startup_seconds: float | None = None
+    tests: int = 0
+
+
+STATE = pytest.StashKey[TierState]()
+
+
+def _in_tier(item: pytest.Item) -> bool:
+    return HERE in Path(item.path).parents
+
+
+def _prepare(config_: pytest.Config, tests: int) -> TierState:
+    state = TierState(mode=os.environ.get(MODE_ENV, "auto").strip().lower() or "auto", tests=tests)
+    state.started = time.monotonic()
+    if state.mode not in {"auto", "require", "off"}:
+        state.fail_reason = f"{MODE_ENV}={state.mode!r}: expected auto, require or off"
+        return state
+    if state.mode == "off":
+        state.skip_reason = f"{MODE_ENV}=off: the real-API-server tier was switched off"
+        return state
+    prebuilt = os.environ.get(BIN_DIR_ENV)
+    if prebuilt:
+        state.bin_dir = Path(prebuilt)
+        missing = [n for n in ("apiext-server", "etcd") if not (state.bin_dir / n).is_file()]
+        if missing:
+            state.fail_reason = f"{BIN_DIR_ENV}={prebuilt} lacks {', '.join(missing)}"
+        return state
+
+    reporter = config_.pluginmanager.get_plugin("terminalreporter")
+    capture = config_.pluginmanager.get_plugin("capturemanager")
+
+    def progress(line: str) -> None:
+        if reporter is not None:
+            reporter.write_line(line)
+
+    try:
+        # Show build progress live: a cold build takes minutes and must not look like a hang.
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            if reporter is not None:
+                reporter.write_line(f"apiserver tier: build or reuse ({MODE_ENV}={state.mode})")
+            state.bin_dir, state.build_seconds = build(progress)
+    except BuildError as exc:
+        cannot_build_here = exc.exit_code in {2, 3}
+        if cannot_build_here and state.mode == "auto":
+            state.skip_reason = (
+                f"this machine cannot build the real API server: {exc} "
+                f"(set {MODE_ENV}=require to make this an error)"
+            )
+        else:
+            state.fail_reason = f"building the real API server failed (exit {exc.exit_code}):\n{exc}"
+    except OSError as exc:
+        state.fail_reason = f"cannot run hack/apiserver/build.sh: {exc}"
+    return state
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    tier = [item for item in session.items if _in_tier(item)]
+    if tier and STATE not in session.config.stash:
+        session.config.stash[STATE] = _prepare(session.config, len(tier))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return
+    if state.skip_reason:
+        terminalreporter.section("apiserver tier SKIPPED", sep="!", yellow=True, bold=True)
+        terminalreporter.write_line(
+            f"WARNING: {state.tests} tests against a real Kubernetes API server did NOT run: "
+            f"{state.skip_reason}",
+            yellow=True,
+            bold=True,
+        )
+        return
+    parts = [f"mode={state.mode}"]
+    if state.build_seconds is not None:
+        parts.append(f"build-or-reuse {state.build_seconds:.1f} s")
+    if state.startup_seconds is not None:
+        parts.append(f"etcd+apiserver ready in {state.startup_seconds:.2f} s")
+    if state.finished is not None:
+        parts.append(f"tier wall time {state.finished - state.started:.1f} s ({state.tests} tests)")
+    terminalreporter.write_line("apiserver tier: " + ", ".join(parts))
+
+
+@pytest.fixture(scope="session")
+def tier_state(request: pytest.FixtureRequest) -> TierState:
+    state = request.config.stash.get(STATE, None)
+    if state is None:  # collected without our hook having run (should not happen): be explicit
+        pytest.fail("apiserver tier: the build step did not run", pytrace=False)
+    if state.fail_reason:
+        pytest.fail(state.fail_reason, pytrace=False)
+    if state.skip_reason:
+        pytest.skip(state.skip_reason)
+    return state
+
+
+@pytest.fixture(scope="session")
+def apiserver(tier_state: TierState, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealAPIServer]:
+    assert tier_state.bin_dir is not None
+    workdir = tmp_path_factory.mktemp("apiserver")
+    try:
+        with running(tier_state.bin_dir, workdir) as server:
+            tier_state.startup_seconds = server.startup_seconds
+            yield server
+    finally:
+        tier_state.finished = time.monotonic()
+
+
+@pytest.fixture(scope="session")
+def kubectl_path(tier_state: TierState) -> str:
+    found = shutil.which("kubectl", path=str(REPO / ".tools" / "bin")) or shutil.which("kubectl")
+    if found:
+        return found
+    reason = "kubectl not found: run `bash hack/tools.sh` (make test does) to get .tools/bin/kubectl"
+    if tier_state.mode == "require":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def crds_applied(apiserver: RealAPIServer, kubectl_path: str) -> subprocess.CompletedProcess[str]:
+    """`kubectl apply --server-side` of crds/, as a user installs them; waits until Established."""
+    kube = Kube(apiserver, kubectl_path)
+    applied = kube.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
+    kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", *(f"crd/{n}" for n in CRD_NAMES))
+    return applied
+
+
+@pytest.fixture(scope="session")
+def kube(apiserver: RealAPIServer, kubectl_path: str, crds_applied: object) -> Kube:
+    return Kube(apiserver, kubectl_path)
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A fresh namespace name per test (this server does not check that namespaces exist)."""
+    return f"t-{uuid.uuid4().hex[:10]}"
