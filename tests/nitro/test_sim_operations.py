@@ -248,3 +248,30 @@ async def test_command_policy_is_forbidden(make_client: ClientFactory) -> None:
         with pytest.raises(errors.ForbiddenError) as caught:
             await client.save_config()
     assert caught.value.errorcode == 2138
+
+
+async def test_encrypted_key_with_passphrase(make_client: ClientFactory, pki: TestPKI) -> None:
+    leaf = pki.leaf("locked.example.com")
+    async with make_client() as client:
+        await client.upload_file("locked.crt", leaf.cert_pem)
+        await client.upload_file("locked.key", leaf.key_pem_encrypted(b"open-sesame"))
+        with pytest.raises(errors.NetScalerError) as wrong:
+            await client.add_certkey("locked", "locked.crt", "locked.key", passplain="not-it")
+        await client.add_certkey("locked", "locked.crt", "locked.key", passplain="open-sesame")
+        found = await client.get_certkey("locked")
+    assert errors.is_bad_key(wrong.value)
+    assert "not-it" not in str(wrong.value)
+    assert found is not None and found.serial == leaf.serial_hex
+
+
+async def test_delete_from_device_removes_the_files(
+    sim: Simulator, make_client: ClientFactory, pki: TestPKI
+) -> None:
+    async with make_client() as client:
+        await install(client, "wipe", pki.leaf("wipe.example.com"))
+        await client.delete_certkey("wipe", delete_from_device=True)
+        names = {f.filename for f in await client.list_files()}
+        assert await client.get_certkey("wipe") is None
+    assert not {"wipe.crt", "wipe.key"} & names
+    delete = next(r for r in sim.requests if r.method == "DELETE")
+    assert delete.query == {"args": "deletefromdevice:true"}
