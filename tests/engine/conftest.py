@@ -86,3 +86,28 @@ class Harness:
 @pytest.fixture
 def harness(sim: Simulator) -> Callable[..., Harness]:
     return lambda **options: Harness(sim, **options)
+
+
+def appliance(sim: Simulator) -> dict[str, Any]:
+    """The simulator's state as plain data (certkeys, files, links, bindings, saved config)."""
+    return sim.state.dump()
+
+
+def certkeys(sim: Simulator) -> dict[str, dict[str, Any]]:
+    return {n: ck for n, ck in appliance(sim)["certkeys"].items() if not ck.get("builtin")}
+
+
+def files(sim: Simulator) -> set[str]:
+    return {path.rsplit("/", 1)[-1] for path in appliance(sim)["files"]} - {"ns-server.cert", "ns-server.key"}
+
+
+def bindings(sim: Simulator) -> set[tuple[str, str, bool]]:
+    return {(b["vserver"], b["certkey"], b["snicert"]) for b in appliance(sim)["bindings"]}
+
+
+def orphans(sim: Simulator) -> set[str]:
+    """Files no certkey uses."""
+    used = set()
+    for ck in certkeys(sim).values():
+        used |= {f.rsplit("/", 1)[-1] for f in (ck["cert"], ck["key"]) if f}
+    return files(sim) - used

@@ -1,0 +1,262 @@
+"""The engine against the simulator, scenario by scenario, with the simulator's invariants checked.
+
+What is asserted is what a user would see on the appliance (certkeys, files, links, bindings,
+saved configuration) and in the result, plus the number of write requests the simulator logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import pytest
+
+from netscaler_certsync.domain import NamingError, reasons
+from netscaler_certsync.engine import BindingSpec, CertState, DesiredCertificate
+from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
+from netscaler_certsync.simulator import Simulator
+from netscaler_certsync.testing.pki import TestPKI, make_ca
+
+from .conftest import Harness, appliance, bindings, certkeys, desired, files, orphans
+
+HTTPS = BindingSpec("vs_https")
+
+
+@pytest.fixture
+async def h(sim: Simulator) -> AsyncIterator[Harness]:
+    yield Harness(sim)
+    assert sim.check_invariants() == []
+
+
+async def test_first_deploy_with_chain_and_binding(h: Harness, pki: TestPKI) -> None:
+    leaf = pki.leaf("www.example.com")
+    d = desired(leaf, [pki.intermediate], bindings=[HTTPS])
+    res = await h.apply([d])
+    [cert] = res.certificates
+    assert (cert.state, cert.reason, cert.serial) == (CertState.SYNCED, reasons.Synced, leaf.serial_hex)
+    ck = certkeys(h.sim)[d.name]
+    assert ck["serial"] == leaf.serial_hex and ck["linkcertkeyname"] in certkeys(h.sim)
+    assert bindings(h.sim) == {("vs_https", d.name, False)}
+    assert res.saved and appliance(h.sim)["saves"] == 1 and not appliance(h.sim)["configchanged"]
+    assert orphans(h.sim) == set()
+
+
+async def test_first_deploy_without_chain_is_four_writes_and_one_save(h: Harness, pki: TestPKI) -> None:
+    await h.apply([desired(pki.leaf(), bindings=[HTTPS])])
+    writes = [(r.resource, r.action) for r in h.writes()]
+    assert writes[:-1] == [
+        ("systemfile", None),
+        ("systemfile", None),
+        ("sslcertkey", None),
+        ("sslvserver_sslcertkey_binding", None),
+    ]
+    assert writes[-1] == ("nsconfig", "save")
+
+
+async def test_reapply_is_a_no_op(h: Harness, pki: TestPKI) -> None:
+    d = desired(pki.leaf(), [pki.intermediate], bindings=[HTTPS, BindingSpec("vs_sni", sni=True)])
+    await h.apply([d])
+    h.sim.clear_requests()
+    res = await h.apply([d])
+    assert h.writes() == [] and not res.saved and not res.changed
+    assert res.certificates[0].reason == reasons.Unchanged
+    assert res.reads == 2
+
+
+async def test_renewal_in_place_keeps_name_and_bindings(h: Harness, pki: TestPKI) -> None:
+    old, new = pki.leaf(), pki.leaf()
+    await h.apply([desired(old, [pki.intermediate], bindings=[HTTPS])])
+    before = set(files(h.sim))
+    h.sim.clear_requests()
+    res = await h.apply([desired(new, [pki.intermediate], bindings=[HTTPS])])
+    [cert] = res.certificates
+    assert cert.reason == reasons.Renewed and cert.serial == new.serial_hex
+    assert {ck["serial"] for ck in certkeys(h.sim).values() if ck["key"]} == {new.serial_hex}
+    assert bindings(h.sim) == {("vs_https", cert.certkey, False)}
+    assert [r.action for r in h.writes() if r.resource == "sslcertkey"] == ["update"]
+    assert orphans(h.sim) == set() and len(files(h.sim) - before) == 2  # old files gone, new in place
+
+
+async def test_renewal_as_new_object(sim: Simulator, pki: TestPKI) -> None:
+    h = Harness(sim, preserve_on_renewal=False)
+    old, new = pki.leaf(), pki.leaf()
+    first = await h.apply([desired(old, bindings=[HTTPS, BindingSpec("vs_sni", sni=True)])])
+    res = await h.apply([desired(new, bindings=[HTTPS, BindingSpec("vs_sni", sni=True)])])
+    old_name, new_name = first.certificates[0].certkey, res.certificates[0].certkey
+    assert new_name != old_name and res.certificates[0].reason == reasons.Renewed
+    assert bindings(sim) == {("vs_https", new_name, False), ("vs_sni", new_name, True)}
+    assert set(certkeys(sim)) == {old_name, new_name}  # the old one stays until removal
+    assert [r.certkey for r in h.records.certificates if r.superseded] == [old_name]
+    # Once the old certificate has expired, it is removed.
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=91)
+    new_long = pki.leaf(days=400)
+    await h.apply([desired(new_long, bindings=[HTTPS])], now=later)
+    assert old_name not in certkeys(sim)
+    assert sim.check_invariants() == []
+
+
+async def test_chain_added_changed_and_removed(h: Harness, pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    await h.apply([desired(leaf)])
+    assert all(ck["linkcertkeyname"] is None for ck in certkeys(h.sim).values())
+    await h.apply([desired(leaf, [pki.intermediate])])
+    [ca] = [n for n, ck in certkeys(h.sim).items() if not ck["key"]]
+    assert appliance(h.sim)["links"] == {desired(leaf).name: ca}
+    other = TestPKI.create("Rotated")
+    renewed = other.leaf()
+    await h.apply([desired(renewed, [other.intermediate])])
+    [ca2] = [n for n, ck in certkeys(h.sim).items() if not ck["key"]]
+    assert ca2 != ca  # issuer rotated: relinked, the old CA collected
+    assert appliance(h.sim)["links"] == {desired(leaf).name: ca2}
+    await h.apply([desired(renewed)])
+    assert [n for n, ck in certkeys(h.sim).items() if not ck["key"]] == []
+    assert appliance(h.sim)["links"] == {} and orphans(h.sim) == set()
+
+
+async def test_multi_level_chain_is_linked_at_every_level(h: Harness) -> None:
+    root = make_ca("Root")
+    mid1 = make_ca("Mid 1", issuer=root)
+    mid2 = make_ca("Mid 2", issuer=mid1)
+    leaf = TestPKI(root, mid2).leaf()
+    d = desired(leaf, [mid1, mid2])  # out of order on purpose
+    await h.apply([d])
+    links = appliance(h.sim)["links"]
+    assert len(links) == 2 and links[links[d.name]] in certkeys(h.sim)
+
+
+async def test_bindings_added_removed_and_sni(h: Harness, pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d1 = desired(leaf, bindings=[HTTPS])
+    await h.apply([d1])
+    d2 = desired(leaf, bindings=[BindingSpec("vs_two"), BindingSpec("vs_sni", sni=True)])
+    res = await h.apply([d2])
+    assert bindings(h.sim) == {("vs_two", d1.name, False), ("vs_sni", d1.name, True)}
+    assert set(res.certificates[0].bound) == set(d2.bindings)
+
+
+@pytest.mark.parametrize("cause", ["deleted", "expired"])
+async def test_removal(h: Harness, pki: TestPKI, cause: str) -> None:
+    leaf = pki.leaf()
+    d = desired(leaf, [pki.intermediate], bindings=[HTTPS])
+    await h.apply([d])
+    saves = appliance(h.sim)["saves"]
+    if cause == "deleted":
+        res = await h.apply([])
+    else:
+        res = await h.apply([d], now=dt.datetime.now(dt.UTC) + dt.timedelta(days=365))
+    assert [c.state for c in res.certificates] == [CertState.REMOVED]
+    assert certkeys(h.sim) == {} and files(h.sim) == set() and bindings(h.sim) == set()
+    assert h.records.certificates == ()
+    assert appliance(h.sim)["saves"] == saves + 1
+
+
+async def test_foreign_objects_survive(h: Harness, pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = desired(leaf, [pki.intermediate], bindings=[HTTPS])
+    stranger = pki.leaf("www.example.com")
+    async with h.client() as c:
+        # Someone else's certkey with our look-alike name pattern, their own copy of our CA, a file.
+        await c.upload_file("theirs.crt", stranger.cert_pem)
+        await c.upload_file("theirs.key", stranger.key_pem)
+        await c.add_certkey(d.name + "-x", "theirs.crt", "theirs.key")
+        await c.upload_file("r11.crt", pki.intermediate.cert_pem)
+        await c.add_certkey("LE-R11", "r11.crt")
+        await c.bind_certkey("vs_two", d.name + "-x")
+    await h.apply([d])
+    await h.apply([])  # and removal leaves them alone too
+    assert set(certkeys(h.sim)) == {d.name + "-x", "LE-R11"}
+    assert files(h.sim) == {"theirs.crt", "theirs.key", "r11.crt"}
+    assert bindings(h.sim) == {("vs_two", d.name + "-x", False)}
+
+
+async def test_identical_ca_already_present_is_reused(h: Harness, pki: TestPKI) -> None:
+    async with h.client() as c:
+        await c.upload_file("r11.crt", pki.intermediate.cert_pem)
+        await c.add_certkey("LE-R11", "r11.crt")
+    d = desired(pki.leaf(), [pki.intermediate])
+    res = await h.apply([d])
+    assert res.certificates[0].state == CertState.SYNCED
+    assert appliance(h.sim)["links"] == {d.name: "LE-R11"}
+    assert orphans(h.sim) == set()
+
+
+async def test_name_collision_is_reported_never_overwritten(h: Harness, pki: TestPKI) -> None:
+    d = desired(pki.leaf(), bindings=[HTTPS])
+    stranger = pki.leaf("other.example.com")
+    async with h.client() as c:
+        await c.upload_file("theirs.crt", stranger.cert_pem)
+        await c.upload_file("theirs.key", stranger.key_pem)
+        await c.add_certkey(d.name, "theirs.crt", "theirs.key")
+    other = desired(pki.leaf(), secret="other", bindings=[BindingSpec("vs_two")])
+    res = await h.apply([d, other])
+    by_id = {c.id: c for c in res.certificates}
+    assert by_id[d.id].reason == reasons.NameCollision
+    assert by_id[other.id].state == CertState.SYNCED
+    assert certkeys(h.sim)[d.name]["serial"] == stranger.serial_hex
+    assert ("vs_https", d.name, False) not in bindings(h.sim)
+
+
+async def test_name_too_long_is_reported_and_does_not_block_others(h: Harness, pki: TestPKI) -> None:
+    bad = DesiredCertificate(
+        "shop/long",
+        "",
+        None,
+        (HTTPS,),
+        NamingError(reasons.NameTooLong, "name 'x' is longer than 31 characters"),
+    )
+    good = desired(pki.leaf(), bindings=[BindingSpec("vs_two")])
+    res = await h.apply([bad, good])
+    assert [(c.state, c.reason) for c in res.certificates] == [
+        (CertState.FAILED, reasons.NameTooLong),
+        (CertState.SYNCED, reasons.Synced),
+    ]
+
+
+async def test_unknown_vserver_and_appliance_refusal_fail_only_their_certificate(
+    h: Harness, pki: TestPKI
+) -> None:
+    missing = desired(pki.leaf(), secret="missing", bindings=[BindingSpec("vs_nowhere")])
+    not_ssl = desired(pki.leaf(), secret="plain", bindings=[BindingSpec("vs_http")])
+    # Material the appliance refuses with 1538 (key does not match): possible only by going
+    # around parse_material, which would have caught it; the appliance must be handled anyway.
+    a, b = pki.leaf(), pki.leaf()
+    good = desired(a, secret="mismatch")
+    mismatched = DesiredCertificate(
+        good.id,
+        good.name,
+        good.material.__class__(
+            leaf=good.material.leaf, chain=(), root=None, key_pem=b.key_pem.decode(), key_type="EC"
+        ),
+        (),
+    )
+    fine = desired(pki.leaf(), secret="fine", bindings=[HTTPS])
+    res = await h.apply([missing, not_ssl, mismatched, fine])
+    by_id = {c.id: (c.state, c.reason) for c in res.certificates}
+    assert by_id[missing.id] == (CertState.FAILED, reasons.VServerNotFound)
+    assert by_id[not_ssl.id] == (CertState.FAILED, reasons.VServerNotFound)
+    assert by_id[mismatched.id] == (CertState.FAILED, reasons.KeyMismatch)
+    assert by_id[fine.id] == (CertState.SYNCED, reasons.Synced)
+    assert set(certkeys(h.sim)) == {fine.name}
+    # The failed one left its uploaded files; the next apply (still failing) does not pile up more.
+    await h.apply([missing, not_ssl, mismatched, fine])
+    assert len(files(h.sim)) <= 4
+
+
+async def test_dry_run_writes_nothing_and_lists_the_plan(h: Harness, pki: TestPKI) -> None:
+    d = desired(pki.leaf(), [pki.intermediate], bindings=[HTTPS])
+    res = await h.apply([d], dry_run=True)
+    assert h.writes() == [] and certkeys(h.sim) == {}
+    assert res.certificates[0].state == CertState.PLANNED
+    assert any(line.startswith("bind certkey") for line in res.operations)
+    assert h.records.certificates == ()
+
+
+async def test_bad_credentials_abort_with_a_reason(sim: Simulator, pki: TestPKI) -> None:
+    from netscaler_certsync.engine import Records, SyncAborted, SyncOptions, appliance_key, sync_appliance
+
+    async with NitroClient(sim.url, Credentials("nsroot", "wrong"), tls=TLSConfig(ca_pem=sim.ca_pem)) as c:
+        with pytest.raises(SyncAborted) as err:
+            await sync_appliance(
+                c, [desired(pki.leaf())], Records(), SyncOptions(owner="x"), appliance=appliance_key(sim.url)
+            )
+    assert err.value.reason == reasons.AuthenticationFailed
