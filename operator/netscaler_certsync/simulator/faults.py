@@ -101,10 +101,10 @@ class FaultInjector:
             return []
         fired = []
         for rule in self.rules:
-            if rule.exhausted or not rule.matches(method, resource, action, name):
+            if not rule.matches(method, resource, action, name):
                 continue
             rule.matched += 1
-            if rule.matched <= rule.after:
+            if rule.exhausted or rule.matched <= rule.after:
                 continue
             if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                 continue
