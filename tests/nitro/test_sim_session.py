@@ -153,3 +153,14 @@ async def test_ha_role_of_the_node_we_talk_to(role: str, primary: bool) -> None:
     assert ha.local_state == role.capitalize()
     assert ha.is_primary is primary
     assert len(ha.nodes) == 2
+
+
+async def test_unknown_partition_fails_login_without_leaving_a_session(
+    sim: Simulator, make_client: ClientFactory
+) -> None:
+    async with make_client(partition="no-such-partition") as client:
+        with pytest.raises(errors.APIError):
+            await client.list_certkeys()
+        assert not client.logged_in
+    assert [r.resource for r in sim.requests] == ["login", "nspartition", "logout"]
+    assert sim.app.sessions.sessions == {}

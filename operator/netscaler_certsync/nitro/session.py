@@ -4,7 +4,8 @@
 (obtained lazily, shared by all callers, renewed once when the appliance says 401 with
 444/1027), the concurrency cap, error translation (httpx exceptions and NITRO error bodies
 become `errors.*`, chained with `from`), retries, request events and the one DEBUG line per
-request. Typed operations live in `operations/` and only describe a `Call`.
+request. Typed operations live in `operations/` and only describe a `Call`; `wire.py` turns
+calls into URLs and replies into data or errors.
 
 Retry rules (why): idempotent calls (GET, DELETE, save) are repeated on transport errors and
 non-599 5xx with backoff and jitter. Writes are repeated only when the request provably never
@@ -20,11 +21,9 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote, unquote
 
 import httpx
 
@@ -32,81 +31,22 @@ from netscaler_certsync.nitro import errors
 from netscaler_certsync.nitro.config import Credentials, RetryPolicy, TLSConfig
 from netscaler_certsync.nitro.models import RequestEvent
 from netscaler_certsync.nitro.tls import check_endpoint, request_extensions, ssl_context
+from netscaler_certsync.nitro.wire import (
+    TOKEN_COOKIE,
+    Call,
+    Reply,
+    decode_body,
+    errorcode_of,
+    raise_for_status,
+    token_from_cookies,
+    translate_transport,
+    url_for,
+)
 
 logger = logging.getLogger("netscaler_certsync.nitro")
 
 RequestHook = Callable[[RequestEvent], None]
 Readback = Callable[[], Awaitable[bool]]
-TOKEN_COOKIE = "NITRO_AUTH_TOKEN"  # noqa: S105 - a cookie name, not a secret
-
-
-def quote_name(name: str) -> str:
-    """A name as a path segment, double-encoded as the official SDKs do (the appliance decodes twice)."""
-    return quote(quote(name, safe=""), safe="")
-
-
-def arg_list(values: Mapping[str, Any]) -> str:
-    """`k1:v1,k2:v2` for `args=`/`filter=`, each value URL-encoded once (`%2Fnsconfig%2Fssl`)."""
-    rendered = []
-    for key, value in values.items():
-        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        rendered.append(f"{key}:{quote(text, safe='')}")
-    return ",".join(rendered)
-
-
-@dataclass(frozen=True)
-class Call:
-    """One NITRO request as the operations describe it."""
-
-    method: str
-    resource: str
-    operation: str
-    name: str | None = None
-    query: Sequence[tuple[str, str]] = ()
-    """Already encoded query pairs, e.g. ("args", arg_list(...)), ("action", "update")."""
-    body: Any = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    idempotent: bool = False
-    gone_ok: bool = False
-    """A *repeat* that finds the object gone means an earlier attempt did the job (delete/unbind)."""
-    secrets: tuple[str, ...] = field(default=(), repr=False)
-    authenticated: bool = True
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: dict[str, Any]
-    headers: httpx.Headers
-
-
-def _is_tls_verification(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(current) or "hostname mismatch" in str(current).lower():
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def translate_transport(exc: httpx.TransportError, endpoint: str) -> errors.TransportError:
-    """The most specific of our transport errors for an httpx one (the seam's only mapping)."""
-    text = f"{type(exc).__name__} talking to {endpoint}: {exc}".rstrip(": ")
-    if isinstance(exc, httpx.ConnectError) and _is_tls_verification(exc):
-        return errors.TLSVerificationError(
-            f"TLS verification of {endpoint} failed: {exc}", endpoint=endpoint, sent=False
-        )
-    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-        return errors.NitroTimeoutError(text, endpoint=endpoint, sent=False)
-    if isinstance(exc, httpx.TimeoutException):
-        return errors.NitroTimeoutError(text, endpoint=endpoint, sent=True)
-    if isinstance(exc, httpx.ConnectError):
-        return errors.TransportError(text, endpoint=endpoint, sent=False)
-    return errors.TransportError(text, endpoint=endpoint, sent=True)
 
 
 class NitroSession:
@@ -171,15 +111,18 @@ class NitroSession:
         """Log out (best effort: a lingering session would count against the appliance's limit)."""
         try:
             if self._token is not None:
-                try:
-                    # Straight to _send: an expired session must not trigger a login just to log out.
-                    await self._send(Call("POST", "logout", "logout", body={"logout": {}}), 1, self._token)
-                except errors.NitroError as exc:
-                    logger.debug("logout from %s failed: %s", self.endpoint, exc)
+                await self._logout(self._token)
                 self._token = None
         finally:
             if self._owns_http:
                 await self._http.aclose()
+
+    async def _logout(self, token: str) -> None:
+        # Straight to _send: an expired session must not trigger a login just to log out.
+        try:
+            await self._send(Call("POST", "logout", "logout", body={"logout": {}}), 1, token)
+        except errors.NitroError as exc:
+            logger.debug("logout from %s failed: %s", self.endpoint, exc)
 
     @property
     def logged_in(self) -> bool:
@@ -219,14 +162,19 @@ class NitroSession:
             Call("POST", "login", "login", body={"login": payload}, idempotent=True, authenticated=False)
         )
         self._http.cookies.clear()  # we send the token ourselves; the jar must not add a stale one
-        token = _token_from_cookies(reply.headers) or str(reply.body.get("sessionid") or "")
+        token = token_from_cookies(reply.headers) or str(reply.body.get("sessionid") or "")
         if not token:
             raise errors.ProtocolError(f"login to {self.endpoint} returned neither cookie nor sessionid")
-        self._token = token
         self.logins += 1
         if self.partition:
-            # The partition belongs to the session: switch every time we log in.
-            await self._send(self._switch_call(self.partition), 1, token)
+            # The partition belongs to the session: switch on every login, and never hand out a
+            # session still in the default partition (its writes would land in the wrong place).
+            try:
+                await self._send(self._switch_call(self.partition), 1, token)
+            except errors.NitroError:
+                await self._logout(token)
+                raise
+        self._token = token
 
     @staticmethod
     def _switch_call(partition: str) -> Call:
@@ -241,11 +189,9 @@ class NitroSession:
 
     # --- the seam ------------------------------------------------------------------------------
 
-    async def _call(
-        self, call: Call, *, readback: Readback | None = None, retry: RetryPolicy | None = None
-    ) -> Reply:
+    async def _call(self, call: Call, *, readback: Readback | None = None) -> Reply:
         """Send `call` with session handling, retries and read-back of unknown write outcomes."""
-        policy = retry or self.retry
+        policy = self.retry
         attempt = 0
         read_back = False
         while True:
@@ -304,14 +250,6 @@ class NitroSession:
             token = await self._relogin(token)
             return await self._send(call, attempt, token)
 
-    def _url(self, call: Call) -> str:
-        url = f"{self.endpoint}/nitro/v1/config/{call.resource}"
-        if call.name is not None:
-            url += "/" + quote_name(call.name)
-        if call.query:
-            url += "?" + "&".join(f"{key}={value}" for key, value in call.query)
-        return url
-
     async def _send(self, call: Call, attempt: int, token: str | None) -> Reply:
         headers = {"Accept": "application/json", **call.headers}
         content = None
@@ -321,7 +259,11 @@ class NitroSession:
         if token is not None:
             headers["Cookie"] = f"{TOKEN_COOKIE}={token}"
         request = self._http.build_request(
-            call.method, self._url(call), headers=headers, content=content, extensions=self._extensions
+            call.method,
+            url_for(self.endpoint, call),
+            headers=headers,
+            content=content,
+            extensions=self._extensions,
         )
         status: int | None = None
         errorcode: int | None = None
@@ -334,9 +276,9 @@ class NitroSession:
                 except httpx.TransportError as exc:
                     raise translate_transport(exc, self.endpoint) from exc
                 status = response.status_code
-            body = self._decode(call, response)
-            errorcode = _errorcode(body)
-            self._raise_for_status(call, response, body)
+            body = decode_body(call, response, self._secrets)
+            errorcode = errorcode_of(body)
+            raise_for_status(call, response, body, self._secrets)
             return Reply(status, body, response.headers)
         except errors.NitroError as exc:
             failure = exc
@@ -345,48 +287,6 @@ class NitroSession:
             raise
         finally:
             self._account(call, attempt, status, errorcode, time.perf_counter() - started, failure)
-
-    def _decode(self, call: Call, response: httpx.Response) -> dict[str, Any]:
-        if not response.content.strip():
-            return {}
-        try:
-            body = response.json()
-        except ValueError as exc:
-            if response.is_success:
-                raise errors.ProtocolError(
-                    f"{call.method} {call.resource}: HTTP {response.status_code} with a body that is not JSON"
-                ) from exc
-            return {"message": errors.redact(response.text[:200], self._secrets + call.secrets)}
-        if not isinstance(body, dict):
-            raise errors.ProtocolError(f"{call.method} {call.resource}: expected a JSON object")
-        return body
-
-    def _raise_for_status(self, call: Call, response: httpx.Response, body: dict[str, Any]) -> None:
-        status = response.status_code
-        errorcode = _errorcode(body)
-        severity = body.get("severity")
-        if status == 207:
-            return  # bulk partial failure: the caller reads the per-item results
-        if response.is_success and not (errorcode and str(severity).upper() == "ERROR"):
-            if status == 209 or response.headers.get("X-NITRO-WARNING"):
-                logger.info(
-                    "NITRO warning on %s %s: %s",
-                    call.method,
-                    call.resource,
-                    response.headers.get("X-NITRO-WARNING"),
-                )
-            return
-        message = str(body.get("message") or response.reason_phrase or "request failed").strip()
-        cls = errors.api_error_class(status, errorcode)
-        raise cls(
-            status,
-            errorcode,
-            errors.redact(message, self._secrets + call.secrets),
-            method=call.method,
-            resource=call.resource,
-            name=call.name,
-            severity=str(severity) if severity else None,
-        )
 
     def _account(
         self,
@@ -425,23 +325,4 @@ class NitroSession:
                 logger.exception("a NITRO request hook failed")
 
 
-def _token_from_cookies(headers: httpx.Headers) -> str | None:
-    """NITRO_AUTH_TOKEN from the login reply's Set-Cookie headers, URL-decoded (`%23%23...` → `##...`)."""
-    for header in headers.get_list("set-cookie"):
-        first = header.split(";", 1)[0].strip()
-        key, _, value = first.partition("=")
-        if key.strip() == TOKEN_COOKIE and value.strip():
-            return unquote(value.strip().strip('"'))
-    return None
-
-
-def _errorcode(body: Mapping[str, Any]) -> int | None:
-    value = body.get("errorcode")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
-__all__ = ["Call", "NitroSession", "Readback", "Reply", "RequestHook", "arg_list", "quote_name"]
+__all__ = ["NitroSession", "Readback", "RequestHook"]

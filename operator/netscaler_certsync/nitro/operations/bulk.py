@@ -5,7 +5,7 @@ from __future__ import annotations
 from netscaler_certsync.nitro.errors import ProtocolError
 from netscaler_certsync.nitro.models import BulkResult
 from netscaler_certsync.nitro.parsing import as_int, as_str
-from netscaler_certsync.nitro.session import Reply
+from netscaler_certsync.nitro.wire import Reply
 
 CONTINUE_ON_ERROR = {"X-NITRO-ONERROR": "continue"}
 

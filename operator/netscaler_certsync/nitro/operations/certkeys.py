@@ -9,7 +9,8 @@ from typing import Any
 from netscaler_certsync.nitro import errors, parsing
 from netscaler_certsync.nitro.models import BulkResult, CertKey, CertLink, NewCertKey
 from netscaler_certsync.nitro.operations.bulk import CONTINUE_ON_ERROR, bulk_results
-from netscaler_certsync.nitro.session import Call, NitroSession, arg_list
+from netscaler_certsync.nitro.session import NitroSession
+from netscaler_certsync.nitro.wire import Call, arg_list
 
 RESOURCE = "sslcertkey"
 

@@ -7,7 +7,8 @@ import binascii
 
 from netscaler_certsync.nitro import errors, parsing
 from netscaler_certsync.nitro.models import SystemFile
-from netscaler_certsync.nitro.session import Call, NitroSession, arg_list
+from netscaler_certsync.nitro.session import NitroSession
+from netscaler_certsync.nitro.wire import Call, arg_list
 
 RESOURCE = "systemfile"
 SSL_DIR = "/nsconfig/ssl"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from netscaler_certsync.nitro import parsing
 from netscaler_certsync.nitro.models import ConfigState, HAState, NSVersion
-from netscaler_certsync.nitro.session import Call, NitroSession
+from netscaler_certsync.nitro.session import NitroSession
+from netscaler_certsync.nitro.wire import Call
 
 
 class SystemOperations(NitroSession):
