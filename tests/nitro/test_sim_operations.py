@@ -275,3 +275,22 @@ async def test_delete_from_device_removes_the_files(
     assert not {"wipe.crt", "wipe.key"} & names
     delete = next(r for r in sim.requests if r.method == "DELETE")
     assert delete.query == {"args": "deletefromdevice:true"}
+
+
+async def test_names_with_spaces_and_specials_round_trip(make_client: ClientFactory, pki: TestPKI) -> None:
+    leaf = pki.leaf("odd.example.com")
+    name = "odd name #1:a@b=c"
+    async with make_client() as client:
+        await client.upload_file("odd file.crt", leaf.cert_pem)
+        await client.upload_file("odd file.key", leaf.key_pem)
+        await client.add_certkey(name, "odd file.crt", "odd file.key")
+        found = await client.get_certkey(name)
+        await client.bind_certkey("vs_https", name)
+        assert CertBinding("vs_https", name) in await client.list_bindings("vs_https")
+        assert await client.certkey_vservers(name) == ["vs_https"]
+        await client.unbind_certkey("vs_https", name)
+        await client.delete_certkey(name)
+        await client.delete_file("odd file.crt")
+        assert await client.get_certkey(name) is None
+        assert await client.get_file("odd file.crt") is None
+    assert found is not None and found.name == name and found.serial == leaf.serial_hex
