@@ -11,7 +11,8 @@ import copy
 from typing import Any
 
 import pytest
-from crd_validation import GROUP, apply_defaults, example_documents, load_crds, schema_of, validate
+import yaml
+from crd_validation import GROUP, ROOT, apply_defaults, example_documents, load_crds, schema_of, validate
 
 SCHEMAS = {kind: schema_of(crd) for kind, crd in load_crds().items()}
 EXAMPLES = list(example_documents())
@@ -298,3 +299,22 @@ def test_status_written_by_the_operator_is_accepted() -> None:
     assert _check("CertificateSync", obj) == []
     obj["status"]["conditions"][0]["reason"] = "not a CamelCase word"
     assert any("does not match" in e for e in _check("CertificateSync", obj))
+
+
+def test_argocd_health_testdata_are_valid_objects() -> None:
+    # The health checks are tested on these objects; they must be what the API server would hold.
+    testdata = sorted((ROOT / "gitops" / "argocd" / GROUP).glob("*/testdata/*.yaml"))
+    assert len(testdata) >= 10
+    for path in testdata:
+        doc = yaml.safe_load(path.read_text())
+        assert _check(doc["kind"], doc) == [], path.name
+
+
+def test_artifacthub_crd_examples_are_valid() -> None:
+    chart = yaml.safe_load((ROOT / "charts" / "netscaler-certsync" / "Chart.yaml").read_text())
+    examples = yaml.safe_load(chart["annotations"]["artifacthub.io/crdsExamples"])
+    assert {doc["kind"] for doc in examples} == set(SCHEMAS)
+    for doc in examples:
+        assert _check(doc["kind"], doc) == [], doc["kind"]
+    listed = yaml.safe_load(chart["annotations"]["artifacthub.io/crds"])
+    assert {(c["kind"], c["version"]) for c in listed} == {(kind, "v1alpha1") for kind in SCHEMAS}
