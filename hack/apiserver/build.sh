@@ -95,7 +95,8 @@ fi
 if ((stale)); then
     echo "$want_sources" >"$APT/sources.list"
     say "refreshing the private package index: $SUITE main from $MIRROR"
-    if apt-get "${O[@]}" -qq update >"$APT/update.log" 2>&1; then
+    # --error-on=any: a failed fetch is otherwise only a warning, with exit status 0.
+    if apt-get "${O[@]}" -qq --error-on=any update >"$APT/update.log" 2>&1; then
         touch "$APT/updated"
     elif [[ -f $APT/updated ]]; then
         say "WARNING: cannot refresh the index ($(tail -1 "$APT/update.log")); using the one from" \

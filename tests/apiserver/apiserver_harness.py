@@ -73,6 +73,10 @@ def build(progress: Callable[[str], None]) -> tuple[Path, float]:
     out = proc.stdout.read().strip()
     code = proc.wait()
     if code != 0:
+        # build.sh states the cause on its "ERROR:" line; the rest is context for real failures.
+        errors = [line.split("ERROR: ", 1)[1] for line in tail if "ERROR: " in line]
+        if errors and code in {EXIT_CANNOT_BUILD_HERE, EXIT_ARCHIVE_UNREACHABLE}:
+            raise BuildError(code, "; ".join(errors))
         raise BuildError(code, "\n".join(tail) or f"build.sh exited with status {code}")
     return Path(out.splitlines()[-1]), time.monotonic() - started
 
@@ -283,3 +287,26 @@ def running(bin_dir: Path, workdir: Path) -> Iterator[RealAPIServer]:
         yield server.start()
     finally:
         server.stop()
+
+
+def main() -> int:
+    """`hack/apiserver/run.sh`: build or reuse, start, print the kubeconfig, serve until Ctrl-C."""
+    import tempfile
+
+    bin_dir, seconds = build(lambda line: print(line, file=sys.stderr))
+    print(f"build-or-reuse: {seconds:.1f} s", file=sys.stderr)
+    with (
+        tempfile.TemporaryDirectory(prefix="certsync-apiserver-") as tmp,
+        running(bin_dir, Path(tmp)) as server,
+    ):
+        print(f"ready in {server.startup_seconds:.2f} s at {server.url} (logs in {tmp})", file=sys.stderr)
+        print(f"export KUBECONFIG={server.kubeconfig}", flush=True)
+        # Blocked only now, after the children started: they must not inherit a blocked SIGTERM.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        print("stopping", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apiserver_harness import REPO, BuildError, RealAPIServer, build, running
+from apiserver_harness import (
+    EXIT_ARCHIVE_UNREACHABLE,
+    EXIT_CANNOT_BUILD_HERE,
+    REPO,
+    BuildError,
+    RealAPIServer,
+    build,
+    running,
+)
 from apiserver_kube import CRD_NAMES, Kube
 
 HERE = Path(__file__).resolve().parent
@@ -89,7 +97,7 @@ def _prepare(config_: pytest.Config, tests: int) -> TierState:
                 reporter.write_line(f"apiserver tier: build or reuse ({MODE_ENV}={state.mode})")
             state.bin_dir, state.build_seconds = build(progress)
     except BuildError as exc:
-        cannot_build_here = exc.exit_code in {2, 3}
+        cannot_build_here = exc.exit_code in {EXIT_CANNOT_BUILD_HERE, EXIT_ARCHIVE_UNREACHABLE}
         if cannot_build_here and state.mode == "auto":
             state.skip_reason = (
                 f"this machine cannot build the real API server: {exc} "
