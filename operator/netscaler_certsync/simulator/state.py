@@ -7,7 +7,6 @@ link children per CA; bindings per vserver and per certkey.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
@@ -80,6 +79,15 @@ class VServer:
     ssl: bool
     snienable: bool = False
     bindings: dict[BindingKey, Binding] = field(default_factory=dict)
+    #: domain -> SNI-bound certkey serving it, so the duplicate-domain check is a lookup
+    sni_domains: dict[str, str] = field(default_factory=dict)
+
+    def index_sni(self, certkey: str, domains: frozenset[str], add: bool) -> None:
+        for domain in domains:
+            if add:
+                self.sni_domains[domain] = certkey
+            elif self.sni_domains.get(domain) == certkey:
+                del self.sni_domains[domain]
 
 
 @dataclass
@@ -134,7 +142,12 @@ class Partition:
 
     def replace_info(self, certkey: CertKey, info: CertInfo) -> None:
         self._unindex(certkey)
+        sni_on = [vs for vs, sni, _ in self.cert_bindings.get(certkey.name, ()) if sni]
+        for vs in sni_on:
+            self.vservers[vs].index_sni(certkey.name, certkey.info.domains, add=False)
         certkey.info = info
+        for vs in sni_on:
+            self.vservers[vs].index_sni(certkey.name, info.domains, add=True)
         self._index(certkey)
 
     def remove_certkey(self, name: str) -> CertKey:
@@ -157,13 +170,18 @@ class Partition:
     # -- bindings ------------------------------------------------------------------------------
     def add_binding(self, binding: Binding) -> None:
         key = (binding.certkey, binding.snicert, binding.ca)
-        self.vservers[binding.vserver].bindings[key] = binding
+        vserver = self.vservers[binding.vserver]
+        vserver.bindings[key] = binding
+        if binding.snicert:
+            vserver.index_sni(binding.certkey, self.certkeys[binding.certkey].info.domains, add=True)
         self.cert_bindings.setdefault(binding.certkey, set()).add(
             (binding.vserver, binding.snicert, binding.ca)
         )
 
     def remove_binding(self, vserver: str, key: BindingKey) -> None:
         self.vservers[vserver].bindings.pop(key)
+        if key[1]:
+            self.vservers[vserver].index_sni(key[0], self.certkeys[key[0]].info.domains, add=False)
         self.cert_bindings.get(key[0], set()).discard((vserver, key[1], key[2]))
 
     def bindings_of(self, certkey: str) -> list[Binding]:
@@ -195,7 +213,7 @@ class Partition:
         }
 
     def save(self) -> None:
-        self.saved = copy.deepcopy(self.running_config())
+        self.saved = self.running_config()  # freshly built: later changes cannot leak into it
         self.configchanged = False
         self.last_saved = now()
         self.saves += 1

@@ -46,9 +46,8 @@ def bind(ctx: Ctx, item: Record) -> None:
             raise NitroError(3627)
         if not certkey.info.common_name:
             raise NitroError(3628)
-        for (other, other_sni, _), _binding in vserver.bindings.items():
-            if other_sni and ctx.part.certkeys[other].info.domains & certkey.info.domains:
-                raise NitroError(1674)
+        if any(domain in vserver.sni_domains for domain in certkey.info.domains):
+            raise NitroError(1674)
     elif not ca:
         # A new default server certificate replaces the previous one (CTX109711).
         for old in [k for k in vserver.bindings if not k[1] and not k[2]]:
