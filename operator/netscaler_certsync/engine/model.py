@@ -115,13 +115,22 @@ class CertRecord:
 @dataclass(frozen=True)
 class Records:
     certificates: tuple[CertRecord, ...] = ()
+    unsaved: bool = False
+    """The last apply changed the appliance but could not save: the next one saves."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"certificates": [r.to_dict() for r in self.certificates]}
+        out: dict[str, Any] = {"certificates": [r.to_dict() for r in self.certificates]}
+        if self.unsaved:
+            out["unsaved"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Records:
-        return cls(tuple(CertRecord.from_dict(r) for r in (data or {}).get("certificates", ())))
+        data = data or {}
+        return cls(
+            tuple(CertRecord.from_dict(r) for r in data.get("certificates", ())),
+            bool(data.get("unsaved", False)),
+        )
 
     def for_id(self, cert_id: str) -> list[CertRecord]:
         return [r for r in self.certificates if r.id == cert_id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine.apply import ApplyOutcome, apply_plan
@@ -34,20 +35,30 @@ _STATE_OF = {
 }
 
 
+_clean: set[str] = set()
+"""(appliance, owner) pairs whose last apply in this process finished without failure.
+
+Leftover files are invisible in the certkey list: they are looked for (one extra read) when the
+plan writes anything, when records and appliance disagree, and when the previous apply for this
+pair did not finish cleanly — cancelled, aborted, failed, or not run yet in this process."""
+
+
 async def gather_and_plan(
     client: NitroClient,
     desired: Sequence[DesiredCertificate],
     previous: Records,
     options: SyncOptions,
     counter: Counter,
+    *,
+    scan_files: bool = False,
 ) -> tuple[ApplianceState, Plan]:
-    """Read as little as the plan needs: vservers only for new bindings, files only when writing."""
+    """Read as little as the plan needs: vservers only for new bindings, files only when needed."""
     state = await read_state(client, counter)
     wanted = {b.vserver for d in desired for b in d.bindings}
     if wanted - state.bound_vservers():
         state = state.with_extra(vservers=await read_vservers(client, counter))
     result = plan(desired, state, previous, options)
-    if options.scan_files or result.operations or result.mismatch:
+    if scan_files or options.scan_files or result.operations or result.mismatch:
         state = state.with_extra(files=await read_files(client, counter, options.file_location))
         result = plan(desired, state, previous, options)
     return state, result
@@ -104,13 +115,18 @@ async def sync_appliance(
 ) -> ApplianceResult:
     """Bring one appliance to the desired certificates; see `netscaler_certsync.engine`."""
     counter = Counter()
+    pair = f"{appliance}|{options.owner}"
     async with exclusive(appliance):
+        scan = pair not in _clean
+        _clean.discard(pair)
         try:
-            _, p = await gather_and_plan(client, desired, previous, options, counter)
+            _, p = await gather_and_plan(client, desired, previous, options, counter, scan_files=scan)
         except ne.NitroError as exc:
             raise to_aborted(exc) from exc
         lines = tuple(render_plan(p))
         if options.dry_run:
+            if not scan:
+                _clean.add(pair)  # nothing was written: as clean as before
             return ApplianceResult(
                 certificates=tuple(_result(cp, None, True) for cp in p.certificates if cp.visible),
                 records=previous,
@@ -131,9 +147,9 @@ async def sync_appliance(
         ]
         if "gc" in outcome.failed:
             warnings.append(f"clean-up of leftover files failed: {outcome.failed['gc'][1]}")
-        # Save when we wrote, or when records and appliance disagreed (an earlier apply may have
-        # been interrupted after writing and before its save).
-        if changed or (p.mismatch and records != previous):
+        # Save when we wrote, or when the appliance had moved on from the records (an earlier
+        # apply was interrupted after writing and before saving), or when the last save failed.
+        if changed or records != previous or previous.unsaved:
             try:
                 counter.writes += 1
                 await client.save_config()
@@ -142,6 +158,9 @@ async def sync_appliance(
                 if isinstance(exc, ne.TransportError | ne.AuthenticationError):
                     raise to_aborted(exc) from exc
                 warnings.append(f"saving the configuration failed: {exc}")
+                records = replace(records, unsaved=True)
+        if not outcome.failed and not warnings:
+            _clean.add(pair)
         return ApplianceResult(
             certificates=tuple(_result(cp, outcome, False) for cp in p.certificates if cp.visible),
             records=records,
