@@ -111,6 +111,8 @@ def _prepare(config_: pytest.Config, tests: int) -> TierState:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return  # listing tests must not build anything
     tier = [item for item in session.items if _in_tier(item)]
     if tier and STATE not in session.config.stash:
         session.config.stash[STATE] = _prepare(session.config, len(tier))
