@@ -93,3 +93,19 @@ async def test_vserver_lists(nitro: Nitro) -> None:
     }
     cs = assert_done(await nitro.get("csvserver/vs_cs"))["csvserver"]
     assert cs[0]["servicetype"] == "SSL"
+
+
+async def test_secondary_accepts_writes_with_a_warning_when_asked() -> None:
+    async with run_simulator(SimulatorConfig(https=False, ha_state="secondary")) as sim:
+        async with httpx.AsyncClient(base_url=sim.url) as http:
+            nitro = Nitro(http)
+            await nitro.login()
+            assert_done(await nitro.post("nsconfig?action=save", {"nsconfig": {}}))
+            response = await nitro.post("nsconfig?action=save&warning=yes", {"nsconfig": {}})
+            assert response.status_code == 209 and response.json()["errorcode"] == 1028
+        assert sim.state.default.saves == 2
+
+
+async def test_nshardware(nitro: Nitro) -> None:
+    hardware = assert_done(await nitro.get("nshardware"))["nshardware"]
+    assert {"hwdescription", "sysid", "serialno", "cpufrequncy"} <= set(hardware)

@@ -113,3 +113,15 @@ async def test_reverse_lookup_and_bulkbindings(nitro: Nitro, pki: TestPKI) -> No
     assert sorted(e["vservername"] for e in everything[BINDING]) == ["vs_cs", "vs_https"]
     aggregate = assert_done(await nitro.get("sslcertkey_binding/www"))["sslcertkey_binding"][0]
     assert len(aggregate["sslcertkey_sslvserver_binding"]) == 2
+
+
+async def test_replacing_default_warns_only_when_asked(nitro: Nitro, pki: TestPKI) -> None:
+    await nitro.install("old", pki.leaf())
+    await nitro.install("new", pki.leaf())
+    await nitro.bind("vs_https", "old")
+    body = {BINDING: {"vservername": "vs_https", "certkeyname": "new"}}
+    response = await nitro.put(f"{BINDING}?warning=yes", body)
+    assert response.status_code == 209
+    assert response.headers["X-NITRO-WARNING"].startswith("1546 - Current certificate replaces")
+    assert response.json()["severity"] == "WARNING"
+    assert pairs((await nitro.get(f"{BINDING}/vs_https")).json()) == [("new", False, False)]

@@ -208,3 +208,11 @@ async def test_rsa_and_der(nitro: Nitro) -> None:
     assert_done(await nitro.add_certkey("rsa", "rsa.der", "rsa.key", inform="DER"), 201)
     entry = (await nitro.get("sslcertkey/rsa")).json()["sslcertkey"][0]
     assert (entry["publickey"], entry["publickeysize"], entry["inform"]) == ("rsaEncryption", 2048, "DER")
+
+
+async def test_idempotent_add_updates_settable_fields(nitro: Nitro, pki: TestPKI) -> None:
+    await nitro.install("www", pki.leaf())
+    item = {"certkey": "www", "cert": "www.crt", "key": "www.key", "expirymonitor": "ENABLED"}
+    assert_done(await nitro.post("sslcertkey?idempotent=yes", {"sslcertkey": item}), 200)
+    assert (await nitro.get("sslcertkey/www")).json()["sslcertkey"][0]["expirymonitor"] == "ENABLED"
+    assert_error(await nitro.post("sslcertkey", {"sslcertkey": item}), 409, 273)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from netscaler_certsync.simulator.config import SimulatorConfig
-from netscaler_certsync.simulator.errors import REASONS, NitroError, done
+from netscaler_certsync.simulator.errors import ERRORS, REASONS, NitroError, done
 from netscaler_certsync.simulator.faults import FaultInjector, FaultRule
 from netscaler_certsync.simulator.protocol import (
     KEY_FIELDS,
@@ -31,7 +31,7 @@ from netscaler_certsync.simulator.protocol import (
 )
 from netscaler_certsync.simulator.records import RequestRecord
 from netscaler_certsync.simulator.resources import READS, WRITES, Ctx, NitroRequest
-from netscaler_certsync.simulator.resources.registry import known_resources
+from netscaler_certsync.simulator.resources.registry import flag, known_resources
 from netscaler_certsync.simulator.sessions import Session, SessionStore
 from netscaler_certsync.simulator.state import ApplianceState
 
@@ -273,9 +273,10 @@ class NitroApp:
         if op == "get":
             self._authorize(session, req, op, {})
             return 200, self._get(ctx), None
-        secondary = self.state.ha_state == "secondary" and self.config.quirks.secondary_writes == "reject"
-        if secondary and op != "switch":
-            raise NitroError(1028)
+        if self.state.ha_state == "secondary" and op != "switch":
+            if self.config.quirks.secondary_writes == "reject":
+                raise NitroError(1028)
+            ctx.warnings.append((1028, ERRORS[1028][1]))
         handler = WRITES[(req.resource, op)]
         if op == "delete" and req.method == "DELETE":
             key = KEY_FIELDS.get(req.resource, "name")
@@ -288,6 +289,11 @@ class NitroApp:
         if isinstance(items, dict):
             self._authorize(session, req, op, items)
             extra = handler(ctx, items)
+            status = ctx.status or status
+            if ctx.warnings and flag(req.query.get("warning")):
+                code, message = ctx.warnings[0]
+                warning = {"errorcode": code, "message": message, "severity": "WARNING"}
+                return 209, warning, {"X-NITRO-WARNING": f"{code} - {message}"}
             if self.config.quirks.empty_write_bodies:
                 return status, None, None
             return status, dict(done(), **(extra or {})), None

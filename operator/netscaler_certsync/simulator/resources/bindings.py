@@ -52,6 +52,7 @@ def bind(ctx: Ctx, item: Record) -> None:
         # A new default server certificate replaces the previous one (CTX109711).
         for old in [k for k in vserver.bindings if not k[1] and not k[2]]:
             ctx.part.remove_binding(vs_name, old)
+            ctx.warnings.append((1546, "Current certificate replaces the previous binding"))
     binding = Binding(
         vs_name,
         ck_name,

@@ -39,6 +39,10 @@ class Ctx:
     part: Partition
     session: Session
     request: NitroRequest
+    #: (errorcode, message) warnings; answered as 209 only when the request asked `warning=yes`
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    #: a handler may override the success status (e.g. 200 for an idempotent add that updated)
+    status: int | None = None
 
     @property
     def config(self) -> SimulatorConfig:

@@ -55,7 +55,12 @@ def add(ctx: Ctx, item: Record) -> None:
     if len(name) > ctx.config.certkey_name_max:
         raise NitroError(1097, "certkey", f"maximum length is {ctx.config.certkey_name_max}")
     if name in ctx.part.certkeys:
-        raise NitroError(273, "certkey", name)
+        if not flag(ctx.request.query.get("idempotent")):
+            raise NitroError(273, "certkey", name)
+        # idempotent=yes: add-or-update; only what PUT may change is updated, nothing is unset
+        set_(ctx, {k: v for k, v in item.items() if k in SETTABLE})
+        ctx.status = 200
+        return
     key, inform = text(item, "key"), _inform(item)
     info = _load(ctx, str(cert), key, inform, text(item, "passplain"))
     existing = ctx.part.by_fingerprint.get(info.fingerprint)

@@ -136,3 +136,19 @@ def _typed_vservers(kind: str) -> None:
 
 for _kind in ("lb", "cs", "vpn"):
     _typed_vservers(_kind)
+
+
+@read("nshardware")
+def get_hardware(ctx: Ctx) -> Record:
+    return {
+        "hwdescription": "NetScaler Virtual Appliance (simulated)",
+        "sysid": "450070",
+        "manufactureday": "1",
+        "manufacturemonth": "1",
+        "manufactureyear": "2024",
+        "cpufrequncy": "2400",  # sic: the appliance's spelling
+        "hostid": "0",
+        "host": "simulator",
+        "serialno": f"SIM{ctx.config.seed:08d}",
+        "encodedserialno": "",
+    }

@@ -37,7 +37,7 @@ def add(ctx: Ctx, item: Record) -> None:
         raise NitroError(1097, "filecontent", "larger than 2 MB")
     override = flag(ctx.request.query.get("override")) and ctx.config.quirks.systemfile_override
     if ctx.part.get_file(location, filename) is not None and not override:
-        raise NitroError(1642)
+        raise NitroError(1642)  # also with idempotent=yes: a file is not an updatable object
     ctx.part.put_file(location, filename, data)
 
 
