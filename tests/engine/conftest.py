@@ -25,7 +25,7 @@ SIM_CONFIG = SimulatorConfig(
     ssl_vservers=("vs_https", "vs_two", "vs_sni"),
     sni_vservers=("vs_sni",),
     non_ssl_vservers=("vs_http",),
-    log_requests=True,
+    log_requests=False,
 )
 OWNER = "shop/web-certs"
 

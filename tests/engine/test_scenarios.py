@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from netscaler_certsync.domain import NamingError, reasons
-from netscaler_certsync.engine import BindingSpec, CertState, DesiredCertificate
+from netscaler_certsync.engine import BindingSpec, CertState, DesiredCertificate, SyncOptions
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
 from netscaler_certsync.simulator import Simulator
 from netscaler_certsync.testing.pki import TestPKI, make_ca
@@ -260,3 +260,32 @@ async def test_bad_credentials_abort_with_a_reason(sim: Simulator, pki: TestPKI)
                 c, [desired(pki.leaf())], Records(), SyncOptions(owner="x"), appliance=appliance_key(sim.url)
             )
     assert err.value.reason == reasons.AuthenticationFailed
+
+
+async def test_no_op_reads_do_not_grow_with_the_number_of_certificates(h: Harness, pki: TestPKI) -> None:
+    reads = []
+    certs = [desired(pki.leaf(f"h{i}.example.com"), secret=f"s{i}") for i in range(40)]
+    for n in (1, 40):
+        await h.apply(certs[:n])
+        h.sim.clear_requests()
+        res = await h.apply(certs[:n])
+        assert h.writes() == [] and res.writes == 0
+        reads.append(len([r for r in h.sim.requests if r.method == "GET"]))
+    assert reads == [2, 2]
+
+
+async def test_applies_to_one_appliance_take_turns(sim: Simulator, pki: TestPKI) -> None:
+    import asyncio
+
+    one, two = Harness(sim), Harness(sim)
+    two.options = SyncOptions(owner="other/sync")
+    a = [desired(pki.leaf(f"a{i}.example.com"), secret=f"a{i}") for i in range(5)]
+    b = [desired(pki.leaf(f"b{i}.example.com"), secret=f"b{i}") for i in range(5)]
+    await asyncio.gather(one.apply(a), two.apply(b))
+    assert len(certkeys(sim)) == 10
+    # Each client logs in on its first request, which it makes only once it holds the appliance's
+    # lock: the second login therefore comes after the first apply's save.
+    kinds = [r.resource for r in sim.requests]
+    logins = [i for i, k in enumerate(kinds) if k == "login"]
+    first_save = kinds.index("nsconfig")
+    assert len(logins) == 2 and logins[0] < first_save < logins[1]

@@ -9,11 +9,12 @@ propagates untouched: whatever was done stays done, and the next apply converges
 
 from __future__ import annotations
 
+import asyncio
 import posixpath
 from dataclasses import dataclass, field
 
 from netscaler_certsync.domain import reasons
-from netscaler_certsync.engine.errors import aborts, to_aborted
+from netscaler_certsync.engine.errors import SyncAborted, aborts, to_aborted
 from netscaler_certsync.engine.operations import Kind, Operation
 from netscaler_certsync.engine.planner import Plan
 from netscaler_certsync.engine.state import Counter
@@ -152,26 +153,78 @@ def _failure(op: Operation, exc: ne.NitroError) -> tuple[str, str]:
     return reasons.ApplianceError, f"{op.describe()} failed: {exc}"
 
 
-async def apply_plan(client: NitroClient, plan: Plan, counter: Counter, location: str) -> ApplyOutcome:
-    """Run `plan.operations` in order; see the module docstring for failure handling."""
-    out = ApplyOutcome()
-    for op in plan.operations:
+def _phase(group: str) -> int:
+    """CA groups first (certificates need them), clean-up last (it needs the unlinks before it)."""
+    if group.startswith("ca:"):
+        return 0
+    if group == "gc" or group.startswith("gc:"):
+        return 2
+    return 1
+
+
+async def _run_group(
+    client: NitroClient, ops: list[Operation], out: ApplyOutcome, counter: Counter, location: str
+) -> None:
+    for op in ops:
         blocked = next((n for n in (op.group, *op.needs) if n in out.failed), None)
         if blocked is not None:
             out.failed.setdefault(op.group, out.failed[blocked])
-            continue
+            return
         counter.writes += 1
         try:
             wrote = await _run(client, op, out, location)
         except OperationFailed as exc:
             out.failed[op.group] = (exc.reason, exc.message)
-            continue
+            return
         except ne.NitroError as exc:
             if aborts(exc):
                 raise to_aborted(exc) from exc
             out.failed[op.group] = _failure(op, exc)
-            continue
+            return
         out.applied.append(op)
         if wrote:
             out.done.add(op.group)
+
+
+async def _run_concurrently(
+    client: NitroClient,
+    batch: list[list[Operation]],
+    out: ApplyOutcome,
+    counter: Counter,
+    location: str,
+    concurrency: int,
+) -> None:
+    slots = asyncio.Semaphore(concurrency)
+
+    async def guarded(ops: list[Operation]) -> None:
+        async with slots:
+            await _run_group(client, ops, out, counter, location)
+
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            for ops in batch:
+                tasks.create_task(guarded(ops))
+    except* SyncAborted as group_error:
+        raise group_error.exceptions[0] from None
+
+
+async def apply_plan(
+    client: NitroClient, plan: Plan, counter: Counter, location: str, *, concurrency: int = 1
+) -> ApplyOutcome:
+    """Run `plan.operations`; see the module docstring for failure handling.
+
+    Operations of one group run in order. CA groups run one after the other first, then the
+    certificate groups (independent of each other) up to `concurrency` at a time, then clean-up.
+    """
+    out = ApplyOutcome()
+    groups: dict[str, list[Operation]] = {}
+    for op in plan.operations:
+        groups.setdefault(op.group, []).append(op)
+    for phase in (0, 1, 2):
+        batch = [ops for group, ops in groups.items() if _phase(group) == phase]
+        if phase != 1 or concurrency <= 1:
+            for ops in batch:
+                await _run_group(client, ops, out, counter, location)
+            continue
+        await _run_concurrently(client, batch, out, counter, location, concurrency)
     return out

@@ -8,7 +8,7 @@ from dataclasses import replace
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine.apply import ApplyOutcome, apply_plan
 from netscaler_certsync.engine.errors import to_aborted
-from netscaler_certsync.engine.locks import exclusive
+from netscaler_certsync.engine.locks import appliance_key, exclusive
 from netscaler_certsync.engine.model import (
     ApplianceResult,
     CertificateResult,
@@ -111,9 +111,13 @@ async def sync_appliance(
     previous: Records,
     options: SyncOptions,
     *,
-    appliance: str,
+    appliance: str | None = None,
 ) -> ApplianceResult:
-    """Bring one appliance to the desired certificates; see `netscaler_certsync.engine`."""
+    """Bring one appliance to the desired certificates; see `netscaler_certsync.engine`.
+
+    `appliance` keys the per-appliance lock; by default the client's endpoint and partition.
+    """
+    appliance = appliance or appliance_key(client.endpoint, client.partition)
     counter = Counter()
     pair = f"{appliance}|{options.owner}"
     async with exclusive(appliance):
@@ -136,7 +140,9 @@ async def sync_appliance(
                 writes=0,
                 operations=lines,
             )
-        outcome = await apply_plan(client, p, counter, options.file_location)
+        outcome = await apply_plan(
+            client, p, counter, options.file_location, concurrency=client.max_concurrency
+        )
         records = _records(p, outcome)
         changed = bool(outcome.done)
         saved = False
