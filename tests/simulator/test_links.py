@@ -100,3 +100,30 @@ async def test_relink_replace_quirk(pki: TestPKI) -> None:
         assert_done(await nitro.post("sslcertkey?action=link", link("www", "inter")))
         assert_done(await nitro.post("sslcertkey?action=link", link("www", "inter")))
         assert sim.state.dump()["links"] == {"www": "inter"}
+
+
+async def test_change_to_another_issuer_breaks_the_link_with_warning_1587(nitro: Nitro, pki: TestPKI) -> None:
+    await chain(nitro, pki)
+    await nitro.post("sslcertkey?action=link", link("www", "inter"))
+    other = TestPKI.create("Other")
+    renewed = other.leaf("www.example.com")
+    await nitro.upload("new.crt", renewed.cert_pem)
+    await nitro.upload("new.key", renewed.key_pem)
+    body = {"sslcertkey": {"certkey": "www", "cert": "new.crt", "key": "new.key"}}
+    response = await nitro.post("sslcertkey?action=update&warning=yes", body)
+    assert response.status_code == 209 and response.json()["errorcode"] == 1587
+    assert response.json()["message"].startswith("All incompatible CA links")
+    assert "sslcertlink" not in (await nitro.get("sslcertlink")).json()
+
+
+async def test_change_keeps_a_compatible_link(nitro: Nitro, pki: TestPKI) -> None:
+    await chain(nitro, pki)
+    await nitro.post("sslcertkey?action=link", link("www", "inter"))
+    renewed = pki.leaf("www.example.com")
+    await nitro.upload("new.crt", renewed.cert_pem)
+    await nitro.upload("new.key", renewed.key_pem)
+    body = {"sslcertkey": {"certkey": "www", "cert": "new.crt", "key": "new.key"}}
+    assert_done(await nitro.post("sslcertkey?action=update&warning=yes", body))
+    assert (await nitro.get("sslcertlink")).json()["sslcertlink"] == [
+        {"certkeyname": "www", "linkcertkeyname": "inter"}
+    ]

@@ -216,3 +216,17 @@ async def test_idempotent_add_updates_settable_fields(nitro: Nitro, pki: TestPKI
     assert_done(await nitro.post("sslcertkey?idempotent=yes", {"sslcertkey": item}), 200)
     assert (await nitro.get("sslcertkey/www")).json()["sslcertkey"][0]["expirymonitor"] == "ENABLED"
     assert_error(await nitro.post("sslcertkey", {"sslcertkey": item}), 409, 273)
+
+
+async def test_expired_certificate_loads_with_a_warning(nitro: Nitro, pki: TestPKI) -> None:
+    import datetime as dt
+
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    expired = pki.leaf("old.example.com", not_before=start, not_after=start + dt.timedelta(days=10))
+    await nitro.upload("old.crt", expired.cert_pem)
+    response = await nitro.post(
+        "sslcertkey?warning=yes", {"sslcertkey": {"certkey": "old", "cert": "old.crt"}}
+    )
+    assert response.status_code == 209 and response.json()["errorcode"] == 1589
+    entry = (await nitro.get("sslcertkey/old")).json()["sslcertkey"][0]
+    assert (entry["status"], entry["daystoexpiration"]) == ("Expired", 0)

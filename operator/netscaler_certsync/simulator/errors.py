@@ -2,6 +2,7 @@
 
 Codes, statuses and texts follow nitro.md section 3; where the HTTP status is a guess there,
 NetScaler-specific errors use 599 "Netscaler specific error", like the real appliance.
+Message texts follow the NITRO error-message reference pages (NRD `docs/error-messages/`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     1095: (400, "Required argument missing"),
     1097: (400, "Invalid argument value"),
     1243: (207, "Bulk operation failed"),
-    1461: (NS_SPECIFIC, "Too many concurrent save config commands"),
+    1461: (NS_SPECIFIC, "Maximum number of concurrent save configs are in progress. Try again later."),
     1536: (NS_SPECIFIC, "Invalid certificate"),
     1537: (NS_SPECIFIC, "Invalid private key, or PEM pass phrase required for this private key"),
     1538: (NS_SPECIFIC, "Certificate and private key do not match"),
@@ -36,22 +37,31 @@ ERRORS: dict[int, tuple[int, str]] = {
     1541: (
         NS_SPECIFIC,
         "Certificate is referenced by a CRL, OCSP responder, vserver, service, monitor, SSL profile, "
-        "another certificate, or a policy",
+        "another certificate, or a policy expression using XML_ENCRYPT() or XML_DECRYPT()",
     ),
     1542: (NS_SPECIFIC, "Certificate binding does not exist"),
-    1543: (NS_SPECIFIC, "Cannot link a certificate to itself"),
+    1543: (NS_SPECIFIC, "Certificate cant be linked to the same certificate"),
     1544: (NS_SPECIFIC, "Objects protocol type is not SSL"),
-    1545: (NS_SPECIFIC, "Certificate is not linked to any CA certificate"),
-    1548: (NS_SPECIFIC, "The issuer of the certificate does not match the subject of the CA certificate"),
+    1545: (NS_SPECIFIC, "Certificate does not have any CA link"),
+    1546: (NS_SPECIFIC, "Current certificate replaces the previous binding"),  # a warning
+    1547: (NS_SPECIFIC, "Certificate is not a server certificate"),
+    1548: (NS_SPECIFIC, "Issuer certificate mismatch"),
+    1587: (NS_SPECIFIC, "All incompatible CA links/Cert bindings were broken during the update operation"),
+    1588: (NS_SPECIFIC, "The specified certificate is not yet valid"),  # a warning on add/update
+    1589: (NS_SPECIFIC, "The certificate has expired"),  # a warning on add/update
     1614: (NS_SPECIFIC, "Invalid password"),
     1642: (409, "Cannot create output file. File already exists"),
     1647: (NS_SPECIFIC, "Input file(s) not present or not accessible in current partition"),
     1674: (NS_SPECIFIC, "Duplicate domain cert cannot be added."),
     1677: (NS_SPECIFIC, "Linking the certificate would create a loop"),
     2138: (403, "Not authorized to execute this command"),
-    3585: (NS_SPECIFIC, "Certificate is registered to a different domain; use the no domain check option"),
-    3627: (NS_SPECIFIC, "SNI is not enabled on the vserver"),
-    3628: (NS_SPECIFIC, "Certificate has no Common Name; it cannot be bound as an SNI certificate"),
+    3585: (
+        NS_SPECIFIC,
+        "Certificate is registered to a different domain; "
+        "use the no domain check option to force the operation",
+    ),
+    3627: (NS_SPECIFIC, "SNI feature not enabled on the vserver/service"),
+    3628: (NS_SPECIFIC, "CommonName not present in certificate, it is must for a certificate to use for SNI"),
     3719: (NS_SPECIFIC, "Cannot delete internal default certificate"),
 }
 

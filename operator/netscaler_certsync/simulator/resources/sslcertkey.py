@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from netscaler_certsync.simulator.certs import CertInfo, check_key, openssl_date, parse_certificate
-from netscaler_certsync.simulator.errors import NitroError
+from netscaler_certsync.simulator.errors import ERRORS, NitroError
 from netscaler_certsync.simulator.resources.registry import Ctx, Record, flag, read, require, text, write
 from netscaler_certsync.simulator.state import CertKey, now, resolve_path
 
@@ -37,12 +37,16 @@ def _inform(item: Record, default: str = "PEM") -> str:
 
 
 def _load(ctx: Ctx, cert: str, key: str | None, inform: str, passplain: str | None) -> CertInfo:
-    """Read and check the files as the appliance does: 1647 missing, 1536/1537/1614/1538 content."""
+    """Read and check the files as the appliance does: 1647 missing, 1536/1537/1614/1538 content.
+    An expired or not-yet-valid certificate loads, with a warning (1589/1588)."""
     cert_data = _read(ctx, cert)
     key_data = _read(ctx, key) if key else None
     info = parse_certificate(cert_data, inform, passplain)
     if key_data is not None:
         check_key(key_data, info, inform, passplain, ctx.config.quirks.require_passplain)
+    status = info.status(now())
+    if status != "Valid":
+        ctx.warnings.append((1589, ERRORS[1589][1]) if status == "Expired" else (1588, ERRORS[1588][1]))
     return info
 
 
@@ -112,7 +116,22 @@ def change(ctx: Ctx, item: Record) -> None:
     if "password" in item:
         certkey.password = flag(item["password"])
     ctx.part.replace_info(certkey, info)
+    _break_incompatible_links(ctx, certkey)
     ctx.part.changed()
+
+
+def _break_incompatible_links(ctx: Ctx, certkey: CertKey) -> None:
+    """After a change, links whose issuer no longer matches are removed, with warning 1587."""
+    part, broken = ctx.part, False
+    if certkey.link is not None and certkey.info.issuer_key != part.certkeys[certkey.link].info.subject_key:
+        part.set_link(certkey.name, None)
+        broken = True
+    for child in sorted(part.children.get(certkey.name, ())):
+        if part.certkeys[child].info.issuer_key != certkey.info.subject_key:
+            part.set_link(child, None)
+            broken = True
+    if broken:
+        ctx.warnings.append((1587, ERRORS[1587][1]))
 
 
 @write("sslcertkey", "link")
