@@ -1,0 +1,67 @@
+"""What the chart and the examples run is accepted by the real command line.
+
+The Deployment's args, the simulator example's args and the `helm test` script are parsed or
+compiled here, so a renamed flag fails this test instead of a pod in a cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+import yaml
+from chart_helpers import ROOT, Render, one, run_helm
+
+from netscaler_certsync.cli import build_parser
+
+
+def _parse(args: list[str]) -> argparse.Namespace:
+    parser = build_parser(only=args[0])
+    try:
+        return parser.parse_args(args)
+    except SystemExit as exc:  # argparse reports bad arguments by exiting
+        raise AssertionError(f"netscaler-certsync rejects {args}") from exc
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{}, {"watchNamespaces": ["team-a", "team-b"]}, {"metrics__enabled": False}],
+    ids=["all-namespaces", "namespaced", "no-metrics"],
+)
+def test_operator_args_parse(render: Render, values: dict[str, object]) -> None:
+    (container,) = one(render(**values), "Deployment")["spec"]["template"]["spec"]["containers"]
+    args = _parse(container["args"])
+    assert args.command == "run"
+    assert args.namespace == values.get("watchNamespaces", [])
+    port = next(p["containerPort"] for p in container["ports"] if p["name"] == "health")
+    assert args.liveness == f"http://0.0.0.0:{port}/healthz"
+
+
+def test_simulator_example_args_parse() -> None:
+    docs = list(yaml.safe_load_all((ROOT / "examples" / "simulator" / "simulator.yaml").read_text()))
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    args = _parse(container["args"])
+    # In a pod it must listen beyond loopback, over plain HTTP (the example connection says so).
+    assert args.http and args.host not in {"127.0.0.1", "localhost"}
+    assert args.port == container["ports"][0]["containerPort"]
+    sync = (ROOT / "examples" / "simulator" / "sync.yaml").read_text()
+    for binding in yaml.safe_load_all(sync):
+        if binding["kind"] == "CertificateSync":
+            vservers = {v.split(":")[0] for v in args.vserver}
+            assert {b["vserver"] for b in binding["spec"]["bindings"]} <= vservers
+
+
+def test_helm_test_script_compiles(render: Render) -> None:
+    pod = one(render(), "Pod")
+    command = pod["spec"]["containers"][0]["command"]
+    assert command[:2] == ["python", "-c"]
+    compile(command[2], "helm-test", "exec")
+
+
+def test_kube_version_floor(helm: Path) -> None:
+    chart = str(ROOT / "charts" / "netscaler-certsync")
+    assert run_helm(helm, "template", "x", chart, "--kube-version", "1.30.0").returncode == 0
+    too_old = run_helm(helm, "template", "x", chart, "--kube-version", "1.29.9")
+    assert too_old.returncode != 0 and "kubeVersion" in too_old.stderr
