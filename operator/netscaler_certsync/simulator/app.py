@@ -6,10 +6,13 @@ answers with the NITRO envelope. Every request is logged and recorded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import logging
 import random
+import socket
+import struct
 import time
 from collections.abc import Callable
 from typing import Any
@@ -132,13 +135,14 @@ class NitroApp:
         duration = time.perf_counter() - started
         self.requests.append(RequestRecord(status=status, errorcode=code, duration=duration, **record))
         if self.config.log_requests and log.isEnabledFor(logging.INFO):
+            query = "&".join(f"{k}={v}" for k, v in record["query"].items())
+            outcome = f"{status} errorcode={code}" if status else "connection dropped (fault)"
             log.info(
-                "%s %s%s -> %d errorcode=%d %.1fms",
+                "%s %s%s -> %s %.1fms",
                 record["method"],
                 record["path"],
-                f"?{'&'.join(f'{k}={v}' for k, v in record['query'].items())}" if record["query"] else "",
-                status,
-                code,
+                f"?{query}" if query else "",
+                outcome,
                 duration * 1000,
             )
 
@@ -234,9 +238,20 @@ class NitroApp:
             if rule.kind in ("reset", "timeout"):
                 if rule.kind == "timeout":
                     await asyncio.sleep(rule.hang)
-                if request.transport is not None:
-                    request.transport.abort()
+                self._abort(request, reset=rule.kind == "reset")
                 raise Aborted
+
+    @staticmethod
+    def _abort(request: web.Request, reset: bool) -> None:
+        """Drop the connection; for a reset, with SO_LINGER 0 so the peer gets a TCP RST."""
+        transport = request.transport
+        if transport is None:
+            return
+        sock = transport.get_extra_info("socket")
+        if reset and sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
 
     def _login(self, body: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
         item = body_items(body, "login")
@@ -334,6 +349,10 @@ class NitroApp:
         result = READS[key](ctx)
         out = done()
         if isinstance(result, dict):
+            attrs = req.query.get("attrs")
+            if attrs:
+                wanted = {a.strip() for a in attrs.split(",")}
+                result = {k: v for k, v in result.items() if k in wanted}
             out[req.resource] = result
             return out
         records = shape_records(result, req.query, req.filters)
