@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -46,12 +47,33 @@ class CertInfo:
     publickeysize: int
     public_der: bytes
     version: int
+    #: the GET fields that depend on the certificate alone, computed once at parse time
+    shown: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def certificatetype(self) -> list[str]:
         if self.is_ca:
             return ["ROOT_CERT"] if self.self_signed else ["INTM_CERT"]
         return ["CLNT_CERT", "SRVR_CERT"]
+
+    def __post_init__(self) -> None:
+        self.shown.update(
+            signaturealg=self.signaturealg,
+            certificatetype=self.certificatetype,
+            serial=self.serial,
+            issuer=self.issuer,
+            subject=self.subject,
+            clientcertnotbefore=openssl_date(self.not_before),
+            clientcertnotafter=openssl_date(self.not_after),
+            publickey=self.publickey,
+            publickeysize=self.publickeysize,
+            version=self.version,
+            certkeydigest=self.fingerprint,
+        )
+        if self.sandns:
+            self.shown["sandns"] = ",".join(self.sandns)
+        if self.sanip:
+            self.shown["sanipadd"] = ",".join(self.sanip)
 
     def status(self, now: dt.datetime) -> str:
         if now < self.not_before:

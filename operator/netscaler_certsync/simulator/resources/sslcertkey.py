@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from netscaler_certsync.simulator.certs import CertInfo, check_key, openssl_date, parse_certificate
+from netscaler_certsync.simulator.certs import CertInfo, check_key, parse_certificate
 from netscaler_certsync.simulator.errors import ERRORS, NitroError
 from netscaler_certsync.simulator.resources.registry import Ctx, Record, flag, read, require, text, write
 from netscaler_certsync.simulator.state import CertKey, now, resolve_path
@@ -182,39 +182,23 @@ def delete(ctx: Ctx, item: Record) -> None:
 
 def record(certkey: CertKey) -> Record:
     info, moment = certkey.info, now()
-    out: Record = {
-        "certkey": certkey.name,
-        "cert": certkey.cert,
-        "inform": certkey.inform,
-        "signaturealg": info.signaturealg,
-        "certificatetype": info.certificatetype,
-        "serial": info.serial,
-        "issuer": info.issuer,
-        "subject": info.subject,
-        "clientcertnotbefore": openssl_date(info.not_before),
-        "clientcertnotafter": openssl_date(info.not_after),
-        "daystoexpiration": info.days_to_expiration(moment),
-        "publickey": info.publickey,
-        "publickeysize": info.publickeysize,
-        "version": info.version,
-        "priority": "0",
-        "status": info.status(moment),
-        "data": "0",
-        "expirymonitor": certkey.expirymonitor,
-        "ocspresponsestatus": "NONE",
-        "certkeydigest": info.fingerprint,
-        "builtin": ["BASIC"] if certkey.builtin else [],
-    }
+    out: Record = {"certkey": certkey.name, "cert": certkey.cert, "inform": certkey.inform}
+    out.update(info.shown)  # fields of the certificate itself, formatted once at add time
+    out.update(
+        daystoexpiration=info.days_to_expiration(moment),
+        priority="0",
+        status=info.status(moment),
+        data="0",
+        expirymonitor=certkey.expirymonitor,
+        ocspresponsestatus="NONE",
+        builtin=["BASIC"] if certkey.builtin else [],
+    )
     if certkey.key:
         out["key"] = certkey.key
     if certkey.notificationperiod is not None:
         out["notificationperiod"] = str(certkey.notificationperiod)
     if certkey.link:
         out["linkcertkeyname"] = certkey.link
-    if info.sandns:
-        out["sandns"] = ",".join(info.sandns)
-    if info.sanip:
-        out["sanipadd"] = ",".join(info.sanip)
     return out
 
 
