@@ -289,3 +289,57 @@ async def test_applies_to_one_appliance_take_turns(sim: Simulator, pki: TestPKI)
     logins = [i for i, k in enumerate(kinds) if k == "login"]
     first_save = kinds.index("nsconfig")
     assert len(logins) == 2 and logins[0] < first_save < logins[1]
+
+
+async def test_same_leaf_installed_by_someone_else_is_reported(h: Harness, pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    async with h.client() as c:
+        await c.upload_file("theirs.crt", leaf.cert_pem)
+        await c.upload_file("theirs.key", leaf.key_pem)
+        await c.add_certkey("their-copy", "theirs.crt", "theirs.key")
+    d = desired(leaf, bindings=[HTTPS])
+    res = await h.apply([d])
+    [cert] = res.certificates
+    assert cert.state == CertState.FAILED and cert.reason == reasons.DuplicateCertificate
+    assert "their-copy" in cert.message
+    assert set(certkeys(h.sim)) == {"their-copy"}
+
+
+async def test_ca_found_only_at_apply_time_is_reused_under_its_name(h: Harness, pki: TestPKI) -> None:
+    from netscaler_certsync.engine import ApplianceState, Records, SyncOptions, plan
+    from netscaler_certsync.engine.apply import apply_plan
+    from netscaler_certsync.engine.state import Counter
+
+    d = desired(pki.leaf(), [pki.intermediate])
+    stale = plan([d], ApplianceState.of([]), Records(), SyncOptions(owner="shop/web-certs"))
+    async with h.client() as c:  # someone installs the same CA between our read and our write
+        await c.upload_file("r11.crt", pki.intermediate.cert_pem)
+        await c.add_certkey("LE-R11", "r11.crt")
+        outcome = await apply_plan(c, stale, Counter(), "/nsconfig/ssl")
+    assert outcome.failed == {}
+    assert appliance(h.sim)["links"] == {d.name: "LE-R11"}
+    assert orphans(h.sim) == set()
+
+
+async def test_half_done_bindings_are_recorded_so_removal_undoes_them(h: Harness, pki: TestPKI) -> None:
+    from netscaler_certsync.simulator import FaultRule
+
+    d = desired(pki.leaf(), bindings=[HTTPS, BindingSpec("vs_two")])
+    h.sim.faults.add(
+        FaultRule(
+            kind="error",
+            resource="sslvserver_sslcertkey_binding",
+            method="PUT",
+            after=1,
+            times=1,
+            status=599,
+            errorcode=1097,
+            message="Invalid argument value",
+        )
+    )
+    res = await h.apply([d])
+    assert res.certificates[0].state == CertState.FAILED
+    assert len(bindings(h.sim)) == 1
+    assert [r.bindings for r in h.records.certificates] == [(HTTPS,)]
+    await h.apply([])
+    assert certkeys(h.sim) == {} and bindings(h.sim) == set() and files(h.sim) == set()

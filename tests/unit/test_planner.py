@@ -357,3 +357,30 @@ def test_certkey_from_interrupted_first_deploy_is_adopted(pki: TestPKI) -> None:
     d = want(leaf, bindings=[HTTPS])
     p = make_plan([d], snapshot(leaf_certkey(d.name, leaf)))  # no records: the apply never finished
     assert kinds(p) == ["bind"]
+
+
+def test_a_second_certificate_with_the_same_name_never_takes_over_the_first(pki: TestPKI) -> None:
+    leaf_a, leaf_b = pki.leaf(), pki.leaf()
+    a = want(leaf_a, id="shop/a", name="same")
+    b = want(leaf_b, id="shop/b", name="same")
+    state = snapshot(leaf_certkey("same", leaf_a))
+    for order in ([a, b], [b, a]):
+        p = make_plan(order, state, [record(a)])
+        assert p.operations == ()  # b must not renew a's certkey in place
+        by_id = {c.id: c for c in p.certificates}
+        assert by_id["shop/a"].action == Action.UNCHANGED
+        assert by_id["shop/b"].reason == reasons.NameCollision
+
+
+def test_preserve_off_steady_state_keeps_the_superseded_record(pki: TestPKI) -> None:
+    old_leaf, new_leaf = pki.leaf(), pki.leaf()
+    old, new = want(old_leaf), want(new_leaf)
+    first = make_plan(
+        [new], snapshot(leaf_certkey(old.name, old_leaf), files=[]), [record(old)], preserve_on_renewal=False
+    )
+    records = only(first, Action.REPLACE).records_ok
+    new_name = records[0].certkey
+    state = snapshot(leaf_certkey(old.name, old_leaf), leaf_certkey(new_name, new_leaf))
+    again = make_plan([new], state, records, preserve_on_renewal=False)
+    assert again.operations == ()
+    assert only(again, Action.UNCHANGED).records_ok == records

@@ -11,6 +11,7 @@ from netscaler_certsync.engine.errors import to_aborted
 from netscaler_certsync.engine.locks import appliance_key, exclusive
 from netscaler_certsync.engine.model import (
     ApplianceResult,
+    BindingSpec,
     CertificateResult,
     CertRecord,
     CertState,
@@ -18,6 +19,7 @@ from netscaler_certsync.engine.model import (
     Records,
     SyncOptions,
 )
+from netscaler_certsync.engine.operations import Kind, Operation
 from netscaler_certsync.engine.planner import Action, CertPlan, Plan, plan, render_plan
 from netscaler_certsync.engine.state import ApplianceState, Counter, read_files, read_state, read_vservers
 from netscaler_certsync.nitro import NitroClient
@@ -98,10 +100,31 @@ def _result(cp: CertPlan, outcome: ApplyOutcome | None, dry_run: bool) -> Certif
     )
 
 
+def _partial(cp: CertPlan, applied: Sequence[Operation]) -> list[CertRecord]:
+    """Records of a group that failed half-way: what it had, plus the certkeys it added and the
+    bindings it made (so that a later removal knows to undo them), minus what it deleted."""
+    recs = {r.certkey: r for r in cp.records_failed}
+    planned = {r.certkey: r for r in cp.records_ok}
+    for op in applied:
+        if op.kind is Kind.ADD and op.name not in recs and op.name in planned:
+            recs[op.name] = replace(planned[op.name], bindings=())
+        elif op.kind is Kind.DELETE:
+            recs.pop(op.name, None)
+        elif op.kind in (Kind.BIND, Kind.UNBIND) and op.name in recs and op.vserver is not None:
+            r = recs[op.name]
+            b = BindingSpec(op.vserver, op.sni)
+            now = set(r.bindings) | {b} if op.kind is Kind.BIND else set(r.bindings) - {b}
+            recs[op.name] = replace(r, bindings=tuple(sorted(now)))
+    return list(recs.values())
+
+
 def _records(p: Plan, outcome: ApplyOutcome) -> Records:
     out: list[CertRecord] = []
     for cp in p.certificates:
-        out.extend(cp.records_failed if cp.group in outcome.failed else cp.records_ok)
+        if cp.group in outcome.failed:
+            out.extend(_partial(cp, [op for op in outcome.applied if op.group == cp.group]))
+        else:
+            out.extend(cp.records_ok)
     return Records(tuple(out))
 
 

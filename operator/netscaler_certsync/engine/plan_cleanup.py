@@ -1,0 +1,128 @@
+"""Planning removal and clean-up: inactive certificates, leftovers, unused CAs, orphaned files.
+
+Removal unbinds only what this operator bound; a certkey someone else has bound is kept (and
+said so). Leftovers are our certkeys no record explains (an apply interrupted before it could
+report them). CA certkeys of ours that nothing links to any more are collected, children before
+parents. Files are collected only when they follow our naming scheme and no certkey uses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from netscaler_certsync.domain import is_ca_file_name, leaf_file_owner, reasons
+from netscaler_certsync.engine.model import CertRecord
+from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.plan_types import Action, CertPlan, PlanContext
+
+
+def delete_ops(ctx: PlanContext, group: str, name: str) -> list[Operation]:
+    """Unlink, delete a certkey, and delete its files when they are ours."""
+    ops = []
+    if ctx.state.certkeys[name].linked_to:
+        ops.append(Operation(Kind.UNLINK, group, name))
+    ops.append(Operation(Kind.DELETE, group, name))
+    for f in (ctx.state.cert_file(name), ctx.state.key_file(name)):
+        if f and (leaf_file_owner(f) == ctx.owner or is_ca_file_name(f)):
+            ctx.dropped_files.add(f)
+            ops.append(Operation(Kind.DELETE_FILE, group, f))
+    return ops
+
+
+def plan_removal(ctx: PlanContext, r: CertRecord, cause: str, *, visible: bool = True) -> None:
+    group, name = f"remove:{r.certkey}", r.certkey
+
+    def note(action: str, reason: str, message: str, **kw: object) -> None:
+        ctx.certs.append(CertPlan(r.id, group, action, reason, message, certkey=name, visible=visible, **kw))  # type: ignore[arg-type]
+
+    if not ctx.owned(name):
+        # Gone already (or replaced by someone else's object, which we leave alone).
+        note(Action.REMOVE, reasons.Removed, f"certkey {name} is no longer on the appliance")
+        return
+    if not ctx.options.remove_inactive:
+        ctx.used_names.add(name)
+        note(
+            Action.KEEP,
+            cause,
+            f"certkey {name} is inactive and kept (removeInactive is off)",
+            bindings=r.bindings,
+            records_ok=(r,),
+            records_failed=(r,),
+        )
+        return
+    bound = ctx.state.bindings_of(name)
+    ours = bound & set(r.bindings)
+    ops = [Operation(Kind.UNBIND, group, name, vserver=b.vserver, sni=b.sni) for b in sorted(ours)]
+    others = bound - ours
+    if others:
+        ctx.used_names.add(name)
+        ctx.ops.extend(ops)
+        where = ", ".join(b.describe() for b in sorted(others))
+        note(
+            Action.KEEP,
+            cause,
+            f"certkey {name} is inactive but still bound to {where}, not by this operator; kept",
+            records_ok=(replace(r, bindings=()),),
+            records_failed=(r,),
+        )
+        return
+    ctx.ops.extend(ops + delete_ops(ctx, group, name))
+    why = "expired" if cause == reasons.CertificateExpired else "no longer selected"
+    note(Action.REMOVE, reasons.Removed, f"certkey {name} removed ({why})", records_failed=(r,))
+
+
+def plan_leftovers(ctx: PlanContext) -> None:
+    recorded = {r.certkey for r in ctx.previous.certificates}
+    for name in sorted(ctx.state.certkeys):
+        if not ctx.owned(name) or name in recorded or name in ctx.used_names:
+            continue
+        ctx.mismatch = True
+        if not ctx.options.remove_inactive:
+            continue
+        group = f"orphan:{name}"
+        ops = [
+            Operation(Kind.UNBIND, group, name, vserver=b.vserver, sni=b.sni)
+            for b in sorted(ctx.state.bindings_of(name))
+        ]
+        ctx.ops.extend(ops + delete_ops(ctx, group, name))
+        ctx.certs.append(
+            CertPlan(name, group, Action.CLEANUP, reasons.Removed, f"leftover certkey {name}", visible=False)
+        )
+
+
+def plan_unused_cas(ctx: PlanContext) -> None:
+    links = {n: ck.linked_to for n, ck in ctx.state.certkeys.items()}
+    for op in ctx.ops:  # the links as they will be once the plan has run
+        if op.kind is Kind.UNLINK:
+            links[op.name] = None
+        elif op.kind is Kind.LINK:
+            links[op.name] = op.link_to
+        elif op.kind is Kind.DELETE:
+            links.pop(op.name, None)
+    needed = set(ctx.ca_names.values())
+    candidates = {n for n in ctx.state.certkeys if ctx.owned_ca(n) and n not in needed}
+    while True:
+        linked = {t for t in links.values() if t}
+        free = sorted(n for n in candidates if n not in linked)
+        if not free:
+            return
+        for name in free:
+            candidates.discard(name)
+            group = f"gc:{name}"
+            ctx.ops.extend(delete_ops(ctx, group, name))
+            links.pop(name, None)
+            ctx.certs.append(
+                CertPlan(
+                    name, group, Action.CLEANUP, reasons.Removed, f"unused CA certkey {name}", visible=False
+                )
+            )
+
+
+def plan_orphan_files(ctx: PlanContext) -> None:
+    if ctx.state.files is None:
+        return
+    referenced = ctx.state.referenced_files() - ctx.dropped_files
+    for f in sorted(ctx.state.files):
+        ours = leaf_file_owner(f) == ctx.owner or is_ca_file_name(f)
+        if ours and f not in referenced and f not in ctx.new_files and f not in ctx.dropped_files:
+            ctx.ops.append(Operation(Kind.DELETE_FILE, "gc", f))

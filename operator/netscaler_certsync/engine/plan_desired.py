@@ -1,0 +1,230 @@
+"""Planning one active certificate: create, renew (in place or beside), relink, rebind — or nothing.
+
+Which certkey is "the" deployment of a certificate: the one its record names, else the rendered
+name, else the successor name (`preserveOnRenewal: false`) — among certkeys that are ours and not
+claimed by another certificate. If one of them already holds exactly this certificate (its file
+name is content-addressed), nothing is uploaded; otherwise the deployment is renewed: in place
+with `update` (new files first, old files deleted after), or as a new certkey bound in place of
+the old one, which is kept (unbound) until it expires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netscaler_certsync.domain import (
+    CertificateMaterial,
+    LeafFiles,
+    leaf_file_names,
+    leaf_file_owner,
+    reasons,
+)
+from netscaler_certsync.domain import successor_name as successor
+from netscaler_certsync.engine.model import BindingSpec, CertRecord, DesiredCertificate
+from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.plan_chain import link_ops
+from netscaler_certsync.engine.plan_types import Action, CertPlan, PlanContext
+
+
+@dataclass
+class _Cert:
+    """One certificate's planning inputs, gathered once."""
+
+    ctx: PlanContext
+    d: DesiredCertificate
+    m: CertificateMaterial
+    files: LeafFiles
+    needs: tuple[str, ...]
+    active: CertRecord | None
+    recorded: set[BindingSpec]
+    wanted: set[BindingSpec]
+
+    def uploads(self) -> list[Operation]:
+        out = []
+        for name, content in ((self.files.cert, self.m.leaf.pem), (self.files.key, self.m.key_pem)):
+            self.ctx.new_files.add(name)
+            if not self.ctx.has_file(name):
+                out.append(
+                    Operation(Kind.UPLOAD, self.d.id, name, needs=self.needs, content=content.encode())
+                )
+        return out
+
+    def rebind(self, name: str, current: set[BindingSpec], removable: set[BindingSpec]) -> list[Operation]:
+        """Bind what is wanted and missing; unbind what we bound and is no longer wanted."""
+        out = [
+            Operation(Kind.BIND, self.d.id, name, needs=self.needs, vserver=b.vserver, sni=b.sni)
+            for b in sorted(self.wanted - current)
+        ]
+        out += [
+            Operation(Kind.UNBIND, self.d.id, name, vserver=b.vserver, sni=b.sni)
+            for b in sorted((current - self.wanted) & removable)
+        ]
+        return out
+
+    def retire(self, name: str) -> tuple[list[Operation], list[Operation], CertRecord]:
+        """Unbind a predecessor where its successor takes over: (before the binds, after, record).
+
+        SNI bindings go first (NetScaler refuses two SNI certificates for one domain, 1674); a
+        default binding is replaced by the successor's bind and unbound after, so there is no gap.
+        """
+        state = self.ctx.state
+        bound = state.bindings_of(name)
+        pre = [
+            Operation(Kind.UNBIND, self.d.id, name, vserver=b.vserver, sni=b.sni)
+            for b in sorted(bound & self.wanted)
+            if b.sni
+        ]
+        post = [
+            Operation(Kind.UNBIND, self.d.id, name, vserver=b.vserver, sni=b.sni)
+            for b in sorted(bound & (self.wanted | self.recorded))
+            if not b.sni
+        ]
+        prev = self.active if self.active and self.active.certkey == name else None
+        ck = state.certkeys[name]
+        record = CertRecord(
+            id=self.d.id,
+            certkey=name,
+            fingerprint=prev.fingerprint if prev else "",
+            serial=prev.serial if prev else (ck.serial or ""),
+            not_after=prev.not_after if prev else (ck.not_after.isoformat() if ck.not_after else ""),
+            files=tuple(f for f in (state.cert_file(name), state.key_file(name)) if f),
+            superseded=True,
+        )
+        return pre, post, record
+
+
+def _precheck(ctx: PlanContext, d: DesiredCertificate, m: CertificateMaterial) -> bool:
+    """Fail `d` before any write when its chain or a vserver cannot be had; True when it may go on."""
+    if ctx.options.link_chain:
+        missing = [ctx.ca_failed[c.fingerprint] for c in m.chain if c.fingerprint in ctx.ca_failed]
+        if missing:
+            ctx.fail(d, reasons.NameCollision, missing[0])
+            return False
+    if ctx.state.vservers is not None:
+        known = ctx.state.bound_vservers() | ctx.state.vservers
+        unknown = sorted({b.vserver for b in d.bindings if b.vserver not in known})
+        if unknown:
+            ctx.fail(d, reasons.VServerNotFound, f"no SSL virtual server named {', '.join(unknown)}")
+            return False
+    if d.name in ctx.used_names:
+        ctx.fail(
+            d, reasons.NameCollision, f"certkey name {d.name} is used by another certificate of this sync"
+        )
+        return False
+    return True
+
+
+def plan_desired(ctx: PlanContext, d: DesiredCertificate) -> list[CertRecord]:
+    """Plan one active certificate; returns its superseded records that are due for removal."""
+    m = d.material
+    assert m is not None
+    if not _precheck(ctx, d, m):
+        return []
+    records = ctx.previous.for_id(d.id)
+    active = next((r for r in records if not r.superseded), None)
+    c = _Cert(
+        ctx,
+        d,
+        m,
+        leaf_file_names(ctx.owner, m.fingerprint),
+        tuple(f"ca:{ca.fingerprint}" for ca in m.chain) if ctx.options.link_chain else (),
+        active,
+        set(active.bindings) if active else set(),
+        set(d.bindings),
+    )
+    limit = ctx.options.name_limit
+    candidates = ([active.certkey] if active else []) + [d.name, successor(d.name, m.fingerprint, limit)]
+    takeable = [n for n in dict.fromkeys(candidates) if ctx.ours_to_take(d.id, n)]
+    same = next((n for n in takeable if ctx.state.cert_file(n) == c.files.cert), None)
+    # The deployment to renew: the recorded one, else one under the rendered name (records lost).
+    retired = {r.certkey for r in records if r.superseded}
+    olds = ([active.certkey] if active else []) + ([d.name] if d.name not in retired else [])
+    old = next((n for n in olds if n in takeable and n != same), None)
+    extra: list[CertRecord] = []
+    ops: list[Operation]
+
+    if same is not None:
+        name = same
+        before, after = link_ops(ctx, d, name, new=False)
+        pre: list[Operation] = []
+        post: list[Operation] = []
+        if old is not None:  # a replacement that was interrupted, or records from before it
+            pre, post, record = c.retire(old)
+            extra.append(record)
+        removable = c.recorded if active and active.certkey == name else set()
+        ops = before + after + pre + c.rebind(name, ctx.state.bindings_of(name), removable) + post
+        action = Action.UPDATE if ops else Action.UNCHANGED
+        reason = reasons.Synced if ops else reasons.Unchanged
+        message = f"certkey {name}: links or bindings updated" if ops else f"certkey {name} is up to date"
+    elif old is not None and ctx.options.preserve_on_renewal:
+        name = old
+        before, after = link_ops(ctx, d, name, new=False)
+        stale = {f for f in (ctx.state.cert_file(name), ctx.state.key_file(name)) if f}
+        stale = {f for f in stale if leaf_file_owner(f) == ctx.owner} - {c.files.cert, c.files.key}
+        ctx.dropped_files |= stale
+        change = Operation(Kind.CHANGE, d.id, name, needs=c.needs, cert=c.files.cert, key=c.files.key)
+        ops = [
+            *c.uploads(),
+            *before,
+            change,
+            *after,
+            *c.rebind(name, ctx.state.bindings_of(name), c.recorded),
+        ]
+        ops += [Operation(Kind.DELETE_FILE, d.id, f) for f in sorted(stale)]
+        action, reason = Action.RENEW, reasons.Renewed
+        message = f"certkey {name} updated in place to serial {m.leaf.serial}"
+    else:
+        name = d.name
+        if old is not None and d.name in ctx.state.certkeys:
+            name = successor(d.name, m.fingerprint, limit)
+        if name in ctx.state.certkeys or name in ctx.used_names:
+            ctx.fail(
+                d,
+                reasons.NameCollision,
+                f"certkey {name} already exists on the appliance and was not created by this operator",
+            )
+            return []
+        _, after = link_ops(ctx, d, name, new=True)
+        add = Operation(Kind.ADD, d.id, name, needs=c.needs, cert=c.files.cert, key=c.files.key)
+        ops = [*c.uploads(), add, *after]
+        if old is not None:
+            pre, post, record = c.retire(old)
+            extra.append(record)
+            ops += pre + c.rebind(name, set(), set()) + post
+            action, reason = Action.REPLACE, reasons.Renewed
+            message = f"new certkey {name} (serial {m.leaf.serial}) replaces {old}, kept until removal"
+        else:
+            ops += c.rebind(name, set(), set())
+            action, reason = Action.CREATE, reasons.Synced
+            message = f"certkey {name} created (serial {m.leaf.serial})"
+
+    superseded = [r for r in records if r.superseded and r.certkey != name]
+    due = [r for r in superseded if ctx.options.remove_inactive and r.expired(ctx.now)]
+    kept = [r for r in superseded if r not in due and all(r.certkey != e.certkey for e in extra)]
+    ctx.used_names.add(name)
+    ctx.used_names.update(r.certkey for r in extra + kept)
+    ctx.ops.extend(ops)
+    record = CertRecord(
+        id=d.id,
+        certkey=name,
+        fingerprint=m.fingerprint,
+        serial=m.leaf.serial,
+        not_after=m.leaf.not_after.isoformat(),
+        files=(c.files.cert, c.files.key),
+        bindings=tuple(sorted(c.wanted)),
+    )
+    ctx.certs.append(
+        CertPlan(
+            d.id,
+            d.id,
+            action,
+            reason,
+            message,
+            certkey=name,
+            desired=d,
+            bindings=tuple(sorted(c.wanted)),
+            records_ok=(record, *extra, *kept),
+            records_failed=tuple(records),
+        )
+    )
+    return due
