@@ -41,6 +41,7 @@ import jsonpointer
 from kmock._internal import boxes, dicts, dsl, enums, k8s, references, rendering
 
 from .k8s_history import Change, Expired, HistoryBus, gone_status
+from .k8s_matching import FastMatchingHandler
 from .k8s_objects import (
     SERVER_MANAGED,
     bad_request,
@@ -78,7 +79,7 @@ def _parse_rv(raw: str | None) -> int | None:
 
 
 @attrs.define(kw_only=True)
-class RealisticEmulator(k8s.KubernetesEmulator):
+class RealisticEmulator(k8s.KubernetesEmulator, FastMatchingHandler):
     """kmock's emulator with the API-server behaviour our tests rely on (see module docstring)."""
 
     history_limit: int = 1000  # events kept per resource for watch resumption
@@ -101,6 +102,41 @@ class RealisticEmulator(k8s.KubernetesEmulator):
 
     def bus(self, resource: references.resource) -> HistoryBus:
         return self._buses[resource]
+
+    async def create_object(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Create `obj` as a POST would (stamps, checks, watch event), without HTTP: bulk test data.
+
+        The resource comes from the object's apiVersion and kind (declared resources only).
+        """
+        resource = self._resource_of(obj)
+        md = obj.get("metadata") or {}
+        request = rendering.Request(
+            method="POST",
+            action=enums.action.CREATE,
+            resource=resource,
+            namespace=md.get("namespace"),
+            data=copy.deepcopy(obj),
+        )
+        self._prepare_create(request)
+        data: dict[str, Any] = request.data
+        key = (resource, data["metadata"].get("namespace"), data["metadata"]["name"])
+        async with self._lock:
+            if key in self._objects and not self._objects[key].deleted:
+                raise k8s.KubernetesObjectConflictError()
+            if key in self._objects:
+                self._objects[key].create(data)
+            else:
+                self._objects[key] = data
+            raw: dict[str, Any] = self._objects[key].raw
+            await self._buses[resource].put({"type": "ADDED", "object": raw})
+        return raw
+
+    def _resource_of(self, obj: dict[str, Any]) -> references.resource:
+        group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
+        for res in self._resources:
+            if (res.group, res.version, self._resources[res].kind) == (group, version, obj.get("kind")):
+                return res
+        raise LookupError(f"no declared resource for {obj.get('apiVersion')} {obj.get('kind')}")
 
     async def expire_watches(self, resource: references.resource | None = None) -> None:
         """Compact the watch history: open watches end with 410, resuming from old RVs gets 410."""
@@ -344,8 +380,30 @@ class RealisticEmulator(k8s.KubernetesEmulator):
             await self._buses[request.resource].put({"type": "ADDED", "object": request.data})
         return aiohttp.web.json_response(request.data, status=201)
 
+    # kmock finds the object for these answers by scanning every stored object (O(n) per request);
+    # the address is known, so look it up directly.
+    def _stored(self, request: rendering.Request, namespace: str | None, name: str | None) -> Any:
+        key = (request.resource, namespace, name)
+        if key not in self._objects:
+            raise k8s.KubernetesObjectNotFoundError()
+        return self._objects[key]
+
     async def _serve_create(self, request: rendering.Request) -> rendering.Payload:
-        return rendering.Response(status=201, payload=await super()._serve_create(request))
+        md = request.data.get("metadata") or {}
+        obj = self._stored(request, request.namespace or md.get("namespace"), md.get("name"))
+        return rendering.Response(status=201, payload=obj.raw)
+
+    async def _serve_fetch(self, request: rendering.Request) -> rendering.Payload:
+        obj = self._stored(request, request.namespace, request.name)
+        if obj.deleted:
+            raise k8s.KubernetesObjectNotFoundError()
+        return obj.raw
+
+    async def _serve_update(self, request: rendering.Request) -> rendering.Payload:
+        return self._stored(request, request.namespace, request.name).last.raw
+
+    async def _serve_delete(self, request: rendering.Request) -> rendering.Payload:
+        return self._stored(request, request.namespace, request.name).last.raw
 
     # ------------------------------------------------------------------ reads
     def _select(self, request: rendering.Request, raw: dict[str, Any]) -> bool:
