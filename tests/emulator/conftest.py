@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from kubernetes import client, config
 
-from netscaler_certsync.testing.k8s_thread import EmulatorThread
+from netscaler_certsync.k8s import ClusterAccess, KubeClient
+from netscaler_certsync.testing.k8s_emulator import RealisticEmulator
+from netscaler_certsync.testing.k8s_thread import EmulatorThread, running_emulator
 
 
 @pytest.fixture()
@@ -39,3 +42,23 @@ def core(api_client: client.ApiClient) -> client.CoreV1Api:
 @pytest.fixture()
 def crs(api_client: client.ApiClient) -> client.CustomObjectsApi:
     return client.CustomObjectsApi(api_client)
+
+
+@pytest.fixture()
+async def k8s() -> AsyncIterator[RealisticEmulator]:
+    """The emulator in the test's own loop (for the async k8s/ client)."""
+    async with running_emulator() as k:
+        yield k
+
+
+@pytest.fixture()
+async def writer(k8s: RealisticEmulator) -> AsyncIterator[httpx.AsyncClient]:
+    """A separate plain HTTP client for the test's own writes (not counted in the client's stats)."""
+    async with httpx.AsyncClient(base_url=str(k8s.url).rstrip("/"), timeout=10) as http:
+        yield http
+
+
+@pytest.fixture()
+async def kube(k8s: RealisticEmulator) -> AsyncIterator[KubeClient]:
+    async with KubeClient(ClusterAccess(server=str(k8s.url).rstrip("/"), token="test-token")) as api:
+        yield api

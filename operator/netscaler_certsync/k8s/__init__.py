@@ -1,1 +1,59 @@
-"""Thin Kubernetes access: Secret reads and watches, status patches, keys, labels, permissions."""
+"""Thin Kubernetes access: Secret reads and watches, patches, Events, keys, labels, permissions.
+
+No kopf here: kopf watches only our own kinds; everything else goes through `KubeClient`.
+
+Public surface:
+- `ClusterAccess` (kubeconfig / in-cluster connection description) and `KubeClient`
+  (`get_secret`, `list_secrets`, `watch_secrets`, `patch_merge`, `create_event`, `stats`);
+- the error tree: `KubernetesError` → `NotFound`, `Conflict`, `Forbidden` (`Unauthorized`),
+  `Gone`, `Invalid`, `TransportError`; `ConfigError` for unusable connection settings;
+- `TLSSecret`, `CredentialsSecret`, `SecretError`, `tls_content_digest`;
+- `TLSSecretWatcher` (selector-filtered watch with a digest-only index and change callbacks);
+- `keys` (label/annotation/finalizer names) and `permissions` (the RBAC the operator needs).
+"""
+
+from netscaler_certsync.k8s import keys, permissions
+from netscaler_certsync.k8s.access import ClusterAccess
+from netscaler_certsync.k8s.api import KubeClient, ObjectList, TrafficStats, WatchEvent, resource_path
+from netscaler_certsync.k8s.errors import (
+    ConfigError,
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    KubernetesError,
+    NotFound,
+    TransportError,
+    Unauthorized,
+)
+from netscaler_certsync.k8s.secret_watch import Backoff, ChangeKind, IndexEntry, OnChange, TLSSecretWatcher
+from netscaler_certsync.k8s.secrets import CredentialsSecret, SecretError, TLSSecret, tls_content_digest
+
+__all__ = [
+    "Backoff",
+    "ChangeKind",
+    "ClusterAccess",
+    "ConfigError",
+    "Conflict",
+    "CredentialsSecret",
+    "Forbidden",
+    "Gone",
+    "IndexEntry",
+    "Invalid",
+    "KubeClient",
+    "KubernetesError",
+    "NotFound",
+    "ObjectList",
+    "OnChange",
+    "SecretError",
+    "TLSSecret",
+    "TLSSecretWatcher",
+    "TrafficStats",
+    "TransportError",
+    "Unauthorized",
+    "WatchEvent",
+    "keys",
+    "permissions",
+    "resource_path",
+    "tls_content_digest",
+]

@@ -1,0 +1,307 @@
+"""A small async Kubernetes API client on httpx: the few calls the operator makes outside kopf.
+
+kopf lists and watches only our two kinds. Secrets are read through this client instead, with
+server-side selectors, so that unrelated Secrets never reach the process (see `secret_watch`).
+
+* `get_secret`, `list_secrets` return the API's JSON as plain dicts;
+* `watch_secrets` is an endless async iterator of `WatchEvent`: it lists first (one `RELISTED`
+  event with the complete set), follows the watch, resumes after server timeouts from the last
+  resourceVersion (BOOKMARKs move it forward without an object), and on `410 Gone` lists again
+  (another `RELISTED`). Transport errors propagate: the caller owns the backoff policy;
+* `patch_merge` (JSON merge patch, e.g. annotations or status) and `create_event`.
+
+Every failure is mapped at one seam, `_request`/`_stream`, to the tree in `errors`.
+`stats` counts requests, bytes and objects received, so tests and benchmarks can prove
+what did *not* cross the wire.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from netscaler_certsync.k8s.access import ClusterAccess
+from netscaler_certsync.k8s.errors import KubernetesError, TransportError, error_for_status
+
+__all__ = ["KubeClient", "ObjectList", "TrafficStats", "WatchEvent", "resource_path"]
+
+EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "RELISTED"]
+MERGE_PATCH = "application/merge-patch+json"
+EVENT_MESSAGE_LIMIT = 1024  # the API server rejects longer Event messages
+
+
+def resource_path(
+    group: str,
+    version: str,
+    plural: str,
+    namespace: str | None = None,
+    name: str | None = None,
+    subresource: str | None = None,
+) -> str:
+    """`/api/v1/...` for the core group, `/apis/<group>/<version>/...` otherwise."""
+    path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+    if namespace is not None:
+        path += f"/namespaces/{namespace}"
+    path += f"/{plural}"
+    if name is not None:
+        path += f"/{name}"
+    if subresource is not None:
+        path += f"/{subresource}"
+    return path
+
+
+@dataclass
+class TrafficStats:
+    """What this client received, for tests and benchmarks (bytes as downloaded)."""
+
+    requests: int = 0
+    bytes_received: int = 0
+    objects_received: int = 0
+
+
+@dataclass(frozen=True)
+class ObjectList:
+    items: list[dict[str, Any]]
+    resource_version: str
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One change; `resource_version` is where to resume after it."""
+
+    type: EventType
+    resource_version: str
+    object: Mapping[str, Any] | None = None
+    items: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # RELISTED only
+
+
+def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    if label_selector:
+        params["labelSelector"] = label_selector
+    if field_selector:
+        params["fieldSelector"] = field_selector
+    return params
+
+
+class _Auth(httpx.Auth):
+    """Bearer token read per request (a rotated service-account token is picked up)."""
+
+    def __init__(self, access: ClusterAccess) -> None:
+        self._access = access
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        token = self._access.bearer_token()
+        if token:
+            request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
+class KubeClient:
+    """An authenticated connection pool to one API server. Use as `async with KubeClient(...)`."""
+
+    def __init__(
+        self,
+        access: ClusterAccess,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.access = access
+        self.stats = TrafficStats()
+        self._timeout = timeout
+        self._http = httpx.AsyncClient(
+            base_url=access.server,
+            verify=access.ssl_context(),
+            auth=_Auth(access),
+            transport=transport,
+            timeout=timeout,
+            headers={"Accept": "application/json", "User-Agent": "netscaler-certsync"},
+        )
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ the one seam
+    @contextlib.contextmanager
+    def _transport_errors(self, method: str, path: str) -> Iterator[None]:
+        try:
+            yield
+        except httpx.TransportError as e:  # connect, read, TLS, timeouts, protocol
+            raise TransportError(f"{method} {path}: {type(e).__name__}: {e}") from e
+
+    @staticmethod
+    def _status_error(response: httpx.Response) -> KubernetesError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return error_for_status(
+            response.status_code, body if isinstance(body, dict) else None, response.text[:200]
+        )
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        content = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": content_type} if content is not None else {}
+        with self._transport_errors(method, path):
+            response = await self._http.request(method, path, params=params, content=content, headers=headers)
+        self.stats.requests += 1
+        self.stats.bytes_received += response.num_bytes_downloaded
+        if response.status_code >= 400:
+            raise self._status_error(response)
+        data: dict[str, Any] = response.json()
+        return data
+
+    async def _stream(
+        self, path: str, params: Mapping[str, str], timeout_seconds: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        """One watch request: raw events until the server ends it; an ERROR event is raised."""
+        # The server ends the stream after timeoutSeconds; a read timeout a bit later catches a
+        # connection that went silent without closing (so the caller reconnects).
+        timeout = httpx.Timeout(self._timeout, read=timeout_seconds + 30)
+        with self._transport_errors("WATCH", path):
+            async with self._http.stream("GET", path, params=params, timeout=timeout) as response:
+                self.stats.requests += 1
+                if response.status_code >= 400:
+                    await response.aread()
+                    self.stats.bytes_received += response.num_bytes_downloaded
+                    raise self._status_error(response)
+                counted = 0
+                async for line in response.aiter_lines():
+                    self.stats.bytes_received += response.num_bytes_downloaded - counted
+                    counted = response.num_bytes_downloaded
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    if event.get("type") == "ERROR":
+                        status = event.get("object") or {}
+                        raise error_for_status(int(status.get("code") or 500), status)
+                    yield event
+
+    # ------------------------------------------------------------------ Secrets
+    async def get_secret(self, namespace: str, name: str) -> dict[str, Any]:
+        """The Secret as the API returns it; `NotFound` when it does not exist."""
+        secret = await self._request("GET", resource_path("", "v1", "secrets", namespace, name))
+        self.stats.objects_received += 1
+        return secret
+
+    async def list_secrets(
+        self, namespace: str | None, label_selector: str | None = None, field_selector: str | None = None
+    ) -> ObjectList:
+        """Secrets in `namespace` (None: all namespaces) that match both selectors, on the server."""
+        path = resource_path("", "v1", "secrets", namespace)
+        data = await self._request("GET", path, params=_selectors(label_selector, field_selector))
+        items = list(data.get("items") or [])
+        self.stats.objects_received += len(items)
+        return ObjectList(items, str((data.get("metadata") or {}).get("resourceVersion") or ""))
+
+    async def watch_secrets(
+        self,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        resource_version: str | None = None,
+        timeout_seconds: int = 300,
+    ) -> AsyncIterator[WatchEvent]:
+        """Follow Secrets forever (see the module docstring); cancel the consumer to stop."""
+        path = resource_path("", "v1", "secrets", namespace)
+        selectors = _selectors(label_selector, field_selector)
+        rv = resource_version
+        while True:
+            if not rv:
+                listed = await self.list_secrets(namespace, label_selector, field_selector)
+                rv = listed.resource_version
+                yield WatchEvent("RELISTED", rv, items=tuple(listed.items))
+            params = {
+                **selectors,
+                "watch": "true",
+                "allowWatchBookmarks": "true",
+                "resourceVersion": rv,
+                "timeoutSeconds": str(timeout_seconds),
+            }
+            try:
+                async with contextlib.aclosing(self._stream(path, params, timeout_seconds)) as stream:
+                    async for raw in stream:
+                        obj = raw.get("object") or {}
+                        rv = str((obj.get("metadata") or {}).get("resourceVersion") or rv)
+                        kind = raw.get("type")
+                        if kind == "BOOKMARK":
+                            yield WatchEvent("BOOKMARK", rv)
+                        elif kind in ("ADDED", "MODIFIED", "DELETED"):
+                            self.stats.objects_received += 1
+                            yield WatchEvent(kind, rv, obj)
+            except KubernetesError as e:
+                if e.status != 410:
+                    raise
+                rv = None  # too old: the history is gone, list again
+
+    # ------------------------------------------------------------------ writes
+    async def patch_merge(
+        self,
+        group: str,
+        version: str,
+        plural: str,
+        namespace: str | None,
+        name: str,
+        body: Mapping[str, Any],
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
+        """A JSON merge patch (`None` deletes a key); include metadata.resourceVersion to lock."""
+        path = resource_path(group, version, plural, namespace, name, subresource)
+        return await self._request("PATCH", path, body=body, content_type=MERGE_PATCH)
+
+    async def create_event(
+        self,
+        involved_object: Mapping[str, Any],
+        reason: str,
+        message: str,
+        type: Literal["Normal", "Warning"] = "Normal",
+        component: str = "netscaler-certsync",
+    ) -> dict[str, Any]:
+        """A core/v1 Event about `involved_object` (a full object or its apiVersion/kind/metadata)."""
+        md = involved_object.get("metadata") or {}
+        namespace = md.get("namespace") or self.access.namespace
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        ref = {
+            "apiVersion": involved_object.get("apiVersion"),
+            "kind": involved_object.get("kind"),
+            "name": md.get("name"),
+            "namespace": namespace,
+            "uid": md.get("uid"),
+            "resourceVersion": md.get("resourceVersion"),
+        }
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{md.get('name') or 'object'}.", "namespace": namespace},
+            "involvedObject": {k: v for k, v in ref.items() if v is not None},
+            "reason": reason,
+            "message": message[:EVENT_MESSAGE_LIMIT],
+            "type": type,
+            "source": {"component": component},
+            "reportingComponent": component,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        return await self._request("POST", resource_path("", "v1", "events", namespace), body=event)

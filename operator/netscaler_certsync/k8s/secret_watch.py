@@ -1,0 +1,181 @@
+"""Watch TLS Secrets cheaply and report only real certificate changes.
+
+Letting kopf watch `v1/secrets` would list every Secret in the cluster without selectors and keep
+a record per object (design.md §4). `TLSSecretWatcher` instead:
+
+* lists and watches with server-side selectors: always `fieldSelector=type=kubernetes.io/tls`,
+  plus an optional label selector, in one namespace or all;
+* keeps a small index `(namespace, name) -> IndexEntry(resourceVersion, digest)`: a 32-byte
+  SHA-256 of tls.crt/tls.key/ca.crt, never the data itself;
+* calls `on_change(namespace, name, kind)` with kind `added`, `modified` or `deleted` when the TLS
+  content appears, changes or goes away; label/annotation-only updates just refresh the index;
+* survives server-side watch timeouts (resume by resourceVersion), `410 Gone` (relist, then diff
+  the new list against the index, so changes missed meanwhile are still reported) and transport
+  or server errors (reconnect with capped exponential backoff and jitter).
+
+The callback may be sync or async; an exception in it is logged and does not stop the watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from netscaler_certsync.k8s import keys
+from netscaler_certsync.k8s.api import KubeClient, WatchEvent
+from netscaler_certsync.k8s.errors import KubernetesError
+from netscaler_certsync.k8s.secrets import tls_content_digest
+
+__all__ = ["Backoff", "ChangeKind", "IndexEntry", "OnChange", "TLSSecretWatcher"]
+
+logger = logging.getLogger(__name__)
+
+ChangeKind = Literal["added", "modified", "deleted"]
+OnChange = Callable[[str, str, ChangeKind], Awaitable[None] | None]
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    resource_version: str
+    digest: bytes  # SHA-256 of the TLS content, see secrets.tls_content_digest
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Reconnect delays: initial * factor**attempt, capped, with ±jitter (a fraction)."""
+
+    initial: float = 0.5
+    factor: float = 2.0
+    maximum: float = 30.0
+    jitter: float = 0.2
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.maximum, self.initial * self.factor**attempt)
+        return base * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+def _key(obj: Mapping[str, Any]) -> Key:
+    md = obj.get("metadata") or {}
+    return str(md.get("namespace") or ""), str(md.get("name") or "")
+
+
+def _entry(obj: Mapping[str, Any]) -> IndexEntry:
+    rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+    return IndexEntry(rv, tls_content_digest(obj))
+
+
+class TLSSecretWatcher:
+    """Follows TLS Secrets and keeps a digest index; run `run()` as a task, cancel it to stop."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        on_change: OnChange,
+        *,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        notify_initial: bool = False,
+        backoff: Backoff | None = None,
+        watch_timeout_seconds: int = 300,
+    ) -> None:
+        self._client = client
+        self._on_change = on_change
+        self.namespace = namespace
+        self.label_selector = label_selector
+        self._notify_initial = notify_initial
+        self._backoff = backoff or Backoff()
+        self._watch_timeout = watch_timeout_seconds
+        self._index: dict[Key, IndexEntry] = {}
+        self._resource_version: str | None = None
+        self._listed_once = False
+        self.ready = asyncio.Event()  # set after the first complete list
+        self.relists = 0
+        self.reconnects = 0
+
+    @property
+    def index(self) -> Mapping[Key, IndexEntry]:
+        return self._index
+
+    @property
+    def resource_version(self) -> str | None:
+        return self._resource_version
+
+    async def run(self) -> None:
+        """Watch until cancelled; never returns on its own."""
+        attempt = 0
+        while True:
+            try:
+                events = self._client.watch_secrets(
+                    self.namespace,
+                    label_selector=self.label_selector,
+                    field_selector=keys.TLS_TYPE_FIELD_SELECTOR,
+                    resource_version=self._resource_version,
+                    timeout_seconds=self._watch_timeout,
+                )
+                async with contextlib.aclosing(events) as stream:
+                    async for event in stream:
+                        await self._apply(event)
+                        attempt = 0
+            except KubernetesError as e:  # transport, 5xx, 403...: the next try may work
+                delay = self._backoff.delay(attempt)
+                attempt += 1
+                self.reconnects += 1
+                logger.warning("TLS Secret watch failed (%s); reconnecting in %.1fs", e, delay)
+                await asyncio.sleep(delay)
+
+    async def _apply(self, event: WatchEvent) -> None:
+        self._resource_version = event.resource_version
+        if event.type == "RELISTED":
+            await self._relisted(event.items)
+        elif event.type in ("ADDED", "MODIFIED") and event.object is not None:
+            await self._upsert(event.object)
+        elif event.type == "DELETED" and event.object is not None and self._forget(_key(event.object)):
+            await self._notify(_key(event.object), "deleted")
+
+    def _forget(self, key: Key) -> bool:
+        return self._index.pop(key, None) is not None
+
+    async def _upsert(self, obj: Mapping[str, Any]) -> None:
+        if obj.get("type") != keys.TLS_SECRET_TYPE:
+            return  # the field selector keeps these away; be safe if a server ignores it
+        key, entry = _key(obj), _entry(obj)
+        old = self._index.get(key)
+        self._index[key] = entry
+        if old is None:
+            await self._notify(key, "added")
+        elif old.digest != entry.digest:
+            await self._notify(key, "modified")
+
+    async def _relisted(self, items: Iterable[Mapping[str, Any]]) -> None:
+        fresh = {_key(obj): _entry(obj) for obj in items if obj.get("type") == keys.TLS_SECRET_TYPE}
+        old, self._index = self._index, fresh
+        first = not self._listed_once
+        self._listed_once = True
+        if not first:
+            self.relists += 1
+        if first and not self._notify_initial:
+            self.ready.set()
+            return
+        for key in sorted(old.keys() - fresh.keys()):
+            await self._notify(key, "deleted")
+        for key in sorted(fresh):
+            if key not in old:
+                await self._notify(key, "added")
+            elif old[key].digest != fresh[key].digest:
+                await self._notify(key, "modified")
+        self.ready.set()
+
+    async def _notify(self, key: Key, kind: ChangeKind) -> None:
+        try:
+            result = self._on_change(key[0], key[1], kind)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:  # a consumer bug must not stop renewals for every other Secret
+            logger.exception("on_change(%s/%s, %s) failed", key[0], key[1], kind)

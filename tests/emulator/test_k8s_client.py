@@ -1,0 +1,196 @@
+"""k8s.KubeClient and friends against the emulator: reads, selectors, watch, patches, Events, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from pathlib import Path
+
+import httpx
+import pytest
+
+from netscaler_certsync.k8s import (
+    ClusterAccess,
+    ConfigError,
+    Conflict,
+    CredentialsSecret,
+    Forbidden,
+    KubeClient,
+    NotFound,
+    SecretError,
+    TLSSecret,
+    TransportError,
+    WatchEvent,
+    keys,
+)
+from netscaler_certsync.testing.k8s_builders import (
+    certificate_sync,
+    credentials_secret,
+    opaque_secret,
+    tls_secret,
+)
+from netscaler_certsync.testing.k8s_emulator import RealisticEmulator
+from netscaler_certsync.testing.k8s_thread import kubeconfig_text, request_log
+
+SECRETS = "/api/v1/namespaces/default/secrets"
+
+
+async def post(writer: httpx.AsyncClient, path: str, body: dict[str, object]) -> dict[str, object]:
+    response = await writer.post(path, json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def test_kubeconfig_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "kubeconfig"
+    path.write_text(kubeconfig_text("http://127.0.0.1:1234", namespace="certs"))
+    access = ClusterAccess.from_kubeconfig(path)
+    assert (access.server, access.token, access.namespace) == (
+        "http://127.0.0.1:1234",
+        "emulator-token",
+        "certs",
+    )
+    assert "emulator-token" not in repr(access)
+
+
+def test_kubeconfig_with_exec_plugin_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "kubeconfig"
+    text = kubeconfig_text("https://example.invalid").replace(
+        "token: emulator-token", "exec: {command: aws, apiVersion: client.authentication.k8s.io/v1}"
+    )
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="exec/auth-provider"):
+        ClusterAccess.from_kubeconfig(path)
+
+
+def test_in_cluster_reads_the_service_account(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("sa-token-1\n")
+    (tmp_path / "namespace").write_text("netscaler-system")
+    env = {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+    access = ClusterAccess.in_cluster(env=env, account_dir=tmp_path)
+    assert access.server == "https://10.0.0.1:443" and access.namespace == "netscaler-system"
+    assert access.bearer_token() == "sa-token-1"
+    (tmp_path / "token").write_text("sa-token-2\n")  # the kubelet rotated it
+    assert access.bearer_token() == "sa-token-2"
+    with pytest.raises(ConfigError, match="not running in a cluster"):
+        ClusterAccess.in_cluster(env={}, account_dir=tmp_path)
+
+
+async def test_get_and_list_with_server_side_selectors(
+    k8s: RealisticEmulator, kube: KubeClient, writer: httpx.AsyncClient
+) -> None:
+    await post(writer, SECRETS, tls_secret("web", b"CRT", b"KEY", labels={keys.SECRET_SYNC_LABEL: "true"}))
+    await post(writer, SECRETS, opaque_secret("other", {"x": b"y"}, labels={keys.SECRET_SYNC_LABEL: "true"}))
+    secret = TLSSecret.from_raw(await kube.get_secret("default", "web"))
+    assert (secret.tls_crt, secret.tls_key, secret.ca_crt) == (b"CRT", b"KEY", None)
+    assert "KEY" not in repr(secret)
+    listed = await kube.list_secrets(None, f"{keys.SECRET_SYNC_LABEL}=true", keys.TLS_TYPE_FIELD_SELECTOR)
+    assert [s["metadata"]["name"] for s in listed.items] == ["web"]
+    assert int(listed.resource_version) >= int(secret.resource_version)
+    sent = [r for r in request_log(k8s) if r.method == "GET" and r.path == "/api/v1/secrets"]
+    assert sent[-1].params == {
+        "labelSelector": f"{keys.SECRET_SYNC_LABEL}=true",
+        "fieldSelector": "type=kubernetes.io/tls",
+    }
+    with pytest.raises(NotFound):
+        await kube.get_secret("default", "missing")
+
+
+async def test_secret_models_explain_what_is_wrong(kube: KubeClient, writer: httpx.AsyncClient) -> None:
+    await post(writer, SECRETS, credentials_secret("login", "nsroot", "s3cret"))
+    await post(writer, SECRETS, opaque_secret("half", {"username": b"nsroot"}))
+    creds = CredentialsSecret.from_raw(await kube.get_secret("default", "login"))
+    assert (creds.username, creds.password) == ("nsroot", "s3cret") and "s3cret" not in repr(creds)
+    with pytest.raises(SecretError) as missing:
+        CredentialsSecret.from_raw(await kube.get_secret("default", "half"))
+    assert missing.value.reason == "MissingData" and "'password'" in str(missing.value)
+    with pytest.raises(SecretError) as wrong_type:
+        TLSSecret.from_raw(await kube.get_secret("default", "login"))
+    assert wrong_type.value.reason == "WrongSecretType" and "default/login" in str(wrong_type.value)
+
+
+async def test_watch_lists_first_then_follows_and_relists_after_410(
+    k8s: RealisticEmulator, kube: KubeClient, writer: httpx.AsyncClient
+) -> None:
+    await post(writer, SECRETS, tls_secret("a", b"C1", b"K1"))
+    events: asyncio.Queue[WatchEvent] = asyncio.Queue()
+
+    async def follow() -> None:
+        async for event in kube.watch_secrets("default", field_selector=keys.TLS_TYPE_FIELD_SELECTOR):
+            await events.put(event)
+
+    task = asyncio.create_task(follow())
+    try:
+        first = await asyncio.wait_for(events.get(), 5)
+        assert first.type == "RELISTED" and [i["metadata"]["name"] for i in first.items] == ["a"]
+        await post(writer, SECRETS, opaque_secret("ignored", {"x": b"y"}))
+        await post(writer, SECRETS, tls_secret("b", b"C2", b"K2"))
+        added = await asyncio.wait_for(events.get(), 5)
+        assert added.type == "ADDED" and added.object is not None and added.object["metadata"]["name"] == "b"
+        await k8s.expire_watches()
+        relisted = await asyncio.wait_for(events.get(), 5)
+        assert relisted.type == "RELISTED"
+        assert sorted(i["metadata"]["name"] for i in relisted.items) == ["a", "b"]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_patch_merge_and_conflict(kube: KubeClient, writer: httpx.AsyncClient) -> None:
+    path = "/apis/netscaler.certsync.dev/v1alpha1/namespaces/default/certificatesyncs"
+    created = await post(writer, path, certificate_sync("cs", {"autoSync": True}))
+    stale_rv = created["metadata"]["resourceVersion"]  # type: ignore[index]
+    annotation = {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "2026-11-27T12:00:00Z"}}}
+    patched = await kube.patch_merge(keys.GROUP, keys.VERSION, keys.SYNC_PLURAL, "default", "cs", annotation)
+    assert patched["metadata"]["annotations"][keys.SYNC_REQUESTED_AT] == "2026-11-27T12:00:00Z"
+    assert patched["metadata"]["generation"] == 1  # an annotation is not a spec change
+    locked = {"metadata": {"resourceVersion": stale_rv, "annotations": {keys.SYNC_REQUESTED_AT: "again"}}}
+    with pytest.raises(Conflict):
+        await kube.patch_merge(keys.GROUP, keys.VERSION, keys.SYNC_PLURAL, "default", "cs", locked)
+    status = {"status": {"observedGeneration": 1}}
+    after = await kube.patch_merge(
+        keys.GROUP, keys.VERSION, keys.SYNC_PLURAL, "default", "cs", status, "status"
+    )
+    assert after["status"] == {"observedGeneration": 1}
+    with pytest.raises(NotFound):
+        await kube.patch_merge(keys.GROUP, keys.VERSION, keys.SYNC_PLURAL, "default", "nope", annotation)
+
+
+async def test_create_event(kube: KubeClient, writer: httpx.AsyncClient) -> None:
+    path = "/apis/netscaler.certsync.dev/v1alpha1/namespaces/default/certificatesyncs"
+    cs = await post(writer, path, certificate_sync("cs", {}))
+    await kube.create_event(cs, "Synced", "x" * 5000, type="Normal")
+    await kube.create_event(cs, "Synced", "second")  # generateName: no 409 on the second
+    items = (await writer.get("/api/v1/namespaces/default/events")).json()["items"]
+    assert len(items) == 2
+    ref = items[0]["involvedObject"]
+    assert (ref["kind"], ref["name"], ref["uid"]) == ("CertificateSync", "cs", cs["metadata"]["uid"])  # type: ignore[index]
+    assert len(items[0]["message"]) == 1024
+
+
+async def test_errors_are_mapped_at_one_seam() -> None:
+    def forbid(request: httpx.Request) -> httpx.Response:
+        status = {"kind": "Status", "code": 403, "reason": "Forbidden", "message": 'secrets "x" is forbidden'}
+        return httpx.Response(403, json=status)
+
+    async with KubeClient(ClusterAccess("http://k8s.test"), transport=httpx.MockTransport(forbid)) as api:
+        with pytest.raises(Forbidden, match="is forbidden") as exc:
+            await api.get_secret("default", "x")
+        assert exc.value.status == 403
+
+    async with KubeClient(ClusterAccess("http://127.0.0.1:9"), timeout=2) as api:  # discard port: refused
+        with pytest.raises(TransportError) as transport:
+            await api.get_secret("default", "x")
+        assert isinstance(transport.value.__cause__, httpx.TransportError)
+
+
+def test_secret_digest_ignores_metadata() -> None:
+    from netscaler_certsync.k8s import tls_content_digest
+
+    a = tls_secret("a", b"C", b"K", labels={"x": "1"})
+    b = tls_secret("b", b"C", b"K", labels={"y": "2"})
+    assert tls_content_digest(a) == tls_content_digest(b)
+    assert tls_content_digest(a) != tls_content_digest(tls_secret("a", b"C2", b"K"))
+    assert TLSSecret.from_raw(a).digest == tls_content_digest(a)
+    assert base64.b64decode(a["data"]["tls.crt"]) == b"C"

@@ -1,0 +1,165 @@
+"""TLSSecretWatcher: server-side selection, a digest-only index, change detection, relist, reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+import kmock
+import pytest
+
+from netscaler_certsync.k8s import Backoff, ChangeKind, KubeClient, TLSSecretWatcher, keys
+from netscaler_certsync.testing.k8s_builders import opaque_secret, tls_secret
+from netscaler_certsync.testing.k8s_emulator import RealisticEmulator
+from netscaler_certsync.testing.k8s_thread import request_log
+
+SYNC = {keys.SECRET_SYNC_LABEL: "true"}
+Change = tuple[str, str, ChangeKind]
+
+
+def secrets_path(namespace: str = "default") -> str:
+    return f"/api/v1/namespaces/{namespace}/secrets"
+
+
+async def post(writer: httpx.AsyncClient, body: dict[str, object], namespace: str = "default") -> None:
+    response = await writer.post(secrets_path(namespace), json=body)
+    assert response.status_code == 201, response.text
+
+
+async def patch(writer: httpx.AsyncClient, name: str, body: dict[str, object]) -> None:
+    headers = {"Content-Type": "application/merge-patch+json"}
+    response = await writer.patch(f"{secrets_path()}/{name}", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+async def settle(condition: Callable[[], bool], what: str) -> None:
+    """Wait (in the loop) until the watcher has caught up; fail loudly after 5 s."""
+    for _ in range(250):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@asynccontextmanager
+async def watching(
+    kube: KubeClient, **kwargs: object
+) -> AsyncIterator[tuple[TLSSecretWatcher, list[Change]]]:
+    changes: list[Change] = []
+    watcher = TLSSecretWatcher(
+        kube, lambda ns, name, kind: changes.append((ns, name, kind)), backoff=Backoff(initial=0.01), **kwargs
+    )  # type: ignore[arg-type]
+    task = asyncio.create_task(watcher.run())
+    try:
+        await asyncio.wait_for(watcher.ready.wait(), 5)
+        yield watcher, changes
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_reports_tls_content_changes_only(kube: KubeClient, writer: httpx.AsyncClient) -> None:
+    await post(writer, tls_secret("existing", b"C0", b"K0"))
+    async with watching(kube) as (watcher, changes):
+        assert set(watcher.index) == {("default", "existing")} and changes == []  # initial list is silent
+        await post(writer, tls_secret("web", b"C1", b"K1"))
+        await post(writer, opaque_secret("creds", {"password": b"x"}))
+        await settle(lambda: len(changes) == 1, "added")
+        rv_before = watcher.index["default", "web"].resource_version
+        await patch(writer, "web", {"metadata": {"labels": {"team": "a"}, "annotations": {"x": "y"}}})
+        await settle(lambda: watcher.index["default", "web"].resource_version != rv_before, "metadata churn")
+        renewed = tls_secret("web", b"C2", b"K2")
+        await patch(writer, "web", {"data": renewed["data"]})
+        await settle(lambda: len(changes) == 2, "modified")
+        response = await writer.delete(f"{secrets_path()}/web")
+        assert response.status_code == 200
+        await settle(lambda: len(changes) == 3, "deleted")
+    assert changes == [
+        ("default", "web", "added"),
+        ("default", "web", "modified"),
+        ("default", "web", "deleted"),
+    ]
+    assert set(watcher.index) == {("default", "existing")}
+
+
+async def test_leaving_the_label_selector_is_a_deletion(kube: KubeClient, writer: httpx.AsyncClient) -> None:
+    async with watching(kube, label_selector=f"{keys.SECRET_SYNC_LABEL}=true") as (watcher, changes):
+        await post(writer, tls_secret("web", b"C", b"K", labels=SYNC))
+        await settle(lambda: changes == [("default", "web", "added")], "added")
+        await patch(writer, "web", {"metadata": {"labels": {keys.SECRET_SYNC_LABEL: None}}})
+        await settle(lambda: changes[-1] == ("default", "web", "deleted"), "deselected")
+        assert watcher.index == {}
+
+
+async def test_410_relist_reports_what_was_missed(
+    k8s: RealisticEmulator, kube: KubeClient, writer: httpx.AsyncClient
+) -> None:
+    await post(writer, tls_secret("keep", b"C", b"K"))
+    await post(writer, tls_secret("renew", b"C1", b"K1"))
+    await post(writer, tls_secret("drop", b"C", b"K"))
+    changes: list[Change] = []
+    watcher = TLSSecretWatcher(kube, lambda ns, name, kind: changes.append((ns, name, kind)))
+    task = asyncio.create_task(watcher.run())
+    await asyncio.wait_for(watcher.ready.wait(), 5)
+    task.cancel()  # the operator is away (e.g. a long network partition)...
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await patch(writer, "renew", {"data": tls_secret("renew", b"C2", b"K2")["data"]})
+    assert (await writer.delete(f"{secrets_path()}/drop")).status_code == 200
+    await post(writer, tls_secret("new", b"C", b"K"))
+    await k8s.expire_watches()  # ...and the server compacted its history meanwhile
+    task = asyncio.create_task(watcher.run())  # resumes from its old resourceVersion: 410
+    try:
+        await settle(lambda: len(changes) == 3, "relist diff")
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert sorted(changes) == [
+        ("default", "drop", "deleted"),
+        ("default", "new", "added"),
+        ("default", "renew", "modified"),
+    ]
+    assert watcher.relists == 1
+    assert set(watcher.index) == {("default", "keep"), ("default", "renew"), ("default", "new")}
+
+
+async def test_reconnects_with_backoff_after_server_errors(
+    k8s: RealisticEmulator, kube: KubeClient, writer: httpx.AsyncClient
+) -> None:
+    # The first two watch requests for Secrets fail with 503 (an API server restarting).
+    k8s[kmock.action.WATCH, kmock.resource("", "v1", "secrets")][:2] << 503
+    async with watching(kube) as (watcher, changes):
+        await post(writer, tls_secret("web", b"C", b"K"))
+        await settle(lambda: changes == [("default", "web", "added")], "added after reconnects")
+        assert watcher.reconnects == 2
+
+
+async def test_unrelated_secrets_never_reach_the_client(
+    k8s: RealisticEmulator, kube: KubeClient, writer: httpx.AsyncClient
+) -> None:
+    """2,000 unrelated Secrets (1,000 Opaque, 1,000 unlabelled TLS) cost the watcher nothing."""
+    async with watching(kube, label_selector=f"{keys.SECRET_SYNC_LABEL}=true") as (watcher, changes):
+        baseline_bytes = kube.stats.bytes_received
+        for i in range(1000):  # through the emulator's write path, minus HTTP (which costs ~5 ms each)
+            ns = f"ns{i % 10}"
+            await k8s.create_object(
+                opaque_secret(f"app-{i}", {"config": b"x" * 512}, labels=SYNC, namespace=ns)
+            )
+            await k8s.create_object(tls_secret(f"unlabelled-{i}", b"C" * 512, b"K" * 256, namespace=ns))
+        for i in range(3):
+            managed = tls_secret(f"managed-{i}", b"C", b"K", labels=SYNC, namespace=f"ns{i}")
+            await post(writer, managed, f"ns{i}")
+        await settle(lambda: len(changes) == 3, "the three managed Secrets")
+        received = kube.stats.bytes_received - baseline_bytes
+    assert len(watcher.index) == 3
+    assert kube.stats.objects_received == 3
+    assert received < 3 * 2048, f"{received} bytes for 3 small Secrets: unrelated ones leaked through"
+    secret_reads = [r for r in request_log(k8s) if r.method == "GET" and r.path == "/api/v1/secrets"]
+    assert secret_reads, "the watcher must list/watch cluster-wide Secrets"
+    for request in secret_reads:
+        assert request.params.get("fieldSelector") == "type=kubernetes.io/tls", request
+        assert request.params.get("labelSelector") == f"{keys.SECRET_SYNC_LABEL}=true", request
