@@ -17,6 +17,20 @@ NAMESPACE = "certsync-system"
 Render = Callable[..., list[dict[str, Any]]]
 
 
+SETUP_DOC = ROOT / "docs" / "netscaler-setup.md"
+POLICY_BEGIN = "<!-- netscaler-command-policy:begin -->"
+POLICY_END = "<!-- netscaler-command-policy:end -->"
+
+
+def policy_regex() -> str:
+    """The NetScaler command policy regex: the one fenced block between the markers in the doc."""
+    text = SETUP_DOC.read_text()
+    block = text[text.index(POLICY_BEGIN) + len(POLICY_BEGIN) : text.index(POLICY_END)]
+    lines = [line for line in block.strip().splitlines() if not line.startswith("```")]
+    (regex,) = lines
+    return regex
+
+
 def run_helm(helm: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(helm), *args], capture_output=True, text=True, timeout=60, check=False)
 

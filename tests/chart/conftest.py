@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_helpers import CHART, HELM, NAMESPACE, RELEASE, Render, run_helm
+
+from .chart_helpers import CHART, HELM, NAMESPACE, RELEASE, Render, run_helm
 
 
 @pytest.fixture(scope="session")

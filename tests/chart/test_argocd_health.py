@@ -13,7 +13,8 @@ from typing import Any
 import lupa.lua51 as lua51
 import pytest
 import yaml
-from chart_helpers import ROOT
+
+from .chart_helpers import ROOT
 
 CHECKS = ROOT / "gitops" / "argocd" / "netscaler.certsync.dev"
 KINDS = ("CertificateSync", "NetScalerConnection")

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chart_helpers import ROOT, Render, one, run_helm
 
 from netscaler_certsync.cli import build_parser
+
+from .chart_helpers import ROOT, Render, one, run_helm
 
 
 def _parse(args: list[str]) -> argparse.Namespace:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 
 import yaml
-from chart_helpers import CHART, ROOT, Render, of_kind
+
+from .chart_helpers import CHART, ROOT, Render, of_kind
 
 SOURCE = sorted((ROOT / "crds").glob("*.yaml"))
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chart_helpers import NAMESPACE, Render, of_kind
 
 from netscaler_certsync.k8s.permissions import REQUIRED_PERMISSIONS
+
+from .chart_helpers import NAMESPACE, Render, of_kind
 
 Grant = tuple[str, str, str, str]  # (where: "*" cluster-wide or a namespace, group, resource, verb)
 

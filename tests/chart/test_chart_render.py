@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from chart_helpers import CHART, NAMESPACE, RELEASE, Render, of_kind, one, run_helm
+
+from .chart_helpers import CHART, NAMESPACE, RELEASE, Render, of_kind, one, run_helm
 
 CI_VALUES = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
 

@@ -13,7 +13,8 @@ import copy
 from typing import Any
 
 import pytest
-from chart_helpers import Render
+
+from .chart_helpers import Render
 
 ALLOWED_VOLUMES = {
     "configMap",

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from chart_helpers import ROOT
+from .chart_helpers import ROOT
 
 SCRIPT = ROOT / "hack" / "e2e-kind.sh"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from chart_helpers import CHART, ROOT
+from .chart_helpers import CHART, ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 

@@ -9,19 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from chart_helpers import ROOT
 
-DOC = ROOT / "docs" / "netscaler-setup.md"
-BEGIN, END = "<!-- netscaler-command-policy:begin -->", "<!-- netscaler-command-policy:end -->"
-
-
-def policy_regex() -> str:
-    text = DOC.read_text()
-    block = text[text.index(BEGIN) + len(BEGIN) : text.index(END)]
-    lines = [line for line in block.strip().splitlines() if not line.startswith("```")]
-    (regex,) = lines
-    return regex
-
+from .chart_helpers import SETUP_DOC, policy_regex
 
 POLICY = re.compile(policy_regex())
 
@@ -88,4 +77,4 @@ def test_refuses_everything_else(command: str) -> None:
 
 def test_cli_example_uses_the_same_regex() -> None:
     # The copy-paste CLI line must carry the very same expression.
-    assert f'add system cmdPolicy certsync_cmds ALLOW "{policy_regex()}"' in DOC.read_text()
+    assert f'add system cmdPolicy certsync_cmds ALLOW "{policy_regex()}"' in SETUP_DOC.read_text()

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from crd_validation import ROOT, load_crds, schema_of
+
+from .crd_validation import ROOT, load_crds, schema_of
 
 DOC = (ROOT / "docs" / "api.md").read_text()
 CRDS = load_crds()

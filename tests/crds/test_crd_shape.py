@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from crd_validation import GROUP, compile_rule, load_crds, rules_in, schema_of
+
+from .crd_validation import GROUP, compile_rule, load_crds, rules_in, schema_of
 
 CRDS = load_crds()
 

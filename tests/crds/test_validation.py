@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from crd_validation import GROUP, ROOT, apply_defaults, example_documents, load_crds, schema_of, validate
+
+from .crd_validation import GROUP, ROOT, apply_defaults, example_documents, load_crds, schema_of, validate
 
 SCHEMAS = {kind: schema_of(crd) for kind, crd in load_crds().items()}
 EXAMPLES = list(example_documents())
