@@ -13,7 +13,12 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from netscaler_certsync.testing.k8s_thread import CRD_GROUP, CRD_VERSION, EmulatorThread
+from netscaler_certsync.testing.k8s_thread import (
+    CRD_GROUP,
+    CRD_VERSION,
+    EmulatorThread,
+    unselected_secret_reads,
+)
 
 G, V, P = CRD_GROUP, CRD_VERSION, "certificatesyncs"
 
@@ -219,3 +224,6 @@ def test_request_log_shows_selectors(core: client.CoreV1Api, emulator: EmulatorT
     gets = [r for r in emulator.requests() if r.method == "GET" and r.path.endswith("/secrets")]
     assert gets[-1].params == {"labelSelector": "a=b", "fieldSelector": "type=kubernetes.io/tls"}
     assert not gets[-1].is_watch
+    assert unselected_secret_reads(emulator.requests()) == []
+    core.list_secret_for_all_namespaces()  # what the operator must never do
+    assert [r.path for r in unselected_secret_reads(emulator.requests())] == ["/api/v1/secrets"]

@@ -13,7 +13,7 @@ import pytest
 from netscaler_certsync.k8s import Backoff, ChangeKind, KubeClient, TLSSecretWatcher, keys
 from netscaler_certsync.testing.k8s_builders import opaque_secret, tls_secret
 from netscaler_certsync.testing.k8s_emulator import RealisticEmulator
-from netscaler_certsync.testing.k8s_thread import request_log
+from netscaler_certsync.testing.k8s_thread import request_log, unselected_secret_reads
 
 SYNC = {keys.SECRET_SYNC_LABEL: "true"}
 Change = tuple[str, str, ChangeKind]
@@ -158,6 +158,7 @@ async def test_unrelated_secrets_never_reach_the_client(
     assert len(watcher.index) == 3
     assert kube.stats.objects_received == 3
     assert received < 3 * 2048, f"{received} bytes for 3 small Secrets: unrelated ones leaked through"
+    assert unselected_secret_reads(request_log(k8s)) == []
     secret_reads = [r for r in request_log(k8s) if r.method == "GET" and r.path == "/api/v1/secrets"]
     assert secret_reads, "the watcher must list/watch cluster-wide Secrets"
     for request in secret_reads:

@@ -35,6 +35,7 @@ __all__ = [
     "kubeconfig_text",
     "request_log",
     "running_emulator",
+    "unselected_secret_reads",
     "wait_for",
 ]
 
@@ -91,6 +92,21 @@ class RecordedRequest:
 def request_log(k: kmock.RawHandler) -> list[RecordedRequest]:
     """Every request so far, oldest first. Call inside the emulator's loop (`EmulatorThread.call`)."""
     return [RecordedRequest(str(r.method.value), r.url.path, dict(r.params)) for r in k]
+
+
+def unselected_secret_reads(log: list[RecordedRequest]) -> list[RecordedRequest]:
+    """Secret lists/watches that would pull every Secret in scope: no label and no field selector.
+
+    The operator must never make one (design.md §4); operator tests assert this is empty.
+    """
+    return [
+        r
+        for r in log
+        if r.method == "GET"
+        and r.path.endswith("/secrets")
+        and not r.params.get("labelSelector")
+        and not r.params.get("fieldSelector")
+    ]
 
 
 def kubeconfig_text(url: str, namespace: str = "default") -> str:
