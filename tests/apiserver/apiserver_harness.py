@@ -129,6 +129,7 @@ class RealAPIServer:
     url: str = ""
     kubeconfig: Path = field(default_factory=Path)
     startup_seconds: float = 0.0
+    pki: dict[str, Path] = field(default_factory=dict)
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
@@ -211,7 +212,7 @@ class RealAPIServer:
 
     def start(self) -> RealAPIServer:
         started = time.monotonic()
-        pki = self._write_pki()
+        pki = self.pki = self._write_pki()
         etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
         self.url = f"https://127.0.0.1:{api_port}"
         self.kubeconfig = self._write_kubeconfig(self.workdir / "admin.kubeconfig", pki, verify=True)
@@ -273,6 +274,12 @@ class RealAPIServer:
                     proc.kill()
                     proc.wait()
         self._procs.clear()
+
+    def client_tls(self) -> ssl.SSLContext:
+        """TLS settings of an admin client: trusts the serving certificate, presents admin.crt."""
+        context = ssl.create_default_context(cafile=str(self.pki["ca"]))
+        context.load_cert_chain(str(self.pki["admin.crt"]), str(self.pki["admin.key"]))
+        return context
 
     @property
     def env(self) -> dict[str, str]:

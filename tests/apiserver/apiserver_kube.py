@@ -30,14 +30,15 @@ class Kube:
         self.crds = client.ApiextensionsV1Api(self.api_client)
 
     def kubectl(
-        self, *args: str, check: bool = True, stdin: str | None = None
+        self, *args: str, check: bool = True, stdin: str | None = None, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
+        """Run kubectl against this server (or what `env`, e.g. another KUBECONFIG, points at)."""
         proc = subprocess.run(
             [self.kubectl_path, *args],
             input=stdin,
             capture_output=True,
             text=True,
-            env=self.server.env,
+            env={**self.server.env, **(env or {})},
             timeout=60,
             check=False,
         )
