@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.simulator.helpers import Nitro
 
 from netscaler_certsync.simulator import Simulator, SimulatorConfig, run_simulator
 from netscaler_certsync.testing.pki import TestPKI
+from tests.simulator.helpers import Nitro
 
 
 @pytest.fixture(scope="session")

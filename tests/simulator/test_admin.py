@@ -5,10 +5,10 @@ from __future__ import annotations
 import ssl
 
 import httpx
-from tests.simulator.helpers import Nitro, assert_done
 
 from netscaler_certsync.simulator import Simulator, SimulatorConfig, SimulatorThread
 from netscaler_certsync.testing.pki import TestPKI
+from tests.simulator.helpers import Nitro, assert_done
 
 
 async def test_state_requests_invariants_reset(
@@ -52,3 +52,15 @@ def test_http_mode_has_no_ca() -> None:
         assert thread.url.startswith("http://") and thread.ca_pem is None and thread.ca_file is None
     finally:
         thread.stop()
+
+
+async def test_failover_through_the_admin_endpoint(
+    client: httpx.AsyncClient, nitro: Nitro, sim: Simulator
+) -> None:
+    assert (await client.post("/_simulator/ha", json={"state": "secondary"})).json() == {
+        "hanode": "secondary"
+    }
+    assert (await nitro.get("hanode")).json()["hanode"][0]["state"] == "Secondary"
+    assert (await client.post("/_simulator/ha", json={"state": "sideways"})).status_code == 400
+    sim.set_ha_state("primary")
+    assert (await nitro.get("hanode")).json()["hanode"][0]["state"] == "Primary"

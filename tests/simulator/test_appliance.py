@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import httpx
-from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 from netscaler_certsync.simulator import Quirks, Simulator, SimulatorConfig, run_simulator
 from netscaler_certsync.testing.pki import TestPKI
+from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 
 async def test_save_flips_configchanged(nitro: Nitro, pki: TestPKI, sim: Simulator) -> None:

@@ -7,10 +7,10 @@ import asyncio
 
 import httpx
 import pytest
-from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 from netscaler_certsync.simulator import FaultRule, Simulator, SimulatorConfig, parse_fault, run_simulator
 from netscaler_certsync.testing.pki import TestPKI
+from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 
 async def test_error_rule_limited_to_n_times(nitro: Nitro, sim: Simulator) -> None:

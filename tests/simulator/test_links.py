@@ -3,10 +3,9 @@ delete refused while linked-to; the sslcertlink and sslcertificatechain views.""
 
 from __future__ import annotations
 
-from tests.simulator.helpers import Nitro, assert_done, assert_error
-
 from netscaler_certsync.simulator import Quirks, SimulatorConfig
 from netscaler_certsync.testing.pki import TestPKI, make_ca
+from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 
 def link(certkey: str, ca: str) -> dict[str, dict[str, str]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.simulator.helpers import CONFIG, Nitro, assert_done, assert_error
 
 from netscaler_certsync.simulator import Simulator
 from netscaler_certsync.simulator.resources import WRITES
+from tests.simulator.helpers import CONFIG, Nitro, assert_done, assert_error
 
 
 async def test_malformed_json(nitro: Nitro) -> None:

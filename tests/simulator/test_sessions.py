@@ -6,9 +6,9 @@ import re
 from urllib.parse import quote
 
 import httpx
-from tests.simulator.helpers import CONFIG, Nitro, assert_done, assert_error
 
 from netscaler_certsync.simulator import Simulator, SimulatorConfig, run_simulator
+from tests.simulator.helpers import CONFIG, Nitro, assert_done, assert_error
 
 
 async def test_login_sets_cookie_and_sessionid(anon: Nitro) -> None:

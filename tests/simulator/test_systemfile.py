@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from tests.simulator.helpers import Nitro, assert_done, assert_error
-
 from netscaler_certsync.simulator import Simulator
+from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 ARGS = "args=filelocation:%2Fnsconfig%2Fssl"
 

@@ -54,6 +54,16 @@ def add_admin_routes(app: web.Application, nitro: NitroApp) -> None:
     async def expire(_: web.Request) -> web.Response:
         return _json({"expired": nitro.sessions.expire_all()})
 
+    async def ha(request: web.Request) -> web.Response:
+        try:
+            data = await request.json()
+            nitro.set_ha_state(data["state"])
+        except (ValueError, TypeError, KeyError) as exc:
+            return _json(
+                {"error": f"expected {{'state': 'standalone|primary|secondary'}}: {exc}"}, status=400
+            )
+        return _json({"hanode": nitro.state.ha_state})
+
     async def reset(_: web.Request) -> web.Response:
         nitro.reset()
         return _json({"reset": True})
@@ -66,4 +76,5 @@ def add_admin_routes(app: web.Application, nitro: NitroApp) -> None:
     app.router.add_delete("/_simulator/faults", clear_faults)
     app.router.add_get("/_simulator/invariants", invariants)
     app.router.add_post("/_simulator/expire-sessions", expire)
+    app.router.add_post("/_simulator/ha", ha)
     app.router.add_post("/_simulator/reset", reset)

@@ -103,6 +103,12 @@ class NitroApp:
         self.requests.clear()
         self.internal_errors.clear()
 
+    def set_ha_state(self, state: str) -> None:
+        """Fail over (or back): this node becomes standalone, primary or secondary."""
+        if state not in ("standalone", "primary", "secondary"):
+            raise ValueError(f"unknown HA state {state!r}")
+        self.state.ha_state = state  # type: ignore[assignment]
+
     # -- HTTP entry point ----------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()

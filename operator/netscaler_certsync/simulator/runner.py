@@ -63,6 +63,10 @@ class Simulator:
     def reset(self) -> None:
         self.app.reset()
 
+    def set_ha_state(self, state: str) -> None:
+        """standalone | primary | secondary, e.g. to simulate a failover of an HA pair."""
+        self.app.set_ha_state(state)
+
 
 def _state_factory(config: SimulatorConfig) -> Any:
     builtin = make_ca("default ABCDEF", org="NetScaler")
