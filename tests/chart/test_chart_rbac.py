@@ -17,10 +17,10 @@ from .chart_helpers import NAMESPACE, Render, of_kind
 
 Grant = tuple[str, str, str, str]  # (where: "*" cluster-wide or a namespace, group, resource, verb)
 
-#: Permissions the operator needs only in some install modes, with the reason; keyed by
-#: (group, resource). kopf lists namespaces only when it watches all of them (or a glob, which the
-#: chart refuses), so a namespaced install does not get that cluster-wide right.
-ONLY_WHEN_WATCHING_ALL = {("", "namespaces")}
+#: Permissions the operator needs only in some install modes, keyed by (group, resource). kopf
+#: lists and watches namespaces only when it is not cluster-wide (kopf/_core/reactor/observation.py,
+#: namespace_observer skips it for clusterwide=True), so the all-namespaces install lacks the right.
+ONLY_WHEN_WATCHING_SOME = {("", "namespaces")}
 
 
 def _grants(docs: list[dict[str, Any]]) -> set[Grant]:
@@ -47,7 +47,7 @@ def _grants(docs: list[dict[str, Any]]) -> set[Grant]:
 def _required(namespaces: list[str] | None) -> set[Grant]:
     wanted: set[Grant] = set()
     for perm in REQUIRED_PERMISSIONS:
-        if namespaces and (perm.group, perm.resource) in ONLY_WHEN_WATCHING_ALL:
+        if not namespaces and (perm.group, perm.resource) in ONLY_WHEN_WATCHING_SOME:
             continue
         places = ["*"] if perm.scope == "cluster" or not namespaces else namespaces
         for where in places:

@@ -71,8 +71,12 @@ namespaces are watched); "cluster" rules always go into the ClusterRole.
 - apiGroups: ["apiextensions.k8s.io"]
   resources: ["customresourcedefinitions"]
   verbs: ["list", "watch"]
-{{- if not .Values.watchNamespaces }}
-{{- /* kopf scans namespaces only when it watches all of them (or a glob, which we do not offer). */}}
+{{- if .Values.watchNamespaces }}
+{{- /*
+kopf lists and watches namespaces only when it is NOT cluster-wide (kopf/_core/reactor/
+observation.py, namespace_observer): to find which of the named namespaces exist and notice them
+being deleted or re-created. Cluster-wide it never does, so that install does not get the right.
+*/}}
 - apiGroups: [""]
   resources: ["namespaces"]
   verbs: ["list", "watch"]
