@@ -46,10 +46,10 @@ def rounds(pki: TestPKI, other: TestPKI) -> list[list]:
     ]
 
 
-async def _apply_maybe_cancelled(h: Harness, certs: list, rng: random.Random) -> str:
-    """Run one apply; cancel it after a random number of requests half of the time."""
+async def _apply_maybe_cancelled(h: Harness, certs: list, rng: random.Random, cancel: bool) -> str:
+    """Run one apply; when `cancel`, cancel it after a random number of requests."""
     task = asyncio.ensure_future(h.apply(certs))
-    if rng.random() < 0.5:
+    if cancel:
         stop_after = len(h.sim.requests) + rng.randint(1, 12)
         # Polling the simulator's request log is the point: cancel between two requests.
         while not task.done() and len(h.sim.requests) < stop_after:  # noqa: ASYNC110
@@ -78,8 +78,8 @@ async def test_faults_and_cancellation_converge_without_orphans(
             sim.faults.add(FaultRule(kind="error", status=503, errorcode=9999, probability=0.15)),
             sim.faults.add(FaultRule(kind="reset", probability=0.05)),
         ]
-        for _ in range(3):
-            outcomes.append(await _apply_maybe_cancelled(h, certs, rng))
+        for attempt in range(3):
+            outcomes.append(await _apply_maybe_cancelled(h, certs, rng, cancel=attempt != 1))
         fired += sum(r.fired for r in rules)
         sim.faults.clear()
         final = certs

@@ -343,3 +343,26 @@ async def test_half_done_bindings_are_recorded_so_removal_undoes_them(h: Harness
     assert [r.bindings for r in h.records.certificates] == [(HTTPS,)]
     await h.apply([])
     assert certkeys(h.sim) == {} and bindings(h.sim) == set() and files(h.sim) == set()
+
+
+async def test_lost_records_adopt_the_deployment_without_writes(sim: Simulator, pki: TestPKI) -> None:
+    d = desired(pki.leaf(), [pki.intermediate], bindings=[HTTPS])
+    await Harness(sim).apply([d])
+    sim.clear_requests()
+    fresh = Harness(sim)  # e.g. the CR's status was lost: no records
+    res = await fresh.apply([d])
+    assert fresh.writes() == [] and res.certificates[0].reason == reasons.Unchanged
+    assert fresh.records.certificates[0].certkey == d.name
+    assert fresh.records.certificates[0].bindings == (HTTPS,)
+
+
+async def test_content_switching_vserver_binding(pki: TestPKI) -> None:
+    from netscaler_certsync.simulator import SimulatorConfig, run_simulator
+
+    async with run_simulator(SimulatorConfig(ssl_vservers=("cs_front:cs",), log_requests=False)) as sim:
+        h = Harness(sim)
+        d = desired(pki.leaf(), bindings=[BindingSpec("cs_front")])
+        res = await h.apply([d])
+        assert res.certificates[0].state == CertState.SYNCED
+        assert bindings(sim) == {("cs_front", d.name, False)}
+        assert sim.check_invariants() == []

@@ -100,6 +100,20 @@ def _result(cp: CertPlan, outcome: ApplyOutcome | None, dry_run: bool) -> Certif
     )
 
 
+async def _needs_save(
+    client: NitroClient, counter: Counter, *, changed: bool, unsure: bool, unsaved: bool
+) -> bool:
+    """Save when this apply wrote, or the last save failed; when an earlier apply may have been
+    interrupted between writing and saving (it did not finish cleanly, or the records it would
+    have returned are missing), ask the appliance whether its running configuration is unsaved."""
+    if changed or unsaved:
+        return True
+    if not unsure:
+        return False
+    counter.reads += 1
+    return (await client.config_state()).changed
+
+
 def _partial(cp: CertPlan, applied: Sequence[Operation]) -> list[CertRecord]:
     """Records of a group that failed half-way: what it had, plus the certkeys it added and the
     bindings it made (so that a later removal knows to undo them), minus what it deleted."""
@@ -176,18 +190,18 @@ async def sync_appliance(
         ]
         if "gc" in outcome.failed:
             warnings.append(f"clean-up of leftover files failed: {outcome.failed['gc'][1]}")
-        # Save when we wrote, or when the appliance had moved on from the records (an earlier
-        # apply was interrupted after writing and before saving), or when the last save failed.
-        if changed or records != previous or previous.unsaved:
-            try:
+        try:
+            if await _needs_save(
+                client, counter, changed=changed, unsure=scan or records != previous, unsaved=previous.unsaved
+            ):
                 counter.writes += 1
                 await client.save_config()
                 saved = True
-            except ne.NitroError as exc:
-                if isinstance(exc, ne.TransportError | ne.AuthenticationError):
-                    raise to_aborted(exc) from exc
-                warnings.append(f"saving the configuration failed: {exc}")
-                records = replace(records, unsaved=True)
+        except ne.NitroError as exc:
+            if isinstance(exc, ne.TransportError | ne.AuthenticationError):
+                raise to_aborted(exc) from exc
+            warnings.append(f"saving the configuration failed: {exc}")
+            records = replace(records, unsaved=True)
         if not outcome.failed and not warnings:
             _clean.add(pair)
         return ApplianceResult(
