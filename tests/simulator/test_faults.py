@@ -114,3 +114,15 @@ def test_fault_rules_from_the_command_line() -> None:
         parse_fault("kind=explode")
     with pytest.raises(ValueError):
         parse_fault("colour=red")
+
+
+async def test_after_phase_faults_hide_a_write_that_happened(nitro: Nitro, sim: Simulator) -> None:
+    sim.faults.add(FaultRule(kind="reset", resource="systemfile", method="POST", phase="after", times=1))
+    with pytest.raises(httpx.TransportError):
+        await nitro.upload("a", b"x")
+    assert sim.state.default.read_path("a") == b"x"  # it took effect; the client never heard
+    sim.faults.add(FaultRule(resource="systemfile", method="POST", phase="after", status=502, errorcode=9999))
+    assert_error(await nitro.upload("b", b"y"), 502, 9999)
+    assert sim.state.default.read_path("b") == b"y"
+    with pytest.raises(ValueError):
+        FaultRule(phase="during")

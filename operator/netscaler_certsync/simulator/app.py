@@ -93,6 +93,7 @@ class NitroApp:
             self.faults.add(rule)
         self.requests: list[RequestRecord] = []
         self.internal_errors: list[str] = []
+        self._saving = 0  # saves in progress (a second concurrent one gets 1461)
 
     def reset(self) -> None:
         """Factory state again: no sessions, faults, requests or objects beyond the seeds."""
@@ -182,22 +183,30 @@ class NitroApp:
         nreq.onerror = str(onerror or "exit").lower()
 
         saving = resource == "nsconfig" and op == "save"
-        if saving and self.state.saving:
+        if saving and self._saving:
             raise NitroError(1461)
-        self.state.saving += saving
+        self._saving += saving
         try:
-            await self._apply_faults(request, method, resource, action, name)
-            if resource == "login" and method == "POST":
-                return self._login(body)
-            session = self._session(request)
-            if resource == "logout" and method == "POST":
-                self.sessions.logout(session)
-                return self.config.quirks.logout_status, done(), None
-            if saving and self.config.save_delay:
-                await asyncio.sleep(self.config.save_delay)
-            return self._run(session, nreq, op, body)
+            fired = self.faults.fire(method, resource, action, name)
+            await self._apply_faults(request, [r for r in fired if r.phase == "before"])
+            answer = await self._answer(request, nreq, op, body, saving)
+            await self._apply_faults(request, [r for r in fired if r.phase == "after"])
+            return answer
         finally:
-            self.state.saving -= saving
+            self._saving -= saving
+
+    async def _answer(
+        self, request: web.Request, nreq: NitroRequest, op: str, body: Any, saving: bool
+    ) -> tuple[int, dict[str, Any] | None, dict[str, str] | None]:
+        if nreq.resource == "login":
+            return self._login(body)
+        session = self._session(request)
+        if nreq.resource == "logout":
+            self.sessions.logout(session)
+            return self.config.quirks.logout_status, done(), None
+        if saving and self.config.save_delay:
+            await asyncio.sleep(self.config.save_delay)
+        return self._run(session, nreq, op, body)
 
     def _operation(self, req: NitroRequest) -> str:
         if req.kind == "stat":
@@ -229,10 +238,7 @@ class NitroApp:
             raise NitroError(278, "method", req.method, status=405)
         return op
 
-    async def _apply_faults(
-        self, request: web.Request, method: str, resource: str, action: str | None, name: str | None
-    ) -> None:
-        fired = self.faults.fire(method, resource, action, name)
+    async def _apply_faults(self, request: web.Request, fired: list[FaultRule]) -> None:
         for rule in fired:
             if rule.kind == "latency":
                 await asyncio.sleep(self.faults.jitter(rule))

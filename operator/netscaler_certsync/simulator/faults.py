@@ -37,6 +37,9 @@ class FaultRule:
     jitter: float = 0.0
     #: for "timeout": how long to hang before closing the connection without an answer
     hang: float = 30.0
+    #: "before" the request is served (nothing changes), or "after" it took effect: the
+    #: client then cannot tell whether its write happened (for error, reset and timeout)
+    phase: Literal["before", "after"] = "before"
     #: fire at most this many times (None: no limit), after skipping `after` matches
     times: int | None = None
     after: int = 0
@@ -50,6 +53,8 @@ class FaultRule:
             raise ValueError(f"fault kind must be one of {KINDS}, not {self.kind!r}")
         if self.method is not None:
             self.method = self.method.upper()
+        if self.phase not in ("before", "after"):
+            raise ValueError(f"fault phase must be 'before' or 'after', not {self.phase!r}")
 
     def matches(self, method: str, resource: str, action: str | None, name: str | None) -> bool:
         return (

@@ -275,7 +275,6 @@ class ApplianceState:
         self.config = config
         self.ha_state = config.ha_state
         self.version = config.version
-        self.saving = 0
         self._builtin = builtin
         self.partitions: dict[str, Partition] = {}
         for name in ("default", *config.partitions):
