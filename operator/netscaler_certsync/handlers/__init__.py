@@ -1,1 +1,1 @@
-"""handlers layer."""
+"""kopf handlers only: parse, delegate to `reconcile`, map outcomes to kopf. See `runtime.py`."""

@@ -31,8 +31,10 @@ __all__ = [
 ]
 
 PREFIX = f"{GROUP}/"
-#: kopf's own state annotations (progress, diff base) live under this prefix too.
-STATE_PREFIX = GROUP
+#: kopf's own state annotations (progress, diff base). A sub-domain of our group, not the group
+#: itself: kopf ignores every annotation under its storage prefix when it looks for changes, so
+#: sharing `netscaler.certsync.dev/` would hide `sync-requested-at` from our handlers.
+STATE_PREFIX = f"kopf.{GROUP}"
 
 #: Held on NetScalerConnection and CertificateSync until the appliance side is cleaned up.
 FINALIZER = f"{PREFIX}cleanup"

@@ -1,0 +1,57 @@
+"""`netscaler-certsync run`: the operator, as kopf with our defaults.
+
+Standalone (one replica, no peering), watching all namespaces or the ones named, with kopf's
+liveness endpoint and our metrics port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "run", help="run the operator against the current Kubernetes context or in-cluster"
+    )
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="watch this namespace (repeatable; kopf globs allowed); default: all namespaces",
+    )
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch all namespaces (default)")
+    parser.add_argument(
+        "--liveness", default="http://0.0.0.0:8080/healthz", help="kopf liveness endpoint ('' disables it)"
+    )
+    parser.add_argument("--metrics-port", type=int, default=9090, help="Prometheus metrics port (0 disables)")
+    parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--health-check-tick", type=float, default=15.0, help="seconds between connection health ticks"
+    )
+    parser.add_argument("--drift-check-tick", type=float, default=30.0, help="seconds between drift ticks")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from netscaler_certsync.runtime import OperatorOptions, run_operator
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
+    options = OperatorOptions(
+        health_check_tick_seconds=args.health_check_tick,
+        drift_check_tick_seconds=args.drift_check_tick,
+    )
+    run_operator(
+        options,
+        namespaces=args.namespace,
+        liveness=args.liveness or None,
+        metrics_port=args.metrics_port or None,
+        log_format=args.log_format,
+        verbose=args.verbose,
+    )
+    return 0

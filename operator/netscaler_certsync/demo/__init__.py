@@ -1,0 +1,1 @@
+"""`make demo`: show netscaler-certsync working against a simulated (or real) NetScaler."""

@@ -1,0 +1,145 @@
+"""kopf handlers for CertificateSync: sync on spec change, manual request, Secret change, drift tick.
+
+Every trigger runs the same reconcile; kopf runs one handler at a time per object, and the
+object lock keeps the drift timer from overlapping a change handler.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from netscaler_certsync.handlers.outcomes import finish
+from netscaler_certsync.k8s import keys
+from netscaler_certsync.reconcile.certificatesync import (
+    SyncRequest,
+    finalize_sync,
+    reconcile_sync,
+)
+from netscaler_certsync.reconcile.context import OperatorContext
+from netscaler_certsync.reconcile.triggers import SECRET_CHANGED
+
+GROUP, VERSION = keys.GROUP, keys.VERSION
+PLURAL = keys.SYNC_PLURAL
+KIND = keys.SYNC_KIND
+
+
+class _IndexView(Mapping[tuple[str, str], Mapping[str, Any]]):
+    """A kopf index of NetScalerConnections seen as a plain mapping (one object per key)."""
+
+    def __init__(self, index: kopf.Index[tuple[str, str], Mapping[str, Any]]) -> None:
+        self._index = index
+
+    def __getitem__(self, key: tuple[str, str]) -> Mapping[str, Any]:
+        return next(iter(self._index[key]))
+
+    def __iter__(self) -> Any:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+def _due(status: Mapping[str, Any], spec: Mapping[str, Any], now: dt.datetime, default: float) -> bool:
+    last = status.get("lastSyncTime")
+    if not last:
+        return True
+    interval = float(spec.get("driftCheckIntervalSeconds", default))
+    if interval <= 0:
+        return False  # drift checks turned off
+    synced = dt.datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    return (now - synced).total_seconds() >= interval
+
+
+def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
+    @kopf.index(GROUP, VERSION, keys.CONNECTION_PLURAL, id="connections", registry=registry)
+    def connections(namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> Any:
+        return {(namespace, name): {"spec": dict(spec), "status": dict(status)}}
+
+    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+    def track_triggers(type: str | None, namespace: str, name: str, spec: kopf.Spec, **_: Any) -> None:
+        if type == "DELETED":
+            ctx.triggers.remove(namespace, name)
+        else:
+            ctx.triggers.update(namespace, name, spec)
+
+    async def sync(
+        trigger: str,
+        body: kopf.Body,
+        patch: kopf.Patch,
+        index: kopf.Index[tuple[str, str], Mapping[str, Any]],
+        sync_request: str | None = None,
+    ) -> None:
+        meta, status = body.get("metadata", {}), body.get("status", {})
+        request = SyncRequest(
+            namespace=meta["namespace"],
+            name=meta["name"],
+            generation=meta.get("generation"),
+            spec=body.get("spec", {}),
+            status=status,
+            trigger=trigger,
+            sync_request=sync_request,
+        )
+        async with ctx.object_lock(KIND, request.namespace, request.name):
+            outcome = await reconcile_sync(ctx, request, _IndexView(index))
+        finish(outcome, body=body, patch=patch, status=status)
+
+    @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry)
+    async def sync_on_spec(body: kopf.Body, patch: kopf.Patch, connections: Any, **_: Any) -> None:
+        await sync("spec", body, patch, connections)
+
+    @kopf.on.field(
+        GROUP, VERSION, PLURAL, field=("metadata", "annotations", keys.SYNC_REQUESTED_AT), registry=registry
+    )
+    async def sync_on_request(
+        body: kopf.Body, patch: kopf.Patch, new: Any, connections: Any, **_: Any
+    ) -> None:
+        if new:  # removing the annotation requests nothing
+            await sync("manual", body, patch, connections, sync_request=str(new))
+
+    @kopf.on.field(
+        GROUP, VERSION, PLURAL, field=("metadata", "annotations", SECRET_CHANGED), registry=registry
+    )
+    async def sync_on_secret(
+        body: kopf.Body, patch: kopf.Patch, new: Any, connections: Any, **_: Any
+    ) -> None:
+        if new and body.get("spec", {}).get("autoSync", True):
+            await sync("secret", body, patch, connections)
+
+    @kopf.timer(
+        GROUP, VERSION, PLURAL, interval=ctx.options.drift_check_tick_seconds, idle=5, registry=registry
+    )
+    async def drift_check(body: kopf.Body, patch: kopf.Patch, connections: Any, **_: Any) -> None:
+        # Ticks often; each sync is re-checked at its own driftCheckIntervalSeconds.
+        if _due(
+            body.get("status", {}),
+            body.get("spec", {}),
+            ctx.clock(),
+            ctx.options.default_drift_interval_seconds,
+        ):
+            await sync("drift", body, patch, connections)
+
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)
+    async def sync_deleted(body: kopf.Body, connections: Any, **_: Any) -> None:
+        meta = body.get("metadata", {})
+        request = SyncRequest(
+            namespace=meta["namespace"],
+            name=meta["name"],
+            generation=meta.get("generation"),
+            spec=body.get("spec", {}),
+            status=body.get("status", {}),
+            trigger="delete",
+        )
+        async with ctx.object_lock(KIND, request.namespace, request.name):
+            outcome = await finalize_sync(ctx, request, _IndexView(connections))
+        for event in outcome.events:
+            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+        if outcome.error is not None:
+            raise kopf.TemporaryError(str(outcome.error), delay=outcome.error.retry_after or 30)
+        ctx.triggers.remove(request.namespace, request.name)
+        ctx.forget(KIND, request.namespace, request.name)

@@ -1,0 +1,87 @@
+"""Operator-wide kopf settings, login, and the Kubernetes client and Secret watchers' lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import kopf
+
+from netscaler_certsync.k8s import ClusterAccess, KubeClient, TLSSecretWatcher, keys
+from netscaler_certsync.reconcile import cluster
+from netscaler_certsync.reconcile.context import OperatorContext
+
+
+def configure(settings: kopf.OperatorSettings) -> None:
+    settings.persistence.finalizer = keys.FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=keys.STATE_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=keys.STATE_PREFIX, key="last-handled-configuration"
+    )
+    # kopf posts an Event for every handler log line at INFO by default: that floods
+    # `kubectl describe`. We post our own Events explicitly; kopf only its warnings.
+    settings.posting.level = logging.WARNING
+    settings.networking.request_timeout = 30
+    # Periodic reconnects guard against silent watch stalls (kopf issues #585, #1120).
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.watching.connect_timeout = 10
+    settings.watching.reconnect_backoff = 1.0
+    settings.queueing.worker_limit = 64
+
+
+def connection_info(access: ClusterAccess) -> kopf.ConnectionInfo:
+    """kopf logs in with exactly what our own Kubernetes client uses."""
+    return kopf.ConnectionInfo(
+        server=access.server,
+        ca_data=access.ca_data,
+        insecure=access.insecure or None,
+        scheme="Bearer" if access.bearer_token() else None,
+        token=access.bearer_token(),
+        certificate_data=access.client_cert,
+        private_key_data=access.client_key,
+        default_namespace=access.namespace,
+    )
+
+
+def register(
+    registry: kopf.OperatorRegistry,
+    ctx: OperatorContext,
+    access: ClusterAccess,
+    secret_namespaces: Sequence[str | None],
+) -> None:
+    running: list[tuple[TLSSecretWatcher, asyncio.Task[None]]] = []
+    clients: list[KubeClient] = []
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return connection_info(access)
+
+    @kopf.on.startup(registry=registry)
+    async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
+        configure(settings)
+        client = KubeClient(access)
+        clients.append(client)
+        cluster.attach(ctx, client)
+        if ctx.options.watch_secrets:
+            running.extend(cluster.start_secret_watchers(ctx, client, secret_namespaces))
+
+    @kopf.on.cleanup(registry=registry)
+    async def cleanup(**_: Any) -> None:
+        for _watcher, task in running:
+            task.cancel()
+        await asyncio.gather(*(task for _, task in running), return_exceptions=True)
+        running.clear()
+        for client in clients:
+            await client.aclose()
+        clients.clear()
+
+    @kopf.on.probe(id="secretWatchers", registry=registry)
+    def watchers_alive(**_: Any) -> int:
+        """Liveness: a dead Secret watcher would silently stop renewals, so it fails the probe."""
+        dead = [task.get_name() for _, task in running if task.done()]
+        if dead:
+            raise RuntimeError(f"Secret watchers stopped: {dead}")
+        return len(running)

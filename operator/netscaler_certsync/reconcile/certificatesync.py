@@ -1,0 +1,203 @@
+"""CertificateSync: gather Secrets and connections from Kubernetes, run the engine per appliance.
+
+Per connection (fan-out): resolve the appliance, hand the engine the desired certificates and the
+records of the last sync, and keep what it reports. A failing connection or certificate never
+blocks the others; `sync_status` turns the results into status, conditions and Events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from netscaler_certsync.domain import DomainError, NamingError, render_certkey_name
+from netscaler_certsync.engine import (
+    ApplianceResult,
+    BindingSpec,
+    DesiredCertificate,
+    Records,
+    SyncAborted,
+    SyncOptions,
+    appliance_key,
+    sync_appliance,
+)
+from netscaler_certsync.reconcile import reasons as k8s_reasons
+from netscaler_certsync.reconcile.connection import ApplianceTarget, map_nitro_error, resolve_target
+from netscaler_certsync.reconcile.context import OperatorContext
+from netscaler_certsync.reconcile.errors import ReconcileError, stalled, transient
+from netscaler_certsync.reconcile.outcome import Event, Outcome, from_error
+from netscaler_certsync.reconcile.sources import SourceCertificate, gather_sources
+from netscaler_certsync.reconcile.specs import SyncSpec, parse_connection, parse_sync
+from netscaler_certsync.reconcile.sync_status import ConnectionRun, build_outcome
+
+#: (namespace, name) -> {"spec": ..., "status": ...} of each NetScalerConnection (a kopf index).
+Connections = Mapping[tuple[str, str], Mapping[str, Any]]
+
+#: Engine failures that only a human can fix (on the appliance or in Kubernetes).
+_ABORT_STALLED = {"TLSVerificationFailed", "AuthenticationFailed", "NotAuthorized"}
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    namespace: str
+    name: str
+    generation: int | None
+    spec: Mapping[str, Any]
+    status: Mapping[str, Any]
+    trigger: str  # spec | manual | secret | drift | resume
+    sync_request: str | None = None  # the sync-requested-at annotation's value, when manual
+
+
+def desired_certificates(
+    namespace: str, spec: SyncSpec, sources: Sequence[SourceCertificate]
+) -> list[DesiredCertificate]:
+    bindings = tuple(BindingSpec(b.vserver, b.sni) for b in spec.bindings)
+    desired = []
+    for src in sources:
+        cert_id = f"{namespace}/{src.secret_name}"
+        problem: DomainError | None = None
+        if src.material is None:
+            problem = DomainError(src.reason or k8s_reasons.SecretNotFound, src.message)
+        name = src.certkey_name or ""
+        try:
+            if src.certkey_name is None:
+                name = render_certkey_name(
+                    spec.name_template,
+                    namespace=namespace,
+                    secret_name=src.secret_name,
+                    common_name=src.material.leaf.common_name if src.material else "",
+                    limit=spec.name_max_length,
+                )
+        except NamingError as exc:
+            problem = problem or exc
+        desired.append(DesiredCertificate(cert_id, name, src.material, bindings, problem))
+    return desired
+
+
+def _previous_records(status: Mapping[str, Any], connection: str) -> Records:
+    for entry in status.get("connections") or ():
+        if entry.get("name") == connection:
+            return Records.from_dict(entry.get("records"))
+    return Records()
+
+
+def _endpoint(target: ApplianceTarget, connection: Mapping[str, Any]) -> str:
+    """The node to write to: the primary of an HA pair, as the connection's health check found it."""
+    if len(target.endpoints) == 1:
+        return target.endpoints[0]
+    primary = (connection.get("status") or {}).get("primaryEndpoint")
+    if primary in target.endpoints:
+        return str(primary)
+    raise transient(
+        k8s_reasons.ConnectionNotReady,
+        f"NetScalerConnection {target.namespace}/{target.name} has not found the primary node yet",
+        retry_after=10,
+    )
+
+
+async def sync_connection(
+    ctx: OperatorContext,
+    request: SyncRequest,
+    spec: SyncSpec,
+    connection_name: str,
+    connections: Connections,
+    desired: Sequence[DesiredCertificate],
+) -> ConnectionRun:
+    namespace = request.namespace
+    previous = _previous_records(request.status, connection_name)
+    try:
+        connection = connections.get((namespace, connection_name))
+        if connection is None:
+            raise transient(
+                k8s_reasons.ConnectionNotFound,
+                f"NetScalerConnection {namespace}/{connection_name} does not exist",
+                retry_after=30,
+            )
+        conn_spec = parse_connection(connection.get("spec") or {})
+        target = await resolve_target(namespace, connection_name, conn_spec, ctx.get_secret)
+        endpoint = _endpoint(target, connection)
+        options = SyncOptions(
+            owner=f"{namespace}/{request.name}",
+            preserve_on_renewal=spec.preserve_on_renewal,
+            remove_inactive=spec.remove_inactive,
+            link_chain=spec.link_chain,
+            dry_run=spec.dry_run,
+            name_limit=spec.name_max_length,
+        )
+        try:
+            async with target.client(endpoint, max_concurrency=ctx.options.nitro_max_concurrency) as client:
+                result: ApplianceResult = await sync_appliance(
+                    client, desired, previous, options, appliance=appliance_key(endpoint, target.partition)
+                )
+        except SyncAborted as exc:
+            if exc.reason in _ABORT_STALLED:
+                raise stalled(exc.reason, f"{endpoint}: {exc.message}", retry_after=300) from exc
+            raise transient(exc.reason, f"{endpoint}: {exc.message}", retry_after=15) from exc
+        except OSError as exc:  # e.g. a CA bundle that cannot be loaded
+            raise map_nitro_error(exc, endpoint) from exc
+    except ReconcileError as error:
+        return ConnectionRun(connection_name, previous, None, error)
+    return ConnectionRun(connection_name, result.records, result, None)
+
+
+async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections: Connections) -> Outcome:
+    try:
+        spec = parse_sync(request.spec)
+        sources = await gather_sources(ctx, request.namespace, spec)
+    except ReconcileError as error:
+        return from_error(error)
+    desired = desired_certificates(request.namespace, spec, sources)
+    # Fan-out: appliances are independent, so they are synced concurrently.
+    runs = await asyncio.gather(
+        *(sync_connection(ctx, request, spec, name, connections, desired) for name in spec.connections)
+    )
+    return build_outcome(ctx, request, spec, sources, runs)
+
+
+async def finalize_sync(ctx: OperatorContext, request: SyncRequest, connections: Connections) -> Outcome:
+    """The CertificateSync is being deleted: remove what it deployed, or leave it (Orphan).
+
+    A deletion that cannot reach its appliance is retried; the documented way out for an appliance
+    that is gone for good is `kubectl patch certsync NAME --type merge -p
+    '{"spec":{"deletionPolicy":"Orphan"}}'`, which lets the finalizer go without touching it.
+    """
+    try:
+        spec = parse_sync(request.spec)
+    except ReconcileError:
+        spec = None
+    if spec is None or spec.deletion_policy == "Orphan":
+        message = "deletionPolicy is Orphan: the appliance is left as it is"
+        if spec is None:
+            message = "the spec is invalid, so nothing is known to remove: the appliance is left as it is"
+        return Outcome(conditions=[], events=[Event("Normal", k8s_reasons.Orphaned, message)])
+    removal = replace(spec, dry_run=False, remove_inactive=True)
+    runs = await asyncio.gather(
+        *(sync_connection(ctx, request, removal, name, connections, ()) for name in spec.connections)
+    )
+    errors = [r.error for r in runs if r.error is not None]
+    failed = [(r.name, c) for r in runs if r.result for c in r.result.failed]
+    if errors or failed:
+        detail = errors[0].message if errors else f"{failed[0][0]}: {failed[0][1].message}"
+        reason = errors[0].reason if errors else failed[0][1].reason
+        message = (
+            f"cannot remove the certificates yet ({detail}); to leave the appliance as it is, "
+            "set spec.deletionPolicy to Orphan"
+        )
+        return Outcome(
+            conditions=[],
+            events=[Event("Warning", "CleanupFailed", message)],
+            error=transient(reason, message, retry_after=30),
+        )
+    removed = sum(1 for r in runs if r.result for c in r.result.certificates if c.changed)
+    return Outcome(
+        conditions=[],
+        events=[
+            Event(
+                "Normal",
+                k8s_reasons.Deleting,
+                f"removed {removed} certificate(s) from {len(runs)} appliance(s)",
+            )
+        ],
+    )

@@ -1,0 +1,73 @@
+"""Bind the reconcilers to a live Kubernetes API through the thin `k8s` client.
+
+Adapts `KubeClient` to the small callables `OperatorContext` expects (a missing Secret is None,
+not an exception), and wires the TLS Secret watcher to the trigger index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from netscaler_certsync.k8s import KubeClient, NotFound, TLSSecretWatcher, keys
+from netscaler_certsync.reconcile.context import OperatorContext
+from netscaler_certsync.reconcile.triggers import SECRET_CHANGED, secret_changed
+
+
+def attach(ctx: OperatorContext, client: KubeClient) -> None:
+    async def get_secret(namespace: str, name: str) -> Mapping[str, Any] | None:
+        try:
+            return await client.get_secret(namespace, name)
+        except NotFound:
+            return None
+
+    async def list_secrets(namespace: str, label_selector: str) -> Sequence[Mapping[str, Any]]:
+        listed = await client.list_secrets(namespace, label_selector, keys.TLS_TYPE_FIELD_SELECTOR)
+        return listed.items
+
+    ctx.get_secret = get_secret
+    ctx.list_secrets = list_secrets
+
+
+class SecretChanges:
+    """The watcher's callback: mark the CertificateSyncs a changed TLS Secret concerns."""
+
+    def __init__(self, ctx: OperatorContext, client: KubeClient) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.watcher: TLSSecretWatcher | None = None
+
+    async def labels_of(self, namespace: str, name: str) -> Mapping[str, str] | None:
+        try:
+            secret = await self.client.get_secret(namespace, name)
+        except NotFound:
+            return None
+        return (secret.get("metadata") or {}).get("labels") or {}
+
+    async def annotate(self, namespace: str, name: str, value: str) -> None:
+        patch = {"metadata": {"annotations": {SECRET_CHANGED: value}}}
+        await self.client.patch_merge(keys.GROUP, keys.VERSION, keys.SYNC_PLURAL, namespace, name, patch)
+
+    async def __call__(self, namespace: str, name: str, kind: str) -> None:
+        entry = self.watcher.index.get((namespace, name)) if self.watcher else None
+        if kind == "deleted":
+            version = "deleted-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%f")
+        else:
+            version = entry.resource_version if entry else dt.datetime.now(dt.UTC).strftime("%H%M%S.%f")
+        await secret_changed(self.ctx.triggers, namespace, name, version, self.labels_of, self.annotate)
+
+
+def start_secret_watchers(
+    ctx: OperatorContext, client: KubeClient, namespaces: Sequence[str | None]
+) -> list[tuple[TLSSecretWatcher, asyncio.Task[None]]]:
+    """One watcher per plain namespace, or one cluster-wide (None: all namespaces, or globs)."""
+    started = []
+    for namespace in namespaces:
+        changes = SecretChanges(ctx, client)
+        watcher = TLSSecretWatcher(client, changes, namespace=namespace)
+        changes.watcher = watcher
+        task = asyncio.create_task(watcher.run(), name=f"tls-secret-watch:{namespace or '*'}")
+        started.append((watcher, task))
+    return started

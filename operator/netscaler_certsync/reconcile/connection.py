@@ -1,0 +1,204 @@
+"""NetScalerConnection: how to reach one appliance (or HA pair), and whether it answers.
+
+`resolve_target` turns the spec plus its Secrets into an `ApplianceTarget` (no I/O to the
+appliance); `check_connection` logs in, reads the version and HA state, and picks the primary of
+an HA pair, since writes must go to the primary only. Both raise `ReconcileError` with a named
+reason for every failure a user can act on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from netscaler_certsync.domain import reasons
+from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig, errors
+from netscaler_certsync.reconcile import conditions
+from netscaler_certsync.reconcile import reasons as k8s_reasons
+from netscaler_certsync.reconcile.conditions import rfc3339
+from netscaler_certsync.reconcile.context import OperatorContext, SecretGetter
+from netscaler_certsync.reconcile.errors import ReconcileError, stalled, transient
+from netscaler_certsync.reconcile.outcome import Event, Outcome, from_error
+from netscaler_certsync.reconcile.specs import ConnectionSpec, parse_connection
+
+
+@dataclass(frozen=True)
+class ApplianceTarget:
+    """Everything needed to open a NITRO session to one NetScalerConnection."""
+
+    namespace: str
+    name: str
+    endpoints: tuple[str, ...]
+    credentials: Credentials
+    tls: TLSConfig
+    partition: str | None
+    timeout: float
+
+    @property
+    def key(self) -> str:
+        """Identity of the appliance for the one-writer lock: same endpoints and partition."""
+        return "|".join((*sorted(self.endpoints), self.partition or ""))
+
+    def client(self, endpoint: str | None = None, **kwargs: Any) -> NitroClient:
+        return NitroClient(
+            endpoint or self.endpoints[0],
+            self.credentials,
+            tls=self.tls,
+            timeout=self.timeout,
+            partition=self.partition,
+            **kwargs,
+        )
+
+
+@dataclass(frozen=True)
+class ConnectionHealth:
+    primary_endpoint: str
+    version: str
+    ha_state: str
+    checked_at: dt.datetime
+
+
+def _decode(secret: Mapping[str, Any], key: str) -> str | None:
+    raw = (secret.get("data") or {}).get(key)
+    if raw is None:
+        plain = (secret.get("stringData") or {}).get(key)
+        return plain if isinstance(plain, str) else None
+    try:
+        return base64.b64decode(raw, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+async def resolve_target(
+    namespace: str, name: str, spec: ConnectionSpec, get_secret: SecretGetter
+) -> ApplianceTarget:
+    creds_secret = await get_secret(namespace, spec.credentials_secret)
+    if creds_secret is None:
+        raise stalled(
+            k8s_reasons.CredentialsNotFound,
+            f"Secret {namespace}/{spec.credentials_secret} with the appliance credentials does not exist",
+            retry_after=30,
+        )
+    username, password = _decode(creds_secret, "username"), _decode(creds_secret, "password")
+    if not username or not password:
+        raise stalled(
+            k8s_reasons.CredentialsNotFound,
+            f"Secret {namespace}/{spec.credentials_secret} must have non-empty keys username and password",
+            retry_after=30,
+        )
+    ca_pem = None
+    if spec.ca is not None:
+        ca_secret = await get_secret(namespace, spec.ca.name)
+        ca_pem = _decode(ca_secret, spec.ca.key) if ca_secret is not None else None
+        if not ca_pem:
+            raise stalled(
+                k8s_reasons.CANotFound,
+                f"Secret {namespace}/{spec.ca.name} has no key {spec.ca.key!r} (the appliance's CA)",
+                retry_after=30,
+            )
+    tls = TLSConfig(
+        ca_pem=ca_pem,
+        server_name=spec.server_name,
+        insecure=spec.insecure_skip_verify,
+        allow_http=spec.allow_http,
+    )
+    return ApplianceTarget(
+        namespace=namespace,
+        name=name,
+        endpoints=spec.endpoints,
+        credentials=Credentials(username, password),
+        tls=tls,
+        partition=spec.partition,
+        timeout=spec.timeout_seconds,
+    )
+
+
+def map_nitro_error(exc: Exception, endpoint: str) -> ReconcileError:
+    """The reason a user sees for an appliance-level failure."""
+    if isinstance(exc, errors.TLSVerificationError):
+        return stalled(
+            reasons.TLSVerificationFailed,
+            f"{endpoint}: the appliance's TLS certificate could not be verified ({exc}); "
+            "set tls.caSecretRef to its CA, or tls.serverName",
+            retry_after=300,
+        )
+    if isinstance(exc, errors.AuthenticationError):
+        return stalled(
+            reasons.AuthenticationFailed, f"{endpoint}: login refused: {exc.message}", retry_after=300
+        )
+    if isinstance(exc, errors.ForbiddenError):
+        return stalled(reasons.NotAuthorized, f"{endpoint}: {exc.message}", retry_after=300)
+    if isinstance(exc, errors.TransportError):
+        return transient(reasons.Unreachable, f"{endpoint}: {exc}", retry_after=15)
+    if isinstance(exc, errors.APIError):
+        return transient(reasons.ApplianceError, f"{endpoint}: {exc}", retry_after=30)
+    return transient(reasons.ApplianceError, f"{endpoint}: {exc}", retry_after=30)
+
+
+async def check_connection(
+    target: ApplianceTarget, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+) -> ConnectionHealth:
+    """Log in to each endpoint, read version and HA state; return the primary's health."""
+    seen: list[tuple[str, str, str]] = []
+    failures: list[ReconcileError] = []
+    for endpoint in target.endpoints:
+        try:
+            async with target.client(endpoint) as client:
+                version = await client.version()
+                ha = await client.ha_state()
+        except (errors.NitroError, OSError) as exc:
+            failures.append(map_nitro_error(exc, endpoint))
+            continue
+        state = (ha.local_state or "Primary") if ha.configured else "Standalone"
+        seen.append((endpoint, version.version, state))
+        if ha.is_primary:
+            return ConnectionHealth(endpoint, version.version, state, clock())
+    if failures and not seen:
+        raise failures[0]
+    states = ", ".join(f"{e} is {s}" for e, _, s in seen) or "no node answered"
+    raise transient(
+        k8s_reasons.NoPrimary,
+        f"no primary node to write to ({states}); writes go to the primary of an HA pair only",
+        retry_after=30,
+    )
+
+
+async def reconcile_connection(
+    ctx: OperatorContext, namespace: str, name: str, spec: Mapping[str, Any], status: Mapping[str, Any]
+) -> Outcome:
+    """Validate, log in, read version and HA state; the status a user reads with `kubectl get`."""
+    now = ctx.clock()
+    stamp = {"lastCheckedTime": rfc3339(now)}
+    try:
+        parsed = parse_connection(spec)
+        target = await resolve_target(namespace, name, parsed, ctx.get_secret)
+        health = await check_connection(target, clock=ctx.clock)
+    except ReconcileError as error:
+        return from_error(error, status=stamp)
+    was_ready = (conditions.get(status.get("conditions"), conditions.READY) or {}).get("status") == "True"
+    message = f"{health.version}; {health.ha_state}; writes go to {health.primary_endpoint}"
+    conds = list(conditions.ready(k8s_reasons.Connected, message))
+    events = [] if was_ready else [Event("Normal", k8s_reasons.Connected, message)]
+    if parsed.insecure_skip_verify:
+        warning = "TLS verification of the appliance is disabled (tls.insecureSkipVerify: true)"
+        conds.append(conditions.Condition("TLSVerified", "False", k8s_reasons.InsecureSkipVerify, warning))
+        if not was_ready:
+            events.append(Event("Warning", k8s_reasons.InsecureSkipVerify, warning))
+    else:
+        conds.append(
+            conditions.Condition("TLSVerified", "True", "Verified", "The appliance's certificate is verified")
+        )
+    return Outcome(
+        conditions=conds,
+        status={
+            **stamp,
+            "version": health.version,
+            "haState": health.ha_state,
+            "primaryEndpoint": health.primary_endpoint,
+        },
+        events=events,
+    )

@@ -1,0 +1,52 @@
+"""Process-wide state the reconcilers share: Kubernetes reads, clocks, and per-object locks.
+
+One `OperatorContext` lives in kopf's memo for the life of the operator. Reconcile functions take
+it explicitly, so tests can build one with fakes and no kopf at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from netscaler_certsync.reconcile.triggers import TriggerIndex
+
+#: (namespace, name) -> the Secret as the API returns it, or None when absent.
+SecretGetter = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
+#: (namespace, label selector string) -> TLS Secrets matching it (server-side selected).
+SecretLister = Callable[[str, str], Awaitable[Sequence[Mapping[str, Any]]]]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@dataclass
+class OperatorOptions:
+    """Knobs of `netscaler-certsync run`; defaults suit production, tests shorten the timers."""
+
+    health_check_tick_seconds: float = 15.0
+    drift_check_tick_seconds: float = 30.0
+    default_drift_interval_seconds: float = 600.0
+    watch_secrets: bool = True
+    nitro_max_concurrency: int = 4
+
+
+@dataclass
+class OperatorContext:
+    get_secret: SecretGetter
+    list_secrets: SecretLister
+    options: OperatorOptions = field(default_factory=OperatorOptions)
+    clock: Callable[[], dt.datetime] = utc_now
+    triggers: TriggerIndex = field(default_factory=TriggerIndex)
+    _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
+
+    def object_lock(self, kind: str, namespace: str, name: str) -> asyncio.Lock:
+        """Serialises reconciles of one object (a timer and a change handler may overlap)."""
+        return self._locks.setdefault((kind, namespace, name), asyncio.Lock())
+
+    def forget(self, kind: str, namespace: str, name: str) -> None:
+        self._locks.pop((kind, namespace, name), None)

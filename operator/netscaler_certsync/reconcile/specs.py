@@ -1,0 +1,163 @@
+"""Frozen models of the two custom resources' specs, parsed once from the raw dicts kopf hands us.
+
+The CRD schema validates shape and applies defaults on a real API server; parsing here repeats
+the checks that matter for safety (https unless explicitly allowed, bounded values) because the
+operator must also behave on servers or emulators that do not validate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from netscaler_certsync.domain.naming import DEFAULT_NAME_LIMIT
+from netscaler_certsync.reconcile.errors import invalid
+
+INVALID_SPEC = "InvalidSpec"
+#: Same as the CRD's default: readable on the appliance and stable across renewals.
+DEFAULT_TEMPLATE = "{{namespace}}-{{secretName}}"
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    endpoints: tuple[str, ...]
+    credentials_secret: str
+    allow_http: bool = False
+    ca: SecretKeyRef | None = None
+    server_name: str | None = None
+    insecure_skip_verify: bool = False
+    partition: str | None = None
+    timeout_seconds: float = 30.0
+    health_check_interval_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class BindingSpec:
+    vserver: str
+    sni: bool = False
+    verify: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CertificateRef:
+    secret_name: str
+    certkey_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncSpec:
+    connections: tuple[str, ...]
+    certificates: tuple[CertificateRef, ...] = ()
+    secret_selector: Mapping[str, Any] | None = None
+    bindings: tuple[BindingSpec, ...] = ()
+    name_template: str = DEFAULT_TEMPLATE
+    name_max_length: int = DEFAULT_NAME_LIMIT
+    preserve_on_renewal: bool = True
+    remove_inactive: bool = True
+    auto_sync: bool = True
+    link_chain: bool = True
+    include_ca_crt: bool = False
+    deletion_policy: str = "Delete"
+    dry_run: bool = False
+    drift_check_interval_seconds: float = 600.0
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def _ref_name(value: Any, where: str) -> str:
+    if not isinstance(value, Mapping) or not isinstance(value.get("name"), str) or not value["name"]:
+        raise invalid(INVALID_SPEC, f"{where}.name is required")
+    return value["name"]
+
+
+def _endpoint(url: Any, allow_http: bool, where: str) -> str:
+    if not isinstance(url, str) or not url:
+        raise invalid(INVALID_SPEC, f"{where} must be a URL")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise invalid(INVALID_SPEC, f"{where} must be an https:// URL with a host, got {url!r}")
+    if parts.scheme == "http" and not allow_http:
+        raise invalid(
+            INVALID_SPEC, f"{where} uses plain http; set allowInsecureHTTP: true to allow it explicitly"
+        )
+    return url.rstrip("/")
+
+
+def parse_connection(spec: Mapping[str, Any]) -> ConnectionSpec:
+    allow_http = bool(spec.get("allowInsecureHTTP", False))
+    if spec.get("endpoint") and spec.get("endpoints"):
+        raise invalid(INVALID_SPEC, "set either endpoint or endpoints, not both")
+    if spec.get("endpoints"):
+        raw = spec["endpoints"]
+        if not isinstance(raw, list) or not 1 <= len(raw) <= 2:
+            raise invalid(INVALID_SPEC, "endpoints lists the one or two nodes of an HA pair")
+        endpoints = tuple(_endpoint(u, allow_http, f"endpoints[{i}]") for i, u in enumerate(raw))
+    else:
+        endpoints = (_endpoint(spec.get("endpoint"), allow_http, "endpoint"),)
+    tls = spec.get("tls") or {}
+    ca = None
+    if tls.get("caSecretRef"):
+        ca = SecretKeyRef(
+            _ref_name(tls["caSecretRef"], "tls.caSecretRef"), tls["caSecretRef"].get("key") or "ca.crt"
+        )
+    timeout = float(spec.get("timeoutSeconds") or 30)
+    if not 1 <= timeout <= 300:
+        raise invalid(INVALID_SPEC, "timeoutSeconds must be between 1 and 300")
+    return ConnectionSpec(
+        endpoints=endpoints,
+        credentials_secret=_ref_name(spec.get("credentialsSecretRef"), "credentialsSecretRef"),
+        allow_http=allow_http,
+        ca=ca,
+        server_name=tls.get("serverName") or None,
+        insecure_skip_verify=bool(tls.get("insecureSkipVerify", False)),
+        partition=spec.get("partition") or None,
+        timeout_seconds=timeout,
+        health_check_interval_seconds=float(spec.get("healthCheckIntervalSeconds") or 300),
+    )
+
+
+def parse_sync(spec: Mapping[str, Any]) -> SyncSpec:
+    refs = spec.get("connectionRefs") or []
+    if not refs:
+        raise invalid(INVALID_SPEC, "connectionRefs must name at least one NetScalerConnection")
+    connections = tuple(_ref_name(r, f"connectionRefs[{i}]") for i, r in enumerate(refs))
+    certificates = []
+    for i, item in enumerate(spec.get("certificates") or []):
+        if not isinstance(item, Mapping) or not item.get("secretName"):
+            raise invalid(INVALID_SPEC, f"certificates[{i}].secretName is required")
+        certificates.append(CertificateRef(item["secretName"], item.get("certKeyName") or None))
+    selector = spec.get("secretSelector") or None
+    if not certificates and selector is None:
+        raise invalid(INVALID_SPEC, "set certificates, secretSelector, or both")
+    bindings = []
+    for i, item in enumerate(spec.get("bindings") or []):
+        if not isinstance(item, Mapping) or not item.get("vserver"):
+            raise invalid(INVALID_SPEC, f"bindings[{i}].vserver is required")
+        bindings.append(BindingSpec(item["vserver"], bool(item.get("sni", False)), item.get("verify")))
+    policy = spec.get("deletionPolicy") or "Delete"
+    if policy not in ("Delete", "Orphan"):
+        raise invalid(INVALID_SPEC, f"deletionPolicy must be Delete or Orphan, not {policy!r}")
+    return SyncSpec(
+        connections=connections,
+        certificates=tuple(certificates),
+        secret_selector=selector,
+        bindings=tuple(bindings),
+        name_template=spec.get("certificateNameTemplate") or DEFAULT_TEMPLATE,
+        name_max_length=int(spec.get("certKeyNameMaxLength") or DEFAULT_NAME_LIMIT),
+        preserve_on_renewal=bool(spec.get("preserveOnRenewal", True)),
+        remove_inactive=bool(spec.get("removeInactive", True)),
+        auto_sync=bool(spec.get("autoSync", True)),
+        link_chain=bool(spec.get("linkChain", True)),
+        include_ca_crt=bool(spec.get("includeCACrt", False)),
+        deletion_policy=policy,
+        dry_run=bool(spec.get("dryRun", False)),
+        drift_check_interval_seconds=float(spec.get("driftCheckIntervalSeconds", 600)),
+        raw=dict(spec),
+    )

@@ -1,0 +1,226 @@
+"""Turn a CertificateSync's per-connection engine results into status, conditions and Events.
+
+Status reports what was applied, never what was intended: a connection that could not be synced
+keeps the entries of its last successful sync. Events are posted for changes (Synced, Renewed,
+Removed) and for failures whose reason or message changed, so a failure that persists does not
+flood `kubectl describe`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from netscaler_certsync.domain import reasons
+from netscaler_certsync.engine import ApplianceResult, CertState, Records
+from netscaler_certsync.reconcile import conditions
+from netscaler_certsync.reconcile import reasons as k8s_reasons
+from netscaler_certsync.reconcile.conditions import Condition, rfc3339
+from netscaler_certsync.reconcile.context import OperatorContext
+from netscaler_certsync.reconcile.errors import ReconcileError, invalid, stalled, transient
+from netscaler_certsync.reconcile.outcome import Event, Outcome
+from netscaler_certsync.reconcile.sources import SourceCertificate
+from netscaler_certsync.reconcile.specs import SyncSpec
+
+if TYPE_CHECKING:
+    from netscaler_certsync.reconcile.certificatesync import SyncRequest
+
+#: Per-certificate failures a Secret or spec change fixes (we watch both): no timed retry.
+_FIXED_BY_INPUT = reasons.MATERIAL_REASONS | {
+    reasons.NameTooLong,
+    reasons.InvalidName,
+    k8s_reasons.SecretNotFound,
+    k8s_reasons.WrongSecretType,
+}
+
+
+@dataclass(frozen=True)
+class ConnectionRun:
+    name: str
+    records: Records
+    result: ApplianceResult | None
+    error: ReconcileError | None
+
+
+def _secret_name(cert_id: str) -> str:
+    return cert_id.split("/", 1)[1]
+
+
+def _entries(run: ConnectionRun, previous: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    if run.result is None:
+        return [dict(e) for e in previous if e.get("connection") == run.name]
+    out = []
+    for c in run.result.certificates:
+        if c.state == CertState.REMOVED:
+            continue
+        entry: dict[str, Any] = {
+            "connection": run.name,
+            "secretName": _secret_name(c.id),
+            "certKeyName": c.certkey,
+            "state": c.state,
+            "reason": c.reason,
+            "message": c.message,
+            "boundVServers": [{"vserver": b.vserver, "sni": b.sni} for b in c.bound],
+        }
+        for key, value in (
+            ("serial", c.serial),
+            ("notAfter", c.not_after),
+            ("fingerprintSHA256", c.fingerprint),
+        ):
+            if value:
+                entry[key] = value
+        out.append(entry)
+    return out
+
+
+def _events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[Event]:
+    before = {
+        (e.get("connection"), e.get("secretName")): (e.get("reason"), e.get("message"))
+        for e in previous.get("certificates") or ()
+    }
+    conn_before = {
+        c.get("name"): (c.get("reason"), c.get("message")) for c in previous.get("connections") or ()
+    }
+    events: list[Event] = []
+    for run in runs:
+        if run.error is not None:
+            if conn_before.get(run.name) != (run.error.reason, run.error.message):
+                events.append(Event("Warning", run.error.reason, f"{run.name}: {run.error.message}"))
+            continue
+        assert run.result is not None
+        for c in run.result.certificates:
+            what = f"{run.name}: {c.certkey or _secret_name(c.id)}"
+            if c.state == CertState.FAILED:
+                if before.get((run.name, _secret_name(c.id))) != (c.reason, c.message):
+                    events.append(Event("Warning", c.reason, f"{what}: {c.message}"))
+            elif c.changed and c.reason in (reasons.Synced, reasons.Renewed, reasons.Removed):
+                serial = f" (serial {c.serial})" if c.serial else ""
+                events.append(Event("Normal", c.reason, f"{what}{serial}: {c.message}"))
+        for warning in run.result.warnings:
+            events.append(Event("Warning", "CleanupFailed", f"{run.name}: {warning}"))
+    return events
+
+
+def _failure(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
+    """The one error that decides Reconciling vs Stalled: transient beats stalled beats fixed-by-input."""
+    errors = [r.error for r in runs if r.error is not None]
+    for err in errors:
+        if not err.stalled:
+            return err
+    if errors:
+        return errors[0]
+    failed = [(r.name, c) for r in runs if r.result for c in r.result.failed]
+    if not failed:
+        return None
+    name, first = failed[0]
+    more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+    message = f"{name}: {first.certkey or _secret_name(first.id)}: {first.message}{more}"
+    if all(c.reason in _FIXED_BY_INPUT for _, c in failed):
+        return invalid(first.reason, message)
+    if first.reason == reasons.ApplianceError:
+        return transient(first.reason, message, retry_after=30)
+    return stalled(first.reason, message, retry_after=300)
+
+
+def _detail_conditions(
+    sources: Sequence[SourceCertificate], runs: Sequence[ConnectionRun]
+) -> list[Condition]:
+    bad = [s for s in sources if s.material is None]
+    secrets = (
+        Condition("SecretsValid", "False", bad[0].reason or k8s_reasons.SecretNotFound, bad[0].message)
+        if bad
+        else Condition("SecretsValid", "True", "Valid", f"{len(sources)} Secrets hold usable certificates")
+    )
+    results = [c for r in runs if r.result for c in r.result.certificates]
+    not_synced = [c for c in results if c.state in (CertState.FAILED,)] + [None for r in runs if r.error]
+    uploaded = (
+        Condition("CertificatesUploaded", "True", reasons.Synced, "Every certificate is on every appliance")
+        if not not_synced
+        else Condition(
+            "CertificatesUploaded", "False", "NotSynced", f"{len(not_synced)} certificate(s) not synced"
+        )
+    )
+    unbound = [c for c in results if c.reason in (reasons.VServerNotFound, reasons.VServerNotSSL)]
+    bound = (
+        Condition("CertificatesBound", "False", unbound[0].reason, unbound[0].message)
+        if unbound
+        else Condition("CertificatesBound", "True", "Bound", "Every requested binding is in place")
+    )
+    return [secrets, uploaded, bound]
+
+
+def build_outcome(
+    ctx: OperatorContext,
+    request: SyncRequest,
+    spec: SyncSpec,
+    sources: Sequence[SourceCertificate],
+    runs: Sequence[ConnectionRun],
+) -> Outcome:
+    now = rfc3339(ctx.clock())
+    previous = request.status
+    prev_entries = previous.get("certificates") or []
+    entries = [e for run in runs for e in _entries(run, prev_entries)]
+    connections = []
+    for run in runs:
+        item: dict[str, Any] = {"name": run.name, "records": run.records.to_dict()}
+        if run.error is not None:
+            item.update(ready=False, reason=run.error.reason, message=run.error.message)
+            old = next((c for c in previous.get("connections") or () if c.get("name") == run.name), {})
+            if old.get("lastSyncTime"):
+                item["lastSyncTime"] = old["lastSyncTime"]
+        else:
+            assert run.result is not None
+            failed = run.result.failed
+            item.update(
+                ready=not failed,
+                reason=failed[0].reason
+                if failed
+                else (k8s_reasons.DryRun if spec.dry_run else reasons.Synced),
+                message=(
+                    f"{len(failed)} of {len(run.result.certificates)} certificates failed"
+                    if failed
+                    else f"{len(run.result.certificates)} certificates; {run.result.writes} writes, "
+                    f"{'saved' if run.result.saved else 'nothing to save'}"
+                ),
+                lastSyncTime=now,
+            )
+            if spec.dry_run:
+                item["plan"] = list(run.result.operations)
+        connections.append(item)
+    expiries = sorted(
+        e["notAfter"] for e in entries if e.get("notAfter") and e.get("state") == CertState.SYNCED
+    )
+    status: dict[str, Any] = {
+        "certificates": entries,
+        "connections": connections,
+        "connectionCount": len(runs),
+        "certificateCount": len(sources),
+        "soonestExpiry": expiries[0] if expiries else None,
+    }
+    if any(r.result is not None for r in runs):
+        status["lastSyncTime"] = now
+    if request.sync_request:
+        status["lastHandledSyncRequest"] = request.sync_request
+    error = _failure(runs)
+    events = _events(runs, previous)
+    if error is not None:
+        summary = (
+            conditions.progressing(error.reason, error.message)
+            if not error.stalled
+            else conditions.stalled(error.reason, error.message)
+        )
+    elif spec.dry_run:
+        planned = sum(len(r.result.operations) for r in runs if r.result)
+        summary = conditions.ready(
+            k8s_reasons.DryRun, f"dry run: {planned} operations planned, nothing written"
+        )
+    else:
+        synced = sum(1 for e in entries if e.get("state") == CertState.SYNCED)
+        summary = conditions.ready(reasons.Synced, f"{synced} certificate(s) on {len(runs)} appliance(s)")
+    return Outcome(
+        conditions=[*summary, *_detail_conditions(sources, runs)],
+        status=status,
+        events=events,
+        error=error,
+    )

@@ -1,0 +1,118 @@
+"""Which CertificateSyncs a changed TLS Secret concerns: a small in-memory index, no Secret data.
+
+Fed from kopf events on CertificateSyncs (explicit Secret names, label selector, autoSync) and
+queried by the TLS Secret watcher's callback. Holds one small entry per CertificateSync, so its
+memory follows the number of syncs, not the number of Secrets in the cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from netscaler_certsync.k8s import keys
+
+logger = logging.getLogger(__name__)
+
+#: Set by the TLS Secret watcher on each CertificateSync a changed Secret concerns; the
+#: CertificateSync handler reacts to a new value. It says which Secret version caused the sync.
+SECRET_CHANGED = f"{keys.PREFIX}secret-changed"
+
+
+@dataclass(frozen=True)
+class SyncTrigger:
+    secrets: frozenset[str]
+    selector: Mapping[str, Any] | None
+    auto_sync: bool
+
+
+def trigger_of(spec: Mapping[str, Any]) -> SyncTrigger:
+    names = frozenset(
+        str(c.get("secretName")) for c in spec.get("certificates") or () if isinstance(c, Mapping)
+    )
+    selector = spec.get("secretSelector") or None
+    return SyncTrigger(names, selector, bool(spec.get("autoSync", True)))
+
+
+def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """metav1.LabelSelector semantics (matchLabels AND every matchExpression)."""
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or ():
+        key, op, values = expr.get("key"), expr.get("operator"), set(expr.get("values") or ())
+        present = key in labels
+        if (
+            (op == "In" and (not present or labels[key] not in values))
+            or (op == "NotIn" and present and labels[key] in values)
+            or (op == "Exists" and not present)
+            or (op == "DoesNotExist" and present)
+        ):
+            return False
+    return True
+
+
+class TriggerIndex:
+    def __init__(self) -> None:
+        self._by_sync: dict[tuple[str, str], SyncTrigger] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_sync)
+
+    def update(self, namespace: str, name: str, spec: Mapping[str, Any]) -> None:
+        self._by_sync[(namespace, name)] = trigger_of(spec)
+
+    def remove(self, namespace: str, name: str) -> None:
+        self._by_sync.pop((namespace, name), None)
+
+    def has_selectors(self, namespace: str) -> bool:
+        return any(ns == namespace and t.selector is not None for (ns, _), t in self._by_sync.items())
+
+    def syncs_for(
+        self, namespace: str, secret: str, labels: Mapping[str, str] | None, *, auto_only: bool = True
+    ) -> list[str]:
+        """Syncs in `namespace` that name `secret` or select it by label.
+
+        With `labels` None (the Secret is gone, or its labels are unknown) every selector-based
+        sync of the namespace is included: re-syncing one that did not use the Secret costs reads
+        only, while missing one would leave a removed certificate on the appliance.
+        """
+        out = []
+        for (ns, name), trig in self._by_sync.items():
+            if ns != namespace or (auto_only and not trig.auto_sync):
+                continue
+            if secret in trig.secrets or (
+                trig.selector is not None and (labels is None or selector_matches(trig.selector, labels))
+            ):
+                out.append(name)
+        return sorted(out)
+
+
+#: (namespace, sync name, annotation value) -> patch the CertificateSync's annotation.
+Annotate = Callable[[str, str, str], Awaitable[None]]
+#: (namespace, secret name) -> the Secret's labels, or None when it is gone.
+LabelsOf = Callable[[str, str], Awaitable[Mapping[str, str] | None]]
+
+
+async def secret_changed(
+    index: TriggerIndex,
+    namespace: str,
+    secret: str,
+    version: str,
+    labels_of: LabelsOf,
+    annotate: Annotate,
+) -> list[str]:
+    """Mark every CertificateSync (with autoSync) that uses `secret`; returns their names."""
+    labels = None
+    if version != "deleted" and index.has_selectors(namespace):
+        labels = await labels_of(namespace, secret)
+    names = index.syncs_for(namespace, secret, labels)
+    logger.debug("TLS Secret %s/%s changed (%s): syncing %s", namespace, secret, version, names or "nothing")
+    for name in names:
+        try:
+            await annotate(namespace, name, f"{secret}@{version}")
+        except Exception:  # one failed patch must not stop the others; the drift check catches up
+            logger.exception("could not mark CertificateSync %s/%s for Secret %s", namespace, name, secret)
+    return names
