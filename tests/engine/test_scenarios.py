@@ -366,3 +366,31 @@ async def test_content_switching_vserver_binding(pki: TestPKI) -> None:
         assert res.certificates[0].state == CertState.SYNCED
         assert bindings(sim) == {("cs_front", d.name, False)}
         assert sim.check_invariants() == []
+
+
+async def test_two_syncs_of_one_secret_share_the_certkey(sim: Simulator, pki: TestPKI) -> None:
+    """Anchor complaint: several syncs of one certificate to one ADC (different vservers) failed
+    with "Resource already exists". NetScaler holds one certkey per certificate, so they share it."""
+    a, b = Harness(sim), Harness(sim)
+    a.options = SyncOptions(owner="shop/site-a")
+    b.options = SyncOptions(owner="shop/site-b")
+    leaf = pki.leaf()
+    res_a = await a.apply([desired(leaf, [pki.intermediate], bindings=[HTTPS])])
+    res_b = await b.apply([desired(leaf, [pki.intermediate], bindings=[BindingSpec("vs_two")])])
+    assert res_a.certificates[0].state == res_b.certificates[0].state == CertState.SYNCED
+    name = res_a.certificates[0].certkey
+    assert res_b.certificates[0].certkey == name and len(certkeys(sim)) == 2  # leaf + CA
+    assert bindings(sim) == {("vs_https", name, False), ("vs_two", name, False)}
+    # A renews first: B waits (reported), then shares the renewed certkey again.
+    renewed = pki.leaf()
+    await a.apply([desired(renewed, [pki.intermediate], bindings=[HTTPS])])
+    waiting = await b.apply([desired(renewed, [pki.intermediate], bindings=[BindingSpec("vs_two")])])
+    assert waiting.certificates[0].state == CertState.SYNCED
+    # A lets go while B still uses it: kept. B lets go: A's next apply removes it.
+    gone_a = await a.apply([])
+    assert gone_a.certificates[0].state == CertState.KEPT and name in certkeys(sim)
+    await b.apply([])
+    assert bindings(sim) == set() and name in certkeys(sim)
+    await a.apply([])
+    assert certkeys(sim) == {} and orphans(sim) == set()
+    assert sim.check_invariants() == []

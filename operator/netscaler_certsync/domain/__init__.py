@@ -5,7 +5,7 @@ Public surface:
   `MaterialError`;
 - naming: `render_certkey_name()`, `validate_name()`, `certificate_id()`, `owner_id()`,
   `successor_name()`, `ca_certkey_name()`, `leaf_file_names()`, `ca_file_name()` and the
-  recognisers `leaf_file_owner()`, `is_ca_file_name()`, `is_ca_certkey_name()`;
+  recognisers `leaf_file_owner()`, `leaf_file_fingerprint()`, `is_ca_file_name()`, `is_ca_certkey_name()`;
 - `reasons`: CamelCase reason constants used in conditions, Events and results.
 """
 
@@ -22,6 +22,7 @@ from netscaler_certsync.domain.naming import (
     certificate_id,
     is_ca_certkey_name,
     is_ca_file_name,
+    leaf_file_fingerprint,
     leaf_file_names,
     leaf_file_owner,
     owner_id,
@@ -46,6 +47,7 @@ __all__ = [
     "certificate_id",
     "is_ca_certkey_name",
     "is_ca_file_name",
+    "leaf_file_fingerprint",
     "leaf_file_names",
     "leaf_file_owner",
     "owner_id",

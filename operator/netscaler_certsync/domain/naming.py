@@ -168,5 +168,11 @@ def leaf_file_owner(filename: str) -> str | None:
     return m.group(1) if m else None
 
 
+def leaf_file_fingerprint(filename: str) -> str | None:
+    """The (shortened) certificate fingerprint in a leaf file name of any owner, or None."""
+    m = _LEAF_FILE.fullmatch(filename.rsplit("/", 1)[-1])
+    return m.group(2) if m else None
+
+
 def is_ca_file_name(filename: str) -> bool:
     return bool(_CA_FILE.fullmatch(filename.rsplit("/", 1)[-1]))

@@ -75,6 +75,9 @@ class CertRecord:
     """Bindings this operator made (only these are ever removed)."""
     superseded: bool = False
     """A predecessor kept beside its successor (`preserveOnRenewal: false`) until removal."""
+    shared: bool = False
+    """A certkey another CertificateSync of this operator deployed with the same certificate (NetScaler
+    holds one certkey per certificate): we only bind and unbind it, never change or delete it."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -88,6 +91,8 @@ class CertRecord:
         }
         if self.superseded:
             out["superseded"] = True
+        if self.shared:
+            out["shared"] = True
         return out
 
     @classmethod
@@ -103,6 +108,7 @@ class CertRecord:
                 BindingSpec(str(b["vserver"]), bool(b.get("sni", False))) for b in data.get("bindings", ())
             ),
             superseded=bool(data.get("superseded", False)),
+            shared=bool(data.get("shared", False)),
         )
 
     def expired(self, now: dt.datetime) -> bool:

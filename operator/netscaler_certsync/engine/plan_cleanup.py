@@ -35,6 +35,14 @@ def plan_removal(ctx: PlanContext, r: CertRecord, cause: str, *, visible: bool =
     def note(action: str, reason: str, message: str, **kw: object) -> None:
         ctx.certs.append(CertPlan(r.id, group, action, reason, message, certkey=name, visible=visible, **kw))  # type: ignore[arg-type]
 
+    if r.shared:
+        # Another CertificateSync's certkey: undo our bindings, never delete it.
+        ours = ctx.state.bindings_of(name) & set(r.bindings) if name in ctx.state.certkeys else set()
+        ctx.ops.extend(
+            Operation(Kind.UNBIND, group, name, vserver=b.vserver, sni=b.sni) for b in sorted(ours)
+        )
+        note(Action.REMOVE, reasons.Removed, f"no longer using certkey {name} (shared)", records_failed=(r,))
+        return
     if not ctx.owned(name):
         # Gone already (or replaced by someone else's object, which we leave alone).
         note(Action.REMOVE, reasons.Removed, f"certkey {name} is no longer on the appliance")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from netscaler_certsync.domain import (
     CertificateMaterial,
     LeafFiles,
+    leaf_file_fingerprint,
     leaf_file_names,
     leaf_file_owner,
     reasons,
@@ -142,8 +143,31 @@ def plan_desired(ctx: PlanContext, d: DesiredCertificate) -> list[CertRecord]:
     old = next((n for n in olds if n in takeable and n != same), None)
     extra: list[CertRecord] = []
     ops: list[Operation]
+    shared = False
 
-    if same is not None:
+    if same is None and old is None and d.name in ctx.state.certkeys and not ctx.owned(d.name):
+        other_owner = leaf_file_owner(ctx.state.cert_file(d.name) or "")
+        if other_owner is not None:
+            if leaf_file_fingerprint(ctx.state.cert_file(d.name) or "") != m.fingerprint[:40]:
+                serial = ctx.state.certkeys[d.name].serial
+                ctx.fail(
+                    d,
+                    reasons.NameCollision,
+                    f"certkey {d.name} belongs to another CertificateSync of this operator and holds another "
+                    f"certificate (serial {serial}); it is shared once both hold the same one",
+                )
+                return []
+            shared = True
+
+    if shared:
+        # The same certificate, deployed by another CertificateSync: bind it, touch nothing else.
+        name = d.name
+        removable = c.recorded if active and active.certkey == name else set()
+        ops = c.rebind(name, ctx.state.bindings_of(name), removable)
+        action = Action.UPDATE if ops else Action.UNCHANGED
+        reason = reasons.Synced if ops else reasons.Unchanged
+        message = f"certkey {name} is shared with another CertificateSync; bindings managed here"
+    elif same is not None:
         name = same
         before, after = link_ops(ctx, d, name, new=False)
         pre: list[Operation] = []
@@ -212,6 +236,7 @@ def plan_desired(ctx: PlanContext, d: DesiredCertificate) -> list[CertRecord]:
         not_after=m.leaf.not_after.isoformat(),
         files=(c.files.cert, c.files.key),
         bindings=tuple(sorted(c.wanted)),
+        shared=shared,
     )
     ctx.certs.append(
         CertPlan(
