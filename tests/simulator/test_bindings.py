@@ -124,3 +124,9 @@ async def test_replacing_default_warns_only_when_asked(nitro: Nitro, pki: TestPK
     assert response.headers["X-NITRO-WARNING"].startswith("1546 - Current certificate replaces")
     assert response.json()["severity"] == "WARNING"
     assert pairs((await nitro.get(f"{BINDING}/vs_https")).json()) == [("new", False, False)]
+
+
+async def test_server_binding_needs_a_key(nitro: Nitro, pki: TestPKI) -> None:
+    await nitro.install("inter", pki.intermediate, with_key=False)
+    assert_error(await nitro.bind("vs_https", "inter"), 599, 1547, "Certificate is not a server certificate")
+    assert_done(await nitro.bind("vs_https", "inter", ca=True))

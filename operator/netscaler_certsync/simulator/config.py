@@ -37,6 +37,9 @@ class Quirks:
     require_passplain: bool = False
     #: `POST systemfile?override=yes` overwrites (newer builds); False: still 1642.
     systemfile_override: bool = True
+    #: Binding a certkey without a private key as a server (default or SNI) certificate:
+    #: "reject" with 599/1547 "Certificate is not a server certificate" (guess), or "accept".
+    bind_without_key: Literal["reject", "accept"] = "reject"
     #: Success bodies of writes: the `{"errorcode":0,...}` envelope, or empty (some builds).
     empty_write_bodies: bool = False
 

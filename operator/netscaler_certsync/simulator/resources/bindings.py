@@ -38,6 +38,8 @@ def bind(ctx: Ctx, item: Record) -> None:
     sni, ca = flag(item.get("snicert")), flag(item.get("ca"))
     if sni and ca:
         raise NitroError(1092, "snicert", "ca")
+    if not ca and certkey.key is None and ctx.config.quirks.bind_without_key == "reject":
+        raise NitroError(1547)  # a server certificate needs its private key on the appliance
     key = (ck_name, sni, ca)
     if key in vserver.bindings:
         raise NitroError(273, "certkeyname", ck_name)
