@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 
 import httpx
@@ -64,3 +65,23 @@ async def test_failover_through_the_admin_endpoint(
     assert (await client.post("/_simulator/ha", json={"state": "sideways"})).status_code == 400
     sim.set_ha_state("primary")
     assert (await nitro.get("hanode")).json()["hanode"][0]["state"] == "Primary"
+
+
+async def test_ca_served_and_extra_names_in_the_certificate() -> None:
+    from cryptography import x509
+
+    from netscaler_certsync.simulator import run_simulator
+
+    config = SimulatorConfig(tls_hosts=("netscaler-sim.demo.svc",))
+    async with run_simulator(config) as sim:
+        context = ssl.create_default_context(cafile=str(sim.ca_file))
+        async with httpx.AsyncClient(base_url=sim.url, verify=context) as http:
+            response = await http.get("/_simulator/ca.pem")
+            assert response.content == sim.ca_pem
+            served = await asyncio.get_running_loop().run_in_executor(
+                None, ssl.get_server_certificate, ("127.0.0.1", int(sim.url.rsplit(":", 1)[1]))
+            )
+        san = x509.load_pem_x509_certificate(served.encode()).extensions.get_extension_for_class(
+            x509.SubjectAlternativeName
+        )
+        assert "netscaler-sim.demo.svc" in san.value.get_values_for_type(x509.DNSName)

@@ -36,6 +36,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--http", action="store_true", help="plain HTTP instead of HTTPS")
     parser.add_argument("--tls-cert", type=Path, help="management TLS certificate (default: generated)")
     parser.add_argument("--tls-key", type=Path, help="key of --tls-cert")
+    parser.add_argument(
+        "--tls-san", action="append", default=[], metavar="NAME",
+        help="extra DNS name or IP in the generated certificate (e.g. a Service name)",
+    )  # fmt: skip
     parser.add_argument("--username", default="nsroot")
     parser.add_argument("--password", default="nsroot")
     parser.add_argument(
@@ -71,6 +75,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         https=not args.http,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        tls_hosts=tuple(args.tls_san),
         username=args.username,
         password=args.password,
         restricted_users=tuple(RestrictedUser.parse(text) for text in args.restricted_user),

@@ -64,6 +64,11 @@ def add_admin_routes(app: web.Application, nitro: NitroApp) -> None:
             )
         return _json({"hanode": nitro.state.ha_state})
 
+    async def ca(_: web.Request) -> web.Response:
+        if nitro.ca_pem is None:
+            return _json({"error": "plain HTTP: there is no management CA"}, status=404)
+        return web.Response(body=nitro.ca_pem, content_type="application/x-pem-file")
+
     async def reset(_: web.Request) -> web.Response:
         nitro.reset()
         return _json({"reset": True})
@@ -77,4 +82,5 @@ def add_admin_routes(app: web.Application, nitro: NitroApp) -> None:
     app.router.add_get("/_simulator/invariants", invariants)
     app.router.add_post("/_simulator/expire-sessions", expire)
     app.router.add_post("/_simulator/ha", ha)
+    app.router.add_get("/_simulator/ca.pem", ca)
     app.router.add_post("/_simulator/reset", reset)

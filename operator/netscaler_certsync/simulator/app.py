@@ -94,6 +94,7 @@ class NitroApp:
         self.requests: list[RequestRecord] = []
         self.internal_errors: list[str] = []
         self._saving = 0  # saves in progress (a second concurrent one gets 1461)
+        self.ca_pem: bytes | None = None  # CA of the management certificate, served by the admin endpoint
 
     def reset(self) -> None:
         """Factory state again: no sessions, faults, requests or objects beyond the seeds."""

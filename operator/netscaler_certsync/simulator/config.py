@@ -70,6 +70,8 @@ class SimulatorConfig:
     #: management TLS certificate/key files; None: generate a throw-away CA and certificate
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    #: extra DNS names / IPs for the generated certificate (e.g. a Kubernetes Service name)
+    tls_hosts: tuple[str, ...] = ()
     username: str = "nsroot"
     password: str = "nsroot"  # noqa: S105 - the documented factory default
     restricted_users: tuple[RestrictedUser, ...] = ()

@@ -90,8 +90,9 @@ def _tls(config: SimulatorConfig, workdir: Path) -> tuple[ssl.SSLContext, bytes,
     if config.tls_cert is not None:
         context.load_cert_chain(config.tls_cert, config.tls_key)
         return context, config.tls_cert.read_bytes(), config.tls_cert
-    hosts = [config.host] if config.host not in ("127.0.0.1", "localhost") else []
-    ca, server = server_certificate((*hosts, "127.0.0.1", "localhost"))
+    wildcard = {"0.0.0.0", "::", "127.0.0.1", "localhost"}  # noqa: S104 - names to leave out, not a bind
+    hosts = [h for h in (*config.tls_hosts, config.host) if h not in wildcard]
+    ca, server = server_certificate((*dict.fromkeys(hosts), "127.0.0.1", "localhost"))
     cert_file, key_file, ca_file = workdir / "server.pem", workdir / "server.key", workdir / "ca.pem"
     cert_file.write_bytes(server.cert_pem)
     key_file.write_bytes(server.key_pem)
@@ -116,6 +117,7 @@ async def run_simulator(config: SimulatorConfig | None = None) -> AsyncIterator[
         port = runner.addresses[0][1]
         host = f"[{config.host}]" if ":" in config.host else config.host
         url = f"{'https' if config.https else 'http'}://{host}:{port}"
+        nitro.ca_pem = ca_pem
         yield Simulator(nitro, url, ca_pem, ca_file)
     finally:
         await runner.cleanup()
