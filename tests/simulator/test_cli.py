@@ -42,3 +42,19 @@ def test_cli_prints_url_logs_requests_and_stops_on_sigterm() -> None:
     assert "GET /nitro/v1/config/csvserver -> 200 errorcode=0" in err
     assert "POST /nitro/v1/config/nsconfig?action=save -> 599 errorcode=1461" in err
     assert "Traceback" not in err
+
+
+def test_cli_rejects_bad_arguments_with_exit_2() -> None:
+    for bad in (
+        ["--fault", "kind=explode"],
+        ["--restricted-user", "ro:ro:("],
+        ["--restricted-user", "nocolons"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "netscaler_certsync", "simulator", "--http", *bad],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("simulator: ") and "Traceback" not in result.stderr

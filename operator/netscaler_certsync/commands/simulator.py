@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 from pathlib import Path
@@ -110,7 +111,7 @@ async def serve(config: SimulatorConfig) -> None:
 def main(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
-    except ValueError as exc:
+    except (ValueError, re.error) as exc:
         print(f"simulator: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)

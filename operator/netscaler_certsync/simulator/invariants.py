@@ -40,6 +40,16 @@ def _partition(part: Partition) -> list[str]:
             defaults += not sni and not ca
         if defaults > 1:
             problems.append(f"{prefix}vserver {vserver.name!r} has {defaults} default server certificates")
+        for domain, owner in vserver.sni_domains.items():
+            certkey = part.certkeys.get(owner)
+            if (
+                (owner, True, False) not in vserver.bindings
+                or certkey is None
+                or domain not in certkey.info.domains
+            ):
+                problems.append(
+                    f"{prefix}stale SNI domain index entry {domain!r} -> {owner!r} on {vserver.name!r}"
+                )
     for ca_name, children in part.children.items():
         for child in children:
             if part.certkeys.get(child) is None or part.certkeys[child].link != ca_name:

@@ -191,8 +191,9 @@ def record(certkey: CertKey) -> Record:
         data="0",
         expirymonitor=certkey.expirymonitor,
         ocspresponsestatus="NONE",
-        builtin=["BASIC"] if certkey.builtin else [],
     )
+    if certkey.builtin:
+        out["builtin"] = ["BASIC"]
     if certkey.key:
         out["key"] = certkey.key
     if certkey.notificationperiod is not None:
