@@ -384,3 +384,22 @@ def test_preserve_off_steady_state_keeps_the_superseded_record(pki: TestPKI) -> 
     again = make_plan([new], state, records, preserve_on_renewal=False)
     assert again.operations == ()
     assert only(again, Action.UNCHANGED).records_ok == records
+
+
+def test_our_ca_is_kept_while_someone_elses_certificate_links_to_it(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf, [pki.intermediate])
+    theirs = leaf_certkey("by-hand", pki.leaf(), linked_to=ca_name(pki.intermediate), owner="00000000")
+    state = snapshot(
+        ca_certkey(pki.intermediate), theirs, leaf_certkey(d.name, leaf, linked_to=ca_name(pki.intermediate))
+    )
+    p = make_plan([], state, [record(d)])
+    assert f"delete certkey {d.name}" in render_plan(p)
+    assert f"delete certkey {ca_name(pki.intermediate)}" not in render_plan(p)
+
+
+def test_dry_run_lines_never_carry_key_material(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    p = make_plan([want(leaf, [pki.intermediate], bindings=[HTTPS])], snapshot(files=[]))
+    text = "\n".join(render_plan(p)) + repr(p.operations)
+    assert "PRIVATE KEY" not in text and leaf.key_pem.decode().splitlines()[1] not in text

@@ -28,7 +28,6 @@ DuplicateCertificate: Final = "DuplicateCertificate"
 VServerNotFound: Final = "VServerNotFound"
 VServerNotSSL: Final = "VServerNotSSL"
 ApplianceError: Final = "ApplianceError"
-Interrupted: Final = "Interrupted"
 
 # The appliance as a whole (abort the apply; the operator maps them to conditions).
 Unreachable: Final = "Unreachable"
@@ -41,9 +40,7 @@ Synced: Final = "Synced"
 Renewed: Final = "Renewed"
 Removed: Final = "Removed"
 Unchanged: Final = "Unchanged"
-Superseded: Final = "Superseded"
 Planned: Final = "Planned"
-Kept: Final = "Kept"
 
 MATERIAL_REASONS: Final = frozenset(
     {

@@ -10,6 +10,7 @@ propagates untouched: whatever was done stays done, and the next apply converges
 from __future__ import annotations
 
 import asyncio
+import logging
 import posixpath
 from dataclasses import dataclass, field
 
@@ -20,6 +21,8 @@ from netscaler_certsync.engine.planner import Plan
 from netscaler_certsync.engine.state import Counter
 from netscaler_certsync.nitro import NitroClient
 from netscaler_certsync.nitro import errors as ne
+
+log = logging.getLogger(__name__)
 
 
 class OperationFailed(Exception):
@@ -177,15 +180,18 @@ async def _run_group(
             wrote = await _run(client, op, out, location)
         except OperationFailed as exc:
             out.failed[op.group] = (exc.reason, exc.message)
+            log.warning("%s: %s (%s)", op.describe(), exc.message, exc.reason)
             return
         except ne.NitroError as exc:
             if aborts(exc):
                 raise to_aborted(exc) from exc
             out.failed[op.group] = _failure(op, exc)
+            log.warning("%s", out.failed[op.group][1])
             return
         out.applied.append(op)
         if wrote:
             out.done.add(op.group)
+            log.info("%s", op.describe())
 
 
 async def _run_concurrently(

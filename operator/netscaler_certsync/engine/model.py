@@ -9,7 +9,7 @@ JSON (`Records.to_dict()` / `Records.from_dict()`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +149,6 @@ class CertState:
     FAILED = "Failed"
     REMOVED = "Removed"
     KEPT = "Kept"
-    SUPERSEDED = "Superseded"
     PLANNED = "Planned"
 
 
@@ -187,7 +186,3 @@ class ApplianceResult:
     @property
     def failed(self) -> list[CertificateResult]:
         return [c for c in self.certificates if c.state == CertState.FAILED]
-
-
-def by_id(items: Sequence[DesiredCertificate]) -> dict[str, DesiredCertificate]:
-    return {d.id: d for d in items}
