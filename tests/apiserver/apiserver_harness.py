@@ -284,7 +284,12 @@ class RealAPIServer:
     @property
     def env(self) -> dict[str, str]:
         """Environment for a kubectl subprocess aimed at this server only."""
-        return {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        # kubectl caches discovery per server address under ~/.kube/cache; keep that in our temp dir.
+        return {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "KUBECACHEDIR": str(self.workdir / "kube-cache"),
+        }
 
 
 @contextlib.contextmanager

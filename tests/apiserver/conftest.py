@@ -37,7 +37,7 @@ from apiserver_harness import (
     build,
     running,
 )
-from apiserver_kube import CRD_NAMES, Kube
+from apiserver_kube import CRD_NAMES, GROUP, Kube
 
 HERE = Path(__file__).resolve().parent
 MODE_ENV = "CERTSYNC_APISERVER"
@@ -182,7 +182,15 @@ def crds_applied(apiserver: RealAPIServer, kubectl_path: str) -> subprocess.Comp
     kube = Kube(apiserver, kubectl_path)
     applied = kube.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
     kube.kubectl("wait", "--for=condition=Established", "--timeout=30s", *(f"crd/{n}" for n in CRD_NAMES))
-    return applied
+    # Established is not yet "discoverable": the discovery controller catches up asynchronously,
+    # and until then `kubectl get certsync` says "doesn't have a resource type". Wait for it too.
+    wanted = {name.split(".", 1)[0] for name in CRD_NAMES}
+    for _ in range(100):
+        listed = kube.kubectl("api-resources", f"--api-group={GROUP}", "-o", "name", check=False).stdout
+        if wanted <= {line.split(".", 1)[0] for line in listed.split()}:
+            return applied
+        time.sleep(0.1)
+    pytest.fail(f"our kinds never appeared in discovery; last listing: {listed!r}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -45,3 +45,11 @@ def test_kubectl_finds_the_kinds_by_short_name_and_category(kube: Kube) -> None:
     # The category makes `kubectl get netscaler` list both kinds (empty here, but no error).
     assert kube.kubectl("get", "netscaler", "-A").returncode == 0
     assert kube.kubectl("get", "nsconn,certsync", "-A").returncode == 0
+
+
+def test_kubectl_explain_shows_our_field_documentation(kube: Kube) -> None:
+    # Served from the OpenAPI the server publishes for the CRDs: the descriptions users read.
+    out = kube.kubectl("explain", "certsync.spec.certificateNameTemplate").stdout
+    assert "{{certificateId}}" in out and "Immutable" in out
+    out = kube.kubectl("explain", "nsconn.spec.allowInsecureHTTP").stdout
+    assert "clear text" in out
