@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+import tarfile
+from pathlib import Path
 
 import yaml
 
-from .chart_helpers import CHART, ROOT, Render, of_kind
+from .chart_helpers import CHART, ROOT, Render, of_kind, run_helm
 
 SOURCE = sorted((ROOT / "crds").glob("*.yaml"))
 
@@ -41,3 +43,17 @@ def test_crds_can_be_left_to_someone_else_or_not_kept(render: Render) -> None:
     assert of_kind(render(crds__enabled=False), "CustomResourceDefinition") == []
     for crd in of_kind(render(crds__keep=False), "CustomResourceDefinition"):
         assert "annotations" not in crd["metadata"]
+
+
+def test_packaged_chart_still_carries_the_crds(helm: Path, tmp_path: Path) -> None:
+    # .helmignore must not drop files/crds/ from the package users install from a repository.
+    packaged = run_helm(helm, "package", str(CHART), "--destination", str(tmp_path))
+    assert packaged.returncode == 0, packaged.stderr
+    (archive,) = tmp_path.glob("netscaler-certsync-*.tgz")
+    rendered = run_helm(helm, "template", "x", str(archive))
+    assert rendered.returncode == 0, rendered.stderr
+    kinds = [d["kind"] for d in yaml.safe_load_all(rendered.stdout) if d]
+    assert kinds.count("CustomResourceDefinition") == len(SOURCE)
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert not any("/ci/" in n for n in names), "ci values are for chart testing, not users"
