@@ -47,11 +47,15 @@ def build_registry(removed: list[str]) -> kopf.OperatorRegistry:
 
 
 def kopf_is_watching(emulator: EmulatorThread) -> bool:
-    watched = {r.path for r in emulator.requests() if r.is_watch}
-    return f"/apis/{G}/{V}/{P}" in watched
+    return any(r.is_watch and r.path.startswith(f"/apis/{G}/{V}/") for r in emulator.requests())
 
 
+# Cluster-wide, and limited to a namespace: kopf then lists and watches v1/namespaces.
+@pytest.mark.parametrize(
+    "scope", [["--all-namespaces"], ["--namespace", "default"]], ids=["all", "namespaced"]
+)
 def test_kopf_lifecycle(
+    scope: list[str],
     emulator: EmulatorThread,
     kubeconfig: str,
     core: client.CoreV1Api,
@@ -61,9 +65,11 @@ def test_kopf_lifecycle(
 ) -> None:
     monkeypatch.setenv("KUBECONFIG", kubeconfig)
     removed: list[str] = []
-    args = ["run", "--standalone", "--all-namespaces", "--verbose"]
+    args = ["run", "--standalone", *scope, "--verbose"]
     with KopfRunner(args, registry=build_registry(removed), timeout=30) as runner:
         wait_for(lambda: kopf_is_watching(emulator), what="kopf to watch certificatesyncs")
+        if "--namespace" in scope:  # kopf found "default" by scanning v1/namespaces
+            assert any(r.path == "/api/v1/namespaces" for r in emulator.requests())
         body = {"apiVersion": f"{G}/{V}", "kind": "CertificateSync", "metadata": {"name": "cs1"}, "spec": {}}
         crs.create_namespaced_custom_object(G, V, "default", P, body)
 

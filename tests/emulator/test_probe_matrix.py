@@ -227,3 +227,19 @@ def test_request_log_shows_selectors(core: client.CoreV1Api, emulator: EmulatorT
     assert unselected_secret_reads(emulator.requests()) == []
     core.list_secret_for_all_namespaces()  # what the operator must never do
     assert [r.path for r in unselected_secret_reads(emulator.requests())] == ["/api/v1/secrets"]
+
+
+def test_namespaces_are_cluster_scoped_objects(core: client.CoreV1Api) -> None:
+    names = {n.metadata.name for n in core.list_namespace().items}
+    assert {"default", "kube-system"} <= names
+    created = core.create_namespace({"metadata": {"name": "team-a"}})
+    assert created.metadata.labels == {"kubernetes.io/metadata.name": "team-a"} and created.metadata.uid
+    selected = core.list_namespace(label_selector="kubernetes.io/metadata.name=team-a").items
+    assert [n.metadata.name for n in selected] == ["team-a"]
+    with pytest.raises(ApiException) as exc:
+        core.create_namespace({"metadata": {"name": "team-a"}})
+    assert status_code(exc) == 409
+    core.delete_namespace("team-a")
+    with pytest.raises(ApiException) as exc:
+        core.read_namespace("team-a")
+    assert status_code(exc) == 404

@@ -16,11 +16,13 @@ kmock internals) and adds what a real kube-apiserver does and vanilla kmock does
   version or on `expire_watches()`, selector transitions (an object leaving the selector is
   DELETED for that watcher), `timeoutSeconds` (with a final BOOKMARK when bookmarks are allowed),
   `sendInitialEvents` (WatchList) with the `initial-events-end` BOOKMARK;
-* discovery: `/version`, `groupVersion: v1` for the core group.
+* discovery: `/version`, `groupVersion: v1` for the core group;
+* `v1/namespaces` as cluster-scoped objects (`k8s_namespaces`; kopf `-n NS` scans them).
 
 Not emulated: schema validation/defaulting/pruning, strategic-merge list semantics, field
-managers, RBAC, admission, ownerReference GC, `v1/namespaces` objects (kmock's URL parser),
-`limit`/`continue` paging, periodic bookmarks.
+managers, RBAC, admission, ownerReference GC, namespace lifecycle (objects may be created in a
+namespace that does not exist; deleting a namespace deletes nothing else), `limit`/`continue`
+paging, periodic bookmarks.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from kmock._internal import boxes, dicts, dsl, enums, k8s, references, rendering
 
 from .k8s_history import Change, Expired, HistoryBus, gone_status
 from .k8s_matching import FastMatchingHandler
+from .k8s_namespaces import NAMESPACES, parse_namespace_request
 from .k8s_objects import (
     SERVER_MANAGED,
     bad_request,
@@ -103,23 +106,33 @@ class RealisticEmulator(k8s.KubernetesEmulator, FastMatchingHandler):
     def bus(self, resource: references.resource) -> HistoryBus:
         return self._buses[resource]
 
+    def _create_request(self, obj: dict[str, Any]) -> rendering.Request:
+        md = obj.get("metadata") or {}
+        request = rendering.Request(
+            method="POST",
+            action=enums.action.CREATE,
+            resource=self._resource_of(obj),
+            namespace=md.get("namespace"),
+            data=copy.deepcopy(obj),
+        )
+        self._prepare_create(request)
+        return request
+
+    def seed(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Store `obj` before any client connects (no watch event), e.g. the standard namespaces."""
+        request = self._create_request(obj)
+        md = request.data["metadata"]
+        self._objects[request.resource, md.get("namespace"), md["name"]] = request.data
+        return dict(request.data)
+
     async def create_object(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create `obj` as a POST would (stamps, checks, watch event), without HTTP: bulk test data.
 
         The resource comes from the object's apiVersion and kind (declared resources only).
         """
-        resource = self._resource_of(obj)
-        md = obj.get("metadata") or {}
-        request = rendering.Request(
-            method="POST",
-            action=enums.action.CREATE,
-            resource=resource,
-            namespace=md.get("namespace"),
-            data=copy.deepcopy(obj),
-        )
-        self._prepare_create(request)
+        request = self._create_request(obj)
         data: dict[str, Any] = request.data
-        key = (resource, data["metadata"].get("namespace"), data["metadata"]["name"])
+        key = (request.resource, data["metadata"].get("namespace"), data["metadata"]["name"])
         async with self._lock:
             if key in self._objects and not self._objects[key].deleted:
                 raise k8s.KubernetesObjectConflictError()
@@ -128,7 +141,7 @@ class RealisticEmulator(k8s.KubernetesEmulator, FastMatchingHandler):
             else:
                 self._objects[key] = data
             raw: dict[str, Any] = self._objects[key].raw
-            await self._buses[resource].put({"type": "ADDED", "object": raw})
+            await self._buses[request.resource].put({"type": "ADDED", "object": raw})
         return raw
 
     def _resource_of(self, obj: dict[str, Any]) -> references.resource:
@@ -191,6 +204,18 @@ class RealisticEmulator(k8s.KubernetesEmulator, FastMatchingHandler):
         return f"{request.resource.group}/{request.resource.version}".lstrip("/")
 
     # ------------------------------------------------------------------ dispatch
+    async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        request = await parse_namespace_request(raw_request, len(self._requests))
+        if request is None:
+            return await super().__call__(raw_request)
+        self._requests.append(request)  # the request log shows namespace requests like any other
+        try:
+            return await self._handle(request)
+        except rendering.StreamingError as e:  # the stream has started: nothing more to say
+            return e.args[0]  # type: ignore[no-any-return]
+        except Exception as e:  # as kmock does: the client gets the error as a Status
+            return await self._render_error(e)
+
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         if request.resource is None or request.resource.plural is None:
             return await super()._handle(request)
@@ -253,6 +278,8 @@ class RealisticEmulator(k8s.KubernetesEmulator, FastMatchingHandler):
         if _is_secret(request):
             fold_string_data(data)
             validate_secret(data)
+        if request.resource == NAMESPACES:  # the server labels every namespace with its name
+            md["labels"] = {**(md.get("labels") or {}), "kubernetes.io/metadata.name": md["name"]}
         if self._has_status(request):
             data.pop("status", None)
         if not request.params.get("dryRun"):

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import kmock
 
 from .k8s_emulator import RealisticEmulator
+from .k8s_namespaces import STANDARD_NAMESPACES, namespace_object
 
 __all__ = [
     "CRD_GROUP",
@@ -59,8 +60,14 @@ def wait_for(fn: Callable[[], T], timeout: float = 10, what: str = "condition") 
 
 
 def declare_resources(k: kmock.KubernetesEmulator) -> None:
-    """core/v1 (secrets, events, namespaces...) and our CRDs, both with the status subresource."""
+    """core/v1 (secrets, events, namespaces...) and our CRDs, both with the status subresource.
+
+    A `RealisticEmulator` also gets the namespaces every cluster has (default, kube-system...).
+    """
     k.resources.load_bundled()
+    if isinstance(k, RealisticEmulator):
+        for name in STANDARD_NAMESPACES:
+            k.seed(namespace_object(name))
     for plural, kind, short in (
         ("netscalerconnections", "NetScalerConnection", "nsconn"),
         ("certificatesyncs", "CertificateSync", "certsync"),
