@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end run on a throw-away kind cluster (`make e2e`):
 #   create the cluster, build the image and load it, install the chart (watching one namespace),
-#   run the NITRO simulator in the cluster from the same image, apply examples/simulator/, wait for
+#   run `helm test`, run the NITRO simulator in the cluster from the same image, apply
+#   examples/simulator/, wait for
 #   Ready, renew the TLS Secret, and check on the simulator (GET /_simulator/state) that the certkey
 #   kept its name and binding and now carries the new serial. Then delete the cluster.
 #
@@ -78,6 +79,8 @@ helm upgrade --install certsync charts/netscaler-certsync --namespace "$OPERATOR
     --set "watchNamespaces={$DEMO_NS}" --wait --timeout "${TIMEOUT}s"
 kubectl wait --for=condition=Established crd/netscalerconnections.netscaler.certsync.dev \
     crd/certificatesyncs.netscaler.certsync.dev --timeout=60s
+step "helm test (the operator serves certsync_ metrics)"
+helm test certsync --namespace "$OPERATOR_NS" --timeout 2m --logs
 
 step "simulator in $DEMO_NS"
 sed "s|image: netscaler-certsync:dev|image: $IMAGE|" examples/simulator/simulator.yaml |
