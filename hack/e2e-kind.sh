@@ -2,9 +2,9 @@
 # End-to-end run on a throw-away kind cluster (`make e2e`):
 #   create the cluster, build the image and load it, install the chart (watching one namespace),
 #   run `helm test`, run the NITRO simulator in the cluster from the same image, apply
-#   examples/simulator/, wait for
-#   Ready, renew the TLS Secret, and check on the simulator (GET /_simulator/state) that the certkey
-#   kept its name and binding and now carries the new serial. Then delete the cluster.
+#   examples/simulator/, wait for Ready, renew the TLS Secret, and check on the simulator
+#   (GET /_simulator/state) that the certkey kept its name and binding and now carries the new
+#   serial; delete the sync and check the appliance is clean. Then delete the cluster.
 #
 # Exit codes: 0 passed; 1 failed; 3 cannot run here (Docker, a running Docker daemon, kind or
 # openssl missing). A skipped run is not a pass: CI must treat 3 as "not run".
