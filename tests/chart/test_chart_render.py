@@ -154,3 +154,9 @@ def test_existing_service_account_must_be_named(helm: Path, render: Render) -> N
     assert of_kind(docs, "ServiceAccount") == []
     assert one(docs, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == "existing"
     assert one(docs, "ClusterRoleBinding")["subjects"][0]["name"] == "existing"
+
+
+def test_network_policy_without_metrics_allows_no_ingress(render: Render) -> None:
+    policy = one(render(networkPolicy__enabled=True, metrics__enabled=False), "NetworkPolicy")
+    assert policy["spec"]["ingress"] == []
+    assert "Ingress" in policy["spec"]["policyTypes"]
