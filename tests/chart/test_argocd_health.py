@@ -14,6 +14,8 @@ import lupa.lua51 as lua51
 import pytest
 import yaml
 
+from netscaler_certsync.reconcile import conditions as oc
+
 from .chart_helpers import ROOT
 
 CHECKS = ROOT / "gitops" / "argocd" / "netscaler.certsync.dev"
@@ -86,3 +88,26 @@ def test_argocd_cm_embeds_the_same_scripts() -> None:
     script = (CHECKS / "CertificateSync" / "health.lua").read_text()
     for kind in KINDS:
         assert cm["data"][f"resource.customizations.health.netscaler.certsync.dev_{kind}"] == script
+
+
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        (lambda: oc.first_visit(), "Progressing"),
+        (lambda: oc.progressing("Uploading", "Uploading 1 certificate"), "Progressing"),
+        (lambda: oc.ready("Synced", "1 certificate on 1 appliance"), "Healthy"),
+        (lambda: oc.stalled("AuthenticationFailed", "login refused"), "Degraded"),
+    ],
+    ids=["first-visit", "progressing", "ready", "stalled"],
+)
+@pytest.mark.parametrize("kind", KINDS)
+def test_verdicts_on_what_the_operator_writes(kind: str, conditions: Any, expected: str) -> None:
+    # Built with the operator's own condition helpers, so a change in what it writes that the
+    # health check would misread fails here.
+    obj = {
+        "kind": kind,
+        "metadata": {"name": "x", "namespace": "web", "generation": 3},
+        "status": {"observedGeneration": 3, "conditions": oc.merge_conditions(None, conditions(), 3)},
+    }
+    script = (CHECKS / kind / "health.lua").read_text()
+    assert run_health(script, obj)["status"] == expected
