@@ -104,3 +104,18 @@ async def test_restricted_user_command_policy() -> None:
 async def test_login_body_errors(client: httpx.AsyncClient) -> None:
     response = await client.post(f"{CONFIG}/login", json={"login": {"password": "x"}})
     assert_error(response, 400, 1095, "Required argument missing [username]")
+
+
+async def test_two_simulators_with_one_seed_do_not_share_tokens() -> None:
+    config = SimulatorConfig(https=False, seed=1)
+    async with (
+        run_simulator(config) as a,
+        run_simulator(config) as b,
+        httpx.AsyncClient(base_url=a.url) as http_a,
+        httpx.AsyncClient(base_url=b.url) as http_b,
+    ):
+        node_a, node_b = Nitro(http_a), Nitro(http_b)
+        await node_a.login()
+        await node_b.login()
+        assert node_a.headers != node_b.headers
+        assert_error(await node_b.get("nsversion", headers=node_a.headers), 401, 1027)

@@ -56,7 +56,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--partition", action="append", default=[], metavar="NAME", help="an admin partition")
     parser.add_argument("--ha-state", choices=("standalone", "primary", "secondary"), default="standalone")
     parser.add_argument("--certkey-name-max", type=int, default=31)
-    parser.add_argument("--seed", type=int, default=0, help="seed for session ids and fault injection")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for fault injection (same seed, same faults)"
+    )
     parser.add_argument("--save-delay", type=float, default=0.0, help="seconds every config save takes")
     parser.add_argument(
         "--fault", action="append", default=[], metavar="RULE",

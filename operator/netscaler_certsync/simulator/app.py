@@ -10,7 +10,6 @@ import contextlib
 import copy
 import json
 import logging
-import random
 import socket
 import struct
 import time
@@ -86,7 +85,7 @@ class NitroApp:
         self.config = config
         self._new_state = new_state
         self.state = new_state()
-        self.sessions = SessionStore(config, random.Random(config.seed))
+        self.sessions = SessionStore(config)
         self.faults = FaultInjector(config.seed)
         for rule in config.faults:
             assert isinstance(rule, FaultRule)
@@ -99,7 +98,7 @@ class NitroApp:
     def reset(self) -> None:
         """Factory state again: no sessions, faults, requests or objects beyond the seeds."""
         self.state = self._new_state()
-        self.sessions = SessionStore(self.config, random.Random(self.config.seed))
+        self.sessions = SessionStore(self.config)
         self.faults.clear()
         self.faults.reseed(self.config.seed)
         self.requests.clear()

@@ -82,6 +82,7 @@ class SimulatorConfig:
     sni_vservers: tuple[str, ...] = ()
     partitions: tuple[str, ...] = ()
     certkey_name_max: int = 31
+    #: seeds fault probabilities and jitter (session ids stay random: two simulators never share one)
     seed: int = 0
     ha_state: HAState = "standalone"
     version: str = DEFAULT_VERSION

@@ -3,8 +3,8 @@ per-request X-NITRO-USER/X-NITRO-PASS, idle timeout, the 20-session limit and lo
 
 from __future__ import annotations
 
-import random
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,11 +35,8 @@ class Session:
 
 
 class SessionStore:
-    def __init__(
-        self, config: SimulatorConfig, rng: random.Random, clock: Callable[[], float] = time.monotonic
-    ):
+    def __init__(self, config: SimulatorConfig, clock: Callable[[], float] = time.monotonic):
         self.config = config
-        self._rng = rng
         self._clock = clock
         self.users: dict[str, User] = {config.username: User(config.username, config.password)}
         for restricted in config.restricted_users:
@@ -65,7 +62,8 @@ class SessionStore:
             seconds = float(timeout) if timeout not in (None, "") else self.config.session_timeout  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             raise NitroError(1097, "timeout") from exc
-        token = "##" + "".join(self._rng.choice("0123456789ABCDEF") for _ in range(60))
+        # Random even with a fixed seed: two simulators (an HA pair) must never accept each other's tokens.
+        token = "##" + secrets.token_hex(30).upper()
         session = Session(token, user, seconds, self._clock())
         self.sessions[token] = session
         self.logins += 1
