@@ -75,7 +75,10 @@ def assert_error(response: httpx.Response, status: int, errorcode: int, prefix: 
     assert body["errorcode"] == errorcode, body
     assert body["severity"] == "ERROR"
     assert body["message"].startswith(prefix), body["message"]
-    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    assert response.headers["server"] == "Apache"
+    if status == 599:  # the GO client matches the literal status line
+        assert response.reason_phrase == "Netscaler specific error"
     return body
 
 
