@@ -14,7 +14,7 @@ import yaml
 
 from netscaler_certsync.cli import build_parser
 
-from .chart_helpers import ROOT, Render, one, run_helm
+from .chart_helpers import ROOT, Render, one, policy_regex, run_helm
 
 
 def _parse(args: list[str]) -> argparse.Namespace:
@@ -47,7 +47,15 @@ def test_simulator_example_args_parse() -> None:
     # In a pod it must listen beyond loopback, over plain HTTP (the example connection says so).
     assert args.http and args.host not in {"127.0.0.1", "localhost"}
     assert args.port == container["ports"][0]["containerPort"]
+    # The demo user is restricted by exactly the documented command policy.
+    (restricted,) = args.restricted_user
+    assert restricted.split(":", 2)[2] == policy_regex()
     sync = (ROOT / "examples" / "simulator" / "sync.yaml").read_text()
+    secret = next(d for d in yaml.safe_load_all(sync) if d["kind"] == "Secret")
+    assert restricted.split(":", 2)[:2] == [
+        secret["stringData"]["username"],
+        secret["stringData"]["password"],
+    ]
     for binding in yaml.safe_load_all(sync):
         if binding["kind"] == "CertificateSync":
             vservers = {v.split(":")[0] for v in args.vserver}

@@ -67,7 +67,7 @@ def test_examples_only_reference_objects_they_define_or_document() -> None:
 def test_example_secrets_hold_no_real_password() -> None:
     for name, doc in EXAMPLES:
         if doc["kind"] == "Secret" and "username" in doc.get("stringData", {}):
-            assert doc["stringData"]["password"] in {"CHANGE-ME", "nsroot"}, name
+            assert doc["stringData"]["password"] in {"CHANGE-ME", "certsync-demo"}, name
 
 
 CONNECTION: dict[str, Any] = {
