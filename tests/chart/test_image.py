@@ -7,6 +7,9 @@ the entrypoint; the kind e2e run starts the simulator from the same image.
 from __future__ import annotations
 
 import re
+import tomllib
+
+import yaml
 
 from .chart_helpers import CHART, ROOT
 
@@ -60,3 +63,14 @@ def test_entrypoint_and_oci_labels() -> None:
 def test_build_context_is_small() -> None:
     ignore = (ROOT / ".dockerignore").read_text().splitlines()
     assert ignore[ignore.index("*") :][:4] == ["*", "!pyproject.toml", "!README.md", "!operator/"]
+
+
+def test_versions_agree() -> None:
+    # One release number across the package, the chart's appVersion, the image label and the
+    # image Artifact Hub lists.
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["appVersion"] == version
+    assert f"ARG VERSION={version}" in DOCKERFILE
+    (image,) = yaml.safe_load(chart["annotations"]["artifacthub.io/images"])
+    assert image["image"].endswith(f":{version}")
