@@ -61,16 +61,42 @@ def operator_options() -> OperatorOptions:
     return OperatorOptions(health_check_tick_seconds=0.5, drift_check_tick_seconds=0.5)
 
 
+class LogRecorder(logging.Handler):
+    """Every log line of the run at DEBUG, formatted, whatever pytest's own logging plugin does."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture()
+def logs() -> Iterator[LogRecorder]:
+    recorder = LogRecorder()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(recorder)
+    root.setLevel(logging.DEBUG)
+    yield recorder
+    root.removeHandler(recorder)
+    root.setLevel(old_level)
+
+
 @pytest.fixture()
 def operator(
-    emulator: EmulatorThread, operator_options: OperatorOptions, caplog: pytest.LogCaptureFixture
+    emulator: EmulatorThread, operator_options: OperatorOptions, logs: LogRecorder
 ) -> Iterator[OperatorThread]:
-    caplog.set_level(logging.DEBUG)
     access = ClusterAccess(server=emulator.url, token="operator-token")
     op = OperatorThread(access, operator_options).start()
     yield op
     op.stop()
     assert op.error is None, op.error
+    # kopf only logs API errors and retries; a traceback of ours must fail the test.
+    crashes = [line for line in logs.lines if "Traceback" in line or "Unhandled" in line]
+    assert not crashes, crashes[:3]
 
 
 @pytest.fixture()

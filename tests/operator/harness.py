@@ -155,3 +155,26 @@ class Cluster:
 
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def nitro(simulator: SimulatorThread, coro_fn: Callable[[Any], Any]) -> Any:
+    """Run `coro_fn(client)` with a NITRO session of our own, like an admin at the appliance would."""
+    import asyncio
+
+    from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
+
+    async def go() -> Any:
+        async with NitroClient(
+            simulator.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=simulator.ca_pem)
+        ) as c:
+            return await coro_fn(c)
+
+    return asyncio.run(go())
+
+
+def admin(simulator: SimulatorThread, method: str, path: str, body: Any = None) -> Any:
+    """Call the simulator's admin endpoint (faults, session expiry) from the test's thread."""
+    ctx = ssl.create_default_context(cadata=simulator.ca_pem.decode())
+    reply = httpx.request(method, f"{simulator.url}/_simulator/{path}", json=body, verify=ctx, timeout=10)
+    reply.raise_for_status()
+    return reply.json()

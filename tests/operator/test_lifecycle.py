@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from netscaler_certsync.k8s import keys
 from netscaler_certsync.testing.k8s_thread import wait_for
 from netscaler_certsync.testing.operator_thread import OperatorThread
-from tests.operator.harness import Cluster, condition
+from tests.operator.harness import Cluster, condition, nitro
 
 
 def test_create_deploys_binds_and_reports_ready(cluster: Cluster, operator: OperatorThread) -> None:
@@ -70,3 +72,176 @@ def test_renewal_updates_in_place_within_seconds(cluster: Cluster, operator: Ope
     assert len(leaf_files) == 2, f"old files must be deleted after the update: {leaf_files}"
     assert cluster.invariants() == []
     cluster.wait_event("www", "Renewed")
+
+
+def test_binding_added_and_removed(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.connection()
+    cluster.tls_secret("www")
+    cluster.sync("www", certificates=[{"secretName": "www"}], bindings=[{"vserver": "vs_https"}])
+    cluster.wait_ready("www")
+
+    cluster.patch_sync(
+        "www", {"spec": {"bindings": [{"vserver": "vs_https"}, {"vserver": "cs_sni", "sni": True}]}}
+    )
+    cluster.wait_ready("www")
+    assert cluster.bound("vs_https") == [("default-www", False)]
+    assert cluster.bound("cs_sni") == [("default-www", True)]
+
+    cluster.patch_sync("www", {"spec": {"bindings": [{"vserver": "cs_sni", "sni": True}]}})
+    obj = cluster.wait_ready("www")
+    assert cluster.bound("vs_https") == []
+    assert cluster.bound("cs_sni") == [("default-www", True)]
+    assert obj["status"]["certificates"][0]["boundVServers"] == [{"vserver": "cs_sni", "sni": True}]
+    assert cluster.invariants() == []
+
+
+def test_deselected_secret_is_removed_and_others_stay(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.connection()
+    labels = {"netscaler.certsync.dev/deploy": "yes"}
+    cluster.tls_secret("a", labels=labels)
+    cluster.tls_secret("b", labels=labels)
+    cluster.tls_secret("unrelated")  # no label: never deployed
+    cluster.sync("sel", secretSelector={"matchLabels": labels}, bindings=[{"vserver": "cs_sni", "sni": True}])
+    obj = cluster.wait_ready("sel")
+    assert sorted(e["secretName"] for e in obj["status"]["certificates"]) == ["a", "b"]
+    assert cluster.certkey("default-unrelated") is None
+
+    # Take the label off "a": it is deselected, so it is unbound and removed; "b" stays.
+    cluster.core.patch_namespaced_secret(
+        "a", "default", {"metadata": {"labels": {"netscaler.certsync.dev/deploy": None}}}
+    )
+    cluster.patch_sync("sel", {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "deselect-a"}}})
+    obj = cluster.wait_sync(
+        "sel", lambda o: [e["secretName"] for e in o["status"]["certificates"]] == ["b"], "only b remains"
+    )
+    assert obj["status"]["lastHandledSyncRequest"] == "deselect-a"
+    assert cluster.certkey("default-a") is None
+    assert cluster.certkey("default-b") is not None
+    assert cluster.bound("cs_sni") == [("default-b", True)]
+    assert cluster.invariants() == []
+    cluster.wait_event("sel", "Removed")
+
+
+def test_deleted_secret_of_a_selector_is_removed_promptly(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.connection()
+    labels = {"app": "web"}
+    cluster.tls_secret("a", labels=labels)
+    cluster.tls_secret("b", labels=labels)
+    cluster.sync("sel", secretSelector={"matchLabels": labels})
+    cluster.wait_ready("sel")
+    cluster.core.delete_namespaced_secret("a", "default")
+    wait_for(
+        lambda: cluster.certkey("default-a") is None,
+        timeout=10,
+        what="a removed after its Secret was deleted",
+    )
+    assert cluster.certkey("default-b") is not None
+
+
+def test_delete_policy_delete_removes_everything_it_deployed(
+    cluster: Cluster, operator: OperatorThread
+) -> None:
+    cluster.connection()
+    cluster.tls_secret("www")
+    cluster.sync("www", certificates=[{"secretName": "www"}], bindings=[{"vserver": "vs_https"}])
+    cluster.wait_ready("www")
+    saves = cluster.appliance()["saves"]
+
+    cluster.crs.delete_namespaced_custom_object(keys.GROUP, keys.VERSION, "default", keys.SYNC_PLURAL, "www")
+    wait_for(lambda: cluster.get(keys.SYNC_PLURAL, "www") is None, timeout=10, what="the finalizer to let go")
+    state = cluster.appliance()
+    ours = [n for n, c in state["certkeys"].items() if not c.get("builtin")]
+    assert ours == [], f"certkeys left behind: {ours}"
+    assert [f for f in state["files"] if "/cs-" in f] == []
+    assert cluster.bound("vs_https") == []
+    assert state["saves"] == saves + 1 and state["configchanged"] is False
+    assert cluster.invariants() == []
+
+
+def test_delete_policy_orphan_leaves_the_appliance_alone(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.connection()
+    cluster.tls_secret("www")
+    cluster.sync(
+        "www",
+        certificates=[{"secretName": "www"}],
+        bindings=[{"vserver": "vs_https"}],
+        deletionPolicy="Orphan",
+    )
+    cluster.wait_ready("www")
+    before = cluster.appliance()
+
+    cluster.crs.delete_namespaced_custom_object(keys.GROUP, keys.VERSION, "default", keys.SYNC_PLURAL, "www")
+    wait_for(lambda: cluster.get(keys.SYNC_PLURAL, "www") is None, timeout=10, what="the finalizer to let go")
+    after = cluster.appliance()
+    assert after["certkeys"] == before["certkeys"]
+    assert after["bindings"] == before["bindings"]
+    assert after["files"] == before["files"]
+
+
+def test_two_syncs_share_an_intermediate(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.connection()
+    cluster.tls_secret("a")
+    cluster.tls_secret("b")
+    cluster.sync("sync-a", certificates=[{"secretName": "a"}])
+    cluster.sync("sync-b", certificates=[{"secretName": "b"}])
+    cluster.wait_ready("sync-a")
+    cluster.wait_ready("sync-b")
+    state = cluster.appliance()
+    links = {
+        state["certkeys"]["default-a"]["linkcertkeyname"],
+        state["certkeys"]["default-b"]["linkcertkeyname"],
+    }
+    assert len(links) == 1, "both leaves link to one CA certkey (NetScaler refuses duplicate content)"
+    [ca] = links
+
+    # Deleting one sync keeps the CA the other still links to.
+    cluster.crs.delete_namespaced_custom_object(
+        keys.GROUP, keys.VERSION, "default", keys.SYNC_PLURAL, "sync-a"
+    )
+    wait_for(lambda: cluster.get(keys.SYNC_PLURAL, "sync-a") is None, timeout=10, what="sync-a deleted")
+    state = cluster.appliance()
+    assert "default-a" not in state["certkeys"]
+    assert state["certkeys"]["default-b"]["linkcertkeyname"] == ca
+    assert ca in state["certkeys"]
+    assert cluster.invariants() == []
+
+
+def test_manual_sync_request_is_recorded(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.connection()
+    cluster.tls_secret("www")
+    cluster.sync("www", certificates=[{"secretName": "www"}], autoSync=False)
+    first = cluster.wait_ready("www")
+    serial = first["status"]["certificates"][0]["serial"]
+
+    renewed = cluster.renew("www")
+    # autoSync is off: the Secret change alone does not reach the appliance...
+    cluster.patch_sync("www", {"metadata": {"annotations": {"unrelated": "touch"}}})
+    assert (cluster.certkey("default-www") or {}).get("serial") == serial
+    # ...a manual request does, and is recorded.
+    cluster.patch_sync("www", {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "2026-11-27T12:00:00Z"}}})
+    obj = cluster.wait_sync(
+        "www",
+        lambda o: o["status"].get("lastHandledSyncRequest") == "2026-11-27T12:00:00Z",
+        "manual sync handled",
+    )
+    assert obj["status"]["certificates"][0]["serial"] == renewed.serial_hex
+    assert cluster.certkey("default-www")["serial"] == renewed.serial_hex
+
+
+def test_drift_on_the_appliance_is_repaired(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.connection()
+    cluster.tls_secret("www")
+    cluster.sync(
+        "www",
+        certificates=[{"secretName": "www"}],
+        bindings=[{"vserver": "vs_https"}],
+        driftCheckIntervalSeconds=1,
+    )
+    cluster.wait_ready("www")
+
+    async def unbind_by_hand(client: Any) -> None:
+        await client.unbind_certkey("vs_https", "default-www")
+
+    nitro(cluster.simulator, unbind_by_hand)
+    assert cluster.bound("vs_https") == []
+    wait_for(lambda: cluster.bound("vs_https") == [("default-www", False)], timeout=10, what="drift repaired")

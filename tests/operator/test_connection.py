@@ -1,0 +1,133 @@
+"""NetScalerConnection: what `kubectl get nsconn` shows for a good, a misconfigured and an HA appliance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netscaler_certsync.k8s import keys
+from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
+from netscaler_certsync.testing import k8s_builders as build
+from netscaler_certsync.testing.k8s_thread import wait_for
+from netscaler_certsync.testing.operator_thread import OperatorThread
+from tests.operator.harness import NS, Cluster, condition
+
+
+def _wait_conn(cluster: Cluster, name: str, pred: Any, what: str) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        obj = cluster.get(keys.CONNECTION_PLURAL, name)
+        return obj if obj and pred(obj) else None
+
+    return wait_for(check, timeout=15, what=what)
+
+
+def test_ready_with_version_and_ha_state(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.connection()
+    obj = _wait_conn(
+        cluster, "adc", lambda o: condition(o, "Ready").get("status") == "True", "connection Ready"
+    )
+    status = obj["status"]
+    assert status["version"].startswith("NetScaler NS13.1")
+    assert status["haState"] == "Standalone"
+    assert status["primaryEndpoint"] == cluster.simulator.url
+    assert status["lastCheckedTime"]
+    assert condition(obj, "TLSVerified")["status"] == "True"
+    assert condition(obj, "Ready")["observedGeneration"] == obj["metadata"]["generation"]
+
+
+def test_bad_credentials(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.core.create_namespaced_secret(NS, build.credentials_secret("wrong", "nsroot", "not-the-password"))
+    cluster.core.create_namespaced_secret(NS, build.opaque_secret("ca", {"ca.crt": cluster.simulator.ca_pem}))
+    spec = {
+        "endpoint": cluster.simulator.url,
+        "credentialsSecretRef": {"name": "wrong"},
+        "tls": {"caSecretRef": {"name": "ca"}},
+    }
+    cluster.crs.create_namespaced_custom_object(
+        keys.GROUP, keys.VERSION, NS, keys.CONNECTION_PLURAL, build.netscaler_connection("adc", spec)
+    )
+    obj = _wait_conn(
+        cluster,
+        "adc",
+        lambda o: condition(o, "Ready").get("reason") == "AuthenticationFailed",
+        "auth failure",
+    )
+    assert condition(obj, "Stalled")["status"] == "True"
+    assert "not-the-password" not in str(obj)
+    cluster.wait_event("adc", "AuthenticationFailed")
+
+
+def test_tls_verification_failure_without_the_ca(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.core.create_namespaced_secret(NS, build.credentials_secret("login", "nsroot", "nsroot"))
+    spec = {"endpoint": cluster.simulator.url, "credentialsSecretRef": {"name": "login"}}
+    cluster.crs.create_namespaced_custom_object(
+        keys.GROUP, keys.VERSION, NS, keys.CONNECTION_PLURAL, build.netscaler_connection("adc", spec)
+    )
+    obj = _wait_conn(
+        cluster,
+        "adc",
+        lambda o: condition(o, "Ready").get("reason") == "TLSVerificationFailed",
+        "TLS failure",
+    )
+    assert "caSecretRef" in condition(obj, "Ready")["message"]
+    cluster.wait_event("adc", "TLSVerificationFailed")
+
+
+def test_missing_credentials_secret(cluster: Cluster, operator: OperatorThread) -> None:
+    spec = {"endpoint": cluster.simulator.url, "credentialsSecretRef": {"name": "nope"}}
+    cluster.crs.create_namespaced_custom_object(
+        keys.GROUP, keys.VERSION, NS, keys.CONNECTION_PLURAL, build.netscaler_connection("adc", spec)
+    )
+    _wait_conn(
+        cluster,
+        "adc",
+        lambda o: condition(o, "Ready").get("reason") == "CredentialsNotFound",
+        "missing Secret",
+    )
+    cluster.wait_event("adc", "CredentialsNotFound")
+
+
+def test_insecure_skip_verify_is_said_in_a_condition(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.core.create_namespaced_secret(NS, build.credentials_secret("login", "nsroot", "nsroot"))
+    spec = {
+        "endpoint": cluster.simulator.url,
+        "credentialsSecretRef": {"name": "login"},
+        "tls": {"insecureSkipVerify": True},
+    }
+    cluster.crs.create_namespaced_custom_object(
+        keys.GROUP, keys.VERSION, NS, keys.CONNECTION_PLURAL, build.netscaler_connection("adc", spec)
+    )
+    obj = _wait_conn(cluster, "adc", lambda o: condition(o, "Ready").get("status") == "True", "Ready")
+    assert condition(obj, "TLSVerified") == {
+        **condition(obj, "TLSVerified"),
+        "status": "False",
+        "reason": "InsecureSkipVerify",
+    }
+    cluster.wait_event("adc", "InsecureSkipVerify")
+
+
+def test_ha_pair_writes_to_the_primary_only(cluster: Cluster, operator: OperatorThread) -> None:
+    secondary = SimulatorThread(SimulatorConfig(ha_state="secondary", ssl_vservers=("vs_https",))).start()
+    primary = cluster.simulator  # the fixture's appliance plays the primary
+    try:
+        cluster.core.create_namespaced_secret(NS, build.credentials_secret("login", "nsroot", "nsroot"))
+        bundle = secondary.ca_pem + primary.ca_pem
+        cluster.core.create_namespaced_secret(NS, build.opaque_secret("ca", {"ca.crt": bundle}))
+        spec = {
+            "endpoints": [secondary.url, primary.url],
+            "credentialsSecretRef": {"name": "login"},
+            "tls": {"caSecretRef": {"name": "ca"}},
+        }
+        cluster.crs.create_namespaced_custom_object(
+            keys.GROUP, keys.VERSION, NS, keys.CONNECTION_PLURAL, build.netscaler_connection("adc", spec)
+        )
+        obj = _wait_conn(
+            cluster, "adc", lambda o: condition(o, "Ready").get("status") == "True", "HA pair Ready"
+        )
+        assert obj["status"]["primaryEndpoint"] == primary.url
+        cluster.tls_secret("www")
+        cluster.sync("www", certificates=[{"secretName": "www"}], bindings=[{"vserver": "vs_https"}])
+        cluster.wait_ready("www")
+        assert cluster.certkey("default-www") is not None
+        assert not [r for r in secondary.requests if r.is_write], "nothing may be written to the secondary"
+    finally:
+        secondary.stop()

@@ -1,0 +1,79 @@
+"""No private key or password in logs (at DEBUG), Events or status, through a lifecycle with failures."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from netscaler_certsync.k8s import keys
+from netscaler_certsync.testing import k8s_builders as build
+from netscaler_certsync.testing.k8s_thread import wait_for
+from netscaler_certsync.testing.operator_thread import OperatorThread
+from tests.operator.conftest import LogRecorder as Recorder
+from tests.operator.harness import NS, Cluster
+
+PASSWORD = "S3cret-Appliance-Pa55"
+
+
+def _needles(*key_pems: bytes) -> list[str]:
+    out = [PASSWORD, base64.b64encode(PASSWORD.encode()).decode()]
+    for pem in key_pems:
+        body = "".join(line for line in pem.decode().splitlines() if "-----" not in line)
+        out += [body[:40], body[-40:], base64.b64encode(pem).decode()[:60]]
+    return out
+
+
+def test_keys_and_passwords_never_leave(cluster: Cluster, operator: OperatorThread, logs: Recorder) -> None:
+    # One connection logs in; a second one sends PASSWORD, which the appliance refuses.
+    cluster.core.create_namespaced_secret(NS, build.credentials_secret("login", "nsroot", "nsroot"))
+    cluster.core.create_namespaced_secret(NS, build.credentials_secret("wrong", "nsroot", PASSWORD))
+    cluster.core.create_namespaced_secret(NS, build.opaque_secret("ca", {"ca.crt": cluster.simulator.ca_pem}))
+    for name, login in (("adc", "login"), ("bad", "wrong")):
+        spec = {
+            "endpoint": cluster.simulator.url,
+            "credentialsSecretRef": {"name": login},
+            "tls": {"caSecretRef": {"name": "ca"}},
+        }
+        cluster.crs.create_namespaced_custom_object(
+            keys.GROUP, keys.VERSION, NS, keys.CONNECTION_PLURAL, build.netscaler_connection(name, spec)
+        )
+
+    good = cluster.tls_secret("www")
+    mismatched = cluster.pki.leaf("bad.example.com")
+    other = cluster.pki.leaf("other.example.com")
+    cluster.core.create_namespaced_secret(
+        NS, build.tls_secret("mismatch", mismatched.cert_pem, other.key_pem)
+    )
+    cluster.sync(
+        "www",
+        connectionRefs=[{"name": "adc"}, {"name": "bad"}],
+        certificates=[{"secretName": "www"}, {"secretName": "mismatch"}],
+        bindings=[{"vserver": "vs_https"}],
+    )
+    cluster.wait_reason("www", "AuthenticationFailed")
+    renewed = cluster.renew("www")
+    wait_for(
+        lambda: (cluster.certkey("default-www") or {}).get("serial") == renewed.serial_hex,
+        timeout=10,
+        what="renewal",
+    )
+    cluster.crs.delete_namespaced_custom_object(keys.GROUP, keys.VERSION, NS, keys.SYNC_PLURAL, "www")
+
+    needles = _needles(good.key_pem, renewed.key_pem, other.key_pem)
+    haystacks = {
+        "logs": "\n".join(logs.lines),
+        "events": json.dumps(
+            [e.to_dict() for e in cluster.core.list_namespaced_event(NS).items], default=str
+        ),
+        "connections": json.dumps(
+            cluster.crs.list_namespaced_custom_object(keys.GROUP, keys.VERSION, NS, keys.CONNECTION_PLURAL)
+        ),
+    }
+    sync = cluster.get(keys.SYNC_PLURAL, "www")
+    haystacks["sync"] = json.dumps(sync or {})
+    assert len(haystacks["logs"]) > 10_000, (
+        "the scan must have something to scan (DEBUG logs of a whole lifecycle)"
+    )
+    for where, text in haystacks.items():
+        leaked = [i for i, needle in enumerate(needles) if needle in text]
+        assert not leaked, f"secret material (needles {leaked}) found in {where}"  # never print the needle
