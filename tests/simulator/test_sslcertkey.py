@@ -229,3 +229,23 @@ async def test_expired_certificate_loads_with_a_warning(nitro: Nitro, pki: TestP
     assert response.status_code == 209 and response.json()["errorcode"] == 1589
     entry = (await nitro.get("sslcertkey/old")).json()["sslcertkey"][0]
     assert (entry["status"], entry["daystoexpiration"]) == ("Expired", 0)
+
+
+async def test_deletecertkeyfilesonremoval(nitro: Nitro, pki: TestPKI, sim: Simulator) -> None:
+    await nitro.install("www", pki.leaf())
+    body = {"sslcertkey": {"certkey": "www", "deletecertkeyfilesonremoval": "ALWAYS"}}
+    assert_done(await nitro.put("sslcertkey", body))
+    assert (await nitro.get("sslcertkey/www")).json()["sslcertkey"][0][
+        "deletecertkeyfilesonremoval"
+    ] == "ALWAYS"
+    assert_done(await nitro.delete("sslcertkey/www"))
+    assert "/nsconfig/ssl/www.crt" not in sim.state.dump()["files"]
+    await nitro.install("api", pki.leaf(), with_key=False)
+    body = {"sslcertkey": {"certkey": "api", "deletecertkeyfilesonremoval": "IF_EXPIRED"}}
+    assert_done(await nitro.put("sslcertkey", body))
+    assert_done(await nitro.delete("sslcertkey/api"))
+    assert "/nsconfig/ssl/api.crt" in sim.state.dump()["files"]  # not expired: files stay
+    body["sslcertkey"]["deletecertkeyfilesonremoval"] = "SOMETIMES"
+    await nitro.install("x", pki.leaf(), with_key=False)
+    body["sslcertkey"]["certkey"] = "x"
+    assert_error(await nitro.put("sslcertkey", body), 400, 1097)

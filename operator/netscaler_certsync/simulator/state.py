@@ -54,6 +54,8 @@ class CertKey:
     password: bool = False
     expirymonitor: str = "DISABLED"
     notificationperiod: int | None = None
+    #: newer builds: NO | ALWAYS | IF_EXPIRED - delete the files when the certkey is removed
+    deletefiles: str = "NO"
     link: str | None = None
     builtin: bool = False
 

@@ -75,9 +75,18 @@ def add(ctx: Ctx, item: Record) -> None:
         certkey.expirymonitor = "ENABLED" if flag(item["expirymonitor"]) else "DISABLED"
     if item.get("notificationperiod") is not None:
         certkey.notificationperiod = int(item["notificationperiod"])
+    if item.get("deletecertkeyfilesonremoval") is not None:
+        certkey.deletefiles = _deletefiles(item["deletecertkeyfilesonremoval"])
     # `linkcertkeyname` in an add body is not applied (nitro.md: needs ?action=link).
     ctx.part.add_certkey(certkey)
     ctx.part.changed()
+
+
+def _deletefiles(value: object) -> str:
+    mode = str(value).upper()
+    if mode not in ("NO", "ALWAYS", "IF_EXPIRED"):
+        raise NitroError(1097, "deletecertkeyfilesonremoval", value)
+    return mode
 
 
 @write("sslcertkey", "set")
@@ -90,6 +99,8 @@ def set_(ctx: Ctx, item: Record) -> None:
         raise NitroError(278, extra[0])
     if "expirymonitor" in item:
         certkey.expirymonitor = "ENABLED" if flag(item["expirymonitor"]) else "DISABLED"
+    if "deletecertkeyfilesonremoval" in item:
+        certkey.deletefiles = _deletefiles(item["deletecertkeyfilesonremoval"])
     if "notificationperiod" in item:
         period = int(item["notificationperiod"])
         if not 10 <= period <= 100:
@@ -173,7 +184,9 @@ def delete(ctx: Ctx, item: Record) -> None:
     if ctx.part.cert_bindings.get(name) or ctx.part.children.get(name):
         raise NitroError(1541)
     ctx.part.remove_certkey(name)
-    if flag(item.get("deletefromdevice")):
+    expired = certkey.info.status(now()) == "Expired"
+    by_setting = certkey.deletefiles == "ALWAYS" or (certkey.deletefiles == "IF_EXPIRED" and expired)
+    if flag(item.get("deletefromdevice")) or by_setting:
         for given in (certkey.cert, certkey.key):
             if given:
                 ctx.part.delete_file(*resolve_path(given))
@@ -198,6 +211,7 @@ def record(certkey: CertKey) -> Record:
         out["key"] = certkey.key
     if certkey.notificationperiod is not None:
         out["notificationperiod"] = str(certkey.notificationperiod)
+    out["deletecertkeyfilesonremoval"] = certkey.deletefiles
     if certkey.link:
         out["linkcertkeyname"] = certkey.link
     return out
