@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 
+import kmock
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
@@ -243,3 +244,18 @@ def test_namespaces_are_cluster_scoped_objects(core: client.CoreV1Api) -> None:
     with pytest.raises(ApiException) as exc:
         core.read_namespace("team-a")
     assert status_code(exc) == 404
+
+
+def test_an_injected_write_failure_does_not_write(core: client.CoreV1Api, emulator: EmulatorThread) -> None:
+    """kmock applies a write even when the test's reaction answers it with an error; we do not."""
+    core.create_namespaced_secret("default", secret("s", {"v": "1"}))
+    patches = emulator.k[kmock.action.UPDATE, kmock.resource("", "v1", "secrets")]
+    emulator.call(lambda: patches[:1] << 503)
+    with pytest.raises(ApiException) as exc:
+        core.patch_namespaced_secret("s", "default", {"metadata": {"labels": {"v": "2"}}})
+    assert status_code(exc) == 503
+    assert core.read_namespaced_secret("s", "default").metadata.labels == {"v": "1"}
+    core.patch_namespaced_secret(
+        "s", "default", {"metadata": {"labels": {"v": "3"}}}
+    )  # only the first failed
+    assert core.read_namespaced_secret("s", "default").metadata.labels == {"v": "3"}

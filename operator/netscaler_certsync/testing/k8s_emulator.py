@@ -219,6 +219,10 @@ class RealisticEmulator(k8s.KubernetesEmulator, FastMatchingHandler):
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         if request.resource is None or request.resource.plural is None:
             return await super()._handle(request)
+        if request.method != enums.method.GET:
+            rejection = self.rejecting_reaction(request)  # NB: a kmock view's truth is "has requests"
+            if rejection is not None:
+                return await rejection(request)  # an injected failure: the write must not happen
         try:
             return await self._handle_resource(request)
         except KubernetesError as e:  # an ordinary API answer, not a kmock error to escalate
