@@ -42,13 +42,20 @@ async def nitro_demo() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m netscaler_certsync.demo", description=__doc__)
-    parser.add_argument("--nitro-session", action="store_true", help="show the scripted NITRO session only")
+    parser.add_argument(
+        "--nitro-session", action="store_true", help="show the scripted NITRO session instead"
+    )
+    parser.add_argument(
+        "--real-cluster",
+        action="store_true",
+        help="use the current kube context instead of the embedded emulated API (CRDs are applied there)",
+    )
     args = parser.parse_args(argv)
     if args.nitro_session:
         return asyncio.run(nitro_demo())
     from netscaler_certsync.demo.operator_demo import operator_demo
 
-    return asyncio.run(operator_demo())
+    return operator_demo(real_cluster=args.real_cluster)
 
 
 if __name__ == "__main__":
