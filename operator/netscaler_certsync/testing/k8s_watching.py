@@ -1,0 +1,125 @@
+"""The read half of the emulator: selected lists and watches with history, 410 and bookmarks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from kmock._internal import rendering
+
+from .k8s_history import Change, Expired, gone_status
+from .k8s_objects import bad_request
+from .k8s_selectors import match_fields, match_labels
+from .k8s_state import EmulatorBase
+
+__all__ = ["ReadsMixin"]
+
+
+def _parse_rv(raw: str | None) -> int | None:
+    """None means "no resume point" (absent, empty or "0": start from the current state)."""
+    if not raw or raw == "0":
+        return None
+    if not raw.isdigit():
+        raise bad_request(f"invalid resourceVersion {raw!r}")
+    return int(raw)
+
+
+class ReadsMixin(EmulatorBase):
+    """List and watch with server-side selectors, resume, selector transitions, 410 Gone."""
+
+    __slots__ = ()
+
+    def _select(self, request: rendering.Request, raw: dict[str, Any]) -> bool:
+        md = raw.get("metadata") or {}
+        if request.namespace is not None and md.get("namespace") != request.namespace:
+            return False
+        if request.name is not None and md.get("name") != request.name:
+            return False
+        return match_labels(request.params.get("labelSelector"), md.get("labels")) and match_fields(
+            request.params.get("fieldSelector"), raw
+        )
+
+    def _snapshot(self, request: rendering.Request) -> list[dict[str, Any]]:
+        return [
+            obj.raw
+            for (res, _ns, _name), obj in self._objects.items()
+            if res == request.resource and not obj.deleted and self._select(request, obj.raw)
+        ]
+
+    async def _serve_list(self, request: rendering.Request) -> rendering.Payload:
+        await super()._serve_list(request)  # raises 404 for an unknown resource
+        async with self._lock:
+            items = self._snapshot(request)
+        return {
+            "apiVersion": self._api_version(request),
+            "kind": f"{self._kind(request)}List",
+            "metadata": {"resourceVersion": str(self._last_rv)},
+            "items": items,
+        }
+
+    def _visible(self, request: rendering.Request, change: Change) -> dict[str, Any] | None:
+        """The event this watcher sees, with selector transitions as a real server reports them."""
+        now_in = self._select(request, change.obj)
+        if change.type != "MODIFIED" or change.old is None:
+            return {"type": change.type, "object": change.obj} if now_in else None
+        was_in = self._select(request, change.old)
+        if now_in:
+            return {"type": "MODIFIED" if was_in else "ADDED", "object": change.obj}
+        if was_in:  # left the selector: the old state, stamped with this change's RV
+            old_md = {**change.old["metadata"], "resourceVersion": str(change.rv)}
+            return {"type": "DELETED", "object": {**change.old, "metadata": old_md}}
+        return None
+
+    def _bookmark(self, request: rendering.Request, initial_events_end: bool) -> dict[str, Any]:
+        md: dict[str, Any] = {"resourceVersion": str(self._last_rv)}
+        if initial_events_end:
+            md["annotations"] = {"k8s.io/initial-events-end": "true"}
+        obj = {"kind": self._kind(request), "apiVersion": self._api_version(request), "metadata": md}
+        return {"type": "BOOKMARK", "object": obj}
+
+    async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[rendering.Payload]:
+        yield b""  # send the headers now: the client waits for them before anything happens
+        loop = asyncio.get_running_loop()
+        timeout = request.params.get("timeoutSeconds")
+        deadline = loop.time() + float(timeout) if timeout else None
+        since = _parse_rv(request.params.get("resourceVersion"))
+        watch_list = request.params.get("sendInitialEvents") == "true"
+        bus = self._buses[request.resource]
+        initial: list[dict[str, Any]] | None
+        async with self._lock:  # writes publish under this lock: no gap and no duplicates
+            mark = await bus.mark()
+            if watch_list or since is None:
+                initial = [{"type": "ADDED", "object": raw} for raw in self._snapshot(request)]
+            elif since < bus.floor:
+                initial = None
+            else:
+                initial = [e for c in bus.replay(since) if (e := self._visible(request, c)) is not None]
+        try:
+            if initial is None:
+                message = f"too old resource version: {since} ({bus.floor})"
+                yield {"type": "ERROR", "object": gone_status(message)}
+                return
+            for event in initial:
+                yield event
+            if watch_list:  # kubectl >= 1.32 `wait`/`get -w` waits for this marker
+                yield self._bookmark(request, initial_events_end=True)
+            stream = aiter(bus.stream(since=mark))
+            while True:
+                left = None if deadline is None else deadline - loop.time()
+                if left is not None and left <= 0:
+                    break
+                try:
+                    item = await asyncio.wait_for(anext(stream), left)
+                except TimeoutError:
+                    break
+                if isinstance(item, Expired):
+                    message = f"too old resource version: {since} ({item.floor})"
+                    yield {"type": "ERROR", "object": gone_status(message)}
+                    return
+                if isinstance(item, Change) and (event := self._visible(request, item)) is not None:
+                    yield event
+            if request.params.get("allowWatchBookmarks") == "true":
+                yield self._bookmark(request, initial_events_end=False)  # resume point before timeout
+        finally:
+            await bus.unmark(mark)
