@@ -62,7 +62,9 @@ async def _apply_maybe_cancelled(h: Harness, certs: list, rng: random.Random, ca
     return "cancelled" if task.cancelled() else "aborted"
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+# Seed 24 once caught a bind that took effect while its apply was being cancelled (see sync._journal);
+# 40 seeds pass locally, four keep the suite fast.
+@pytest.mark.parametrize("seed", [1, 2, 3, 24])
 @pytest.mark.parametrize("preserve", [True, False])
 async def test_faults_and_cancellation_converge_without_orphans(
     sim: Simulator, seed: int, preserve: bool

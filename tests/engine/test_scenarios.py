@@ -307,7 +307,7 @@ async def test_same_leaf_installed_by_someone_else_is_reported(h: Harness, pki: 
 
 async def test_ca_found_only_at_apply_time_is_reused_under_its_name(h: Harness, pki: TestPKI) -> None:
     from netscaler_certsync.engine import ApplianceState, Records, SyncOptions, plan
-    from netscaler_certsync.engine.apply import apply_plan
+    from netscaler_certsync.engine.runner import apply_plan
     from netscaler_certsync.engine.state import Counter
 
     d = desired(pki.leaf(), [pki.intermediate])

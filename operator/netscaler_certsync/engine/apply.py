@@ -1,4 +1,4 @@
-"""Carry out a plan with the NITRO client, one operation at a time, and record what took effect.
+"""Carry out operations with the NITRO client, one at a time, and record what took effect.
 
 Idempotent on repetition: an operation whose effect is already there is success (a content-
 addressed file that exists, a binding already made, a certkey already gone, a link already in
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine.errors import SyncAborted, aborts, to_aborted
+from netscaler_certsync.engine.model import BindingSpec
 from netscaler_certsync.engine.operations import Kind, Operation
-from netscaler_certsync.engine.planner import Plan
 from netscaler_certsync.engine.state import Counter
 from netscaler_certsync.nitro import NitroClient
 from netscaler_certsync.nitro import errors as ne
@@ -41,6 +41,30 @@ class ApplyOutcome:
     applied: list[Operation] = field(default_factory=list)
     ca_aliases: dict[str, str] = field(default_factory=dict)
     """CA fingerprint → the name it already had on the appliance (found at apply time)."""
+    bound: dict[str, set[BindingSpec]] = field(default_factory=dict)
+    """certkey → bindings this operator made and has not undone: updated the moment each bind,
+    unbind or delete succeeds, so it stays true even when the apply is cancelled right after
+    (see `sync._journal`)."""
+
+    def intend(self, op: Operation) -> None:
+        """Before a bind is sent: if the apply is cancelled while the request is in flight, the
+        appliance may have bound it, so it counts as ours until an answer says otherwise."""
+        if op.kind is Kind.BIND and op.vserver is not None:
+            self.bound.setdefault(op.name, set()).add(BindingSpec(op.vserver, op.sni))
+
+    def refused(self, op: Operation) -> None:
+        """The appliance answered that a bind was not made."""
+        if op.kind is Kind.BIND and op.vserver is not None:
+            self.bound.get(op.name, set()).discard(BindingSpec(op.vserver, op.sni))
+
+    def took_effect(self, op: Operation) -> None:
+        self.applied.append(op)
+        if op.kind is Kind.BIND and op.vserver is not None:
+            self.bound.setdefault(op.name, set()).add(BindingSpec(op.vserver, op.sni))
+        elif op.kind is Kind.UNBIND and op.vserver is not None:
+            self.bound.get(op.name, set()).discard(BindingSpec(op.vserver, op.sni))
+        elif op.kind is Kind.DELETE:
+            self.bound.pop(op.name, None)
 
 
 async def _add(client: NitroClient, op: Operation, out: ApplyOutcome, location: str) -> bool:
@@ -158,16 +182,7 @@ def _failure(op: Operation, exc: ne.NitroError) -> tuple[str, str]:
     return reasons.ApplianceError, f"{op.describe()} failed: {exc}"
 
 
-def _phase(group: str) -> int:
-    """CA groups first (certificates need them), clean-up last (it needs the unlinks before it)."""
-    if group.startswith("ca:"):
-        return 0
-    if group == "gc" or group.startswith("gc:"):
-        return 2
-    return 1
-
-
-async def _run_group(
+async def run_group(
     client: NitroClient, ops: list[Operation], out: ApplyOutcome, counter: Counter, location: str
 ) -> None:
     for op in ops:
@@ -176,25 +191,29 @@ async def _run_group(
             out.failed.setdefault(op.group, out.failed[blocked])
             return
         counter.writes += 1
+        out.intend(op)
         try:
             wrote = await _run(client, op, out, location)
         except OperationFailed as exc:
+            out.refused(op)
             out.failed[op.group] = (exc.reason, exc.message)
             log.warning("%s: %s (%s)", op.describe(), exc.message, exc.reason)
             return
         except ne.NitroError as exc:
             if aborts(exc):
                 raise to_aborted(exc) from exc
+            if isinstance(exc, ne.APIError):
+                out.refused(op)
             out.failed[op.group] = _failure(op, exc)
             log.warning("%s", out.failed[op.group][1])
             return
-        out.applied.append(op)
+        out.took_effect(op)
         if wrote:
             out.done.add(op.group)
             log.info("%s", op.describe())
 
 
-async def _run_concurrently(
+async def run_concurrently(
     client: NitroClient,
     batch: list[list[Operation]],
     out: ApplyOutcome,
@@ -206,7 +225,7 @@ async def _run_concurrently(
 
     async def guarded(ops: list[Operation]) -> None:
         async with slots:
-            await _run_group(client, ops, out, counter, location)
+            await run_group(client, ops, out, counter, location)
 
     try:
         async with asyncio.TaskGroup() as tasks:
@@ -214,25 +233,3 @@ async def _run_concurrently(
                 tasks.create_task(guarded(ops))
     except* SyncAborted as group_error:
         raise group_error.exceptions[0] from None
-
-
-async def apply_plan(
-    client: NitroClient, plan: Plan, counter: Counter, location: str, *, concurrency: int = 1
-) -> ApplyOutcome:
-    """Run `plan.operations`; see the module docstring for failure handling.
-
-    Operations of one group run in order. CA groups run one after the other first, then the
-    certificate groups (independent of each other) up to `concurrency` at a time, then clean-up.
-    """
-    out = ApplyOutcome()
-    groups: dict[str, list[Operation]] = {}
-    for op in plan.operations:
-        groups.setdefault(op.group, []).append(op)
-    for phase in (0, 1, 2):
-        batch = [ops for group, ops in groups.items() if _phase(group) == phase]
-        if phase != 1 or concurrency <= 1:
-            for ops in batch:
-                await _run_group(client, ops, out, counter, location)
-            continue
-        await _run_concurrently(client, batch, out, counter, location, concurrency)
-    return out

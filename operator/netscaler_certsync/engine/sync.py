@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from netscaler_certsync.domain import reasons
-from netscaler_certsync.engine.apply import ApplyOutcome, apply_plan
+from netscaler_certsync.engine.apply import ApplyOutcome
 from netscaler_certsync.engine.errors import to_aborted
 from netscaler_certsync.engine.locks import appliance_key, exclusive
 from netscaler_certsync.engine.model import (
@@ -21,6 +21,7 @@ from netscaler_certsync.engine.model import (
 )
 from netscaler_certsync.engine.operations import Kind, Operation
 from netscaler_certsync.engine.planner import Action, CertPlan, Plan, plan, render_plan
+from netscaler_certsync.engine.runner import apply_plan
 from netscaler_certsync.engine.state import ApplianceState, Counter, read_files, read_state, read_vservers
 from netscaler_certsync.nitro import NitroClient
 from netscaler_certsync.nitro import errors as ne
@@ -43,6 +44,25 @@ _clean: set[str] = set()
 Leftover files are invisible in the certkey list: they are looked for (one extra read) when the
 plan writes anything, when records and appliance disagree, and when the previous apply for this
 pair did not finish cleanly — cancelled, aborted, failed, or not run yet in this process."""
+
+
+_journal: dict[str, dict[str, set[BindingSpec]]] = {}
+"""(appliance, owner) → certkey → bindings this process made there and has not undone.
+
+Records reach the next apply only through the operator, and only when an apply returns. A
+binding made by an apply that was then cancelled (or whose result could not be stored) would be
+unknown next time, and a removal would take it for someone else's and keep the certkey. The
+journal closes that gap for as long as the process lives."""
+
+
+def _with_journal(previous: Records, journal: dict[str, set[BindingSpec]]) -> Records:
+    if not journal:
+        return previous
+    merged = []
+    for r in previous.certificates:
+        extra = journal.get(r.certkey, set()) - set(r.bindings)
+        merged.append(replace(r, bindings=tuple(sorted(set(r.bindings) | extra))) if extra else r)
+    return replace(previous, certificates=tuple(merged))
 
 
 async def gather_and_plan(
@@ -160,6 +180,8 @@ async def sync_appliance(
     async with exclusive(appliance):
         scan = pair not in _clean
         _clean.discard(pair)
+        journal = _journal.setdefault(pair, {})
+        given, previous = previous, _with_journal(previous, journal)
         try:
             _, p = await gather_and_plan(client, desired, previous, options, counter, scan_files=scan)
         except ne.NitroError as exc:
@@ -177,8 +199,9 @@ async def sync_appliance(
                 writes=0,
                 operations=lines,
             )
-        outcome = await apply_plan(
-            client, p, counter, options.file_location, concurrency=client.max_concurrency
+        outcome = ApplyOutcome(bound=journal)
+        await apply_plan(
+            client, p, counter, options.file_location, concurrency=client.max_concurrency, out=outcome
         )
         records = _records(p, outcome)
         changed = bool(outcome.done)
@@ -192,7 +215,7 @@ async def sync_appliance(
             warnings.append(f"clean-up of leftover files failed: {outcome.failed['gc'][1]}")
         try:
             if await _needs_save(
-                client, counter, changed=changed, unsure=scan or records != previous, unsaved=previous.unsaved
+                client, counter, changed=changed, unsure=scan or records != given, unsaved=given.unsaved
             ):
                 counter.writes += 1
                 await client.save_config()
