@@ -394,3 +394,17 @@ async def test_two_syncs_of_one_secret_share_the_certkey(sim: Simulator, pki: Te
     await a.apply([])
     assert certkeys(sim) == {} and orphans(sim) == set()
     assert sim.check_invariants() == []
+
+
+async def test_many_new_certificates_are_added_and_bound_in_bulk(h: Harness, pki: TestPKI) -> None:
+    certs = [
+        desired(pki.leaf(f"n{i}.example.com"), secret=f"n{i}", bindings=[BindingSpec("vs_sni", sni=True)])
+        for i in range(5)
+    ]
+    res = await h.apply(certs)
+    assert all(c.state == CertState.SYNCED for c in res.certificates)
+    writes = [(r.resource, r.action) for r in h.writes()]
+    assert writes.count(("systemfile", None)) == 10
+    assert writes.count(("sslcertkey", None)) == 1  # one bulk add of five certkeys
+    assert writes.count(("sslvserver_sslcertkey_binding", None)) == 1  # one bulk bind
+    assert len(bindings(h.sim)) == 5 and len(writes) == 13
