@@ -43,6 +43,9 @@ class RoutingProxy:
         self.real_tls = real_tls
         self.emulator_url = emulator_url.rstrip("/")
         self.routed: list[tuple[str, str, str]] = []  # (backend, method, path), for tests
+        # Writes to the real server that it refused (400/422) or accepted with a Warning header
+        # (it prunes unknown fields and says so there): (method, path, status, warning or message).
+        self.complaints: list[tuple[str, str, int, str]] = []
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> RoutingProxy:
@@ -86,6 +89,8 @@ class RoutingProxy:
         async with self._session.request(
             request.method, url, headers=headers, data=body, skip_auto_headers=("Content-Type",), **extra
         ) as upstream:
+            if real and request.method in {"POST", "PUT", "PATCH"}:
+                self._note_complaints(request, upstream)
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
             for key, value in upstream.headers.items():
                 if key.lower() not in _DROP:
@@ -95,6 +100,12 @@ class RoutingProxy:
                 await response.write(chunk)
             await response.write_eof()
             return response
+
+    def _note_complaints(self, request: web.Request, upstream: aiohttp.ClientResponse) -> None:
+        for warning in upstream.headers.getall("Warning", []):
+            self.complaints.append((request.method, request.path, upstream.status, warning))
+        if upstream.status in {400, 422}:
+            self.complaints.append((request.method, request.path, upstream.status, upstream.reason or ""))
 
     async def _group_list(self, request: web.Request) -> web.Response:
         """Both servers' groups in one legacy APIGroupList; each group from the backend serving it.

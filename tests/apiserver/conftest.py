@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import kmock
 import pytest
 from apiserver_harness import (
     EXIT_ARCHIVE_UNREACHABLE,
@@ -38,6 +39,10 @@ from apiserver_harness import (
     running,
 )
 from apiserver_kube import CRD_NAMES, GROUP, Kube
+from apiserver_proxy import ProxyThread, RoutingProxy
+from kubernetes import client, config
+
+from netscaler_certsync.testing.k8s_thread import EmulatorThread, kubeconfig_text
 
 HERE = Path(__file__).resolve().parent
 MODE_ENV = "CERTSYNC_APISERVER"
@@ -202,3 +207,39 @@ def kube(apiserver: RealAPIServer, kubectl_path: str, crds_applied: object) -> K
 def namespace() -> str:
     """A fresh namespace name per test (this server does not check that namespaces exist)."""
     return f"t-{uuid.uuid4().hex[:10]}"
+
+
+# The routing proxy (apiserver_proxy.py): one URL, our kinds on the real server, core/v1 emulated.
+
+
+def _core_only(k: kmock.KubernetesEmulator) -> None:
+    # The emulator serves core/v1 and friends only: our group must come from the real server.
+    k.resources.load_bundled()
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorThread]:
+    with EmulatorThread(setup=_core_only) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def proxy(apiserver: RealAPIServer, emulator: EmulatorThread, kube: Kube) -> Iterator[ProxyThread]:
+    del kube  # requested so that our CRDs are installed first
+    thread = ProxyThread(RoutingProxy(apiserver.url, apiserver.client_tls(), emulator.url)).start()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture(scope="session")
+def proxy_kubeconfig(proxy: ProxyThread, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("proxy") / "kubeconfig"
+    path.write_text(kubeconfig_text(proxy.url))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def via_proxy(proxy_kubeconfig: str) -> Iterator[client.ApiClient]:
+    api = config.new_client_from_config(config_file=proxy_kubeconfig)
+    yield api
+    api.close()

@@ -10,57 +10,21 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
-import kmock
 import kopf
 import pytest
 import yaml
-from apiserver_harness import RealAPIServer
 from apiserver_kube import GROUP, VERSION, Kube, certificate_sync, connection
-from apiserver_proxy import ProxyThread, RoutingProxy
+from apiserver_proxy import ProxyThread
 from kopf.testing import KopfRunner
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from netscaler_certsync.testing.k8s_thread import EmulatorThread, kubeconfig_text, wait_for
+from netscaler_certsync.testing.k8s_thread import EmulatorThread, wait_for
 
 PLURAL = "certificatesyncs"
 FINALIZER = "netscaler.certsync.dev/cleanup"
-
-
-def _core_only(k: kmock.KubernetesEmulator) -> None:
-    # The emulator serves core/v1 and friends only: our group must come from the real server.
-    k.resources.load_bundled()
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorThread]:
-    with EmulatorThread(setup=_core_only) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def proxy(apiserver: RealAPIServer, emulator: EmulatorThread, kube: Kube) -> Iterator[ProxyThread]:
-    del kube  # requested so that our CRDs are installed first
-    thread = ProxyThread(RoutingProxy(apiserver.url, apiserver.client_tls(), emulator.url)).start()
-    yield thread
-    thread.stop()
-
-
-@pytest.fixture(scope="module")
-def proxy_kubeconfig(proxy: ProxyThread, tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("proxy") / "kubeconfig"
-    path.write_text(kubeconfig_text(proxy.url))
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def via_proxy(proxy_kubeconfig: str) -> Iterator[client.ApiClient]:
-    api = config.new_client_from_config(config_file=proxy_kubeconfig)
-    yield api
-    api.close()
 
 
 def test_writes_land_on_the_backend_that_serves_them(
@@ -188,3 +152,19 @@ def test_a_kopf_operator_runs_its_lifecycle_through_the_proxy(
         wait_for(gone, timeout=30, what="the finalizer to be released and the object deleted")
     assert runner.exception is None
     assert deleted == ["lifecycle"]
+
+
+def test_the_proxy_notices_fields_the_server_drops(
+    via_proxy: client.ApiClient, proxy: ProxyThread, namespace: str
+) -> None:
+    # What test_operator_on_real_server relies on: a status field the schema does not declare is
+    # dropped with a Warning header (not an error), and the proxy records it.
+    crs = client.CustomObjectsApi(via_proxy)
+    crs.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, certificate_sync("pruned"))
+    patch = {"status": {"certificateCount": 1, "certificateCuont": 2}}
+    stored = crs.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, "pruned", patch)
+    assert stored["status"] == {"certificateCount": 1}
+    noticed = [c for c in proxy.proxy.complaints if f"/namespaces/{namespace}/" in c[1]]
+    assert (
+        len(noticed) == 1 and "unknown field" in noticed[0][3] and "status.certificateCuont" in noticed[0][3]
+    )
