@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,14 @@ async def post(writer: httpx.AsyncClient, path: str, body: dict[str, object]) ->
     response = await writer.post(path, json=body)
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(250):  # 5 s
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_kubeconfig_is_read(tmp_path: Path) -> None:
@@ -194,3 +203,37 @@ def test_secret_digest_ignores_metadata() -> None:
     assert tls_content_digest(a) != tls_content_digest(tls_secret("a", b"C2", b"K"))
     assert TLSSecret.from_raw(a).digest == tls_content_digest(a)
     assert base64.b64decode(a["data"]["tls.crt"]) == b"C"
+
+
+async def test_bookmarks_move_the_resume_point_past_unrelated_churn(
+    k8s: RealisticEmulator, kube: KubeClient, writer: httpx.AsyncClient
+) -> None:
+    """Churn the watch never shows still advances where it resumes (so it does not fall to 410)."""
+    seen: list[WatchEvent] = []
+
+    async def follow() -> None:
+        async for event in kube.watch_secrets(
+            "default", field_selector=keys.TLS_TYPE_FIELD_SELECTOR, timeout_seconds=1
+        ):
+            seen.append(event)
+
+    task = asyncio.create_task(follow())
+    try:
+        await until(lambda: bool(seen), "the initial list")
+        listed_rv = int(seen[0].resource_version)
+        await post(writer, SECRETS, opaque_secret("noise", {"x": b"y"}))  # filtered out for this watch
+        churn_rv = k8s.last_resource_version
+        await until(lambda: any(e.type == "BOOKMARK" for e in seen), "the bookmark at the watch's timeout")
+        bookmark = next(e for e in seen if e.type == "BOOKMARK")
+        assert int(bookmark.resource_version) == churn_rv > listed_rv
+
+        def resumed() -> list[str]:
+            watches = [r for r in request_log(k8s) if r.is_watch and r.path == SECRETS]
+            return [r.params["resourceVersion"] for r in watches]
+
+        await until(lambda: len(resumed()) >= 2, "the resumed watch")
+        assert resumed()[:2] == [str(listed_rv), str(churn_rv)]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
