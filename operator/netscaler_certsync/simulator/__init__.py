@@ -12,7 +12,7 @@ from netscaler_certsync.simulator.config import Quirks, RestrictedUser, Simulato
 from netscaler_certsync.simulator.errors import ERRORS, NitroError
 from netscaler_certsync.simulator.faults import FaultInjector, FaultRule, parse_fault
 from netscaler_certsync.simulator.records import RequestRecord
-from netscaler_certsync.simulator.runner import Simulator, SimulatorThread, run_simulator
+from netscaler_certsync.simulator.runner import Simulator, SimulatorThread, run_ha_pair, run_simulator
 from netscaler_certsync.simulator.state import ApplianceState
 
 __all__ = [
@@ -28,5 +28,6 @@ __all__ = [
     "SimulatorConfig",
     "SimulatorThread",
     "parse_fault",
+    "run_ha_pair",
     "run_simulator",
 ]

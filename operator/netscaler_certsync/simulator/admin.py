@@ -21,7 +21,9 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 def add_admin_routes(app: web.Application, nitro: NitroApp) -> None:
     async def state(_: web.Request) -> web.Response:
-        return _json(nitro.state.dump() | {"sessions": len(nitro.sessions.sessions)})
+        return _json(
+            nitro.state.dump() | {"sessions": len(nitro.sessions.sessions), "hanode": nitro.ha_state}
+        )
 
     async def requests(_: web.Request) -> web.Response:
         return _json([r.to_json() for r in nitro.requests])
@@ -62,7 +64,7 @@ def add_admin_routes(app: web.Application, nitro: NitroApp) -> None:
             return _json(
                 {"error": f"expected {{'state': 'standalone|primary|secondary'}}: {exc}"}, status=400
             )
-        return _json({"hanode": nitro.state.ha_state})
+        return _json({"hanode": nitro.ha_state})
 
     async def ca(_: web.Request) -> web.Response:
         if nitro.ca_pem is None:

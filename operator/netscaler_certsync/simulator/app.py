@@ -81,10 +81,17 @@ def cli_command(method: str, resource: str, op: str, name: str | None) -> str:
 class NitroApp:
     """The appliance behind the HTTP front: state, sessions, faults and the request log."""
 
-    def __init__(self, config: SimulatorConfig, new_state: Callable[[], ApplianceState]) -> None:
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        new_state: Callable[[], ApplianceState],
+        share_with: NitroApp | None = None,
+    ) -> None:
         self.config = config
         self._new_state = new_state
-        self.state = new_state()
+        # One-element box: the two nodes of an HA pair share it, so a reset of either resets both.
+        self._box: list[ApplianceState] = share_with._box if share_with is not None else [new_state()]
+        self.ha_state: str = config.ha_state
         self.sessions = SessionStore(config)
         self.faults = FaultInjector(config.seed)
         for rule in config.faults:
@@ -97,18 +104,22 @@ class NitroApp:
 
     def reset(self) -> None:
         """Factory state again: no sessions, faults, requests or objects beyond the seeds."""
-        self.state = self._new_state()
+        self._box[0] = self._new_state()
         self.sessions = SessionStore(self.config)
         self.faults.clear()
         self.faults.reseed(self.config.seed)
         self.requests.clear()
         self.internal_errors.clear()
 
+    @property
+    def state(self) -> ApplianceState:
+        return self._box[0]
+
     def set_ha_state(self, state: str) -> None:
         """Fail over (or back): this node becomes standalone, primary or secondary."""
         if state not in ("standalone", "primary", "secondary"):
             raise ValueError(f"unknown HA state {state!r}")
-        self.state.ha_state = state  # type: ignore[assignment]
+        self.ha_state = state
 
     # -- HTTP entry point ----------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -296,11 +307,11 @@ class NitroApp:
         self, session: Session, req: NitroRequest, op: str, body: Any
     ) -> tuple[int, dict[str, Any] | None, dict[str, str] | None]:
         part = self.state.partitions[session.partition]
-        ctx = Ctx(self.state, part, session, req)
+        ctx = Ctx(self.state, part, session, req, self.ha_state)
         if op == "get":
             self._authorize(session, req, op, {})
             return 200, self._get(ctx), None
-        if self.state.ha_state == "secondary" and op != "switch":
+        if self.ha_state == "secondary" and op != "switch":
             if self.config.quirks.secondary_writes == "reject":
                 raise NitroError(1028)
             ctx.warnings.append((1028, ERRORS[1028][1]))

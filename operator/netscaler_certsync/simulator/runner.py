@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import shutil
 import ssl
 import tempfile
@@ -34,6 +35,8 @@ class Simulator:
         self.url = url
         self.ca_pem = ca_pem
         self.ca_file = ca_file
+        #: the other node when started by `run_ha_pair` (the two share one appliance state)
+        self.peer: Simulator | None = None
 
     @property
     def state(self) -> ApplianceState:
@@ -63,9 +66,21 @@ class Simulator:
     def reset(self) -> None:
         self.app.reset()
 
+    @property
+    def ha_state(self) -> str:
+        return self.app.ha_state
+
     def set_ha_state(self, state: str) -> None:
         """standalone | primary | secondary, e.g. to simulate a failover of an HA pair."""
         self.app.set_ha_state(state)
+
+    def failover(self) -> None:
+        """Swap the roles of this node and its `peer` (nodes from `run_ha_pair`)."""
+        if self.peer is None:
+            raise RuntimeError("failover() needs a node started by run_ha_pair()")
+        mine, theirs = self.ha_state, self.peer.ha_state
+        self.set_ha_state(theirs)
+        self.peer.set_ha_state(mine)
 
 
 def _state_factory(config: SimulatorConfig) -> Any:
@@ -103,11 +118,17 @@ def _tls(config: SimulatorConfig, workdir: Path) -> tuple[ssl.SSLContext, bytes,
 
 
 @contextlib.asynccontextmanager
-async def run_simulator(config: SimulatorConfig | None = None) -> AsyncIterator[Simulator]:
-    """Serve a simulated appliance on loopback for the duration of the `async with`."""
+async def run_simulator(
+    config: SimulatorConfig | None = None, *, share_state_with: Simulator | None = None
+) -> AsyncIterator[Simulator]:
+    """Serve a simulated appliance on loopback for the duration of the `async with`.
+
+    `share_state_with`: serve the same appliance state as that simulator (the other node of an
+    HA pair: configuration and files are in sync, sessions are per node)."""
     config = config or SimulatorConfig()
     workdir = Path(tempfile.mkdtemp(prefix="nitro-simulator-"))
-    nitro = NitroApp(config, _state_factory(config))
+    shared = share_state_with.app if share_state_with is not None else None
+    nitro = NitroApp(config, _state_factory(config), share_with=shared)
     runner = web.AppRunner(nitro.build(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
     try:
@@ -122,6 +143,21 @@ async def run_simulator(config: SimulatorConfig | None = None) -> AsyncIterator[
     finally:
         await runner.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def run_ha_pair(config: SimulatorConfig | None = None) -> AsyncIterator[tuple[Simulator, Simulator]]:
+    """Two nodes of an HA pair, (primary, secondary), sharing one appliance state.
+
+    Writes on either node change the shared state (on a real secondary they would be
+    overwritten by the next HA sync; `Quirks(secondary_writes="reject")` refuses them).
+    `primary.failover()` swaps the roles."""
+    config = config or SimulatorConfig()
+    async with run_simulator(dataclasses.replace(config, ha_state="primary")) as primary:
+        secondary_config = dataclasses.replace(config, ha_state="secondary", faults=())
+        async with run_simulator(secondary_config, share_state_with=primary) as secondary:
+            primary.peer, secondary.peer = secondary, primary
+            yield primary, secondary
 
 
 class SimulatorThread:

@@ -271,11 +271,11 @@ def parse_vserver_seed(seed: str) -> tuple[str, str]:
 
 
 class ApplianceState:
-    """All partitions of one appliance plus its identity (version, HA state)."""
+    """All partitions of one appliance plus its version. The HA role belongs to the node serving
+    it (`NitroApp.ha_state`): the two nodes of an HA pair share one state."""
 
     def __init__(self, config: SimulatorConfig, builtin: CertInfo | None = None) -> None:
         self.config = config
-        self.ha_state = config.ha_state
         self.version = config.version
         self._builtin = builtin
         self.partitions: dict[str, Partition] = {}
@@ -309,6 +309,5 @@ class ApplianceState:
         """JSON-able: the default partition at top level, every partition under `partitions`."""
         out = self.default.dump()
         out["partitions"] = {name: part.dump() for name, part in self.partitions.items() if name != "default"}
-        out["hanode"] = self.ha_state
         out["version"] = self.version
         return out

@@ -39,6 +39,8 @@ class Ctx:
     part: Partition
     session: Session
     request: NitroRequest
+    #: this node's HA role: standalone | primary | secondary
+    ha_state: str = "standalone"
     #: (errorcode, message) warnings; answered as 209 only when the request asked `warning=yes`
     warnings: list[tuple[int, str]] = field(default_factory=list)
     #: a handler may override the success status (e.g. 200 for an idempotent add that updated)

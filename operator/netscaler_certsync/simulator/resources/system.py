@@ -20,7 +20,7 @@ def get_config(ctx: Ctx) -> Record:
         "configchanged": part.configchanged,
         "lastconfigchangedtime": _time(part.last_changed),
         "lastconfigsavetime": _time(part.last_saved),
-        "systemtype": "Stand-alone" if ctx.state.ha_state == "standalone" else "HA",
+        "systemtype": "Stand-alone" if ctx.ha_state == "standalone" else "HA",
         "primaryip": "127.0.0.1",
     }
 
@@ -42,7 +42,7 @@ _HA = {"standalone": "Primary", "primary": "Primary", "secondary": "Secondary"}
 
 @read("hanode")
 def get_hanode(ctx: Ctx) -> list[Record]:
-    state = ctx.state.ha_state
+    state = ctx.ha_state
     local: Record = {
         "id": "0",
         "name": "simulator",
@@ -62,7 +62,7 @@ def get_hanode(ctx: Ctx) -> list[Record]:
 
 @read("stat:hanode")
 def stat_hanode(ctx: Ctx) -> Record:
-    state = ctx.state.ha_state
+    state = ctx.ha_state
     return {
         "hacurstatus": "NO" if state == "standalone" else "YES",
         "hacurmasterstate": "SECONDARY" if state == "secondary" else "PRIMARY",
