@@ -85,3 +85,14 @@ async def test_ca_served_and_extra_names_in_the_certificate() -> None:
             x509.SubjectAlternativeName
         )
         assert "netscaler-sim.demo.svc" in san.value.get_values_for_type(x509.DNSName)
+
+
+async def test_request_log_cap() -> None:
+    from netscaler_certsync.simulator import run_simulator
+
+    async with run_simulator(SimulatorConfig(https=False, request_log_max=5)) as sim:
+        async with httpx.AsyncClient(base_url=sim.url) as http:
+            for _ in range(23):
+                await http.get("/nitro/v1/config/nsversion")
+        assert 5 <= len(sim.requests) <= 10
+        assert all(r.resource == "nsversion" for r in sim.requests)

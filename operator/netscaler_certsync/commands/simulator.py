@@ -65,6 +65,10 @@ def register(subparsers: Any) -> None:
         help="fault rule: JSON or kind=error,resource=sslcertkey,status=599,errorcode=1541,times=1",
     )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    parser.add_argument(
+        "--request-log-max", type=int, default=10000, metavar="N",
+        help="request records kept for GET /_simulator/requests (default: about the last 10000)",
+    )  # fmt: skip
     parser.set_defaults(handler=main)
 
 
@@ -92,6 +96,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         save_delay=args.save_delay,
         faults=faults,
         log_requests=not args.quiet,
+        request_log_max=args.request_log_max,
     )
 
 

@@ -152,6 +152,9 @@ class NitroApp:
     def _record(self, record: dict[str, Any], status: int, code: int, started: float) -> None:
         duration = time.perf_counter() - started
         self.requests.append(RequestRecord(status=status, errorcode=code, duration=duration, **record))
+        cap = self.config.request_log_max
+        if cap is not None and len(self.requests) > 2 * cap:
+            del self.requests[:-cap]  # trim in batches: amortised O(1) per request
         if self.config.log_requests and log.isEnabledFor(logging.INFO):
             query = "&".join(f"{k}={v}" for k, v in record["query"].items())
             outcome = f"{status} errorcode={code}" if status else "connection dropped (fault)"

@@ -96,3 +96,5 @@ class SimulatorConfig:
     quirks: Quirks = field(default_factory=Quirks)
     #: log one line per request at INFO on the `netscaler_certsync.simulator` logger
     log_requests: bool = True
+    #: keep at most about this many request records (None: all; a long-running CLI caps it)
+    request_log_max: int | None = None
