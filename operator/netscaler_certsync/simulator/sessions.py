@@ -76,6 +76,8 @@ class SessionStore:
 
     def _end(self, token: str) -> None:
         self.sessions.pop(token, None)
+        if len(self._ended) >= 10000:  # bounded for a long-running simulator: old tokens then get 1027
+            self._ended.clear()
         self._ended.add(token)
 
     def logout(self, session: Session) -> None:
