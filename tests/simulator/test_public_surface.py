@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import netscaler_certsync.simulator as simulator
-from netscaler_certsync.simulator import RequestRecord, Simulator, SimulatorConfig
+from netscaler_certsync.simulator import RequestRecord, Simulator, SimulatorConfig, run_simulator
 
 
 def test_public_names() -> None:
@@ -41,8 +41,12 @@ def test_request_record_fields() -> None:
     assert RequestRecord("POST", "/x", resource="login").is_write is False
 
 
-def test_handle_attributes() -> None:
-    for name in ("url", "ca_pem", "ca_file", "state", "requests", "faults"):
-        assert name in vars(Simulator) or name in Simulator.__init__.__code__.co_names
-    for method in ("clear_requests", "check_invariants", "expire_sessions", "reset", "set_ha_state"):
-        assert callable(getattr(Simulator, method))
+async def test_handle_attributes() -> None:
+    async with run_simulator(SimulatorConfig(https=False)) as sim:
+        assert isinstance(sim, Simulator)
+        assert sim.url.startswith("http://127.0.0.1:") and not sim.url.endswith("/")
+        assert (sim.ca_pem, sim.ca_file) == (None, None)
+        assert isinstance(sim.state.dump(), dict) and sim.requests == []
+        assert sim.faults.rules == [] and sim.check_invariants() == []
+        assert sim.expire_sessions() == 0
+        sim.clear_requests()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import json
 import logging
 import socket
@@ -95,8 +96,7 @@ class NitroApp:
         self.sessions = SessionStore(config)
         self.faults = FaultInjector(config.seed)
         for rule in config.faults:
-            assert isinstance(rule, FaultRule)
-            self.faults.add(rule)
+            self.faults.add(dataclasses.replace(rule))  # a copy: counters are per simulator
         self.requests: list[RequestRecord] = []
         self.internal_errors: list[str] = []
         self._saving = 0  # saves in progress (a second concurrent one gets 1461)

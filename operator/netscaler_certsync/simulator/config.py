@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from netscaler_certsync.simulator.faults import FaultRule
+
 DEFAULT_VERSION = "NetScaler NS13.1: Build 49.13.nc, Date: Mar 26 2024, 13:51:39   (64-bit)"
 HAState = Literal["standalone", "primary", "secondary"]
 
@@ -91,8 +93,8 @@ class SimulatorConfig:
     max_sessions: int = 20
     #: extra seconds every `nsconfig?action=save` takes (a slow save)
     save_delay: float = 0.0
-    #: fault rules active from the start (FaultRule objects)
-    faults: tuple[object, ...] = ()
+    #: fault rules active from the start (copied per simulator: read counters from sim.faults.rules)
+    faults: tuple[FaultRule, ...] = ()
     quirks: Quirks = field(default_factory=Quirks)
     #: log one line per request at INFO on the `netscaler_certsync.simulator` logger
     log_requests: bool = True
