@@ -1,0 +1,255 @@
+"""The whole operator for benchmarks: emulated Kubernetes, simulated appliance, operator process.
+
+`OperatorStack` starts an `EmulatorThread` and a `SimulatorThread` in this process and the
+operator as a separate process (`python -m netscaler_certsync run`), so that the operator's
+resident memory (/proc/<pid>/status) is its own and it has its own interpreter lock, as in a pod.
+Test data goes straight into the emulator's store (`create_object`: the same stamps and watch
+events as a POST, without HTTP), because creating thousands of objects over HTTP would time the
+emulator, not the operator. Renewals go over HTTP, as a user's (or cert-manager's) PATCH would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
+from netscaler_certsync.testing import k8s_builders as build
+from netscaler_certsync.testing.k8s_thread import CRD_GROUP, CRD_VERSION, EmulatorThread
+from netscaler_certsync.testing.pki import Issued, TestPKI
+
+__all__ = ["NS", "OperatorStack", "memory_mb", "poll"]
+
+NS = "default"
+VSERVER = "vs_sni"
+T = TypeVar("T")
+
+
+def poll(fn: Callable[[], T], timeout: float, interval: float, what: str) -> T:
+    """Call `fn` every `interval` seconds until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = fn()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of a process in MiB, from /proc/<pid>/status."""
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024  # kB
+    return fields["VmRSS"], fields["VmHWM"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int, quiet: float = 0.05, window: float = 1.0, timeout: float = 120) -> float:
+    """Wait until the process uses less than `quiet` CPU seconds per `window`; returns the wait."""
+    start = time.monotonic()
+    before = cpu_seconds(pid)
+    while time.monotonic() - start < timeout:
+        time.sleep(window)
+        now = cpu_seconds(pid)
+        if now - before < quiet:
+            break
+        before = now
+    return time.monotonic() - start
+
+
+IMPORT_STEPS = (
+    ("interpreter", ""),
+    ("+ httpx, cryptography", "import httpx, cryptography.x509"),
+    ("+ kopf (aiohttp)", "import kopf"),
+    ("+ the operator's modules", "import netscaler_certsync.runtime, netscaler_certsync.cli"),
+)
+
+
+def import_footprint(*, image_like: bool) -> list[tuple[str, float]]:
+    """VmRSS of a fresh interpreter after each import step: where the idle memory goes."""
+    block = "import sys; sys.modules.update(kubernetes=None); " if image_like else ""
+    script = block + "; ".join(
+        f"{code + '; ' if code else ''}print(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])"
+        for _, code in IMPORT_STEPS
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return [(label, int(kb) / 1024) for (label, _), kb in zip(IMPORT_STEPS, out, strict=True)]
+
+
+def _ready(obj: Mapping[str, Any]) -> bool:
+    status = obj.get("status") or {}
+    ready = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), {})
+    gen = (obj.get("metadata") or {}).get("generation")
+    return ready.get("status") == "True" and status.get("observedGeneration") == gen
+
+
+class OperatorStack:
+    """Emulator + simulator in threads, the operator in a child process; use as a context manager."""
+
+    def __init__(self, pki: TestPKI) -> None:
+        self.pki = pki
+        self._tmp = Path(tempfile.mkdtemp(prefix="bench-operator-"))
+        self.emulator = EmulatorThread()
+        config = SimulatorConfig(ssl_vservers=(VSERVER,), sni_vservers=(VSERVER,), log_requests=False)
+        self.simulator = SimulatorThread(config)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.http: httpx.Client | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> OperatorStack:
+        self.emulator.start()
+        self.simulator.start()
+        self.http = httpx.Client(
+            base_url=self.emulator.url, headers={"Authorization": "Bearer bench"}, timeout=30
+        )
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop_operator()
+        if self.http is not None:
+            self.http.close()
+        self.simulator.stop()
+        self.emulator.stop()
+
+    def start_operator(self, *, image_like: bool = True) -> int:
+        """Start `netscaler-certsync run` against the emulator; returns its pid.
+
+        `image_like`: as in the container image, where only the runtime dependencies are
+        installed. The dev venv also has the `kubernetes` client (a test dependency), and kopf
+        imports it whenever it is importable (~19 MiB), so it is made unimportable here.
+        """
+        kubeconfig = self.emulator.write_kubeconfig(self._tmp / "kubeconfig")
+        env = {**os.environ, "KUBECONFIG": kubeconfig}
+        log = (self._tmp / "operator.log").open("wb")
+        block = "sys.modules.update(kubernetes=None); " if image_like else ""
+        launcher = f"import sys; {block}from netscaler_certsync.cli import main; sys.exit(main())"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", launcher, "run", "--liveness", "", "--metrics-port", "0"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        return self.process.pid
+
+    def stop_operator(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.process = None
+
+    def memory(self) -> tuple[float, float]:
+        assert self.process is not None and self.process.poll() is None, self.log_tail()
+        return memory_mb(self.process.pid)
+
+    def log_tail(self, lines: int = 20) -> str:
+        path = self._tmp / "operator.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    # ------------------------------------------------------------------ cluster contents
+    def create(self, objects: Iterable[dict[str, Any]]) -> int:
+        """Store objects in the emulator (watchers see ADDED events); returns how many."""
+        batch = list(objects)
+
+        async def go() -> None:
+            for obj in batch:
+                await self.emulator.k.create_object(obj)
+
+        self.emulator.call(go, timeout=600)
+        return len(batch)
+
+    def connection(self, name: str = "adc") -> None:
+        sim = self.simulator
+        self.create(
+            [
+                build.credentials_secret(f"{name}-login", "nsroot", "nsroot", namespace=NS),
+                build.opaque_secret(f"{name}-ca", {"ca.crt": sim.ca_pem}, namespace=NS),
+                build.netscaler_connection(
+                    name,
+                    {
+                        "endpoint": sim.url,
+                        "credentialsSecretRef": {"name": f"{name}-login"},
+                        "tls": {"caSecretRef": {"name": f"{name}-ca"}},
+                    },
+                    namespace=NS,
+                ),
+            ]
+        )
+
+    def tls_secret(self, name: str, leaf: Issued, **kw: Any) -> dict[str, Any]:
+        return build.tls_secret(name, leaf.cert_pem + self.pki.intermediate.cert_pem, leaf.key_pem, **kw)
+
+    @staticmethod
+    def sync(name: str, secret: str) -> dict[str, Any]:
+        spec = {
+            "connectionRefs": [{"name": "adc"}],
+            "certificates": [{"secretName": secret}],
+            "bindings": [{"vserver": VSERVER, "sni": True}],
+        }
+        return build.certificate_sync(name, spec, namespace=NS)
+
+    def objects(self, plural: str) -> list[dict[str, Any]]:
+        """Live objects of one of our kinds, read inside the emulator's loop (no HTTP)."""
+
+        def read() -> list[dict[str, Any]]:
+            return [
+                obj.raw
+                for (res, _, _), obj in self.emulator.k.objects.items()
+                if res.group == CRD_GROUP and res.version == CRD_VERSION and res.plural == plural
+                if not obj.deleted
+            ]
+
+        return self.emulator.call(read, timeout=60)
+
+    def ready_syncs(self) -> dict[str, dict[str, Any]]:
+        return {o["metadata"]["name"]: o for o in self.objects("certificatesyncs") if _ready(o)}
+
+    def connection_ready(self) -> bool:
+        return any(_ready(o) for o in self.objects("netscalerconnections"))
+
+    # ------------------------------------------------------------------ renewal
+    def patch_secret(self, name: str, leaf: Issued) -> None:
+        assert self.http is not None
+        crt = leaf.cert_pem + self.pki.intermediate.cert_pem
+        body = {"data": {"tls.crt": build.b64(crt), "tls.key": build.b64(leaf.key_pem)}}
+        reply = self.http.patch(
+            f"/api/v1/namespaces/{NS}/secrets/{name}",
+            json=body,
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        reply.raise_for_status()
+
+    def appliance_serial(self, certkey: str) -> str | None:
+        """The serial the simulated appliance holds for `certkey` (a dict read, no request)."""
+        found = self.simulator.state.default.certkeys.get(certkey)
+        return found.info.serial if found is not None else None
+
+
+@contextlib.contextmanager
+def running(pki: TestPKI) -> Iterator[OperatorStack]:
+    with OperatorStack(pki) as stack:
+        yield stack
