@@ -64,6 +64,10 @@ def register(subparsers: Any) -> None:
         "--fault", action="append", default=[], metavar="RULE",
         help="fault rule: JSON or kind=error,resource=sslcertkey,status=599,errorcode=1541,times=1",
     )  # fmt: skip
+    parser.add_argument(
+        "--serve-vservers", action="store_true",
+        help="answer TLS for each SSL vserver on its own port with the bound certificates",
+    )  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
     parser.add_argument(
         "--request-log-max", type=int, default=10000, metavar="N",
@@ -97,6 +101,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         faults=faults,
         log_requests=not args.quiet,
         request_log_max=args.request_log_max,
+        serve_vservers=args.serve_vservers,
     )
 
 
@@ -110,6 +115,11 @@ async def serve(config: SimulatorConfig) -> None:
         print(f"url: {sim.url}", flush=True)
         print(f"ca-file: {sim.ca_file if sim.ca_file else '-'}", flush=True)
         print(f"admin: {sim.admin_url}", flush=True)
+        if config.serve_vservers:
+            for seed in config.ssl_vservers:
+                name = seed.partition(":")[0]
+                host, port = sim.vserver_address(name)
+                print(f"vserver: {name} {host}:{port}", flush=True)
         print(f"credentials: {config.username} / (password as configured)", flush=True)
         await stop.wait()
     print("NITRO simulator stopped", flush=True)

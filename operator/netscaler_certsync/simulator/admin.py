@@ -21,9 +21,10 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 def add_admin_routes(app: web.Application, nitro: NitroApp) -> None:
     async def state(_: web.Request) -> web.Response:
-        return _json(
-            nitro.state.dump() | {"sessions": len(nitro.sessions.sessions), "hanode": nitro.ha_state}
-        )
+        listeners = nitro.vserver_listeners
+        addresses = {n: f"{h}:{p}" for n, (h, p) in listeners.addresses.items()} if listeners else {}
+        extra = {"sessions": len(nitro.sessions.sessions), "hanode": nitro.ha_state}
+        return _json(nitro.state.dump() | extra | {"vserver_addresses": addresses})
 
     async def requests(_: web.Request) -> web.Response:
         return _json([r.to_json() for r in nitro.requests])

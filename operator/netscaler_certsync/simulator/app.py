@@ -15,7 +15,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -37,6 +37,9 @@ from netscaler_certsync.simulator.resources import READS, WRITES, Ctx, NitroRequ
 from netscaler_certsync.simulator.resources.registry import flag, known_resources
 from netscaler_certsync.simulator.sessions import Session, SessionStore
 from netscaler_certsync.simulator.state import ApplianceState
+
+if TYPE_CHECKING:
+    from netscaler_certsync.simulator.vserver_tls import VServerListeners
 
 log = logging.getLogger("netscaler_certsync.simulator")
 
@@ -101,6 +104,7 @@ class NitroApp:
         self.internal_errors: list[str] = []
         self._saving = 0  # saves in progress (a second concurrent one gets 1461)
         self.ca_pem: bytes | None = None  # CA of the management certificate, served by the admin endpoint
+        self.vserver_listeners: VServerListeners | None = None  # with SimulatorConfig(serve_vservers=True)
 
     def reset(self) -> None:
         """Factory state again: no sessions, faults, requests or objects beyond the seeds."""

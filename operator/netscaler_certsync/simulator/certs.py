@@ -47,6 +47,7 @@ class CertInfo:
     publickeysize: int
     public_der: bytes
     version: int
+    der: bytes = field(default=b"", repr=False, compare=False)
     #: the GET fields that depend on the certificate alone, computed once at parse time
     shown: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -154,6 +155,7 @@ def info_from_x509(cert: x509.Certificate) -> CertInfo:
         publickeysize=size,
         public_der=_spki(public_key),
         version=cert.version.value + 1,
+        der=der,
     )
 
 
@@ -178,6 +180,13 @@ def parse_certificate(data: bytes, inform: str, passplain: str | None = None) ->
 
 def check_key(data: bytes, cert: CertInfo, inform: str, passplain: str | None, require_pass: bool) -> None:
     """Load a private key as the appliance does: 1537 bad/encrypted, 1614 wrong pass, 1538 mismatch."""
+    key = load_key(data, inform, passplain, require_pass)
+    if _spki(key.public_key()) != cert.public_der:
+        raise NitroError(1538)
+
+
+def load_key(data: bytes, inform: str, passplain: str | None, require_pass: bool = False) -> Any:
+    """The private key of a key file (1537 bad or encrypted without pass phrase, 1614 wrong one)."""
     password = passplain.encode() if passplain else None
     try:
         if inform == "PFX":
@@ -204,5 +213,4 @@ def check_key(data: bytes, cert: CertInfo, inform: str, passplain: str | None, r
                 raise NitroError(1614 if encrypted else 1537) from exc
     except (ValueError, TypeError) as exc:
         raise NitroError(1537) from exc
-    if _spki(key.public_key()) != cert.public_der:
-        raise NitroError(1538)
+    return key

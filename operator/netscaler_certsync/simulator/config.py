@@ -98,5 +98,8 @@ class SimulatorConfig:
     quirks: Quirks = field(default_factory=Quirks)
     #: log one line per request at INFO on the `netscaler_certsync.simulator` logger
     log_requests: bool = True
+    #: answer TLS for each SSL vserver (default partition) on its own port with the bound
+    #: certificates, so a client can verify by handshake what is served (`sim.vserver_address`)
+    serve_vservers: bool = False
     #: keep at most about this many request records (None: all; a long-running CLI caps it)
     request_log_max: int | None = None

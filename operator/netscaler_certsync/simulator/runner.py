@@ -23,6 +23,7 @@ from netscaler_certsync.simulator.faults import FaultInjector
 from netscaler_certsync.simulator.invariants import check
 from netscaler_certsync.simulator.records import RequestRecord
 from netscaler_certsync.simulator.state import DEFAULT_LOCATION, ApplianceState
+from netscaler_certsync.simulator.vserver_tls import VServerListeners
 from netscaler_certsync.testing.pki import make_ca, server_certificate
 
 
@@ -53,6 +54,13 @@ class Simulator:
     @property
     def admin_url(self) -> str:
         return f"{self.url}/_simulator"
+
+    def vserver_address(self, name: str) -> tuple[str, int]:
+        """(host, port) where SSL vserver `name` answers TLS (`SimulatorConfig(serve_vservers=True)`)."""
+        listeners = self.app.vserver_listeners
+        if listeners is None:
+            raise RuntimeError("vservers are served only with SimulatorConfig(serve_vservers=True)")
+        return listeners.addresses[name]
 
     def clear_requests(self) -> None:
         self.app.requests.clear()
@@ -139,8 +147,13 @@ async def run_simulator(
         host = f"[{config.host}]" if ":" in config.host else config.host
         url = f"{'https' if config.https else 'http'}://{host}:{port}"
         nitro.ca_pem = ca_pem
+        if config.serve_vservers:
+            nitro.vserver_listeners = VServerListeners(nitro, workdir)
+            await nitro.vserver_listeners.start(config.host)
         yield Simulator(nitro, url, ca_pem, ca_file)
     finally:
+        if nitro.vserver_listeners is not None:
+            await nitro.vserver_listeners.stop()
         await runner.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -58,6 +58,8 @@ class CertKey:
     deletefiles: str = "NO"
     link: str | None = None
     builtin: bool = False
+    #: kept (never shown) so a vserver served over TLS can load an encrypted key
+    passplain: str | None = field(default=None, repr=False)
 
 
 BindingKey = tuple[str, bool, bool]  # (certkey, snicert, ca) within one vserver

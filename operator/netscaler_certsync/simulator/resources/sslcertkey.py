@@ -71,6 +71,7 @@ def add(ctx: Ctx, item: Record) -> None:
     if existing is not None:
         raise NitroError(273, "certkeyName Contents", existing)
     certkey = CertKey(name, str(cert), key, inform, info, password=flag(item.get("password")))
+    certkey.passplain = text(item, "passplain")
     if item.get("expirymonitor") is not None:
         certkey.expirymonitor = "ENABLED" if flag(item["expirymonitor"]) else "DISABLED"
     if item.get("notificationperiod") is not None:
@@ -124,6 +125,7 @@ def change(ctx: Ctx, item: Record) -> None:
     if not flag(item.get("nodomaincheck")) and not (info.domains & certkey.info.domains):
         raise NitroError(3585)
     certkey.cert, certkey.key, certkey.inform = cert, key, inform
+    certkey.passplain = text(item, "passplain") or certkey.passplain
     if "password" in item:
         certkey.password = flag(item["password"])
     ctx.part.replace_info(certkey, info)

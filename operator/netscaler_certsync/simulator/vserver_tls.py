@@ -1,0 +1,139 @@
+"""Serve each SSL vserver of the default partition over TLS on loopback, with the certificates
+bound to it, so a client can check by handshake what the appliance really serves.
+
+The server certificate is chosen per handshake: an SNI binding whose domains contain the
+requested server name, otherwise the default binding; with neither the handshake fails (a
+vserver without a certificate is down). The chain sent is the certkey's certificate followed by
+its linked CA certkeys, as the appliance sends it. One `ssl.SSLContext` is built per
+(certkey, certificate, chain) and reused until any of them changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives import serialization
+
+from netscaler_certsync.simulator.certs import load_key
+from netscaler_certsync.simulator.errors import NitroError
+
+if TYPE_CHECKING:
+    from netscaler_certsync.simulator.app import NitroApp
+    from netscaler_certsync.simulator.state import CertKey, Partition, VServer
+
+log = logging.getLogger("netscaler_certsync.simulator.vservers")
+ContextKey = tuple[str, ...]
+
+
+class VServerListeners:
+    """One TLS listener per SSL vserver; `addresses[name]` is where it answers."""
+
+    def __init__(self, nitro: NitroApp, workdir: Path) -> None:
+        self.nitro = nitro
+        self.workdir = Path(tempfile.mkdtemp(prefix="vservers-", dir=workdir))
+        self.addresses: dict[str, tuple[str, int]] = {}
+        self.handshakes: dict[str, int] = {}
+        self._servers: list[asyncio.Server] = []
+        self._contexts: dict[ContextKey, ssl.SSLContext] = {}
+
+    async def start(self, host: str = "127.0.0.1") -> None:
+        for vserver in self.nitro.state.default.vservers.values():
+            if vserver.ssl:
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.sni_callback = self._chooser(vserver.name)
+                server = await asyncio.start_server(self._answer(vserver.name), host, 0, ssl=context)
+                self._servers.append(server)
+                self.addresses[vserver.name] = server.sockets[0].getsockname()[:2]
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+
+    # -- choosing the certificate ----------------------------------------------------------------------------
+    def _chooser(self, vserver_name: str):  # type: ignore[no-untyped-def]
+        def choose(sock: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> int | None:
+            part = self.nitro.state.default
+            vserver = part.vservers.get(vserver_name)
+            certkey = self._certkey_for(part, vserver, server_name) if vserver is not None else None
+            if certkey is None:
+                return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+            try:
+                sock.context = self._context(part, certkey)
+            except (NitroError, OSError, ssl.SSLError, ValueError):
+                log.exception("cannot serve certkey %r on vserver %r", certkey.name, vserver_name)
+                return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
+            self.handshakes[vserver_name] = self.handshakes.get(vserver_name, 0) + 1
+            return None
+
+        return choose
+
+    @staticmethod
+    def _certkey_for(part: Partition, vserver: VServer, server_name: str | None) -> CertKey | None:
+        if server_name and vserver.snienable:
+            owner = vserver.sni_domains.get(server_name.lower())
+            if owner is not None:
+                return part.certkeys.get(owner)
+        for certkey_name, sni, ca in vserver.bindings:
+            if not sni and not ca:
+                return part.certkeys.get(certkey_name)
+        return None
+
+    def _context(self, part: Partition, certkey: CertKey) -> ssl.SSLContext:
+        chain = [certkey]
+        seen = {certkey.name}
+        while chain[-1].link is not None and chain[-1].link not in seen and chain[-1].link in part.certkeys:
+            seen.add(chain[-1].link)
+            chain.append(part.certkeys[chain[-1].link])
+        key: ContextKey = (certkey.name, certkey.key or "", *(c.info.fingerprint for c in chain))
+        context = self._contexts.get(key)
+        if context is None:
+            context = self._build(part, certkey, chain, len(self._contexts))
+            self._contexts[key] = context
+        return context
+
+    def _build(self, part: Partition, certkey: CertKey, chain: list[CertKey], serial: int) -> ssl.SSLContext:
+        key_data = part.read_path(certkey.key) if certkey.key else None
+        if key_data is None:
+            raise NitroError(1647)
+        key = load_key(key_data, certkey.inform, certkey.passplain)
+        cert_file, key_file = self.workdir / f"{serial}.crt", self.workdir / f"{serial}.key"
+        cert_file.write_text("".join(ssl.DER_cert_to_PEM_cert(c.info.der) for c in chain))
+        key_file.touch(mode=0o600)
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        return context
+
+    # -- answering -------------------------------------------------------------------------------------
+    def _answer(self, vserver_name: str):  # type: ignore[no-untyped-def]
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            body = f"simulated vserver {vserver_name}\n".encode()
+            try:
+                await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+                pass  # a handshake-only check closes without a request
+            finally:
+                writer.close()
+                with contextlib.suppress(OSError, ssl.SSLError):
+                    await writer.wait_closed()
+
+        return answer
