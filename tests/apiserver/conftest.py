@@ -58,13 +58,14 @@ class TierState:
     skip_reason: str | None = None
     fail_reason: str | None = None
     build_seconds: float | None = None
-    started: float = 0.0
-    finished: float | None = None
+    test_seconds: float = 0.0  # setup + call + teardown of this tier's tests, summed
+    nodeids: frozenset[str] = frozenset()
     startup_seconds: float | None = None
     tests: int = 0
 
 
 STATE = pytest.StashKey[TierState]()
+_CURRENT: TierState | None = None
 
 
 def _in_tier(item: pytest.Item) -> bool:
@@ -73,7 +74,6 @@ def _in_tier(item: pytest.Item) -> bool:
 
 def _prepare(config_: pytest.Config, tests: int) -> TierState:
     state = TierState(mode=os.environ.get(MODE_ENV, "auto").strip().lower() or "auto", tests=tests)
-    state.started = time.monotonic()
     if state.mode not in {"auto", "require", "off"}:
         state.fail_reason = f"{MODE_ENV}={state.mode!r}: expected auto, require or off"
         return state
@@ -120,7 +120,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return  # listing tests must not build anything
     tier = [item for item in session.items if _in_tier(item)]
     if tier and STATE not in session.config.stash:
-        session.config.stash[STATE] = _prepare(session.config, len(tier))
+        global _CURRENT
+        _CURRENT = session.config.stash[STATE] = _prepare(session.config, len(tier))
+        _CURRENT.nodeids = frozenset(item.nodeid for item in tier)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # The hook has no config at hand; the state of this session's tier is the module's _CURRENT.
+    if _CURRENT is not None and report.nodeid in _CURRENT.nodeids:
+        _CURRENT.test_seconds += report.duration
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -141,8 +149,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         parts.append(f"build-or-reuse {state.build_seconds:.1f} s")
     if state.startup_seconds is not None:
         parts.append(f"etcd+apiserver ready in {state.startup_seconds:.2f} s")
-    if state.finished is not None:
-        parts.append(f"tier wall time {state.finished - state.started:.1f} s ({state.tests} tests)")
+    if state.test_seconds:
+        # Summed per test, so it means the same inside a whole `make test` run as alone.
+        total = state.test_seconds + (state.build_seconds or 0.0)
+        parts.append(f"tier wall time {total:.1f} s ({state.tests} tests: {state.test_seconds:.1f} s)")
     terminalreporter.write_line("apiserver tier: " + ", ".join(parts))
 
 
@@ -162,12 +172,9 @@ def tier_state(request: pytest.FixtureRequest) -> TierState:
 def apiserver(tier_state: TierState, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealAPIServer]:
     assert tier_state.bin_dir is not None
     workdir = tmp_path_factory.mktemp("apiserver")
-    try:
-        with running(tier_state.bin_dir, workdir) as server:
-            tier_state.startup_seconds = server.startup_seconds
-            yield server
-    finally:
-        tier_state.finished = time.monotonic()
+    with running(tier_state.bin_dir, workdir) as server:
+        tier_state.startup_seconds = server.startup_seconds
+        yield server
 
 
 @pytest.fixture(scope="session")
