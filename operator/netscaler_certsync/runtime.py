@@ -65,6 +65,8 @@ def run_operator(
 ) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     ctx = new_context(options)
+    if metrics_port:
+        ctx.metrics.serve(metrics_port)
     access = cluster_access()
     registry = build_registry(ctx, access, _watch_scope(namespaces))
     kopf.configure(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.nitro.fakes import FakeAppliance, nitro_error
 
 from netscaler_certsync.nitro import NO_RETRY, Credentials, ErrorCode, NitroClient, TLSConfig, errors
+from tests.nitro.fakes import FakeAppliance, nitro_error
 
 
 @pytest.mark.parametrize(

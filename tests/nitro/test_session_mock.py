@@ -7,9 +7,9 @@ import logging
 
 import httpx
 import pytest
-from tests.nitro.fakes import FakeAppliance, body_of, nitro_error, nitro_json
 
 from netscaler_certsync.nitro import NO_RETRY, RequestEvent, TLSConfig, errors
+from tests.nitro.fakes import FakeAppliance, body_of, nitro_error, nitro_json
 
 EXPIRED = nitro_error(401, 444, "Session expired or killed. Please login again")
 

@@ -6,9 +6,9 @@ import datetime as dt
 
 import httpx
 import pytest
-from tests.nitro.fakes import FakeAppliance, nitro_json
 
 from netscaler_certsync.nitro import CertBinding, NewCertKey, errors
+from tests.nitro.fakes import FakeAppliance, nitro_json
 
 REAL_CERTKEY = {
     "certkey": "dohtest.com",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.nitro.conftest import ClientFactory
 
 from netscaler_certsync.nitro import CertBinding, NewCertKey, NitroClient, errors
 from netscaler_certsync.simulator import Simulator
 from netscaler_certsync.testing.pki import Issued, TestPKI
+from tests.nitro.conftest import ClientFactory
 
 
 async def install(client: NitroClient, name: str, issued: Issued, *, key: bool = True) -> None:

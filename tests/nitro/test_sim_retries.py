@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.nitro.conftest import ClientFactory
 
 from netscaler_certsync.nitro import RequestEvent, errors
 from netscaler_certsync.simulator import FaultRule, Simulator
 from netscaler_certsync.testing.pki import TestPKI
+from tests.nitro.conftest import ClientFactory
 
 
 def log(sim: Simulator, resource: str, *, answered: bool = False) -> list[tuple[str, int, int]]:

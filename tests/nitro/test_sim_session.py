@@ -7,10 +7,10 @@ import ssl
 
 import httpx
 import pytest
-from tests.nitro.conftest import ClientFactory
 
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig, errors
 from netscaler_certsync.simulator import FaultRule, Simulator
+from tests.nitro.conftest import ClientFactory
 
 
 def resources(sim: Simulator) -> list[str]:

@@ -7,6 +7,7 @@ object lock keeps the drift timer from overlapping a change handler.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,9 +84,10 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             trigger=trigger,
             sync_request=sync_request,
         )
+        started = time.monotonic()
         async with ctx.object_lock(KIND, request.namespace, request.name):
             outcome = await reconcile_sync(ctx, request, _IndexView(index))
-        finish(outcome, body=body, patch=patch, status=status)
+        finish(outcome, body=body, patch=patch, status=status, metrics=ctx.metrics, started=started)
 
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
@@ -143,3 +145,4 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             raise kopf.TemporaryError(str(outcome.error), delay=outcome.error.retry_after or 30)
         ctx.triggers.remove(request.namespace, request.name)
         ctx.forget(KIND, request.namespace, request.name)
+        ctx.metrics.forget_resource(KIND, request.namespace, request.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import kopf
@@ -29,9 +30,10 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     async def check(
         body: kopf.Body, spec: kopf.Spec, status: kopf.Status, namespace: str, name: str, patch: kopf.Patch
     ) -> None:
+        started = time.monotonic()
         async with ctx.object_lock(KIND, namespace, name):
             outcome = await reconcile_connection(ctx, namespace, name, spec, status)
-        finish(outcome, body=body, patch=patch, status=status)
+        finish(outcome, body=body, patch=patch, status=status, metrics=ctx.metrics, started=started)
 
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
@@ -66,3 +68,4 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, optional=True)
     async def connection_deleted(namespace: str, name: str, **_: Any) -> None:
         ctx.forget(KIND, namespace, name)
+        ctx.metrics.forget_resource(KIND, namespace, name)

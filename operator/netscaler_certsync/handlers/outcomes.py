@@ -7,11 +7,13 @@ only a spec change can fix become `kopf.PermanentError` (no busy retry).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
+from netscaler_certsync.metrics import Metrics
 from netscaler_certsync.reconcile import conditions
 from netscaler_certsync.reconcile.outcome import Outcome
 
@@ -34,11 +36,25 @@ def post_events(outcome: Outcome, body: kopf.Body) -> None:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
 
 
-def finish(outcome: Outcome, *, body: kopf.Body, patch: kopf.Patch, status: Mapping[str, Any] | None) -> None:
-    """Write status and Events, then raise what kopf needs to retry (or not)."""
+def finish(
+    outcome: Outcome,
+    *,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    status: Mapping[str, Any] | None,
+    metrics: Metrics,
+    started: float,
+) -> None:
+    """Write status, Events and metrics, then raise what kopf needs to retry (or not)."""
     write_status(outcome, body=body, patch=patch, status=status)
     post_events(outcome, body)
+    kind, meta = body.get("kind", ""), body.get("metadata", {})
     error = outcome.error
+    result = "success" if error is None else ("error" if error.retry_after is None else "retry")
+    metrics.reconcile_total.labels(kind, result).inc()
+    metrics.reconcile_duration.labels(kind).observe(time.monotonic() - started)
+    is_ready = any(c.type == conditions.READY and c.status == "True" for c in outcome.conditions)
+    metrics.ready.labels(kind, meta.get("namespace", ""), meta.get("name", "")).set(1 if is_ready else 0)
     if error is None:
         return
     if error.retry_after is None:

@@ -66,6 +66,6 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
         "namespaces",
         "list watch",
         "cluster",
-        "kopf scans namespaces when watching all namespaces or a glob",
+        "kopf's namespace observer lists namespaces when it serves named namespaces or globs",
     ),
 )

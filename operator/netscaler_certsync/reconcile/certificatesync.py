@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from netscaler_certsync.domain import DomainError, NamingError, render_certkey_name
+from netscaler_certsync.domain import DomainError, NamingError, render_certkey_name, validate_name
 from netscaler_certsync.engine import (
     ApplianceResult,
     BindingSpec,
@@ -23,6 +23,8 @@ from netscaler_certsync.engine import (
     appliance_key,
     sync_appliance,
 )
+from netscaler_certsync.nitro import CertKey, NitroClient
+from netscaler_certsync.nitro.errors import NitroError
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.connection import ApplianceTarget, map_nitro_error, resolve_target
 from netscaler_certsync.reconcile.context import OperatorContext
@@ -62,7 +64,9 @@ def desired_certificates(
             problem = DomainError(src.reason or k8s_reasons.SecretNotFound, src.message)
         name = src.certkey_name or ""
         try:
-            if src.certkey_name is None:
+            if src.certkey_name is not None:
+                validate_name(src.certkey_name, spec.name_max_length)
+            else:
                 name = render_certkey_name(
                     spec.name_template,
                     namespace=namespace,
@@ -126,11 +130,15 @@ async def sync_connection(
             dry_run=spec.dry_run,
             name_limit=spec.name_max_length,
         )
+        hook = ctx.metrics.nitro_hook(target.label)
         try:
-            async with target.client(endpoint, max_concurrency=ctx.options.nitro_max_concurrency) as client:
+            async with target.client(
+                endpoint, max_concurrency=ctx.options.nitro_max_concurrency, on_request=[hook]
+            ) as client:
                 result: ApplianceResult = await sync_appliance(
                     client, desired, previous, options, appliance=appliance_key(endpoint, target.partition)
                 )
+                deployed = await read_back(client, result)
         except SyncAborted as exc:
             if exc.reason in _ABORT_STALLED:
                 raise stalled(exc.reason, f"{endpoint}: {exc.message}", retry_after=300) from exc
@@ -139,7 +147,22 @@ async def sync_connection(
             raise map_nitro_error(exc, endpoint) from exc
     except ReconcileError as error:
         return ConnectionRun(connection_name, previous, None, error)
-    return ConnectionRun(connection_name, result.records, result, None)
+    return ConnectionRun(connection_name, result.records, result, None, deployed)
+
+
+async def read_back(client: NitroClient, result: ApplianceResult) -> dict[str, CertKey]:
+    """What the appliance reports for the certkeys of this sync, after the apply (one read).
+
+    Metrics and status then show the appliance's own view (serial, notAfter), not what was sent.
+    """
+    names = {c.certkey for c in result.certificates if c.certkey}
+    if not names:
+        return {}
+    try:
+        listed = await client.list_certkeys(attrs=["serial", "clientcertnotafter", "linkcertkeyname"])
+    except NitroError:
+        return {}  # reported as not verified; the sync itself succeeded
+    return {c.name: c for c in listed if c.name in names}
 
 
 async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections: Connections) -> Outcome:
@@ -153,7 +176,29 @@ async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections
     runs = await asyncio.gather(
         *(sync_connection(ctx, request, spec, name, connections, desired) for name in spec.connections)
     )
+    record_expiries(ctx, request, runs)
     return build_outcome(ctx, request, spec, sources, runs)
+
+
+def record_expiries(ctx: OperatorContext, request: SyncRequest, runs: Sequence[ConnectionRun]) -> None:
+    """The expiry metric of each certificate, from what the appliance reported after the sync."""
+    keep: set[tuple[str, str]] = set()
+    for run in runs:
+        if run.result is None:  # unknown now: keep the last known series of this connection
+            keep |= {(c, k) for (c, k) in _known_series(ctx, request) if c == run.name}
+            continue
+        for name, certkey in run.deployed.items():
+            ctx.metrics.record_expiry(request.namespace, request.name, run.name, name, certkey.not_after)
+            keep.add((run.name, name))
+    ctx.metrics.forget_expiry(request.namespace, request.name, keep)
+
+
+def _known_series(ctx: OperatorContext, request: SyncRequest) -> set[tuple[str, str]]:
+    return {
+        (connection, certkey)
+        for ns, name, connection, certkey in ctx.metrics.series(ctx.metrics.certificate_expiry)
+        if (ns, name) == (request.namespace, request.name)
+    }
 
 
 async def finalize_sync(ctx: OperatorContext, request: SyncRequest, connections: Connections) -> Outcome:

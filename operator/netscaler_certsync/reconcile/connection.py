@@ -43,6 +43,11 @@ class ApplianceTarget:
         """Identity of the appliance for the one-writer lock: same endpoints and partition."""
         return "|".join((*sorted(self.endpoints), self.partition or ""))
 
+    @property
+    def label(self) -> str:
+        """How metrics and logs name this connection."""
+        return f"{self.namespace}/{self.name}"
+
     def client(self, endpoint: str | None = None, **kwargs: Any) -> NitroClient:
         return NitroClient(
             endpoint or self.endpoints[0],
@@ -140,14 +145,16 @@ def map_nitro_error(exc: Exception, endpoint: str) -> ReconcileError:
 
 
 async def check_connection(
-    target: ApplianceTarget, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    target: ApplianceTarget,
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    **client_options: Any,
 ) -> ConnectionHealth:
     """Log in to each endpoint, read version and HA state; return the primary's health."""
     seen: list[tuple[str, str, str]] = []
     failures: list[ReconcileError] = []
     for endpoint in target.endpoints:
         try:
-            async with target.client(endpoint) as client:
+            async with target.client(endpoint, **client_options) as client:
                 version = await client.version()
                 ha = await client.ha_state()
         except (errors.NitroError, OSError) as exc:
@@ -176,9 +183,12 @@ async def reconcile_connection(
     try:
         parsed = parse_connection(spec)
         target = await resolve_target(namespace, name, parsed, ctx.get_secret)
-        health = await check_connection(target, clock=ctx.clock)
+        hook = ctx.metrics.nitro_hook(target.label)
+        health = await check_connection(target, clock=ctx.clock, on_request=[hook])
     except ReconcileError as error:
+        ctx.metrics.connection_up.labels(namespace, name).set(0)
         return from_error(error, status=stamp)
+    ctx.metrics.connection_up.labels(namespace, name).set(1)
     was_ready = (conditions.get(status.get("conditions"), conditions.READY) or {}).get("status") == "True"
     message = f"{health.version}; {health.ha_state}; writes go to {health.primary_endpoint}"
     conds = list(conditions.ready(k8s_reasons.Connected, message))

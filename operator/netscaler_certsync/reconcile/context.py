@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from netscaler_certsync.metrics import Metrics
 from netscaler_certsync.reconcile.triggers import TriggerIndex
 
 #: (namespace, name) -> the Secret as the API returns it, or None when absent.
@@ -42,6 +43,7 @@ class OperatorContext:
     options: OperatorOptions = field(default_factory=OperatorOptions)
     clock: Callable[[], dt.datetime] = utc_now
     triggers: TriggerIndex = field(default_factory=TriggerIndex)
+    metrics: Metrics = field(default_factory=Metrics)
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
 
     def object_lock(self, kind: str, namespace: str, name: str) -> asyncio.Lock:

@@ -9,11 +9,12 @@ flood `kubectl describe`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import ApplianceResult, CertState, Records
+from netscaler_certsync.nitro import CertKey
 from netscaler_certsync.reconcile import conditions
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.conditions import Condition, rfc3339
@@ -25,6 +26,9 @@ from netscaler_certsync.reconcile.specs import SyncSpec
 
 if TYPE_CHECKING:
     from netscaler_certsync.reconcile.certificatesync import SyncRequest
+
+#: Bounds of the CRD's status schema: a longer list or message would get the status patch refused.
+MAX_ENTRIES, MAX_PLAN, MAX_MESSAGE = 1024, 256, 4096
 
 #: Per-certificate failures a Secret or spec change fixes (we watch both): no timed retry.
 _FIXED_BY_INPUT = reasons.MATERIAL_REASONS | {
@@ -41,10 +45,16 @@ class ConnectionRun:
     records: Records
     result: ApplianceResult | None
     error: ReconcileError | None
+    #: the sync's certkeys as the appliance reported them after the apply
+    deployed: Mapping[str, CertKey] = field(default_factory=dict)
 
 
 def _secret_name(cert_id: str) -> str:
     return cert_id.split("/", 1)[1]
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 def _entries(run: ConnectionRun, previous: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -57,10 +67,9 @@ def _entries(run: ConnectionRun, previous: Sequence[Mapping[str, Any]]) -> list[
         entry: dict[str, Any] = {
             "connection": run.name,
             "secretName": _secret_name(c.id),
-            "certKeyName": c.certkey,
             "state": c.state,
             "reason": c.reason,
-            "message": c.message,
+            "message": _clip(c.message),
             "boundVServers": [{"vserver": b.vserver, "sni": b.sni} for b in c.bound],
         }
         for key, value in (
@@ -110,6 +119,14 @@ def _failure(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
             return err
     if errors:
         return errors[0]
+    unsaved = [r for r in runs if r.result is not None and r.result.records.unsaved]
+    if unsaved:
+        warning = next((w for w in unsaved[0].result.warnings if "sav" in w), "the save failed")  # type: ignore[union-attr]
+        return transient(
+            k8s_reasons.ConfigNotSaved,
+            f"{unsaved[0].name}: the changes are live but not saved, so a reboot would lose them ({warning})",
+            retry_after=30,
+        )
     failed = [(r.name, c) for r in runs if r.result for c in r.result.failed]
     if not failed:
         return None
@@ -165,7 +182,7 @@ def build_outcome(
     for run in runs:
         item: dict[str, Any] = {"name": run.name, "records": run.records.to_dict()}
         if run.error is not None:
-            item.update(ready=False, reason=run.error.reason, message=run.error.message)
+            item.update(ready=False, reason=run.error.reason, message=_clip(run.error.message))
             old = next((c for c in previous.get("connections") or () if c.get("name") == run.name), {})
             if old.get("lastSyncTime"):
                 item["lastSyncTime"] = old["lastSyncTime"]
@@ -186,13 +203,13 @@ def build_outcome(
                 lastSyncTime=now,
             )
             if spec.dry_run:
-                item["plan"] = list(run.result.operations)
+                item["plan"] = list(run.result.operations[:MAX_PLAN])
         connections.append(item)
     expiries = sorted(
         e["notAfter"] for e in entries if e.get("notAfter") and e.get("state") == CertState.SYNCED
     )
     status: dict[str, Any] = {
-        "certificates": entries,
+        "certificates": entries[:MAX_ENTRIES],
         "connections": connections,
         "connectionCount": len(runs),
         "certificateCount": len(sources),

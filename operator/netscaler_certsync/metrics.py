@@ -1,0 +1,112 @@
+"""Prometheus metrics of the operator (`certsync_` prefix), on their own port.
+
+One `Metrics` object per operator (its own registry, so tests can run several side by side).
+Labels stay low-cardinality: kinds, results, fixed NITRO operation words and errorcodes; the only
+per-object labels are the resource and certificate identities, as cert-manager does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from importlib import metadata
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from netscaler_certsync import __version__
+from netscaler_certsync.nitro import RequestEvent
+
+_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.build_info = Gauge(
+            "certsync_build_info",
+            "Version of the operator and of kopf.",
+            ["version", "kopf_version"],
+            registry=r,
+        )
+        self.build_info.labels(__version__, metadata.version("kopf")).set(1)
+        self.reconcile_total = Counter(
+            "certsync_reconcile_total", "Reconciles by kind and result.", ["kind", "result"], registry=r
+        )
+        self.reconcile_duration = Histogram(
+            "certsync_reconcile_duration_seconds",
+            "Reconcile wall time.",
+            ["kind"],
+            buckets=_BUCKETS,
+            registry=r,
+        )
+        self.nitro_requests = Counter(
+            "certsync_nitro_requests_total",
+            "NITRO requests by connection, resource, operation and errorcode (or 'transport').",
+            ["connection", "resource", "operation", "code"],
+            registry=r,
+        )
+        self.nitro_duration = Histogram(
+            "certsync_nitro_request_duration_seconds",
+            "NITRO request wall time.",
+            ["connection", "operation"],
+            buckets=_BUCKETS,
+            registry=r,
+        )
+        self.connection_up = Gauge(
+            "certsync_connection_up",
+            "1 when the appliance answered the last check with a usable session, else 0.",
+            ["namespace", "connection"],
+            registry=r,
+        )
+        self.certificate_expiry = Gauge(
+            "certsync_certificate_expiration_timestamp_seconds",
+            "notAfter of each certificate as the appliance reports it (read back after each sync).",
+            ["namespace", "certificatesync", "connection", "certkey"],
+            registry=r,
+        )
+        self.ready = Gauge(
+            "certsync_resource_ready",
+            "1 when the resource's Ready condition is True, else 0.",
+            ["kind", "namespace", "name"],
+            registry=r,
+        )
+
+    def serve(self, port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from the pod network
+        start_http_server(port, addr=addr, registry=self.registry)
+
+    def nitro_hook(self, connection: str) -> Callable[[RequestEvent], None]:
+        """An `on_request` hook for one connection's NitroClient."""
+
+        def hook(event: RequestEvent) -> None:
+            code = "transport" if event.status is None else str(event.errorcode or 0)
+            self.nitro_requests.labels(connection, event.resource, event.operation, code).inc()
+            self.nitro_duration.labels(connection, event.operation).observe(event.duration)
+
+        return hook
+
+    def record_expiry(
+        self, namespace: str, sync: str, connection: str, certkey: str, not_after: dt.datetime | None
+    ) -> None:
+        if not_after is not None:
+            self.certificate_expiry.labels(namespace, sync, connection, certkey).set(not_after.timestamp())
+
+    def forget_expiry(self, namespace: str, sync: str, keep: set[tuple[str, str]]) -> None:
+        """Drop the series of certificates this sync no longer deploys (removed, renamed)."""
+        for labels in list(self.series(self.certificate_expiry)):
+            ns, name, connection, certkey = labels
+            if ns == namespace and name == sync and (connection, certkey) not in keep:
+                self.certificate_expiry.remove(*labels)
+
+    def forget_resource(self, kind: str, namespace: str, name: str) -> None:
+        for labels in list(self.series(self.ready)):
+            if labels == (kind, namespace, name):
+                self.ready.remove(*labels)
+        if kind == "CertificateSync":
+            self.forget_expiry(namespace, name, set())
+        elif (namespace, name) in self.series(self.connection_up):
+            self.connection_up.remove(namespace, name)
+
+    @staticmethod
+    def series(metric: Gauge) -> list[tuple[str, ...]]:
+        return [tuple(s.labels.values()) for family in metric.collect() for s in family.samples]
