@@ -237,3 +237,28 @@ async def test_bookmarks_move_the_resume_point_past_unrelated_churn(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_a_watch_that_ends_at_once_is_not_retried_in_a_busy_loop() -> None:
+    calls: list[str] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.params.get("watch", "list"))
+        if request.url.params.get("watch"):
+            return httpx.Response(200, content=b"")  # ends immediately, no events
+        return httpx.Response(
+            200, json={"kind": "SecretList", "metadata": {"resourceVersion": "7"}, "items": []}
+        )
+
+    async with KubeClient(ClusterAccess("http://k8s.test"), transport=httpx.MockTransport(server)) as api:
+
+        async def follow() -> None:
+            async for _ in api.watch_secrets(None):
+                pass
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert calls[0] == "list" and 1 <= calls.count("true") <= 2, calls  # a busy loop makes hundreds

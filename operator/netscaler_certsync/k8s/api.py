@@ -17,6 +17,7 @@ what did *not* cross the wire.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import json
@@ -239,9 +240,11 @@ class KubeClient:
                 "resourceVersion": rv,
                 "timeoutSeconds": str(timeout_seconds),
             }
+            started, received = asyncio.get_running_loop().time(), 0
             try:
                 async with contextlib.aclosing(self._stream(path, params, timeout_seconds)) as stream:
                     async for raw in stream:
+                        received += 1
                         obj = raw.get("object") or {}
                         rv = str((obj.get("metadata") or {}).get("resourceVersion") or rv)
                         kind = raw.get("type")
@@ -254,6 +257,11 @@ class KubeClient:
                 if e.status != 410:
                     raise
                 rv = None  # too old: the history is gone, list again
+                continue
+            if not received and asyncio.get_running_loop().time() - started < 1:
+                # The server ended the watch at once without a word (a misbehaving proxy?):
+                # do not turn that into a busy loop of requests.
+                await asyncio.sleep(1)
 
     # ------------------------------------------------------------------ writes
     async def patch_merge(
