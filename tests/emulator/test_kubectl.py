@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from netscaler_certsync.k8s import keys
 from netscaler_certsync.testing.k8s_thread import CRD_GROUP, CRD_VERSION
 
 KUBECTL = Path(__file__).resolve().parents[2] / ".tools" / "bin" / "kubectl"
@@ -81,3 +82,25 @@ def test_apply_get_and_wait(kubeconfig: str, crs: client.CustomObjectsApi) -> No
     assert "condition met" in waited
     again = kubectl(kubeconfig, "apply", "--validate=false", "-f", "-", stdin=MANIFEST)
     assert "certificatesync.netscaler.certsync.dev/cs-a unchanged" in again
+
+
+def test_manual_sync_annotation_and_delete_waits_for_the_finalizer(
+    kubeconfig: str, crs: client.CustomObjectsApi
+) -> None:
+    kubectl(kubeconfig, "apply", "--validate=false", "-f", "-", stdin=MANIFEST)
+    trigger = f"{keys.SYNC_REQUESTED_AT}=2026-11-27T12:00:00Z"
+    kubectl(kubeconfig, "annotate", "certsync/cs-a", trigger, "--overwrite")
+    obj = crs.get_namespaced_custom_object(CRD_GROUP, CRD_VERSION, "default", "certificatesyncs", "cs-a")
+    assert obj["metadata"]["annotations"][keys.SYNC_REQUESTED_AT] == "2026-11-27T12:00:00Z"
+    assert obj["metadata"]["generation"] == 1  # an annotation is not a spec change
+    finalizer = {"metadata": {"finalizers": [keys.FINALIZER]}}
+    crs.patch_namespaced_custom_object(
+        CRD_GROUP, CRD_VERSION, "default", "certificatesyncs", "cs-a", finalizer
+    )
+    # `kubectl delete --wait=false` returns at once; the object is only marked while the finalizer holds.
+    kubectl(kubeconfig, "delete", "certsync/cs-a", "--wait=false")
+    held = kubectl(kubeconfig, "get", "certsync/cs-a", "-o", "jsonpath={.metadata.deletionTimestamp}")
+    assert held.strip(), "deletionTimestamp must be set while the finalizer holds the object"
+    release = {"metadata": {"finalizers": None}}
+    crs.patch_namespaced_custom_object(CRD_GROUP, CRD_VERSION, "default", "certificatesyncs", "cs-a", release)
+    kubectl(kubeconfig, "wait", "--for=delete", "certsync/cs-a", "--timeout=10s")
