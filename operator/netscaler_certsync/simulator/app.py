@@ -23,6 +23,7 @@ from aiohttp import web
 from netscaler_certsync.simulator.config import SimulatorConfig
 from netscaler_certsync.simulator.errors import ERRORS, REASONS, NitroError, done
 from netscaler_certsync.simulator.faults import FaultInjector, FaultRule
+from netscaler_certsync.simulator.policy import authorize
 from netscaler_certsync.simulator.protocol import (
     KEY_FIELDS,
     body_items,
@@ -48,38 +49,11 @@ HEADERS = {
     "Server": "Apache",
     "Cache-Control": "no-store, no-cache, must-revalidate",
 }
-CLI_GROUPS = {
-    "sslcertkey": "ssl certKey",
-    "systemfile": "system file",
-    "sslvserver_sslcertkey_binding": "ssl vserver",
-    "sslvserver": "ssl vserver",
-    "nsconfig": "ns config",
-    "nsversion": "ns version",
-    "hanode": "ha node",
-    "nspartition": "ns partition",
-    "sslcertlink": "ssl certLink",
-    "sslcertkey_sslvserver_binding": "ssl certKey",
-    "sslcertkey_binding": "ssl certKey",
-    "sslcertificatechain": "ssl certificateChain",
-}
 NO_AUTH = ("login",)
 
 
 class Aborted(Exception):
     """A fault closed the connection: nothing is answered."""
-
-
-def cli_command(method: str, resource: str, op: str, name: str | None) -> str:
-    """The CLI command a command policy regex is matched against, e.g. `add ssl certKey www`."""
-    binding = resource.endswith("_binding") and method != "GET"
-    verbs = {
-        "get": "show",
-        "add": "bind" if binding else "add",
-        "set": "set",
-        "delete": "unbind" if binding else "rm",
-    }
-    group = CLI_GROUPS.get(resource, resource)
-    return f"{verbs.get(op, op)} {group}" + (f" {name}" if name else "")
 
 
 class NitroApp:
@@ -300,15 +274,9 @@ class NitroApp:
         return self.sessions.resolve(token, headers.get("X-NITRO-USER"), headers.get("X-NITRO-PASS"))
 
     # -- running handlers ---------------------------------------------------------------------------------
-    def _authorize(self, session: Session, req: NitroRequest, op: str, item: dict[str, Any]) -> None:
-        policy = session.user.allow
-        if policy is None:
-            return
-        key = KEY_FIELDS.get(req.resource)
-        name = req.name or (str(item[key]) if key and item.get(key) is not None else None)
-        command = cli_command(req.method, req.resource, op, name)
-        if policy.search(command) is None:
-            raise NitroError(2138, command)
+    @staticmethod
+    def _authorize(session: Session, req: NitroRequest, op: str, item: dict[str, Any]) -> None:
+        authorize(session.user.allow, req.method, req.resource, op, req.name, item)
 
     def _run(
         self, session: Session, req: NitroRequest, op: str, body: Any
