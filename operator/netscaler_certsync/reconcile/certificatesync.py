@@ -8,6 +8,7 @@ blocks the others; `sync_status` turns the results into status, conditions and E
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -33,6 +34,8 @@ from netscaler_certsync.reconcile.outcome import Event, Outcome, from_error
 from netscaler_certsync.reconcile.sources import SourceCertificate, gather_sources
 from netscaler_certsync.reconcile.specs import SyncSpec, parse_connection, parse_sync
 from netscaler_certsync.reconcile.sync_status import ConnectionRun, build_outcome
+
+logger = logging.getLogger(__name__)
 
 #: (namespace, name) -> {"spec": ..., "status": ...} of each NetScalerConnection (a kopf index).
 Connections = Mapping[tuple[str, str], Mapping[str, Any]]
@@ -177,7 +180,25 @@ async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections
         *(sync_connection(ctx, request, spec, name, connections, desired) for name in spec.connections)
     )
     record_expiries(ctx, request, runs)
-    return build_outcome(ctx, request, spec, sources, runs)
+    outcome = build_outcome(ctx, request, spec, sources, runs)
+    log_sync(request, runs, outcome)
+    return outcome
+
+
+def log_sync(request: SyncRequest, runs: Sequence[ConnectionRun], outcome: Outcome) -> None:
+    """One INFO line per sync (NITRO calls are logged one per line at DEBUG by the client)."""
+    parts = []
+    for run in runs:
+        if run.result is None:
+            parts.append(f"{run.name}: {run.error.reason if run.error else 'not run'}")
+        else:
+            r = run.result
+            saved = "saved" if r.saved else "no save"
+            parts.append(f"{run.name}: {len(r.certificates)} certs, {r.writes} writes, {saved}")
+    state = outcome.error.reason if outcome.error else "ok"
+    logger.info(
+        "sync %s/%s (%s): %s; %s", request.namespace, request.name, request.trigger, state, "; ".join(parts)
+    )
 
 
 def record_expiries(ctx: OperatorContext, request: SyncRequest, runs: Sequence[ConnectionRun]) -> None:
