@@ -98,3 +98,10 @@ async def test_requests_are_recorded(nitro: Nitro, sim: Simulator, client: httpx
     assert not first.is_write
     assert (second.resource, second.action, second.status, second.is_write) == ("nsconfig", "save", 200, True)
     assert second.query == {"action": "save"}
+
+
+async def test_oversized_body_is_413(nitro: Nitro) -> None:
+    huge = b'{"systemfile": {"filecontent": "' + b"A" * (9 * 1024 * 1024) + b'"}}'
+    headers = {**nitro.headers, "Content-Type": "application/json"}
+    response = await nitro.client.post(f"{CONFIG}/systemfile", content=huge, headers=headers)
+    assert_error(response, 413, 1097, "Invalid argument value [request body too large]")

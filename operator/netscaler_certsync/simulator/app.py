@@ -162,11 +162,7 @@ class NitroApp:
         nreq.args = parse_pairs(query.get("args"))
         nreq.filters = parse_pairs(query.get("filter"))
         op = self._operation(nreq)
-        body = (
-            parse_body(await request.read(), request.headers.get("Content-Type", ""))
-            if method in ("POST", "PUT")
-            else None
-        )
+        body = await self._body(request) if method in ("POST", "PUT") else None
 
         params = body.get("params") if isinstance(body, dict) else None
         onerror = request.headers.get("X-NITRO-ONERROR") or query.get("onerror")
@@ -199,6 +195,14 @@ class NitroApp:
         if saving and self.config.save_delay:
             await asyncio.sleep(self.config.save_delay)
         return self._run(session, nreq, op, body)
+
+    @staticmethod
+    async def _body(request: web.Request) -> Any:
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise NitroError(1097, "request body too large", status=413) from exc
+        return parse_body(raw, request.headers.get("Content-Type", ""))
 
     def _operation(self, req: NitroRequest) -> str:
         if req.kind == "stat":

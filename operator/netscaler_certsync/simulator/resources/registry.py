@@ -80,20 +80,41 @@ def known_resources() -> set[str]:
     return {r for r, _ in WRITES} | {r for r in READS if not r.startswith("stat:")}
 
 
-def require(item: Record, *keys: str) -> list[Any]:
-    """The values of `keys`; 1095 naming the first one missing or empty."""
+def _scalar(key: str, value: Any) -> str:
+    """A string attribute as the appliance reads it; objects and arrays are 1097."""
+    if isinstance(value, dict | list):
+        raise NitroError(1097, key)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def require(item: Record, *keys: str) -> list[str]:
+    """The string values of `keys`; 1095 naming the first one missing or empty."""
     values = []
     for key in keys:
         value = item.get(key)
         if value is None or value == "":
             raise NitroError(1095, key)
-        values.append(value)
+        values.append(_scalar(key, value))
     return values
 
 
 def text(item: Record, key: str) -> str | None:
     value = item.get(key)
-    return None if value is None or value == "" else str(value)
+    return None if value is None or value == "" else _scalar(key, value)
+
+
+def number(item: Record, key: str, low: int | None = None, high: int | None = None) -> int:
+    """An integer attribute (numbers may arrive as strings); 1097 when not a number or out of range."""
+    value = item.get(key)
+    try:
+        if isinstance(value, bool):
+            raise ValueError(value)
+        result = int(str(value))
+    except ValueError as exc:
+        raise NitroError(1097, key, value) from exc
+    if (low is not None and result < low) or (high is not None and result > high):
+        raise NitroError(1097, key, value)
+    return result
 
 
 def flag(value: object) -> bool:

@@ -7,7 +7,16 @@ import re
 
 from netscaler_certsync.simulator.certs import CertInfo, check_key, parse_certificate
 from netscaler_certsync.simulator.errors import ERRORS, NitroError
-from netscaler_certsync.simulator.resources.registry import Ctx, Record, flag, read, require, text, write
+from netscaler_certsync.simulator.resources.registry import (
+    Ctx,
+    Record,
+    flag,
+    number,
+    read,
+    require,
+    text,
+    write,
+)
 from netscaler_certsync.simulator.state import CertKey, now, resolve_path
 
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_#. :@=-]*\Z")
@@ -75,7 +84,7 @@ def add(ctx: Ctx, item: Record) -> None:
     if item.get("expirymonitor") is not None:
         certkey.expirymonitor = "ENABLED" if flag(item["expirymonitor"]) else "DISABLED"
     if item.get("notificationperiod") is not None:
-        certkey.notificationperiod = int(item["notificationperiod"])
+        certkey.notificationperiod = number(item, "notificationperiod", 10, 100)
     if item.get("deletecertkeyfilesonremoval") is not None:
         certkey.deletefiles = _deletefiles(item["deletecertkeyfilesonremoval"])
     # `linkcertkeyname` in an add body is not applied (nitro.md: needs ?action=link).
@@ -103,10 +112,7 @@ def set_(ctx: Ctx, item: Record) -> None:
     if "deletecertkeyfilesonremoval" in item:
         certkey.deletefiles = _deletefiles(item["deletecertkeyfilesonremoval"])
     if "notificationperiod" in item:
-        period = int(item["notificationperiod"])
-        if not 10 <= period <= 100:
-            raise NitroError(1097, "notificationperiod", period)
-        certkey.notificationperiod = period
+        certkey.notificationperiod = number(item, "notificationperiod", 10, 100)
     ctx.part.changed()
 
 
