@@ -95,7 +95,8 @@ async def test_admin_endpoint_faults(client: httpx.AsyncClient, nitro: Nitro, si
     assert_error(await nitro.get("sslcertkey"), 599, 1540, "boom")
     listed = (await client.get("/_simulator/faults")).json()
     assert listed[0]["fired"] == 1
-    assert (await client.post("/_simulator/faults", json={"bogus": 1})).status_code == 400
+    for bad in ({"bogus": 1}, {"times": "x"}, {"resource": 5}, {"delay": None}, [1], "rule"):
+        assert (await client.post("/_simulator/faults", json=bad)).status_code == 400, bad
     assert (await client.delete("/_simulator/faults")).status_code == 200
     assert_done(await nitro.get("sslcertkey"))
 

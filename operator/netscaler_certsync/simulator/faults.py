@@ -49,6 +49,17 @@ class FaultRule:
     fired: int = 0
 
     def __post_init__(self) -> None:
+        # Rules also arrive as JSON (admin endpoint, --fault): coerce, so a bad type fails here.
+        for name in ("status", "errorcode", "after"):
+            setattr(self, name, int(getattr(self, name)))
+        for name in ("delay", "jitter", "hang", "probability"):
+            setattr(self, name, float(getattr(self, name)))
+        if self.times is not None:
+            self.times = int(self.times)
+        for name in ("resource", "method", "action", "name"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"fault field {name} must be a string")
         if self.kind not in KINDS:
             raise ValueError(f"fault kind must be one of {KINDS}, not {self.kind!r}")
         if self.method is not None:
