@@ -17,6 +17,7 @@ import contextlib
 import inspect
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,9 @@ def declare_resources(k: kmock.KubernetesEmulator) -> None:
 
     A `RealisticEmulator` also gets the namespaces every cluster has (default, kube-system...).
     """
-    k.resources.load_bundled()
+    with warnings.catch_warnings():  # kmock 0.8 uses importlib.resources.read_binary (deprecated)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        k.resources.load_bundled()
     if isinstance(k, RealisticEmulator):
         for name in STANDARD_NAMESPACES:
             k.seed(namespace_object(name))
