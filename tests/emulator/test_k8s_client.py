@@ -21,6 +21,7 @@ from netscaler_certsync.k8s import (
     SecretError,
     TLSSecret,
     TransportError,
+    Unauthorized,
     WatchEvent,
     keys,
 )
@@ -187,6 +188,18 @@ async def test_errors_are_mapped_at_one_seam() -> None:
         with pytest.raises(Forbidden, match="is forbidden") as exc:
             await api.get_secret("default", "x")
         assert exc.value.status == 403
+
+    def proxy_page(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>Sign in to the corporate proxy</html>")
+
+    async with KubeClient(ClusterAccess("http://k8s.test"), transport=httpx.MockTransport(proxy_page)) as api:
+        with pytest.raises(TransportError, match="not JSON"):
+            await api.get_secret("default", "x")
+
+    gone_token = ClusterAccess("http://k8s.test", token_file="/nonexistent/token")
+    async with KubeClient(gone_token, transport=httpx.MockTransport(proxy_page)) as api:
+        with pytest.raises(Unauthorized, match="service-account token"):
+            await api.get_secret("default", "x")
 
     async with KubeClient(ClusterAccess("http://127.0.0.1:9"), timeout=2) as api:  # discard port: refused
         with pytest.raises(TransportError) as transport:

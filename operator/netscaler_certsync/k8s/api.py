@@ -28,7 +28,7 @@ from typing import Any, Literal
 import httpx
 
 from netscaler_certsync.k8s.access import ClusterAccess
-from netscaler_certsync.k8s.errors import KubernetesError, TransportError, error_for_status
+from netscaler_certsync.k8s.errors import KubernetesError, TransportError, Unauthorized, error_for_status
 
 __all__ = ["KubeClient", "ObjectList", "TrafficStats", "WatchEvent", "resource_path"]
 
@@ -98,7 +98,10 @@ class _Auth(httpx.Auth):
         self._access = access
 
     def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
-        token = self._access.bearer_token()
+        try:
+            token = self._access.bearer_token()
+        except OSError as e:  # e.g. the projected token volume is being rotated or is gone
+            raise Unauthorized(f"cannot read the service-account token: {e}") from e
         if token:
             request.headers["Authorization"] = f"Bearer {token}"
         yield request
@@ -170,7 +173,10 @@ class KubeClient:
         self.stats.bytes_received += response.num_bytes_downloaded
         if response.status_code >= 400:
             raise self._status_error(response)
-        data: dict[str, Any] = response.json()
+        try:
+            data: dict[str, Any] = response.json()
+        except ValueError as e:  # a proxy's HTML page, a truncated body
+            raise TransportError(f"{method} {path}: the answer is not JSON: {response.text[:100]!r}") from e
         return data
 
     async def _stream(
@@ -193,7 +199,10 @@ class KubeClient:
                     counted = response.num_bytes_downloaded
                     if not line.strip():
                         continue
-                    event = json.loads(line)
+                    try:
+                        event = json.loads(line)
+                    except ValueError as e:
+                        raise TransportError(f"WATCH {path}: not a JSON event: {line[:100]!r}") from e
                     if event.get("type") == "ERROR":
                         status = event.get("object") or {}
                         raise error_for_status(int(status.get("code") or 500), status)
