@@ -82,20 +82,20 @@ def test_unknown_placeholder_is_rejected() -> None:
     assert err.value.reason == reasons.InvalidName and "secretname" in err.value.message
 
 
-def test_too_long_without_id_is_rejected_not_truncated() -> None:
+def test_too_long_without_anything_naming_the_secret_is_rejected_not_truncated() -> None:
     with pytest.raises(NamingError) as err:
-        render("{{namespace}}-{{secretName}}", namespace="a" * 20, secret_name="b" * 20)
-    assert err.value.reason == reasons.NameTooLong
+        render("{{namespace}}.{{commonName}}", common_name="a-very-long-host-name.example.com")
+    assert err.value.reason == reasons.NameTooLong and "{{certificateId}}" in err.value.message
 
 
-def test_too_long_with_id_is_shortened_deterministically_and_uniquely() -> None:
-    t = "{{commonName}}-{{certificateId}}"
+@pytest.mark.parametrize("template", ["{{commonName}}-{{certificateId}}", "{{namespace}}-{{secretName}}"])
+def test_too_long_naming_the_secret_is_shortened_deterministically_and_uniquely(template: str) -> None:
     cn = "a-very-long-host-name.with.many.labels.example.com"
-    one = render(t, common_name=cn, secret_name="s1")
-    two = render(t, common_name=cn, secret_name="s2")
+    one = render(template, common_name=cn, secret_name="a-secret-with-a-rather-long-name-1")
+    two = render(template, common_name=cn, secret_name="a-secret-with-a-rather-long-name-2")
     assert len(one) == 31 and len(two) == 31
-    assert one == render(t, common_name=cn, secret_name="s1")
-    assert one != two and one.startswith("a-very-long")
+    assert one == render(template, common_name=cn, secret_name="a-secret-with-a-rather-long-name-1")
+    assert one != two and one[:8] == two[:8]  # same readable start, different hash suffix
 
 
 def test_configurable_limit() -> None:

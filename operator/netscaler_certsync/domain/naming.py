@@ -85,9 +85,10 @@ def render_certkey_name(
     """Render a `certificateNameTemplate`; raise `NamingError` when the result cannot be valid.
 
     Values are reduced to allowed characters; literal text must already be valid. A result longer
-    than `limit` is cut with a hash suffix only when the template holds `{{certificateId}}` (so the
-    name stays unique per Secret); otherwise it is rejected rather than silently truncated into a
-    possible collision.
+    than `limit` is cut and given a hash of the whole rendered name as suffix, but only when the
+    template names the Secret (`{{certificateId}}` or `{{secretName}}`, which the CRD requires):
+    then different Secrets keep different names. A template that does not (only `{{commonName}}`,
+    say) is rejected rather than cut into a possible collision.
     """
     literal = _PLACEHOLDER.sub("", template)
     bad = sorted({ch for ch in literal if not _ALLOWED.fullmatch(ch)})
@@ -114,7 +115,7 @@ def render_certkey_name(
     if not name:
         raise NamingError(reasons.InvalidName, f"template {template!r} renders an empty name")
     if len(name) > limit:
-        if "certificateId" not in used:
+        if not {"certificateId", "secretName"} & set(used):
             raise NamingError(
                 reasons.NameTooLong,
                 f"template {template!r} renders {name!r} ({len(name)} characters, limit {limit}); "
