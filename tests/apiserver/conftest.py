@@ -11,7 +11,7 @@ Policy, from the environment variable CERTSYNC_APISERVER:
 CERTSYNC_APISERVER_BIN_DIR points at a prebuilt directory (apiext-server, etcd) and skips the build.
 
 The build runs once per session right after collection, outside any test's timeout (it takes about
-3.5 min cold on 2 cores, under a second when cached), with its progress printed to the terminal.
+3.5 min cold on 2 cores, about a second when cached), with its progress printed to the terminal.
 """
 
 from __future__ import annotations
