@@ -403,3 +403,25 @@ def test_dry_run_lines_never_carry_key_material(pki: TestPKI) -> None:
     p = make_plan([want(leaf, [pki.intermediate], bindings=[HTTPS])], snapshot(files=[]))
     text = "\n".join(render_plan(p)) + repr(p.operations)
     assert "PRIVATE KEY" not in text and leaf.key_pem.decode().splitlines()[1] not in text
+
+
+def test_a_changed_name_moves_at_the_next_renewal_not_before(pki: TestPKI) -> None:
+    old_leaf, new_leaf = pki.leaf(), pki.leaf()
+    deployed = want(old_leaf, name="old-name", bindings=[HTTPS])
+    state = snapshot(leaf_certkey("old-name", old_leaf), bindings=[bound("vs_https", "old-name")], files=[])
+    # Same certificate, new wanted name: nothing moves (it would need an outage), the user is told.
+    same = make_plan([want(old_leaf, name="new-name", bindings=[HTTPS])], state, [record(deployed)])
+    assert (
+        same.operations == ()
+        and "becomes new-name at the next renewal" in only(same, Action.UNCHANGED).message
+    )
+    # Renewed: the new certificate goes in under the new name, is bound, and the old certkey goes.
+    renewed = make_plan([want(new_leaf, name="new-name", bindings=[HTTPS])], state, [record(deployed)])
+    lines = render_plan(renewed)
+    assert (
+        lines.index("bind certkey new-name to vserver vs_https")
+        < lines.index("unbind certkey old-name from vserver vs_https")
+        < lines.index("delete certkey old-name")
+    )
+    cp = only(renewed, Action.REPLACE)
+    assert [r.certkey for r in cp.records_ok] == ["new-name"]

@@ -24,6 +24,7 @@ from netscaler_certsync.domain import successor_name as successor
 from netscaler_certsync.engine.model import BindingSpec, CertRecord, DesiredCertificate
 from netscaler_certsync.engine.operations import Kind, Operation
 from netscaler_certsync.engine.plan_chain import link_ops
+from netscaler_certsync.engine.plan_cleanup import delete_ops
 from netscaler_certsync.engine.plan_types import Action, CertPlan, PlanContext
 
 
@@ -144,6 +145,14 @@ def plan_desired(ctx: PlanContext, d: DesiredCertificate) -> list[CertRecord]:
     extra: list[CertRecord] = []
     ops: list[Operation]
     shared = False
+    # A deployed certkey keeps its name when the wanted name changes (certKeyName edited): it moves
+    # at the next renewal, to the new name if that is free.
+    renaming = (
+        ctx.options.preserve_on_renewal
+        and old is not None
+        and old != d.name
+        and d.name not in ctx.state.certkeys
+    )
 
     if same is None and old is None and d.name in ctx.state.certkeys and not ctx.owned(d.name):
         other_owner = leaf_file_owner(ctx.state.cert_file(d.name) or "")
@@ -180,7 +189,9 @@ def plan_desired(ctx: PlanContext, d: DesiredCertificate) -> list[CertRecord]:
         action = Action.UPDATE if ops else Action.UNCHANGED
         reason = reasons.Synced if ops else reasons.Unchanged
         message = f"certkey {name}: links or bindings updated" if ops else f"certkey {name} is up to date"
-    elif old is not None and ctx.options.preserve_on_renewal:
+        if ctx.options.preserve_on_renewal and name != d.name:
+            message += f"; it becomes {d.name} at the next renewal"
+    elif old is not None and ctx.options.preserve_on_renewal and not renaming:
         name = old
         before, after = link_ops(ctx, d, name, new=False)
         stale = {f for f in (ctx.state.cert_file(name), ctx.state.key_file(name)) if f}
@@ -211,7 +222,19 @@ def plan_desired(ctx: PlanContext, d: DesiredCertificate) -> list[CertRecord]:
         _, after = link_ops(ctx, d, name, new=True)
         add = Operation(Kind.ADD, d.id, name, needs=c.needs, cert=c.files.cert, key=c.files.key)
         ops = [*c.uploads(), add, *after]
-        if old is not None:
+        if old is not None and renaming:
+            # The name changed: the renewal is the moment to move (NetScaler will not load the same
+            # certificate twice, so earlier it would take an outage). The old certkey goes after.
+            pre, post, record = c.retire(old)
+            ops += pre + c.rebind(name, set(), set()) + post
+            leftover = ctx.state.bindings_of(old) - c.wanted - c.recorded
+            if leftover:
+                extra.append(record)  # bound by someone else: kept, as on removal
+            else:
+                ops += delete_ops(ctx, d.id, old)
+            action, reason = Action.REPLACE, reasons.Renewed
+            message = f"new certkey {name} (serial {m.leaf.serial}) replaces {old} (renamed)"
+        elif old is not None:
             pre, post, record = c.retire(old)
             extra.append(record)
             ops += pre + c.rebind(name, set(), set()) + post
