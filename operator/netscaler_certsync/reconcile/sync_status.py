@@ -73,6 +73,7 @@ def _entries(run: ConnectionRun, previous: Sequence[Mapping[str, Any]]) -> list[
             "boundVServers": [{"vserver": b.vserver, "sni": b.sni} for b in c.bound],
         }
         for key, value in (
+            ("certKeyName", c.certkey),
             ("serial", c.serial),
             ("notAfter", c.not_after),
             ("fingerprintSHA256", c.fingerprint),
