@@ -408,3 +408,11 @@ async def test_many_new_certificates_are_added_and_bound_in_bulk(h: Harness, pki
     assert writes.count(("sslcertkey", None)) == 1  # one bulk add of five certkeys
     assert writes.count(("sslvserver_sslcertkey_binding", None)) == 1  # one bulk bind
     assert len(bindings(h.sim)) == 5 and len(writes) == 13
+
+
+async def test_result_counts_match_the_appliance_log(h: Harness, pki: TestPKI) -> None:
+    d = desired(pki.leaf(), [pki.intermediate], bindings=[HTTPS])
+    res = await h.apply([d])
+    logged = [r for r in h.sim.requests if r.resource not in ("login", "logout")]
+    assert res.reads == sum(r.method == "GET" for r in logged)
+    assert res.writes == sum(r.is_write for r in logged) == 8  # CA: 2, leaf: 2 + add + link + bind, save

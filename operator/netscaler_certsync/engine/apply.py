@@ -190,7 +190,6 @@ async def run_group(
         if blocked is not None:
             out.failed.setdefault(op.group, out.failed[blocked])
             return
-        counter.writes += 1
         out.intend(op)
         try:
             wrote = await _run(client, op, out, location)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from netscaler_certsync.engine.model import BindingSpec
-from netscaler_certsync.nitro import CertBinding, CertKey, NitroClient
+from netscaler_certsync.nitro import CertBinding, CertKey, NitroClient, RequestEvent
 
 
 @dataclass(frozen=True)
@@ -83,25 +83,31 @@ class ApplianceState:
 
 
 class Counter:
-    """Counts the requests the engine makes, by kind (reads and writes)."""
+    """Counts every request of one apply as the client reports it (retries and read-backs included),
+    by kind: reads (GET) and writes (anything else but login and logout)."""
 
     def __init__(self) -> None:
         self.reads = 0
         self.writes = 0
 
+    def __call__(self, event: RequestEvent) -> None:
+        if event.resource in ("login", "logout"):
+            return
+        if event.method == "GET":
+            self.reads += 1
+        else:
+            self.writes += 1
+
 
 async def read_state(client: NitroClient, counter: Counter) -> ApplianceState:
     certkeys = await client.list_certkeys()
     bindings = await client.list_all_bindings()
-    counter.reads += 2
     return ApplianceState.of(certkeys, bindings)
 
 
 async def read_vservers(client: NitroClient, counter: Counter) -> list[str]:
-    counter.reads += 1
     return [v.name for v in await client.list_ssl_vservers()]
 
 
 async def read_files(client: NitroClient, counter: Counter, location: str) -> list[str]:
-    counter.reads += 1
     return [f.filename for f in await client.list_files(location) if not f.is_directory]

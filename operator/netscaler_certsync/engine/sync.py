@@ -130,7 +130,6 @@ async def _needs_save(
         return True
     if not unsure:
         return False
-    counter.reads += 1
     return (await client.config_state()).changed
 
 
@@ -178,62 +177,76 @@ async def sync_appliance(
     counter = Counter()
     pair = f"{appliance}|{options.owner}"
     async with exclusive(appliance):
-        scan = pair not in _clean
-        _clean.discard(pair)
-        journal = _journal.setdefault(pair, {})
-        given, previous = previous, _with_journal(previous, journal)
+        client.on_request.append(counter)
         try:
-            _, p = await gather_and_plan(client, desired, previous, options, counter, scan_files=scan)
-        except ne.NitroError as exc:
-            raise to_aborted(exc) from exc
-        lines = tuple(render_plan(p))
-        if options.dry_run:
-            if not scan:
-                _clean.add(pair)  # nothing was written: as clean as before
-            return ApplianceResult(
-                certificates=tuple(_result(cp, None, True) for cp in p.certificates if cp.visible),
-                records=previous,
-                changed=False,
-                saved=False,
-                reads=counter.reads,
-                writes=0,
-                operations=lines,
-            )
-        outcome = ApplyOutcome(bound=journal)
-        await apply_plan(
-            client, p, counter, options.file_location, concurrency=client.max_concurrency, out=outcome
-        )
-        records = _records(p, outcome)
-        changed = bool(outcome.done)
-        saved = False
-        warnings = [
-            f"{cp.message.replace(' removed', '')}: {outcome.failed[cp.group][1]}"
-            for cp in p.certificates
-            if not cp.visible and cp.group in outcome.failed
-        ]
-        if "gc" in outcome.failed:
-            warnings.append(f"clean-up of leftover files failed: {outcome.failed['gc'][1]}")
-        try:
-            if await _needs_save(
-                client, counter, changed=changed, unsure=scan or records != given, unsaved=given.unsaved
-            ):
-                counter.writes += 1
-                await client.save_config()
-                saved = True
-        except ne.NitroError as exc:
-            if isinstance(exc, ne.TransportError | ne.AuthenticationError):
-                raise to_aborted(exc) from exc
-            warnings.append(f"saving the configuration failed: {exc}")
-            records = replace(records, unsaved=True)
-        if not outcome.failed and not warnings:
-            _clean.add(pair)
+            return await _sync(client, desired, previous, options, counter, pair)
+        finally:
+            client.on_request.remove(counter)
+
+
+async def _sync(
+    client: NitroClient,
+    desired: Sequence[DesiredCertificate],
+    previous: Records,
+    options: SyncOptions,
+    counter: Counter,
+    pair: str,
+) -> ApplianceResult:
+    scan = pair not in _clean
+    _clean.discard(pair)
+    journal = _journal.setdefault(pair, {})
+    given, previous = previous, _with_journal(previous, journal)
+    try:
+        _, p = await gather_and_plan(client, desired, previous, options, counter, scan_files=scan)
+    except ne.NitroError as exc:
+        raise to_aborted(exc) from exc
+    lines = tuple(render_plan(p))
+    if options.dry_run:
+        if not scan:
+            _clean.add(pair)  # nothing was written: as clean as before
         return ApplianceResult(
-            certificates=tuple(_result(cp, outcome, False) for cp in p.certificates if cp.visible),
-            records=records,
-            changed=changed,
-            saved=saved,
+            certificates=tuple(_result(cp, None, True) for cp in p.certificates if cp.visible),
+            records=previous,
+            changed=False,
+            saved=False,
             reads=counter.reads,
-            writes=counter.writes,
+            writes=0,
             operations=lines,
-            warnings=tuple(warnings),
         )
+    outcome = ApplyOutcome(bound=journal)
+    await apply_plan(
+        client, p, counter, options.file_location, concurrency=client.max_concurrency, out=outcome
+    )
+    records = _records(p, outcome)
+    changed = bool(outcome.done)
+    saved = False
+    warnings = [
+        f"{cp.message.replace(' removed', '')}: {outcome.failed[cp.group][1]}"
+        for cp in p.certificates
+        if not cp.visible and cp.group in outcome.failed
+    ]
+    if "gc" in outcome.failed:
+        warnings.append(f"clean-up of leftover files failed: {outcome.failed['gc'][1]}")
+    try:
+        if await _needs_save(
+            client, counter, changed=changed, unsure=scan or records != given, unsaved=given.unsaved
+        ):
+            await client.save_config()
+            saved = True
+    except ne.NitroError as exc:
+        if isinstance(exc, ne.TransportError | ne.AuthenticationError):
+            raise to_aborted(exc) from exc
+        warnings.append(f"saving the configuration failed: {exc}")
+        records = replace(records, unsaved=True)
+    if not outcome.failed and not warnings:
+        _clean.add(pair)
+    return ApplianceResult(
+        certificates=tuple(_result(cp, outcome, False) for cp in p.certificates if cp.visible),
+        records=records,
+        changed=changed,
+        saved=saved,
+        reads=counter.reads,
+        writes=counter.writes,
+        operations=lines,
+        warnings=tuple(warnings),
+    )
