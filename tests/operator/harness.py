@@ -43,8 +43,10 @@ class Cluster:
         return client.CustomObjectsApi(self.api)
 
     # ------------------------------------------------------------------ Kubernetes side
-    def connection(self, name: str = "adc", **spec: Any) -> None:
-        self.core.create_namespaced_secret(NS, build.credentials_secret(f"{name}-login", "nsroot", "nsroot"))
+    def connection(
+        self, name: str = "adc", *, user: tuple[str, str] = ("nsroot", "nsroot"), **spec: Any
+    ) -> None:
+        self.core.create_namespaced_secret(NS, build.credentials_secret(f"{name}-login", *user))
         self.core.create_namespaced_secret(
             NS, build.opaque_secret(f"{name}-ca", {"ca.crt": self.simulator.ca_pem})
         )

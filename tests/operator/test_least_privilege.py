@@ -1,0 +1,73 @@
+"""The operator's whole lifecycle works as a NetScaler user restricted to the command policy of
+docs/netscaler-setup.md, and that policy refuses what the operator has no business doing."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+import pytest
+
+from netscaler_certsync.k8s import keys
+from netscaler_certsync.simulator import RestrictedUser
+from netscaler_certsync.testing.k8s_thread import wait_for
+from netscaler_certsync.testing.operator_thread import OperatorThread
+from netscaler_certsync.testing.policy import command_policy
+from tests.operator.harness import Cluster
+
+USER = ("certsync", "certsync-test")
+RESTRICTED = RestrictedUser(USER[0], USER[1], command_policy())
+
+
+@pytest.mark.simulator(restricted_users=(RESTRICTED,))
+def test_lifecycle_as_the_restricted_user(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.connection(user=USER)
+    cluster.tls_secret("a")
+    cluster.tls_secret("b")
+    cluster.sync("in-place", certificates=[{"secretName": "a"}], bindings=[{"vserver": "vs_https"}])
+    cluster.sync(
+        "beside",
+        certificates=[{"secretName": "b"}],
+        bindings=[{"vserver": "cs_sni", "sni": True}],
+        preserveOnRenewal=False,
+    )
+    cluster.wait_ready("in-place")
+    cluster.wait_ready("beside")
+    a2, b2 = cluster.renew("a"), cluster.renew("b")
+    wait_for(
+        lambda: (cluster.certkey("default-a") or {}).get("serial") == a2.serial_hex, what="in-place renewal"
+    )
+    cluster.wait_sync(
+        "beside", lambda o: o["status"]["certificates"][0].get("serial") == b2.serial_hex, "renewal beside"
+    )
+    for name in ("in-place", "beside"):
+        cluster.crs.delete_namespaced_custom_object(
+            keys.GROUP, keys.VERSION, "default", keys.SYNC_PLURAL, name
+        )
+    wait_for(
+        lambda: not [n for n, c in cluster.appliance()["certkeys"].items() if not c.get("builtin")],
+        what="removal",
+    )
+
+    refused = [r for r in cluster.simulator.requests if r.status == 403 or r.errorcode == 2138]
+    assert refused == [], f"the policy refused operator calls: {refused[:3]}"
+    writes = {(r.method, r.resource, r.action) for r in cluster.simulator.requests if r.is_write}
+    assert ("POST", "sslcertkey", "update") in writes and ("POST", "nsconfig", "save") in writes
+    assert cluster.invariants() == []
+
+
+@pytest.mark.simulator(restricted_users=(RESTRICTED,))
+def test_the_policy_refuses_other_commands(cluster: Cluster) -> None:
+    trust = ssl.create_default_context(cadata=cluster.simulator.ca_pem.decode())
+    headers = {"X-NITRO-USER": USER[0], "X-NITRO-PASS": USER[1]}
+    with httpx.Client(
+        base_url=f"{cluster.simulator.url}/nitro/v1/config", verify=trust, headers=headers
+    ) as c:
+        allowed = c.get("/sslcertkey")
+        assert allowed.status_code == 200
+        for method, path, body in (
+            ("PUT", "/sslvserver", {"sslvserver": {"vservername": "vs_https", "snienable": "ENABLED"}}),
+            ("PUT", "/sslcertkey", {"sslcertkey": {"certkey": "ns-server-certificate", "expirymonitor": "ENABLED"}}),
+        ):
+            reply = c.request(method, path, json=body)
+            assert (reply.status_code, reply.json()["errorcode"]) == (403, 2138), (method, path, reply.text)
