@@ -1,5 +1,10 @@
 """Seeded, deterministic fault injection: latency with jitter, errors per resource and verb,
-connection resets, hangs longer than a client timeout, forced session expiry, slow saves.
+connection resets, hangs longer than a client timeout, forced session expiry, slow saves; and
+two faults of the data plane (served vservers), which NITRO requests never trigger:
+`stale_serving` (the vserver keeps serving the certificate it served before, whatever NITRO
+changed, like an appliance whose packet engines missed an update) and `drop_link` (the vserver
+sends its certificate without the linked CA certificates). For these, `name` is the vserver
+(None: every vserver) and `times`/`after`/`probability` count handshakes.
 
 A rule matches on resource, method, action and name (None matches anything); it can be limited
 to `times` occurrences, skip the first `after` matches, and fire with a `probability` drawn
@@ -11,11 +16,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-FaultKind = Literal["error", "latency", "reset", "timeout", "expire_session"]
-KINDS = ("error", "latency", "reset", "timeout", "expire_session")
+FaultKind = Literal["error", "latency", "reset", "timeout", "expire_session", "stale_serving", "drop_link"]
+#: Faults of the served vservers (TLS handshakes), not of NITRO requests.
+SERVING_KINDS = ("stale_serving", "drop_link")
+KINDS = ("error", "latency", "reset", "timeout", "expire_session", *SERVING_KINDS)
 
 
 @dataclass
@@ -115,10 +123,20 @@ class FaultInjector:
         """The rules that fire for this request (and count them)."""
         if not self.rules:
             return []
+        return self._count(
+            r for r in self.rules if r.kind not in SERVING_KINDS and r.matches(method, resource, action, name)
+        )
+
+    def fire_serving(self, vserver: str) -> set[str]:
+        """The data-plane fault kinds that fire for one handshake on `vserver` (and count them)."""
+        if not self.rules:
+            return set()
+        matching = (r for r in self.rules if r.kind in SERVING_KINDS and r.name in (None, vserver))
+        return {r.kind for r in self._count(matching)}
+
+    def _count(self, matching: Iterable[FaultRule]) -> list[FaultRule]:
         fired = []
-        for rule in self.rules:
-            if not rule.matches(method, resource, action, name):
-                continue
+        for rule in matching:
             rule.matched += 1
             if rule.exhausted or rule.matched <= rule.after:
                 continue

@@ -6,6 +6,14 @@ requested server name, otherwise the default binding; with neither the handshake
 vserver without a certificate is down). The chain sent is the certkey's certificate followed by
 its linked CA certkeys, as the appliance sends it. One `ssl.SSLContext` is built per
 (certkey, certificate, chain) and reused until any of them changes.
+
+Atomic renewal: the choice is made inside the handshake, on the event loop that also serves
+NITRO, so a handshake sees the state before or after a change (`?action=update`, link, bind),
+never half of one; each NITRO request is applied whole before the loop runs anything else.
+
+Data-plane faults (`FaultRule(kind="stale_serving" | "drop_link", name=<vserver>)`): the first
+keeps serving what this vserver served for that server name before the fault fired; the second
+sends the certificate without its linked chain.
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ class VServerListeners:
         self.handshakes: dict[str, int] = {}
         self._servers: list[asyncio.Server] = []
         self._contexts: dict[ContextKey, ssl.SSLContext] = {}
+        #: (vserver, server name) -> what was served last, for the stale_serving fault
+        self._last: dict[tuple[str, str], ssl.SSLContext] = {}
 
     async def start(self, host: str = "127.0.0.1") -> None:
         for vserver in self.nitro.state.default.vservers.values():
@@ -64,13 +74,21 @@ class VServerListeners:
             part = self.nitro.state.default
             vserver = part.vservers.get(vserver_name)
             certkey = self._certkey_for(part, vserver, server_name) if vserver is not None else None
+            faults = self.nitro.faults.fire_serving(vserver_name)
+            last_key = (vserver_name, (server_name or "").lower())
+            stale = self._last.get(last_key) if "stale_serving" in faults else None
+            if stale is not None:
+                sock.context = stale
+                self.handshakes[vserver_name] = self.handshakes.get(vserver_name, 0) + 1
+                return None
             if certkey is None:
                 return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
             try:
-                sock.context = self._context(part, certkey)
+                sock.context = self._context(part, certkey, with_chain="drop_link" not in faults)
             except (NitroError, OSError, ssl.SSLError, ValueError):
                 log.exception("cannot serve certkey %r on vserver %r", certkey.name, vserver_name)
                 return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
+            self._last[last_key] = sock.context
             self.handshakes[vserver_name] = self.handshakes.get(vserver_name, 0) + 1
             return None
 
@@ -87,12 +105,12 @@ class VServerListeners:
                 return part.certkeys.get(certkey_name)
         return None
 
-    def _context(self, part: Partition, certkey: CertKey) -> ssl.SSLContext:
+    def _context(self, part: Partition, certkey: CertKey, *, with_chain: bool = True) -> ssl.SSLContext:
         chain = [certkey]
         seen = {certkey.name}
-        while chain[-1].link is not None and chain[-1].link not in seen and chain[-1].link in part.certkeys:
-            seen.add(chain[-1].link)
-            chain.append(part.certkeys[chain[-1].link])
+        while with_chain and (link := chain[-1].link) and link not in seen and link in part.certkeys:
+            seen.add(link)
+            chain.append(part.certkeys[link])
         key: ContextKey = (certkey.name, certkey.key or "", *(c.info.fingerprint for c in chain))
         context = self._contexts.get(key)
         if context is None:

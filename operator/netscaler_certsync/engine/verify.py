@@ -1,0 +1,260 @@
+"""Post-deploy verification: is the appliance serving what was deployed?
+
+Two ways, per binding:
+
+- with an address (`verify: {host, port, serverName}`), a TLS handshake there (SNI = serverName,
+  default the certificate's common name) captures the chain the vserver really sends; the leaf
+  must carry the expected serial and fingerprint, and the chain must lead, certificate by
+  certificate (checked by signature), to the configured CA: the issuer of the top of the chain
+  the Secret provides (its root from ca.crt, or the last intermediate's issuer);
+- without one, the certkey read back through NITRO: its serial, and its `linkcertkeyname` chain
+  against the Secret's intermediates (what the appliance *says* it serves).
+
+The handshake trusts nothing by itself (no CA store, no hostname check): the point is to see what
+is served, and the chain check below is stricter than path building (it wants *this* leaf and a
+complete chain sent by the server, not one a client could complete from its own store).
+
+Capturing the peer chain: `SSLObject.get_unverified_chain()` is public from Python 3.13; on 3.10
+to 3.12 the same OpenSSL call exists as `SSLObject._sslobj.get_unverified_chain()` (private but
+present, and tested by this package's dataplane tier), which is what older interpreters use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+
+from netscaler_certsync.domain import CertificateMaterial, reasons
+from netscaler_certsync.nitro import CertKey
+
+# Reasons of a failed verification (conditions, Events, status).
+Verified: Final = "Verified"
+ServedCertificateMismatch: Final = "ServedCertificateMismatch"
+ChainIncomplete: Final = "ChainIncomplete"
+Unreachable: Final = reasons.Unreachable
+FAILURE_REASONS: Final = frozenset({ServedCertificateMismatch, ChainIncomplete, Unreachable})
+
+DEFAULT_PORT: Final = 443
+DEFAULT_TIMEOUT: Final = 5.0
+
+
+@dataclass(frozen=True)
+class VerifyTarget:
+    """Where a vserver answers TLS, and the SNI name to ask for (None: the certificate's name)."""
+
+    host: str
+    port: int = DEFAULT_PORT
+    server_name: str | None = None
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> VerifyTarget:
+        return cls(str(spec["host"]), int(spec.get("port") or DEFAULT_PORT), spec.get("serverName") or None)
+
+    def describe(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of one check; `chain_depth` counts the certificates served, leaf included."""
+
+    verified: bool
+    reason: str
+    message: str
+    method: str  # "handshake" | "nitro"
+    observed_serial: str | None = None
+    chain_depth: int | None = None
+
+
+def _serial_hex(number: int) -> str:
+    return f"{number:X}"
+
+
+def _norm_serial(serial: str | None) -> str:
+    return (serial or "").replace(":", "").upper().lstrip("0")
+
+
+def _sni_name(material: CertificateMaterial, target: VerifyTarget) -> str | None:
+    if target.server_name:
+        return target.server_name
+    names = [material.leaf.common_name, *material.leaf.sans]
+    plain = next((n for n in names if n and not n.startswith("*") and not _is_ip(n)), None)
+    if plain:
+        return plain
+    wildcard = next((n for n in names if n.startswith("*.")), None)
+    return f"verify{wildcard[1:]}" if wildcard else None
+
+
+def _is_ip(name: str) -> bool:
+    return all(p.isdigit() for p in name.split(".")) or ":" in name
+
+
+def _peer_chain(ssl_object: ssl.SSLObject) -> list[x509.Certificate]:
+    """The certificates the server sent, in its order (see the module docstring for why two ways)."""
+    public = getattr(ssl_object, "get_unverified_chain", None)
+    if public is not None:  # Python 3.13+
+        raw = public() or []
+    else:
+        raw = [c.public_bytes(ssl._ssl.ENCODING_DER) for c in ssl_object._sslobj.get_unverified_chain() or []]  # type: ignore[attr-defined]
+    return [x509.load_der_x509_certificate(bytes(der)) for der in raw]
+
+
+async def served_chain(
+    host: str, port: int, server_name: str | None, wait: float = DEFAULT_TIMEOUT
+) -> list[x509.Certificate]:
+    """Handshake with (host, port), SNI `server_name`: the chain served. Raises OSError/ssl.SSLError."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # we look at what is served; trust is checked by `check_chain`
+    sni = server_name if server_name and not _is_ip(server_name) else None
+    _, writer = await asyncio.wait_for(
+        asyncio.open_connection(host, port, ssl=context, server_hostname=sni or ""), wait
+    )
+    try:
+        return _peer_chain(writer.get_extra_info("ssl_object"))
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError, asyncio.TimeoutError):
+            await asyncio.wait_for(writer.wait_closed(), 1.0)
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def check_chain(material: CertificateMaterial, served: Sequence[x509.Certificate]) -> Verification:
+    """Compare a served chain with the material: the same leaf, and a complete chain to the CA."""
+    if not served:
+        return Verification(False, ChainIncomplete, "the vserver sent no certificate", "handshake", None, 0)
+    leaf, depth = served[0], len(served)
+    observed = _serial_hex(leaf.serial_number)
+    fingerprint = leaf.fingerprint(hashes.SHA256()).hex()
+    if (
+        _norm_serial(observed) != _norm_serial(material.leaf.serial)
+        or fingerprint != material.leaf.fingerprint
+    ):
+        return Verification(
+            False,
+            ServedCertificateMismatch,
+            f"the vserver serves serial {observed}, expected {material.leaf.serial}",
+            "handshake",
+            observed,
+            depth,
+        )
+    top = material.chain[-1] if material.chain else material.leaf
+    anchor_pem = material.root.pem if material.root is not None else None
+    anchor = x509.load_pem_x509_certificate(anchor_pem.encode()) if anchor_pem else None
+    anchor_name = x509.load_pem_x509_certificate(top.pem.encode()).issuer
+    # Walk up from the leaf through what was served: each step must be signed by the next.
+    current, used = leaf, {0}
+    for _ in range(len(served)):
+        if current.issuer == anchor_name and (anchor is None or _issued_by(current, anchor)):
+            return Verification(
+                True,
+                Verified,
+                f"serial {observed}, {depth} certificate(s) served",
+                "handshake",
+                observed,
+                depth,
+            )
+        step = next(
+            (
+                i
+                for i, c in enumerate(served)
+                if i not in used and c.subject == current.issuer and _issued_by(current, c)
+            ),
+            None,
+        )
+        if step is None:
+            break
+        used.add(step)
+        current = served[step]
+    missing = current.issuer.rfc4514_string()
+    return Verification(
+        False,
+        ChainIncomplete,
+        f"serial {observed} is served, but the chain ({depth} certificate(s)) stops at "
+        f"{current.subject.rfc4514_string()}: its issuer {missing} is not sent",
+        "handshake",
+        observed,
+        depth,
+    )
+
+
+async def verify_handshake(
+    material: CertificateMaterial, target: VerifyTarget, wait: float = DEFAULT_TIMEOUT
+) -> Verification:
+    """Handshake with the vserver at `target` and check what it serves."""
+    try:
+        served = await served_chain(target.host, target.port, _sni_name(material, target), wait)
+    except (TimeoutError, OSError, ssl.SSLError, ValueError) as exc:
+        detail = str(exc) or type(exc).__name__
+        return Verification(
+            False, Unreachable, f"no TLS handshake with {target.describe()}: {detail}", "handshake"
+        )
+    result = check_chain(material, served)
+    return Verification(
+        result.verified,
+        result.reason,
+        f"{target.describe()}: {result.message}",
+        "handshake",
+        result.observed_serial,
+        result.chain_depth,
+    )
+
+
+def verify_readback(
+    material: CertificateMaterial, certkey: str, certkeys: Mapping[str, CertKey], *, link_chain: bool = True
+) -> Verification:
+    """What NITRO reports for `certkey`: its serial, and (with `link_chain`) the linked intermediates."""
+    found = certkeys.get(certkey)
+    if found is None:
+        return Verification(
+            False, ServedCertificateMismatch, f"certkey {certkey} is not on the appliance", "nitro"
+        )
+    observed = (found.serial or "").upper()
+    if _norm_serial(observed) != _norm_serial(material.leaf.serial):
+        return Verification(
+            False,
+            ServedCertificateMismatch,
+            f"certkey {certkey} holds serial {observed or '(none)'}, expected {material.leaf.serial}",
+            "nitro",
+            observed or None,
+            None,
+        )
+    linked: list[CertKey] = []
+    current = found
+    while link_chain and current.linked_to and len(linked) <= len(certkeys):
+        nxt = certkeys.get(current.linked_to)
+        if nxt is None or nxt in linked:
+            break
+        linked.append(nxt)
+        current = nxt
+    expected = [c.serial for c in material.chain] if link_chain else []
+    for i, want in enumerate(expected):
+        if i >= len(linked) or _norm_serial(linked[i].serial) != _norm_serial(want):
+            have = linked[i].name if i < len(linked) else "nothing"
+            return Verification(
+                False,
+                ChainIncomplete,
+                f"certkey {certkey}: link {i + 1} should be the intermediate with serial {want}, "
+                f"the appliance links {have}",
+                "nitro",
+                observed,
+                1 + len(linked),
+            )
+    message = f"certkey {certkey}: serial {observed}, {len(linked)} linked CA(s)"
+    return Verification(True, Verified, message, "nitro", observed, 1 + len(linked))

@@ -1,0 +1,84 @@
+"""Fixtures for the data-plane tier: a simulator whose SSL vservers answer TLS, and the engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+
+from netscaler_certsync.domain import parse_material
+from netscaler_certsync.engine import (
+    ApplianceResult,
+    BindingSpec,
+    DesiredCertificate,
+    Records,
+    SyncOptions,
+    appliance_key,
+    sync_appliance,
+)
+from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
+from netscaler_certsync.simulator import Simulator, SimulatorConfig, run_simulator
+from netscaler_certsync.testing.pki import Issued, TestPKI, pem_bundle
+
+SERVED = SimulatorConfig(
+    ssl_vservers=("vs_https", "vs_sni"), sni_vservers=("vs_sni",), serve_vservers=True, log_requests=False
+)
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    async with run_simulator(SERVED) as simulator:
+        yield simulator
+        assert simulator.check_invariants() == []
+
+
+@pytest.fixture
+def pki() -> TestPKI:
+    return TestPKI.create("Dataplane Test")
+
+
+def desired(
+    leaf: Issued,
+    chain: Sequence[Issued] = (),
+    *,
+    ca: Issued | None = None,
+    vserver: str = "vs_https",
+    sni: bool = False,
+) -> DesiredCertificate:
+    """The certificate of Secret shop/web as the operator hands it to the engine."""
+    material = parse_material(pem_bundle([leaf, *chain]), leaf.key_pem, ca.cert_pem if ca else None)
+    return DesiredCertificate("shop/web", "web", material, (BindingSpec(vserver, sni),))
+
+
+class Deployer:
+    """Applies through the engine like the operator does, carrying the records along."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.records = Records()
+
+    def client(self) -> NitroClient:
+        return NitroClient(
+            self.sim.url,
+            Credentials("nsroot", "nsroot"),
+            tls=TLSConfig(ca_pem=self.sim.ca_pem),
+            retry=RetryPolicy(attempts=2, base_delay=0.0),
+        )
+
+    async def apply(self, *certs: DesiredCertificate, **options: object) -> ApplianceResult:
+        async with self.client() as client:
+            result = await sync_appliance(
+                client,
+                certs,
+                self.records,
+                SyncOptions(owner="shop/web", **options),  # type: ignore[arg-type]
+                appliance=appliance_key(self.sim.url),
+            )
+        assert not result.failed, result.failed
+        self.records = result.records
+        return result
+
+
+@pytest.fixture
+def deployer(sim: Simulator) -> Deployer:
+    return Deployer(sim)
