@@ -416,3 +416,20 @@ async def test_result_counts_match_the_appliance_log(h: Harness, pki: TestPKI) -
     logged = [r for r in h.sim.requests if r.resource not in ("login", "logout")]
     assert res.reads == sum(r.method == "GET" for r in logged)
     assert res.writes == sum(r.is_write for r in logged) == 8  # CA: 2, leaf: 2 + add + link + bind, save
+
+
+async def test_renewal_with_the_same_key_uploads_only_the_certificate(h: Harness, pki: TestPKI) -> None:
+    old = pki.leaf()
+    await h.apply([desired(old, bindings=[HTTPS])])
+    h.sim.clear_requests()
+    new = pki.leaf(key=old.key)
+    res = await h.apply([desired(new, bindings=[HTTPS])])
+    assert res.certificates[0].reason == reasons.Renewed
+    writes = [(r.method, r.resource, r.action) for r in h.writes()]
+    assert writes == [
+        ("POST", "systemfile", None),
+        ("POST", "sslcertkey", "update"),
+        ("DELETE", "systemfile", None),
+        ("POST", "nsconfig", "save"),
+    ]
+    assert orphans(h.sim) == set() and len(files(h.sim)) == 2

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from netscaler_certsync.domain import (
     CertInfo,
+    LeafFiles,
     ca_certkey_name,
     ca_file_name,
     cert_info,
@@ -42,8 +43,13 @@ def want(
     return DesiredCertificate(id, name, material, tuple(bindings))
 
 
+def leaf_files(leaf: Issued, owner: str = OWNER_ID) -> LeafFiles:
+    material = parse_material(leaf.cert_pem, leaf.key_pem, allow_expired=True)
+    return leaf_file_names(owner, material.fingerprint, material.key_id)
+
+
 def leaf_certkey(name: str, leaf: Issued, *, linked_to: str | None = None, owner: str = OWNER_ID) -> CertKey:
-    files = leaf_file_names(owner, leaf.fingerprint_sha256)
+    files = leaf_files(leaf, owner)
     return CertKey(
         name,
         cert=files.cert,
@@ -82,7 +88,7 @@ def ca_certkey(
 def record(d: DesiredCertificate, name: str | None = None, **kw: object) -> CertRecord:
     m = d.material
     assert m is not None
-    files = leaf_file_names(OWNER_ID, m.fingerprint)
+    files = leaf_file_names(OWNER_ID, m.fingerprint, m.key_id)
     base: dict[str, object] = dict(
         id=d.id,
         certkey=name or d.name,

@@ -21,6 +21,7 @@ from .plan_helpers import (
     ca_name,
     kinds,
     leaf_certkey,
+    leaf_files,
     make_plan,
     record,
     snapshot,
@@ -48,7 +49,7 @@ def test_first_deploy_without_chain_is_four_writes(pki: TestPKI) -> None:
     p = make_plan([d], snapshot(files=[]))
     assert kinds(p) == ["upload", "upload", "add", "bind"]
     cp = only(p, Action.CREATE)
-    files = leaf_file_names(OWNER_ID, d.material.fingerprint)
+    files = leaf_file_names(OWNER_ID, d.material.fingerprint, d.material.key_id)
     assert cp.records_ok[0].files == (files.cert, files.key)
     assert cp.records_ok[0].bindings == (HTTPS,)
     assert cp.records_failed == ()
@@ -97,7 +98,7 @@ def test_renewal_in_place_updates_then_deletes_old_files(pki: TestPKI) -> None:
     assert kinds(p) == ["upload", "upload", "change", "delete-file", "delete-file"]
     change = p.operations[2]
     assert change.name == old.name  # same certkey: bindings untouched
-    old_files = leaf_file_names(OWNER_ID, old_leaf.fingerprint_sha256)
+    old_files = leaf_files(old_leaf)
     assert {op.name for op in p.operations[3:]} == {old_files.cert, old_files.key}
     assert only(p, Action.RENEW).reason == reasons.Renewed
 
@@ -425,3 +426,25 @@ def test_a_changed_name_moves_at_the_next_renewal_not_before(pki: TestPKI) -> No
     )
     cp = only(renewed, Action.REPLACE)
     assert [r.certkey for r in cp.records_ok] == ["new-name"]
+
+
+def test_renewal_that_keeps_its_key_keeps_its_key_file(pki: TestPKI) -> None:
+    old_leaf = pki.leaf()
+    new_leaf = pki.leaf(key=old_leaf.key)  # cert-manager's rotationPolicy: Never
+    old, new = want(old_leaf), want(new_leaf)
+    on_disk = [leaf_files(old_leaf).cert, leaf_files(old_leaf).key]
+    state = snapshot(leaf_certkey(old.name, old_leaf), files=on_disk)
+    p = make_plan([new], state, [record(old)])
+    assert kinds(p) == ["upload", "change", "delete-file"]
+    change = p.operations[1]
+    assert change.key == leaf_files(old_leaf).key and change.cert == leaf_files(new_leaf).cert
+
+
+def test_a_key_file_another_certkey_loads_is_not_deleted(pki: TestPKI) -> None:
+    a_leaf = pki.leaf("a.example.com")
+    b_leaf = pki.leaf("b.example.com", key=a_leaf.key)  # two certificates, one key
+    a, b = want(a_leaf, id="shop/a", name="a"), want(b_leaf, id="shop/b", name="b")
+    state = snapshot(leaf_certkey("a", a_leaf), leaf_certkey("b", b_leaf), files=[])
+    p = make_plan([b], state, [record(a), record(b)])
+    deleted = {op.name for op in p.operations if op.kind == "delete-file"}
+    assert deleted == {leaf_files(a_leaf).cert}

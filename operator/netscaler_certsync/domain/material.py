@@ -11,6 +11,7 @@ the same bytes (the file names on the appliance are content-addressed).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -64,6 +65,8 @@ class CertificateMaterial:
     root: CertInfo | None
     key_pem: str = field(repr=False)
     key_type: str
+    key_id: str = ""
+    """sha256 of the public key (SubjectPublicKeyInfo DER), lower-case hex: names the key file."""
 
     @property
     def fingerprint(self) -> str:
@@ -248,4 +251,5 @@ def parse_material(
         root=cert_info(root) if root is not None else None,
         key_pem=key_pem,
         key_type=key_type,
+        key_id=hashlib.sha256(key_der).hexdigest(),
     )

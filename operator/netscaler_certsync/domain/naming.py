@@ -148,11 +148,17 @@ class LeafFiles:
     key: str
 
 
-def leaf_file_names(owner: str, fingerprint: str) -> LeafFiles:
-    """Content-addressed file names of a leaf certificate and its key, tagged with the owner id."""
-    stem = f"cs-{owner}-{fingerprint[:40]}"
-    assert len(stem) + 4 <= FILE_NAME_LIMIT
-    return LeafFiles(cert=stem + ".crt", key=stem + ".key")
+def leaf_file_names(owner: str, fingerprint: str, key_id: str | None = None) -> LeafFiles:
+    """Content-addressed file names of a leaf certificate and its key, tagged with the owner id.
+
+    The certificate file is named by the certificate's fingerprint, the key file by `key_id` (a
+    hash of the public key, `CertificateMaterial.key_id`): a renewal that keeps its key reuses the
+    key file instead of uploading the same secret again under another name.
+    """
+    stem = f"cs-{owner}-"
+    files = LeafFiles(cert=f"{stem}{fingerprint[:40]}.crt", key=f"{stem}{(key_id or fingerprint)[:40]}.key")
+    assert max(len(files.cert), len(files.key)) <= FILE_NAME_LIMIT
+    return files
 
 
 def ca_file_name(fingerprint: str) -> str:

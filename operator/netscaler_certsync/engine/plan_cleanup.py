@@ -23,7 +23,7 @@ def delete_ops(ctx: PlanContext, group: str, name: str) -> list[Operation]:
         ops.append(Operation(Kind.UNLINK, group, name))
     ops.append(Operation(Kind.DELETE, group, name))
     for f in (ctx.state.cert_file(name), ctx.state.key_file(name)):
-        if f and (leaf_file_owner(f) == ctx.owner or is_ca_file_name(f)):
+        if f and (leaf_file_owner(f) == ctx.owner or is_ca_file_name(f)) and not ctx.used_elsewhere(f, name):
             ctx.dropped_files.add(f)
             ops.append(Operation(Kind.DELETE_FILE, group, f))
     return ops

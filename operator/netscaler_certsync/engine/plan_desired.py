@@ -128,7 +128,7 @@ def plan_desired(ctx: PlanContext, d: DesiredCertificate) -> list[CertRecord]:
         ctx,
         d,
         m,
-        leaf_file_names(ctx.owner, m.fingerprint),
+        leaf_file_names(ctx.owner, m.fingerprint, m.key_id),
         tuple(f"ca:{ca.fingerprint}" for ca in m.chain) if ctx.options.link_chain else (),
         active,
         set(active.bindings) if active else set(),
@@ -195,7 +195,8 @@ def plan_desired(ctx: PlanContext, d: DesiredCertificate) -> list[CertRecord]:
         name = old
         before, after = link_ops(ctx, d, name, new=False)
         stale = {f for f in (ctx.state.cert_file(name), ctx.state.key_file(name)) if f}
-        stale = {f for f in stale if leaf_file_owner(f) == ctx.owner} - {c.files.cert, c.files.key}
+        stale = {f for f in stale if leaf_file_owner(f) == ctx.owner and not ctx.used_elsewhere(f, name)}
+        stale -= {c.files.cert, c.files.key}  # a renewal that keeps its key keeps its key file
         ctx.dropped_files |= stale
         change = Operation(Kind.CHANGE, d.id, name, needs=c.needs, cert=c.files.cert, key=c.files.key)
         ops = [

@@ -90,6 +90,14 @@ class PlanContext:
         file = self.state.cert_file(name)
         return is_ca_certkey_name(name) and file is not None and is_ca_file_name(file)
 
+    def used_elsewhere(self, file: str, besides: str) -> bool:
+        """Whether a certkey other than `besides` loads `file` (two certificates may share a key)."""
+        return any(
+            file in (self.state.cert_file(n), self.state.key_file(n))
+            for n in self.state.certkeys
+            if n != besides
+        )
+
     def has_file(self, name: str) -> bool:
         return self.state.files is not None and name in self.state.files
 
