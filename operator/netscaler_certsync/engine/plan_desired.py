@@ -181,11 +181,16 @@ def plan_desired(ctx: PlanContext, d: DesiredCertificate) -> list[CertRecord]:
         before, after = link_ops(ctx, d, name, new=False)
         pre: list[Operation] = []
         post: list[Operation] = []
-        if old is not None:  # a replacement that was interrupted, or records from before it
+        gone: list[Operation] = []
+        if old is not None:  # a replacement or a rename that was interrupted
             pre, post, record = c.retire(old)
-            extra.append(record)
+            foreign = ctx.state.bindings_of(old) - c.wanted - c.recorded
+            if ctx.options.preserve_on_renewal and not foreign:
+                gone = delete_ops(ctx, d.id, old)  # a rename: the old name goes
+            else:
+                extra.append(record)  # kept beside its successor until it expires
         removable = c.recorded if active and active.certkey == name else set()
-        ops = before + after + pre + c.rebind(name, ctx.state.bindings_of(name), removable) + post
+        ops = before + after + pre + c.rebind(name, ctx.state.bindings_of(name), removable) + post + gone
         action = Action.UPDATE if ops else Action.UNCHANGED
         reason = reasons.Synced if ops else reasons.Unchanged
         message = f"certkey {name}: links or bindings updated" if ops else f"certkey {name} is up to date"
