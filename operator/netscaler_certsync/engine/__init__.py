@@ -16,6 +16,17 @@ Public surface::
   TLSVerificationFailed, AuthenticationFailed, NotAuthorized). Per-certificate failures never raise.
 - `plan()` (pure) and `render_plan()`: the dry run's building blocks; `SyncOptions(dry_run=True)`
   does the same through `sync_appliance` without writing.
+
+What it guarantees (each has a test in tests/unit or tests/engine):
+- ownership from the appliance plus the records: our files carry the owner's tag
+  (`cs-<owner>-<fingerprint>.crt`, `cs-<owner>-<public-key hash>.key`), CA certkeys are
+  `csca-<fingerprint>`; nothing else is ever changed or deleted, and a foreign certkey holding
+  the wanted name is reported as NameCollision;
+- an unchanged certificate costs no write; the configuration is saved once, only after changes;
+- renewal is make-before-break: new files, `update` (or a new certkey bound in place of the old),
+  then the old files go; a failing certificate never stops the others;
+- convergence: an apply cut short anywhere (error, abort, cancellation) is completed by the next
+  one, leftovers included (see `sync._clean` and `sync._journal` for what the process remembers).
 """
 
 from netscaler_certsync.engine.errors import SyncAborted
