@@ -433,3 +433,21 @@ async def test_renewal_with_the_same_key_uploads_only_the_certificate(h: Harness
         ("POST", "nsconfig", "save"),
     ]
     assert orphans(h.sim) == set() and len(files(h.sim)) == 2
+
+
+async def test_admin_partition_is_its_own_appliance(pki: TestPKI) -> None:
+    from netscaler_certsync.engine import Records, SyncOptions, sync_appliance
+    from netscaler_certsync.simulator import SimulatorConfig, run_simulator
+
+    config = SimulatorConfig(ssl_vservers=("vs_https",), partitions=("p1",), log_requests=False)
+    async with run_simulator(config) as sim:
+        d = desired(pki.leaf())
+        async with NitroClient(
+            sim.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=sim.ca_pem), partition="p1"
+        ) as c:
+            res = await sync_appliance(c, [d], Records(), SyncOptions(owner="shop/p1"))
+        assert res.certificates[0].state == CertState.SYNCED
+        dump = appliance(sim)
+        assert d.name in dump["partitions"]["p1"]["certkeys"]
+        assert d.name not in dump["certkeys"]
+        assert sim.check_invariants() == []
