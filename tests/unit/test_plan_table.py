@@ -1,0 +1,166 @@
+"""The planner as one table: scenario → the kinds of operations it plans, in order.
+
+Each row builds (desired, appliance, records, options) from one shared PKI; `test_planner.py`
+looks closer at each scenario (names, order across groups, records). Kinds: upload, add, change,
+link, unlink, bind, unbind, delete (certkey), delete-file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from netscaler_certsync.domain import NamingError, reasons
+from netscaler_certsync.engine import ApplianceState, BindingSpec, CertRecord, DesiredCertificate
+from netscaler_certsync.testing.pki import TestPKI
+
+from .plan_helpers import (
+    bound,
+    ca_certkey,
+    ca_name,
+    kinds,
+    leaf_certkey,
+    leaf_files,
+    make_plan,
+    record,
+    snapshot,
+    want,
+)
+
+PKI = TestPKI.create("Table")
+ROTATED = TestPKI.create("Table Rotated")
+L1, L2 = PKI.leaf("www.example.com"), PKI.leaf("www.example.com")
+L1_SAME_KEY = PKI.leaf("www.example.com", key=L1.key)
+R1 = ROTATED.leaf("www.example.com")
+HTTPS, TWO, SNI = BindingSpec("vs_https"), BindingSpec("vs_two"), BindingSpec("vs_sni", sni=True)
+CA = ca_name(PKI.intermediate)
+LATER = dt.datetime.now(dt.UTC) + dt.timedelta(days=365)
+
+
+@dataclass
+class Row:
+    desired: list[DesiredCertificate]
+    state: ApplianceState
+    records: list[CertRecord] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def deployed(chain: bool = False, bindings: tuple[BindingSpec, ...] = (HTTPS,), **kw: Any) -> Row:
+    """L1 deployed by us (optionally linked to the intermediate), bound as given, records in hand."""
+    d = want(L1, [PKI.intermediate] if chain else [], bindings=bindings)
+    cks = [leaf_certkey(d.name, L1, linked_to=CA if chain else None)]
+    if chain:
+        cks.append(ca_certkey(PKI.intermediate))
+    state = snapshot(
+        *cks,
+        bindings=[bound(b.vserver, d.name, b.sni) for b in bindings],
+        files=[leaf_files(L1).cert, leaf_files(L1).key],
+        **kw,
+    )
+    return Row([d], state, [record(d)])
+
+
+def with_desired(row: Row, *desired: DesiredCertificate, **options: Any) -> Row:
+    return Row(list(desired), row.state, row.records, options)
+
+
+TABLE: dict[str, tuple[Callable[[], Row], list[str]]] = {
+    "first deploy": (
+        lambda: Row([want(L1, bindings=[HTTPS])], snapshot(files=[])),
+        ["upload", "upload", "add", "bind"],
+    ),
+    "first deploy, chain": (
+        lambda: Row([want(L1, [PKI.intermediate], bindings=[HTTPS])], snapshot(files=[])),
+        ["upload", "add", "upload", "upload", "add", "link", "bind"],
+    ),
+    "no-op": (lambda: deployed(chain=True), []),
+    "renewal in place": (
+        lambda: with_desired(deployed(), want(L2, bindings=[HTTPS])),
+        ["upload", "upload", "change", "delete-file", "delete-file"],
+    ),
+    "renewal in place, same key": (
+        lambda: with_desired(deployed(), want(L1_SAME_KEY, bindings=[HTTPS])),
+        ["upload", "change", "delete-file"],
+    ),
+    "renewal as new object": (
+        lambda: with_desired(deployed(), want(L2, bindings=[HTTPS]), preserve_on_renewal=False),
+        ["upload", "upload", "add", "bind", "unbind"],
+    ),
+    "chain added": (
+        lambda: with_desired(deployed(), want(L1, [PKI.intermediate], bindings=[HTTPS])),
+        ["upload", "add", "link"],
+    ),
+    "chain removed": (
+        lambda: with_desired(deployed(chain=True), want(L1, bindings=[HTTPS])),
+        ["unlink", "delete", "delete-file"],
+    ),
+    "issuer rotation": (
+        lambda: with_desired(deployed(chain=True), want(R1, [ROTATED.intermediate], bindings=[HTTPS])),
+        [
+            "upload",
+            "add",
+            "upload",
+            "upload",
+            "unlink",
+            "change",
+            "link",
+            "delete-file",
+            "delete-file",
+            "delete",
+            "delete-file",
+        ],
+    ),
+    "binding added": (lambda: with_desired(deployed(), want(L1, bindings=[HTTPS, TWO])), ["bind"]),
+    "binding removed": (
+        lambda: with_desired(deployed(bindings=(HTTPS, TWO)), want(L1, bindings=[TWO])),
+        ["unbind"],
+    ),
+    "SNI binding added": (lambda: with_desired(deployed(), want(L1, bindings=[HTTPS, SNI])), ["bind"]),
+    "removal (Secret gone)": (
+        lambda: with_desired(deployed(chain=True)),
+        ["unbind", "unlink", "delete", "delete-file", "delete-file", "delete", "delete-file"],
+    ),
+    "expiry": (
+        lambda: with_desired(deployed(), want(L1, bindings=[HTTPS]), now=LATER),
+        ["unbind", "delete", "delete-file", "delete-file"],
+    ),
+    "removal off": (lambda: with_desired(deployed(), remove_inactive=False), []),
+    "foreign objects present": (
+        lambda: Row(
+            [want(L1, bindings=[HTTPS])],
+            snapshot(
+                leaf_certkey("www-cert-by-hand", L2, owner="00000000"),
+                ca_certkey(ROTATED.intermediate, name="their-ca", file="their.crt"),
+                bindings=[bound("vs_two", "www-cert-by-hand")],
+                files=["their.crt"],
+            ),
+        ),
+        ["upload", "upload", "add", "bind"],
+    ),
+    "name collision": (
+        lambda: Row([want(L1, name="taken")], snapshot(leaf_certkey("taken", L2, owner="00000000"))),
+        [],
+    ),
+    "name too long": (
+        lambda: with_desired(
+            deployed(),
+            DesiredCertificate(
+                "shop/web-tls", "", None, (HTTPS,), NamingError(reasons.NameTooLong, "too long")
+            ),
+        ),
+        [],
+    ),
+    "unknown vserver": (lambda: Row([want(L1, bindings=[BindingSpec("nowhere")])], snapshot(files=[])), []),
+}
+
+
+@pytest.mark.parametrize("scenario", list(TABLE))
+def test_plan_table(scenario: str) -> None:
+    build, expected = TABLE[scenario]
+    row = build()
+    p = make_plan(row.desired, row.state, row.records, **row.options)
+    assert kinds(p) == expected, "\n".join(op.describe() for op in p.operations)
