@@ -34,6 +34,9 @@ OWNER = "shop/web-certs"
 async def sim() -> AsyncIterator[Simulator]:
     async with run_simulator(SIM_CONFIG) as simulator:
         yield simulator
+        # Whatever a test did, the appliance must be consistent afterwards (no dangling links,
+        # bindings to missing certkeys, certkeys whose files are gone...).
+        assert simulator.check_invariants() == []
 
 
 @pytest.fixture(scope="session")
