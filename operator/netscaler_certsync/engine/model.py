@@ -9,7 +9,7 @@ JSON (`Records.to_dict()` / `Records.from_dict()`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,7 +139,27 @@ class Records:
         )
 
     def for_id(self, cert_id: str) -> list[CertRecord]:
-        return [r for r in self.certificates if r.id == cert_id]
+        return list(self._by_id().get(cert_id, ()))
+
+    def ids_of(self, certkey: str) -> set[str]:
+        """The certificates whose records name `certkey`."""
+        return {r.id for r in self._by_certkey().get(certkey, ())}
+
+    # Indexes, built on first use (the records are immutable): planning stays linear in their number.
+    def _by_id(self) -> dict[str, list[CertRecord]]:
+        return self._index("_id_index", lambda r: r.id)
+
+    def _by_certkey(self) -> dict[str, list[CertRecord]]:
+        return self._index("_certkey_index", lambda r: r.certkey)
+
+    def _index(self, attr: str, key: Callable[[CertRecord], str]) -> dict[str, list[CertRecord]]:
+        found: dict[str, list[CertRecord]] | None = self.__dict__.get(attr)
+        if found is None:
+            found = {}
+            for r in self.certificates:
+                found.setdefault(key(r), []).append(r)
+            object.__setattr__(self, attr, found)
+        return found
 
 
 class CertState:

@@ -92,11 +92,7 @@ class PlanContext:
 
     def used_elsewhere(self, file: str, besides: str) -> bool:
         """Whether a certkey other than `besides` loads `file` (two certificates may share a key)."""
-        return any(
-            file in (self.state.cert_file(n), self.state.key_file(n))
-            for n in self.state.certkeys
-            if n != besides
-        )
+        return bool(self.state.users_of(file) - {besides})
 
     def has_file(self, name: str) -> bool:
         return self.state.files is not None and name in self.state.files
@@ -105,7 +101,7 @@ class PlanContext:
         """Whether certificate `cert_id` may use our certkey `name` (not claimed by another one)."""
         if not self.owned(name) or name in self.used_names:
             return False
-        return all(r.id == cert_id for r in self.previous.certificates if r.certkey == name)
+        return self.previous.ids_of(name) <= {cert_id}
 
     def fail(self, d: DesiredCertificate, reason: str, message: str) -> None:
         """`d` cannot be synced now: plan nothing for it and keep what it has deployed."""

@@ -52,8 +52,13 @@ class ApplianceState:
         """Server and SNI bindings of a certkey (CA bindings are not ours to manage)."""
         return set(self._by_certkey.get(certkey, ()))
 
-    def bound_vservers(self) -> set[str]:
-        return {b.vserver for b in self.bindings}
+    def bound_vservers(self) -> frozenset[str]:
+        """Vservers that have at least one certificate bound (so they exist and are SSL)."""
+        found: frozenset[str] | None = self.__dict__.get("_bound_vservers")
+        if found is None:
+            found = frozenset(b.vserver for b in self.bindings)
+            object.__setattr__(self, "_bound_vservers", found)
+        return found
 
     def cert_file(self, name: str) -> str | None:
         ck = self.certkeys.get(name)
@@ -62,6 +67,18 @@ class ApplianceState:
     def key_file(self, name: str) -> str | None:
         ck = self.certkeys.get(name)
         return posixpath.basename(ck.key) if ck and ck.key else None
+
+    def users_of(self, file: str) -> frozenset[str]:
+        """The certkeys that load `file` (as certificate or key)."""
+        index: dict[str, set[str]] | None = self.__dict__.get("_file_users")
+        if index is None:
+            index = {}
+            for name in self.certkeys:
+                for f in (self.cert_file(name), self.key_file(name)):
+                    if f:
+                        index.setdefault(f, set()).add(name)
+            object.__setattr__(self, "_file_users", index)
+        return frozenset(index.get(file, ()))
 
     def referenced_files(self) -> set[str]:
         out: set[str] = set()
