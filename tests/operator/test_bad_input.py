@@ -11,7 +11,7 @@ import pytest
 from netscaler_certsync.testing import k8s_builders as build
 from netscaler_certsync.testing.operator_thread import OperatorThread
 from netscaler_certsync.testing.pki import make_leaf
-from tests.operator.harness import NS, Cluster, condition, nitro
+from tests.operator.harness import NS, Cluster, admin, condition, nitro
 
 
 def _entry(obj: dict[str, Any], secret: str) -> dict[str, Any]:
@@ -112,17 +112,54 @@ def test_missing_connection(cluster: Cluster, operator: OperatorThread) -> None:
 
 
 def test_name_too_long(cluster: Cluster, operator: OperatorThread) -> None:
+    # A real API server refuses this spec (CEL); the operator must still hold the line on its own.
     cluster.connection()
-    cluster.tls_secret("a-secret-with-a-rather-long-name")
-    cluster.sync(
-        "www",
-        certificates=[{"secretName": "a-secret-with-a-rather-long-name"}],
-        certificateNameTemplate="{{namespace}}-{{commonName}}",
-    )
+    cluster.tls_secret("www")
+    long_name = "www-example-com-production-certificate"  # 38 characters, limit 31
+    cluster.sync("www", certificates=[{"secretName": "www", "certKeyName": long_name}])
     obj = cluster.wait_reason("www", "NameTooLong")
     assert condition(obj, "Stalled")["status"] == "True"
     assert "31" in condition(obj, "Ready")["message"]
+    assert cluster.certkey(long_name) is None
     cluster.wait_event("www", "NameTooLong")
+
+
+def test_long_rendered_names_are_shortened_deterministically(
+    cluster: Cluster, operator: OperatorThread
+) -> None:
+    cluster.connection()
+    cluster.tls_secret("a-secret-with-a-rather-long-name-one")
+    cluster.tls_secret("a-secret-with-a-rather-long-name-two")
+    names = ["a-secret-with-a-rather-long-name-one", "a-secret-with-a-rather-long-name-two"]
+    cluster.sync("long", certificates=[{"secretName": n} for n in names])
+    obj = cluster.wait_ready("long")
+    rendered = [e["certKeyName"] for e in obj["status"]["certificates"]]
+    assert len(set(rendered)) == 2 and all(len(n) <= 31 for n in rendered), rendered
+    for name in rendered:
+        assert cluster.certkey(name) is not None
+
+
+def test_refused_save_is_not_ready(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.connection()
+    admin(
+        cluster.simulator,
+        "POST",
+        "faults",
+        {
+            "kind": "error",
+            "resource": "nsconfig",
+            "status": 599,
+            "errorcode": 1461,
+            "message": "Too many concurrent save config requests",
+            "times": 1,
+        },
+    )
+    cluster.tls_secret("www")
+    cluster.sync("www", certificates=[{"secretName": "www"}])
+    obj = cluster.wait_reason("www", "ConfigNotSaved")
+    assert condition(obj, "Reconciling")["status"] == "True"
+    obj = cluster.wait_ready("www", timeout=45)  # the retry saves
+    assert cluster.appliance()["configchanged"] is False
 
 
 def test_collision_with_a_foreign_certkey(cluster: Cluster, operator: OperatorThread) -> None:

@@ -67,7 +67,11 @@ def test_the_policy_refuses_other_commands(cluster: Cluster) -> None:
         assert allowed.status_code == 200
         for method, path, body in (
             ("PUT", "/sslvserver", {"sslvserver": {"vservername": "vs_https", "snienable": "ENABLED"}}),
-            ("PUT", "/sslcertkey", {"sslcertkey": {"certkey": "ns-server-certificate", "expirymonitor": "ENABLED"}}),
+            (
+                "PUT",
+                "/sslcertkey",
+                {"sslcertkey": {"certkey": "ns-server-certificate", "expirymonitor": "ENABLED"}},
+            ),
         ):
             reply = c.request(method, path, json=body)
             assert (reply.status_code, reply.json()["errorcode"]) == (403, 2138), (method, path, reply.text)

@@ -87,7 +87,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         started = time.monotonic()
         async with ctx.object_lock(KIND, request.namespace, request.name):
             outcome = await reconcile_sync(ctx, request, _IndexView(index))
-        finish(outcome, body=body, patch=patch, status=status, metrics=ctx.metrics, started=started)
+        finish(outcome, body=body, patch=patch, status=status, ctx=ctx, started=started)
 
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
@@ -117,8 +117,10 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         GROUP, VERSION, PLURAL, interval=ctx.options.drift_check_tick_seconds, idle=5, registry=registry
     )
     async def drift_check(body: kopf.Body, patch: kopf.Patch, connections: Any, **_: Any) -> None:
-        # Ticks often; each sync is re-checked at its own driftCheckIntervalSeconds.
-        if _due(
+        # Ticks often; each sync is re-checked at its own driftCheckIntervalSeconds, and a
+        # stalled one sooner when its fix may come from outside Kubernetes (see finish()).
+        meta = body.get("metadata", {})
+        if ctx.recheck_due(KIND, meta.get("namespace", ""), meta.get("name", "")) or _due(
             body.get("status", {}),
             body.get("spec", {}),
             ctx.clock(),

@@ -33,7 +33,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         started = time.monotonic()
         async with ctx.object_lock(KIND, namespace, name):
             outcome = await reconcile_connection(ctx, namespace, name, spec, status)
-        finish(outcome, body=body, patch=patch, status=status, metrics=ctx.metrics, started=started)
+        finish(outcome, body=body, patch=patch, status=status, ctx=ctx, started=started)
 
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
@@ -62,7 +62,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         **_: Any,
     ) -> None:
         # The timer ticks often; each connection is checked at its own healthCheckIntervalSeconds.
-        if _due(status, spec, ctx.clock()):
+        if ctx.recheck_due(KIND, namespace, name) or _due(status, spec, ctx.clock()):
             await check(body, spec, status, namespace, name, patch)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, optional=True)

@@ -13,8 +13,8 @@ from typing import Any
 
 import kopf
 
-from netscaler_certsync.metrics import Metrics
 from netscaler_certsync.reconcile import conditions
+from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.outcome import Outcome
 
 
@@ -42,21 +42,28 @@ def finish(
     body: kopf.Body,
     patch: kopf.Patch,
     status: Mapping[str, Any] | None,
-    metrics: Metrics,
+    ctx: OperatorContext,
     started: float,
 ) -> None:
-    """Write status, Events and metrics, then raise what kopf needs to retry (or not)."""
+    """Write status, Events and metrics, then raise what kopf needs to retry (or not).
+
+    Only transient failures go through kopf's retry (`TemporaryError`, short delays): kopf does
+    not look at a newer spec while a handler waits out its delay, so a long delay would also
+    delay the user's fix. Stalled failures end the handler; a spec or Secret change re-triggers
+    it, and when the fix may come from elsewhere (the appliance, a credentials Secret) the
+    periodic check looks again after `retry_after` (see `OperatorContext.recheck_due`).
+    """
+    metrics = ctx.metrics
     write_status(outcome, body=body, patch=patch, status=status)
     post_events(outcome, body)
     kind, meta = body.get("kind", ""), body.get("metadata", {})
     error = outcome.error
-    result = "success" if error is None else ("error" if error.retry_after is None else "retry")
+    result = "success" if error is None else ("error" if error.stalled else "retry")
     metrics.reconcile_total.labels(kind, result).inc()
     metrics.reconcile_duration.labels(kind).observe(time.monotonic() - started)
     is_ready = any(c.type == conditions.READY and c.status == "True" for c in outcome.conditions)
     metrics.ready.labels(kind, meta.get("namespace", ""), meta.get("name", "")).set(1 if is_ready else 0)
-    if error is None:
-        return
-    if error.retry_after is None:
-        raise kopf.PermanentError(str(error))
-    raise kopf.TemporaryError(str(error), delay=error.retry_after)
+    recheck = error.retry_after if error is not None and error.stalled else None
+    ctx.schedule_recheck(kind, meta.get("namespace", ""), meta.get("name", ""), recheck)
+    if error is not None and not error.stalled:
+        raise kopf.TemporaryError(str(error), delay=error.retry_after or 10)

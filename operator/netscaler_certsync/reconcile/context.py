@@ -45,6 +45,7 @@ class OperatorContext:
     triggers: TriggerIndex = field(default_factory=TriggerIndex)
     metrics: Metrics = field(default_factory=Metrics)
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
+    _rechecks: dict[tuple[str, str, str], dt.datetime] = field(default_factory=dict, repr=False)
 
     def object_lock(self, kind: str, namespace: str, name: str) -> asyncio.Lock:
         """Serialises reconciles of one object (a timer and a change handler may overlap)."""
@@ -52,3 +53,15 @@ class OperatorContext:
 
     def forget(self, kind: str, namespace: str, name: str) -> None:
         self._locks.pop((kind, namespace, name), None)
+        self._rechecks.pop((kind, namespace, name), None)
+
+    def schedule_recheck(self, kind: str, namespace: str, name: str, after: float | None) -> None:
+        """Look at a stalled object again after `after` seconds (None: only on a change)."""
+        if after is None:
+            self._rechecks.pop((kind, namespace, name), None)
+        else:
+            self._rechecks[(kind, namespace, name)] = self.clock() + dt.timedelta(seconds=after)
+
+    def recheck_due(self, kind: str, namespace: str, name: str) -> bool:
+        when = self._rechecks.get((kind, namespace, name))
+        return when is not None and self.clock() >= when
