@@ -1,8 +1,10 @@
 """CertificateSync: gather Secrets and connections from Kubernetes, run the engine per appliance.
 
 Per connection (fan-out): resolve the appliance, hand the engine the desired certificates and the
-records of the last sync, and keep what it reports. A failing connection or certificate never
-blocks the others; `sync_status` turns the results into status, conditions and Events.
+records of the last sync, keep what it reports, and verify what the appliance serves (a TLS
+handshake where a binding names its address, else the certkey read back through NITRO). A failing
+connection or certificate never blocks the others; `sync_status` turns the results into status,
+conditions and Events.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from netscaler_certsync.domain import DomainError, NamingError, render_certkey_n
 from netscaler_certsync.engine import (
     ApplianceResult,
     BindingSpec,
+    CertState,
     DesiredCertificate,
     Records,
     SyncAborted,
@@ -24,6 +27,7 @@ from netscaler_certsync.engine import (
     appliance_key,
     sync_appliance,
 )
+from netscaler_certsync.engine.verify import Verification, VerifyTarget, verify_handshake, verify_readback
 from netscaler_certsync.nitro import CertKey, NitroClient
 from netscaler_certsync.nitro.errors import NitroError
 from netscaler_certsync.reconcile import reasons as k8s_reasons
@@ -141,7 +145,11 @@ async def sync_connection(
                 result: ApplianceResult = await sync_appliance(
                     client, desired, previous, options, appliance=appliance_key(endpoint, target.partition)
                 )
-                deployed = await read_back(client, result)
+                listed = await list_certkeys(client, result)
+            deployed = {
+                c.certkey: listed[c.certkey] for c in result.certificates if c.certkey and c.certkey in listed
+            }
+            verifications = {} if spec.dry_run else await verify_deployed(spec, desired, result, listed)
         except SyncAborted as exc:
             if exc.reason in _ABORT_STALLED:
                 raise stalled(exc.reason, f"{endpoint}: {exc.message}", retry_after=300) from exc
@@ -150,22 +158,62 @@ async def sync_connection(
             raise map_nitro_error(exc, endpoint) from exc
     except ReconcileError as error:
         return ConnectionRun(connection_name, previous, None, error)
-    return ConnectionRun(connection_name, result.records, result, None, deployed)
+    return ConnectionRun(connection_name, result.records, result, None, deployed, verifications)
 
 
-async def read_back(client: NitroClient, result: ApplianceResult) -> dict[str, CertKey]:
-    """What the appliance reports for the certkeys of this sync, after the apply (one read).
+async def list_certkeys(client: NitroClient, result: ApplianceResult) -> dict[str, CertKey]:
+    """Every certkey as the appliance reports it after the apply (one read), by name.
 
-    Metrics and status then show the appliance's own view (serial, notAfter), not what was sent.
+    Metrics and status then show the appliance's own view (serial, notAfter), not what was sent,
+    and the NITRO verification follows the links of the sync's certkeys through it.
     """
-    names = {c.certkey for c in result.certificates if c.certkey}
-    if not names:
+    if not any(c.certkey for c in result.certificates):
         return {}
     try:
         listed = await client.list_certkeys(attrs=["serial", "clientcertnotafter", "linkcertkeyname"])
     except NitroError:
         return {}  # reported as not verified; the sync itself succeeded
-    return {c.name: c for c in listed if c.name in names}
+    return {c.name: c for c in listed}
+
+
+def _covers(names: Sequence[str], server_name: str) -> bool:
+    host = server_name.lower()
+    for name in (n.lower() for n in names):
+        if name == host or (name.startswith("*.") and host.partition(".")[2] == name[2:]):
+            return True
+    return False
+
+
+async def verify_deployed(
+    spec: SyncSpec,
+    desired: Sequence[DesiredCertificate],
+    result: ApplianceResult,
+    listed: Mapping[str, CertKey],
+) -> dict[str, Verification]:
+    """Per certificate id: is the appliance serving it? The first failing check wins.
+
+    Bindings with a `verify` address are checked by handshake (one per address, concurrently);
+    one that names a `serverName` only checks the certificates holding that name. Without an
+    address, the certkey as NITRO reports it (serial, links) is the check.
+    """
+    materials = {d.id: d.material for d in desired if d.material is not None}
+    checks: dict[str, Verification] = {}
+    for cert in result.certificates:
+        material = materials.get(cert.id)
+        if cert.state != CertState.SYNCED or not cert.certkey or material is None:
+            continue
+        names = (material.leaf.common_name, *material.leaf.sans)
+        targets = [
+            VerifyTarget.from_spec(b.verify)
+            for b in spec.bindings
+            if b.verify and (not b.verify.get("serverName") or _covers(names, b.verify["serverName"]))
+        ]
+        if targets:
+            results = await asyncio.gather(*(verify_handshake(material, t) for t in targets))
+            checks[cert.id] = next((r for r in results if not r.verified), results[0])
+        elif listed:
+            checks[cert.id] = verify_readback(material, cert.certkey, listed, link_chain=spec.link_chain)
+    return checks
 
 
 async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections: Connections) -> Outcome:

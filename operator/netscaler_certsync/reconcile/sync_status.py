@@ -3,7 +3,9 @@
 Status reports what was applied, never what was intended: a connection that could not be synced
 keeps the entries of its last successful sync. Events are posted for changes (Synced, Renewed,
 Removed) and for failures whose reason or message changed, so a failure that persists does not
-flood `kubectl describe`.
+flood `kubectl describe`. A certificate that is deployed but not served as deployed (post-deploy
+verification: ServedCertificateMismatch, ChainIncomplete, Unreachable) makes Ready False with that
+reason and is retried after `VERIFY_RETRY_SECONDS`: the appliance may need a moment (HA sync).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import ApplianceResult, CertState, Records
+from netscaler_certsync.engine.verify import Verification
 from netscaler_certsync.nitro import CertKey
 from netscaler_certsync.reconcile import conditions
 from netscaler_certsync.reconcile import reasons as k8s_reasons
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
 
 #: Bounds of the CRD's status schema: a longer list or message would get the status patch refused.
 MAX_ENTRIES, MAX_PLAN, MAX_MESSAGE = 1024, 256, 4096
+
+#: A failed verification is retried after this long (a timed retry, never a busy loop).
+VERIFY_RETRY_SECONDS = 10.0
 
 #: Per-certificate failures a Secret or spec change fixes (we watch both): no timed retry.
 _FIXED_BY_INPUT = reasons.MATERIAL_REASONS | {
@@ -47,6 +53,8 @@ class ConnectionRun:
     error: ReconcileError | None
     #: the sync's certkeys as the appliance reported them after the apply
     deployed: Mapping[str, CertKey] = field(default_factory=dict)
+    #: per certificate id: what a handshake (or NITRO read-back) found after the apply
+    verifications: Mapping[str, Verification] = field(default_factory=dict)
 
 
 def _secret_name(cert_id: str) -> str:
@@ -80,6 +88,14 @@ def _entries(run: ConnectionRun, previous: Sequence[Mapping[str, Any]]) -> list[
         ):
             if value:
                 entry[key] = value
+        check = run.verifications.get(c.id)
+        if check is not None:
+            entry.update(verified=check.verified, verifiedBy=check.method, verificationReason=check.reason)
+            entry["verificationMessage"] = _clip(check.message)
+            if check.observed_serial:
+                entry["observedSerial"] = check.observed_serial
+            if check.chain_depth is not None:
+                entry["chainDepth"] = check.chain_depth
         out.append(entry)
     return out
 
@@ -87,6 +103,13 @@ def _entries(run: ConnectionRun, previous: Sequence[Mapping[str, Any]]) -> list[
 def _events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[Event]:
     before = {
         (e.get("connection"), e.get("secretName")): (e.get("reason"), e.get("message"))
+        for e in previous.get("certificates") or ()
+    }
+    checked_before = {
+        (e.get("connection"), e.get("secretName")): (
+            e.get("verificationReason"),
+            e.get("verificationMessage"),
+        )
         for e in previous.get("certificates") or ()
     }
     conn_before = {
@@ -107,6 +130,14 @@ def _events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[
             elif c.changed and c.reason in (reasons.Synced, reasons.Renewed, reasons.Removed):
                 serial = f" (serial {c.serial})" if c.serial else ""
                 events.append(Event("Normal", c.reason, f"{what}{serial}: {c.message}"))
+            check = run.verifications.get(c.id)
+            key = (run.name, _secret_name(c.id))
+            if (
+                check is not None
+                and not check.verified
+                and checked_before.get(key) != (check.reason, check.message)
+            ):
+                events.append(Event("Warning", check.reason, f"{what}: {check.message}"))
         for warning in run.result.warnings:
             events.append(Event("Warning", "CleanupFailed", f"{run.name}: {warning}"))
     return events
@@ -130,7 +161,7 @@ def _failure(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
         )
     failed = [(r.name, c) for r in runs if r.result for c in r.result.failed]
     if not failed:
-        return None
+        return _unverified(runs)
     name, first = failed[0]
     more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
     message = f"{name}: {first.certkey or _secret_name(first.id)}: {first.message}{more}"
@@ -139,6 +170,17 @@ def _failure(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
     if first.reason == reasons.ApplianceError:
         return transient(first.reason, message, retry_after=30)
     return stalled(first.reason, message, retry_after=300)
+
+
+def _unverified(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
+    """The first certificate the appliance does not serve as deployed: retried after a while."""
+    bad = [(r.name, i, v) for r in runs for i, v in r.verifications.items() if not v.verified]
+    if not bad:
+        return None
+    name, cert_id, check = bad[0]
+    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    message = f"{name}: {_secret_name(cert_id)} is deployed but not served as deployed: {check.message}{more}"
+    return transient(check.reason, message, retry_after=VERIFY_RETRY_SECONDS)
 
 
 def _detail_conditions(
@@ -190,10 +232,13 @@ def build_outcome(
         else:
             assert run.result is not None
             failed = run.result.failed
+            unverified = [v for v in run.verifications.values() if not v.verified]
             item.update(
-                ready=not failed,
+                ready=not failed and not unverified,
                 reason=failed[0].reason
                 if failed
+                else unverified[0].reason
+                if unverified
                 else (k8s_reasons.DryRun if spec.dry_run else reasons.Synced),
                 message=(
                     f"{len(failed)} of {len(run.result.certificates)} certificates failed"
