@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.domain.errors import NamingError
 
-DEFAULT_TEMPLATE = "{{commonName}}-{{certificateId}}"
+#: The CRD's default too: readable on the appliance, stable across renewals, unique per Secret.
+DEFAULT_TEMPLATE = "{{namespace}}-{{secretName}}"
 DEFAULT_NAME_LIMIT = 31
 FILE_NAME_LIMIT = 63
 PLACEHOLDERS = ("certificateId", "namespace", "secretName", "commonName")

@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from netscaler_certsync.domain.naming import DEFAULT_NAME_LIMIT
+from netscaler_certsync.domain.naming import DEFAULT_NAME_LIMIT, DEFAULT_TEMPLATE
 from netscaler_certsync.reconcile.errors import invalid
 
 INVALID_SPEC = "InvalidSpec"
-#: Same as the CRD's default: readable on the appliance and stable across renewals.
-DEFAULT_TEMPLATE = "{{namespace}}-{{secretName}}"
 
 
 @dataclass(frozen=True)
