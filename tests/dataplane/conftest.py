@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 
 import pytest
+from kubernetes import client, config
 
 from netscaler_certsync.domain import parse_material
 from netscaler_certsync.engine import (
@@ -16,9 +18,14 @@ from netscaler_certsync.engine import (
     appliance_key,
     sync_appliance,
 )
+from netscaler_certsync.k8s import ClusterAccess
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
-from netscaler_certsync.simulator import Simulator, SimulatorConfig, run_simulator
+from netscaler_certsync.reconcile.context import OperatorOptions
+from netscaler_certsync.simulator import Simulator, SimulatorConfig, SimulatorThread, run_simulator
+from netscaler_certsync.testing.k8s_thread import EmulatorThread
+from netscaler_certsync.testing.operator_thread import OperatorThread
 from netscaler_certsync.testing.pki import Issued, TestPKI, pem_bundle
+from tests.operator.harness import Cluster
 
 SERVED = SimulatorConfig(
     ssl_vservers=("vs_https", "vs_sni"), sni_vservers=("vs_sni",), serve_vservers=True, log_requests=False
@@ -82,3 +89,41 @@ class Deployer:
 @pytest.fixture
 def deployer(sim: Simulator) -> Deployer:
     return Deployer(sim)
+
+
+# -- the real operator (as in tests/operator) against a simulator whose vservers answer TLS -------------
+@pytest.fixture
+def emulator() -> Iterator[EmulatorThread]:
+    emu = EmulatorThread().start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def served_simulator() -> Iterator[SimulatorThread]:
+    thread = SimulatorThread(SERVED).start()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture
+def api(emulator: EmulatorThread, tmp_path: Path) -> Iterator[client.ApiClient]:
+    api = config.new_client_from_config(config_file=emulator.write_kubeconfig(tmp_path / "kubeconfig"))
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def operator(emulator: EmulatorThread) -> Iterator[OperatorThread]:
+    options = OperatorOptions(health_check_tick_seconds=0.5, drift_check_tick_seconds=0.5)
+    op = OperatorThread(ClusterAccess(server=emulator.url, token="operator-token"), options).start()
+    yield op
+    op.stop()
+    assert op.error is None, op.error
+
+
+@pytest.fixture
+def cluster(
+    api: client.ApiClient, emulator: EmulatorThread, served_simulator: SimulatorThread, pki: TestPKI
+) -> Cluster:
+    return Cluster(api, emulator, served_simulator, pki)
