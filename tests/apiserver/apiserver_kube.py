@@ -9,9 +9,10 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-from apiserver_harness import RealAPIServer
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+
+from tests.apiserver.apiserver_harness import RealAPIServer
 
 GROUP = "netscaler.certsync.dev"
 VERSION = "v1alpha1"

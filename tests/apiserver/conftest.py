@@ -29,7 +29,10 @@ from typing import Any
 
 import kmock
 import pytest
-from apiserver_harness import (
+from kubernetes import client, config
+
+from netscaler_certsync.testing.k8s_thread import EmulatorThread, kubeconfig_text
+from tests.apiserver.apiserver_harness import (
     EXIT_ARCHIVE_UNREACHABLE,
     EXIT_CANNOT_BUILD_HERE,
     REPO,
@@ -38,11 +41,8 @@ from apiserver_harness import (
     build,
     running,
 )
-from apiserver_kube import CRD_NAMES, GROUP, Kube
-from apiserver_proxy import ProxyThread, RoutingProxy
-from kubernetes import client, config
-
-from netscaler_certsync.testing.k8s_thread import EmulatorThread, kubeconfig_text
+from tests.apiserver.apiserver_kube import CRD_NAMES, GROUP, Kube
+from tests.apiserver.apiserver_proxy import ProxyThread, RoutingProxy
 
 HERE = Path(__file__).resolve().parent
 MODE_ENV = "CERTSYNC_APISERVER"

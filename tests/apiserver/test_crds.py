@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import subprocess
 
-from apiserver_harness import REPO
-from apiserver_kube import CRD_NAMES, GROUP, Kube
+from tests.apiserver.apiserver_harness import REPO
+from tests.apiserver.apiserver_kube import CRD_NAMES, GROUP, Kube
 
 
 def test_crds_apply_cleanly_and_are_established(

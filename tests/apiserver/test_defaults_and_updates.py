@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from apiserver_kube import Kube, certificate_sync, connection
+from tests.apiserver.apiserver_kube import Kube, certificate_sync, connection
 
 CONNECTION_DEFAULTS: dict[str, Any] = {
     "allowInsecureHTTP": False,

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
-from apiserver_harness import REPO
-from apiserver_kube import GROUP, PLURALS, Kube
+
+from tests.apiserver.apiserver_harness import REPO
+from tests.apiserver.apiserver_kube import GROUP, PLURALS, Kube
 
 EXAMPLES = REPO / "examples"
 

@@ -14,10 +14,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from apiserver_kube import GROUP, PLURALS, VERSION, Kube, certificate_sync, connection
 
 from netscaler_certsync.domain import reasons as domain_reasons
 from netscaler_certsync.reconcile import conditions
+from tests.apiserver.apiserver_kube import GROUP, PLURALS, VERSION, Kube, certificate_sync, connection
 
 
 def _reason_modules() -> list[ModuleType]:

@@ -15,8 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from apiserver_kube import Kube, certificate_sync, connection
-from apiserver_proxy import ProxyThread
 from kubernetes import client
 
 from netscaler_certsync.k8s import ClusterAccess
@@ -26,6 +24,8 @@ from netscaler_certsync.testing import k8s_builders as build
 from netscaler_certsync.testing.k8s_thread import wait_for
 from netscaler_certsync.testing.operator_thread import OperatorThread
 from netscaler_certsync.testing.pki import TestPKI
+from tests.apiserver.apiserver_kube import Kube, certificate_sync, connection
+from tests.apiserver.apiserver_proxy import ProxyThread
 
 
 @pytest.fixture

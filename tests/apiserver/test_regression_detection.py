@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 import yaml
-from apiserver_harness import REPO
-from apiserver_kube import GROUP, Kube, certificate_sync, connection
 from kubernetes.client.rest import ApiException
+
+from tests.apiserver.apiserver_harness import REPO
+from tests.apiserver.apiserver_kube import GROUP, Kube, certificate_sync, connection
 
 MUTANT_GROUP = "mutant.certsync.dev"
 

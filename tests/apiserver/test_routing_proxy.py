@@ -15,13 +15,13 @@ from typing import Any
 import kopf
 import pytest
 import yaml
-from apiserver_kube import GROUP, VERSION, Kube, certificate_sync, connection
-from apiserver_proxy import ProxyThread
 from kopf.testing import KopfRunner
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from netscaler_certsync.testing.k8s_thread import EmulatorThread, wait_for
+from tests.apiserver.apiserver_kube import GROUP, VERSION, Kube, certificate_sync, connection
+from tests.apiserver.apiserver_proxy import ProxyThread
 
 PLURAL = "certificatesyncs"
 FINALIZER = "netscaler.certsync.dev/cleanup"

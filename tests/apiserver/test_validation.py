@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 import pytest
-from apiserver_kube import Kube, certificate_sync, connection
+
+from tests.apiserver.apiserver_kube import Kube, certificate_sync, connection
 
 HTTP_NEEDS_OPT_IN = "endpoint must use https; plain http needs allowInsecureHTTP set to true"
 
