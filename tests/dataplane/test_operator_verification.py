@@ -1,0 +1,109 @@
+"""Post-deploy verification through the real operator: what a user sees in status, conditions and
+Events when the appliance does not serve what was deployed, and that it recovers by a timed retry."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+from netscaler_certsync.k8s import keys
+from netscaler_certsync.testing.operator_thread import OperatorThread
+from tests.operator.harness import Cluster, admin, condition
+
+
+def verified_sync(cluster: Cluster, port: int | None = None, **spec: Any) -> None:
+    host, served_port = cluster.simulator.vserver_address("vs_https")
+    verify = {"host": host, "port": port or served_port}
+    cluster.connection()
+    cluster.sync(
+        "www",
+        certificates=[{"secretName": "www"}],
+        bindings=[{"vserver": "vs_https", "verify": verify}],
+        **spec,
+    )
+
+
+def entry(obj: dict[str, Any]) -> dict[str, Any]:
+    [only] = obj["status"]["certificates"]
+    return only
+
+
+def logins(cluster: Cluster) -> int:
+    return sum(1 for r in admin(cluster.simulator, "GET", "requests") if r["resource"] == "login")
+
+
+def test_verified_by_handshake_in_status(cluster: Cluster, operator: OperatorThread) -> None:
+    leaf = cluster.tls_secret("www")
+    verified_sync(cluster)
+    got = entry(cluster.wait_ready("www"))
+    assert got["verified"] is True and got["verifiedBy"] == "handshake"
+    assert got["verificationReason"] == "Verified"
+    assert got["observedSerial"] == leaf.serial_hex
+    assert got["chainDepth"] == 2  # leaf + intermediate
+
+
+def test_without_an_address_the_certkey_is_read_back(cluster: Cluster, operator: OperatorThread) -> None:
+    leaf = cluster.tls_secret("www")
+    cluster.connection()
+    cluster.sync("www", certificates=[{"secretName": "www"}], bindings=[{"vserver": "vs_https"}])
+    got = entry(cluster.wait_ready("www"))
+    assert (got["verified"], got["verifiedBy"], got["observedSerial"]) == (True, "nitro", leaf.serial_hex)
+    assert got["chainDepth"] == 2  # the certkey and its linked intermediate
+
+
+def test_stale_serving_appliance_is_a_mismatch_until_it_serves_the_renewal(
+    cluster: Cluster, operator: OperatorThread
+) -> None:
+    old = cluster.tls_secret("www")
+    verified_sync(cluster)
+    cluster.wait_ready("www")
+    admin(cluster.simulator, "POST", "faults", {"kind": "stale_serving", "name": "vs_https"})
+    new = cluster.renew("www")
+
+    obj = cluster.wait_reason("www", "ServedCertificateMismatch")
+    assert condition(obj, "Ready")["status"] == "False"
+    assert condition(obj, "Reconciling")["status"] == "True"  # retried, not stalled
+    assert old.serial_hex in condition(obj, "Ready")["message"]
+    got = entry(obj)
+    # NITRO took the renewal (status serial is the new one); the vserver still serves the old one.
+    assert got["serial"] == new.serial_hex and got["state"] == "Synced"
+    assert (got["verified"], got["observedSerial"]) == (False, old.serial_hex)
+    event = cluster.wait_event("www", "ServedCertificateMismatch")
+    assert event.type == "Warning" and new.serial_hex in event.message
+
+    # Retried on a timer, not in a loop: a few seconds bring at most one more sync (one login each).
+    before = logins(cluster)
+    assert before > 0  # the count sees the operator's logins at all
+    time.sleep(3)
+    assert logins(cluster) - before <= 1
+
+    admin(cluster.simulator, "DELETE", "faults")  # the appliance catches up
+    got = entry(cluster.wait_ready("www", timeout=25))
+    assert (got["verified"], got["observedSerial"]) == (True, new.serial_hex)
+    mismatches = [e for e in cluster.events("www") if e.reason == "ServedCertificateMismatch"]
+    assert len(mismatches) == 1, "a failure that persists is reported once"
+
+
+def test_dropped_link_is_chain_incomplete(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.tls_secret("www")
+    verified_sync(cluster)
+    cluster.wait_ready("www")
+    admin(cluster.simulator, "POST", "faults", {"kind": "drop_link", "name": "vs_https"})
+    cluster.patch_sync("www", {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "check-now"}}})
+    obj = cluster.wait_reason("www", "ChainIncomplete")
+    got = entry(obj)
+    assert (got["verified"], got["chainDepth"]) == (False, 1)
+    assert cluster.wait_event("www", "ChainIncomplete").type == "Warning"
+
+
+def test_nothing_listening_is_unreachable(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.tls_secret("www")
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    verified_sync(cluster, port=port)
+    obj = cluster.wait_reason("www", "Unreachable")
+    assert f"127.0.0.1:{port}" in condition(obj, "Ready")["message"]
+    assert entry(obj)["verified"] is False
+    cluster.wait_event("www", "Unreachable")
