@@ -62,17 +62,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def settle(pid: int, quiet: float = 0.05, window: float = 1.0, timeout: float = 120) -> float:
-    """Wait until the process uses less than `quiet` CPU seconds per `window`; returns the wait."""
-    start = time.monotonic()
+def settle(pid: int, quiet: float = 0.05, window: float = 1.0, timeout: float = 20) -> float:
+    """Wait until the process uses less than `quiet` of a CPU over `window` seconds, at most
+    `timeout` seconds; returns its CPU use (fraction of one core) over the last window."""
+    deadline = time.monotonic() + timeout
     before = cpu_seconds(pid)
-    while time.monotonic() - start < timeout:
+    while True:
         time.sleep(window)
         now = cpu_seconds(pid)
-        if now - before < quiet:
-            break
+        busy = (now - before) / window
+        if busy < quiet or time.monotonic() > deadline:
+            return busy
         before = now
-    return time.monotonic() - start
 
 
 IMPORT_STEPS = (
@@ -242,6 +243,25 @@ class OperatorStack:
             headers={"Content-Type": "application/merge-patch+json"},
         )
         reply.raise_for_status()
+
+    def status_serial(self, sync: str) -> str | None:
+        """The serial the CertificateSync's status reports (a GET, as `kubectl get` would)."""
+        assert self.http is not None
+        reply = self.http.get(f"/apis/{CRD_GROUP}/{CRD_VERSION}/namespaces/{NS}/certificatesyncs/{sync}")
+        reply.raise_for_status()
+        entries = (reply.json().get("status") or {}).get("certificates") or [{}]
+        return entries[0].get("serial")
+
+    def certkey_lists(self, since: int = 0) -> int:
+        """NITRO `GET sslcertkey` listings (no name) in the simulator's log from index `since`.
+
+        Each CertificateSync reconcile makes two: when it gathers the appliance's state (under the
+        appliance's lock) and when it reads back what it deployed."""
+        return sum(
+            1
+            for r in self.simulator.requests[since:]
+            if r.method == "GET" and r.resource == "sslcertkey" and not r.name
+        )
 
     def appliance_serial(self, certkey: str) -> str | None:
         """The serial the simulated appliance holds for `certkey` (a dict read, no request)."""
