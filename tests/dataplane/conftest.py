@@ -21,15 +21,12 @@ from netscaler_certsync.engine import (
 from netscaler_certsync.k8s import ClusterAccess
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.reconcile.context import OperatorOptions
-from netscaler_certsync.simulator import Simulator, SimulatorConfig, SimulatorThread, run_simulator
+from netscaler_certsync.simulator import Simulator, SimulatorThread, run_simulator
 from netscaler_certsync.testing.k8s_thread import EmulatorThread
 from netscaler_certsync.testing.operator_thread import OperatorThread
 from netscaler_certsync.testing.pki import Issued, TestPKI, pem_bundle
+from tests.dataplane.scenario import SERVED
 from tests.operator.harness import Cluster
-
-SERVED = SimulatorConfig(
-    ssl_vservers=("vs_https", "vs_sni"), sni_vservers=("vs_sni",), serve_vservers=True, log_requests=False
-)
 
 
 @pytest.fixture

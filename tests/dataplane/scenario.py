@@ -24,11 +24,16 @@ from dataclasses import dataclass, field
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from netscaler_certsync.simulator import SimulatorConfig
 from netscaler_certsync.testing import k8s_builders as build
 from netscaler_certsync.testing.pki import Issued, make_ca, make_leaf, pem_bundle
 from tests.operator.harness import NS, Cluster
 
 HOST = "www.example.com"
+#: A simulator whose SSL vservers answer TLS on loopback (`sim.vserver_address(name)`).
+SERVED = SimulatorConfig(
+    ssl_vservers=("vs_https", "vs_sni"), sni_vservers=("vs_sni",), serve_vservers=True, log_requests=False
+)
 Served = tuple[str, ...]  # sha256 fingerprints: leaf first, then the chain as sent
 
 
@@ -143,6 +148,8 @@ class RunResult:
     generations: list[Generation]
     loop: HandshakeLoop
     chain_kinds: Counter[int] = field(default_factory=Counter)
+    #: per renewal: Secret patched -> status shows it deployed and verified (seconds)
+    renewal_seconds: list[float] = field(default_factory=list)
 
     def failures_during(self, *, issuer_changed: bool) -> list[tuple[int, str]]:
         return [(i, f) for i, f in self.loop.failures if self.generations[i].issuer_changed == issuer_changed]
@@ -179,19 +186,21 @@ def renew_under_load(
     )
     wait_served_status(cluster, "www", first)
     loop = HandshakeLoop((host, port), issuers.roots_pem).start()
-    generations = [first]
+    generations, took = [first], []
     try:
         for i in range(1, renewals + 1):
             chain = issuers.chains[i % len(issuers.chains)]
             gen = Generation(make_leaf(chain[0], HOST), chain, chain[0] is not generations[-1].chain[0])
             generations.append(gen)
             loop.phase = i
+            started = time.perf_counter()
             put_secret(cluster, "www", gen)
             wait_served_status(cluster, "www", gen)
+            took.append(time.perf_counter() - started)
     finally:
         loop.stop()
     kinds = Counter(len(s) for s in loop.seen)
-    return RunResult(renewals, generations, loop, kinds)
+    return RunResult(renewals, generations, loop, kinds, took)
 
 
 def describe(seen: Sequence[Served], generations: Sequence[Generation]) -> list[str]:
