@@ -104,3 +104,24 @@ def test_manual_sync_annotation_and_delete_waits_for_the_finalizer(
     release = {"metadata": {"finalizers": None}}
     crs.patch_namespaced_custom_object(CRD_GROUP, CRD_VERSION, "default", "certificatesyncs", "cs-a", release)
     kubectl(kubeconfig, "wait", "--for=delete", "certsync/cs-a", "--timeout=10s")
+
+
+def test_server_side_apply_and_diff_do_what_they_say(kubeconfig: str, crs: client.CustomObjectsApi) -> None:
+    cr = MANIFEST.split("---")[0]
+    kubectl(kubeconfig, "apply", "--server-side", "--validate=false", "-f", "-", stdin=cr)
+    changed = cr.replace("autoSync: true", "autoSync: false")
+    kubectl(kubeconfig, "apply", "--server-side", "--validate=false", "-f", "-", stdin=changed)
+    obj = crs.get_namespaced_custom_object(CRD_GROUP, CRD_VERSION, "default", "certificatesyncs", "cs-a")
+    assert obj["spec"] == {"autoSync": False} and obj["metadata"]["generation"] == 2
+    # `kubectl diff` sends a dry-run patch: it must show the change and persist nothing.
+    done = subprocess.run(
+        [str(KUBECTL), "--kubeconfig", kubeconfig, "diff", "-f", "-"],
+        input=cr,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 1 and "+  autoSync: true" in done.stdout, done.stderr
+    obj = crs.get_namespaced_custom_object(CRD_GROUP, CRD_VERSION, "default", "certificatesyncs", "cs-a")
+    assert obj["spec"] == {"autoSync": False}

@@ -195,9 +195,9 @@ class RealisticEmulator(ReadsMixin, WritesMixin, k8s.KubernetesEmulator, FastMat
             if request.params.get("dryRun"):
                 return aiohttp.web.json_response(request.data, status=201)
         elif request.action == enums.action.UPDATE and request.name and request.data is not None:
-            response = self._prepare_patch(request)
-            if response is not None:
-                return response
+            response = await self._patch(request)
+            # Stored already: skip kmock's own (racy, unlocked-read) patching, serve the answer.
+            return response if response is not None else await FastMatchingHandler._handle(self, request)
         elif request.action == enums.action.DELETE and request.name:
             response = await self._mark_deleted(request)
             if response is not None:

@@ -78,58 +78,70 @@ class WritesMixin(EmulatorBase):
         if not request.params.get("dryRun"):
             md["resourceVersion"] = str(self._bump())
 
-    def _prepare_patch(self, request: rendering.Request) -> aiohttp.web.StreamResponse | None:
-        """Filter, check and stamp a PATCH in place; kmock's base then applies it."""
-        key = (request.resource, request.namespace, request.name)
-        if key not in self._objects or self._objects[key].deleted:
-            return None  # kmock answers 404
-        old: dict[str, Any] = self._objects[key].raw
+    def _filter_patch(self, request: rendering.Request) -> None:
+        """Keep only what this endpoint may change: status via /status, the rest via the object."""
         data = request.data
-        is_json_patch = isinstance(data, list)
-        if self._has_status(request):
-            to_status = request.subresource == "status"
-            if is_json_patch:  # keep `test` ops: kopf's optimistic locking relies on them
-                data[:] = [
-                    op for op in data if op.get("op") == "test" or _in_status(op.get("path", "")) == to_status
-                ]
-            elif to_status:
-                rv = (data.get("metadata") or {}).get("resourceVersion")
-                kept = {"status": data["status"]} if "status" in data else {}
-                data.clear()
-                data.update(kept)
-                if rv:
-                    data["metadata"] = {"resourceVersion": rv}
-            else:
-                data.pop("status", None)
-        if not is_json_patch:
-            wanted_rv = (data.get("metadata") or {}).get("resourceVersion")
-            if wanted_rv and wanted_rv != old["metadata"].get("resourceVersion"):
-                raise stale_conflict()
-        try:
-            new = dict(dicts.patch_dict(copy.deepcopy(old), data))
-        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as e:
-            raise invalid(f"the server rejected our request due to an error in our request: {e}") from e
-        except ValueError as e:  # e.g. a merge-patch replacing a mapping with a scalar
-            raise invalid(str(e)) from e
-        if _is_secret(request):
-            fold_string_data(new)
-            validate_secret(new, old)
-            if isinstance(data, dict) and "stringData" in data:
-                data.pop("stringData")
-                data["data"] = new.get("data")
-        new_md = {k: v for k, v in (new.get("metadata") or {}).items() if k not in SERVER_MANAGED}
-        old_md = {k: v for k, v in old["metadata"].items() if k not in SERVER_MANAGED}
-        if new_md == old_md and essence(new) == essence(old) and new.get("status") == old.get("status"):
-            return aiohttp.web.json_response(old)  # a no-op: no new RV and no watch event
-        if request.params.get("dryRun"):
-            return aiohttp.web.json_response(new)  # kubectl diff / --dry-run=server
-        stamp: dict[str, Any] = {"resourceVersion": str(self._bump())}
-        if request.resource is not None and request.resource.group and essence(new) != essence(old):
-            stamp["generation"] = int(old["metadata"].get("generation") or 1) + 1
-        if is_json_patch:
-            data.extend({"op": "add", "path": f"/metadata/{k}", "value": v} for k, v in stamp.items())
+        if not self._has_status(request):
+            return
+        to_status = request.subresource == "status"
+        if isinstance(data, list):  # keep `test` ops: kopf's optimistic locking relies on them
+            data[:] = [
+                op for op in data if op.get("op") == "test" or _in_status(op.get("path", "")) == to_status
+            ]
+        elif to_status:
+            rv = (data.get("metadata") or {}).get("resourceVersion")
+            kept = {"status": data["status"]} if "status" in data else {}
+            data.clear()
+            data.update(kept)
+            if rv:
+                data["metadata"] = {"resourceVersion": rv}
         else:
-            data["metadata"] = {**(data.get("metadata") or {}), **stamp}
+            data.pop("status", None)
+
+    async def _patch(self, request: rendering.Request) -> aiohttp.web.StreamResponse | None:
+        """Apply a PATCH under the lock (check, compute, stamp, store, publish) in one step.
+
+        Returns a response for a no-op or a dry run; None when stored (kmock then answers with
+        the stored object, or a test's own reaction answers).
+        """
+        key = (request.resource, request.namespace, request.name)
+        self._filter_patch(request)
+        data = request.data
+        async with self._lock:
+            if key not in self._objects or self._objects[key].deleted:
+                raise k8s.KubernetesObjectNotFoundError()
+            old: dict[str, Any] = self._objects[key].raw
+            if isinstance(data, dict):
+                wanted_rv = (data.get("metadata") or {}).get("resourceVersion")
+                if wanted_rv and wanted_rv != old["metadata"].get("resourceVersion"):
+                    raise stale_conflict()
+            try:
+                new = dict(dicts.patch_dict(copy.deepcopy(old), data))
+            except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as e:
+                raise invalid(f"the server rejected our request due to an error in our request: {e}") from e
+            except ValueError as e:  # e.g. a merge-patch replacing a mapping with a scalar
+                raise invalid(str(e)) from e
+            md = new["metadata"] = dict(new.get("metadata") or {})
+            for owned in (*SERVER_MANAGED, "deletionTimestamp"):  # the server's, not the client's
+                if owned in old["metadata"]:
+                    md[owned] = old["metadata"][owned]
+                else:
+                    md.pop(owned, None)
+            if _is_secret(request):
+                fold_string_data(new)
+                validate_secret(new, old)
+            if new == old:
+                return aiohttp.web.json_response(old)  # a no-op: no new RV and no watch event
+            if request.params.get("dryRun"):
+                return aiohttp.web.json_response(new)  # kubectl diff / --dry-run=server
+            md["resourceVersion"] = str(self._bump())
+            if request.resource is not None and request.resource.group and essence(new) != essence(old):
+                md["generation"] = int(old["metadata"].get("generation") or 1) + 1
+            self._objects[key].create(new)  # a new version in the object's history
+            await self._buses[request.resource].put({"type": "MODIFIED", "object": new})
+            if md.get("deletionTimestamp") and not md.get("finalizers"):  # the last finalizer went
+                self._objects[key].delete()
+                await self._buses[request.resource].put({"type": "DELETED", "object": new})
         return None
 
     async def _mark_deleted(self, request: rendering.Request) -> aiohttp.web.StreamResponse | None:
