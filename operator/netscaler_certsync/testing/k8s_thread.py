@@ -141,9 +141,10 @@ current-context: emulator
 async def running_emulator(
     cls: type[RealisticEmulator] = RealisticEmulator,
     setup: Callable[[RealisticEmulator], None] | None = declare_resources,
+    port: int | None = None,
 ) -> AsyncIterator[RealisticEmulator]:
     """The emulator served on loopback in the current loop; `str(k.url)` is its base URL."""
-    async with cls() as k, kmock.Server(k):
+    async with cls() as k, kmock.Server(k, port=port):
         if setup is not None:
             setup(k)
         yield k
@@ -156,9 +157,11 @@ class EmulatorThread:
         self,
         cls: type[RealisticEmulator] = RealisticEmulator,
         setup: Callable[[RealisticEmulator], None] | None = declare_resources,
+        port: int | None = None,  # None: any free port
     ) -> None:
         self._cls = cls
         self._setup = setup
+        self._port = port
         self.loop = asyncio.new_event_loop()
         self._k: RealisticEmulator | None = None
         self.url = ""
@@ -185,7 +188,7 @@ class EmulatorThread:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        async with running_emulator(self._cls, self._setup) as k:
+        async with running_emulator(self._cls, self._setup, self._port) as k:
             self._k = k
             self.url = str(k.url).rstrip("/")
             self._ready.set()
