@@ -73,7 +73,7 @@ async def test_dropped_link_is_an_incomplete_chain(sim: Simulator, deployer: Dep
     sim.faults.add(FaultRule(kind="drop_link", name="vs_https"))
     result = await verify_handshake(cert.material, target(sim))
     assert (result.verified, result.reason, result.chain_depth) == (False, ChainIncomplete, 1)
-    assert "Dataplane Test Intermediate" in result.message or "is not sent" in result.message
+    assert "CN=Dataplane Test Intermediate CA" in result.message and "is not sent" in result.message
 
 
 async def test_readback_sees_an_unlinked_chain(sim: Simulator, deployer: Deployer, pki: TestPKI) -> None:
@@ -136,3 +136,37 @@ async def test_sni_name_picks_the_certificate(sim: Simulator, deployer: Deployer
     assert (await verify_handshake(cert.material, target(sim, "vs_sni"))).verified
     wrong = await verify_handshake(cert.material, target(sim, "vs_sni", "nobody.example.com"))
     assert (wrong.verified, wrong.reason) == (False, Unreachable)
+
+
+def test_chain_must_reach_the_configured_ca_not_one_of_the_same_name(pki: TestPKI) -> None:
+    """With ca.crt, the top of the served chain must be signed by that root, not by a look-alike."""
+    leaf = pki.leaf("www.example.com")
+    material = desired(leaf, [pki.intermediate], ca=pki.root).material
+    assert material is not None
+    assert check_chain(material, [leaf.cert, pki.intermediate.cert]).verified
+    impostor_root = make_ca("Dataplane Test Root CA")  # same name as the real root, other key
+    impostor_inter = make_ca("Dataplane Test Intermediate CA", issuer=impostor_root, key=pki.intermediate.key)
+    forged = check_chain(material, [leaf.cert, impostor_inter.cert])
+    assert (forged.verified, forged.reason) == (False, ChainIncomplete)
+
+
+def test_chain_order_and_extra_certificates_do_not_matter(pki: TestPKI) -> None:
+    upper = make_ca("Dataplane Upper", issuer=pki.root)
+    lower = make_ca("Dataplane Lower", issuer=upper)
+    leaf = make_leaf(lower, "www.example.com")
+    material = desired(leaf, [lower, upper]).material
+    assert material is not None
+    served = [leaf.cert, upper.cert, pki.intermediate.cert, lower.cert]  # shuffled, one stranger
+    result = check_chain(material, served)
+    assert (result.verified, result.chain_depth) == (True, 4)
+    assert check_chain(material, [leaf.cert, lower.cert]).reason == ChainIncomplete  # upper missing
+
+
+async def test_wildcard_certificate_is_asked_for_by_a_name_it_covers(
+    sim: Simulator, deployer: Deployer, pki: TestPKI
+) -> None:
+    cert = desired(pki.leaf("*.shop.example.com", sans=["*.shop.example.com"]), [pki.intermediate])
+    await deployer.apply(cert)
+    assert cert.material is not None
+    result = await verify_handshake(cert.material, target(sim))
+    assert result.verified, result.message
