@@ -15,7 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from netscaler_certsync.domain import DomainError, NamingError, render_certkey_name, validate_name
+from netscaler_certsync.domain import (
+    CertificateMaterial,
+    DomainError,
+    NamingError,
+    render_certkey_name,
+    validate_name,
+)
 from netscaler_certsync.engine import (
     ApplianceResult,
     BindingSpec,
@@ -43,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 #: (namespace, name) -> {"spec": ..., "status": ...} of each NetScalerConnection (a kopf index).
 Connections = Mapping[tuple[str, str], Mapping[str, Any]]
+
+#: Handshakes of the post-deploy verification in flight at once, per connection.
+_VERIFY_CONCURRENCY = 16
 
 #: Engine failures that only a human can fix (on the appliance or in Kubernetes).
 _ABORT_STALLED = {"TLSVerificationFailed", "AuthenticationFailed", "NotAuthorized"}
@@ -192,27 +201,39 @@ async def verify_deployed(
 ) -> dict[str, Verification]:
     """Per certificate id: is the appliance serving it? The first failing check wins.
 
-    Bindings with a `verify` address are checked by handshake (one per address, concurrently);
-    one that names a `serverName` only checks the certificates holding that name. Without an
-    address, the certkey as NITRO reports it (serial, links) is the check.
+    Bindings with a `verify` address are checked by handshake, all certificates and addresses
+    concurrently (at most `_VERIFY_CONCURRENCY` at a time, so an address that does not answer
+    costs one timeout, not one per certificate); a binding that names a `serverName` only checks
+    the certificates holding that name. Without an address, the certkey as NITRO reports it
+    (serial, links) is the check.
     """
     materials = {d.id: d.material for d in desired if d.material is not None}
+    limit = asyncio.Semaphore(_VERIFY_CONCURRENCY)
+
+    async def handshake(material: CertificateMaterial, target: VerifyTarget) -> Verification:
+        async with limit:
+            return await verify_handshake(material, target)
+
     checks: dict[str, Verification] = {}
-    for cert in result.certificates:
-        material = materials.get(cert.id)
-        if cert.state != CertState.SYNCED or not cert.certkey or material is None:
-            continue
-        names = (material.leaf.common_name, *material.leaf.sans)
-        targets = [
-            VerifyTarget.from_spec(b.verify)
-            for b in spec.bindings
-            if b.verify and (not b.verify.get("serverName") or _covers(names, b.verify["serverName"]))
-        ]
-        if targets:
-            results = await asyncio.gather(*(verify_handshake(material, t) for t in targets))
-            checks[cert.id] = next((r for r in results if not r.verified), results[0])
-        elif listed:
-            checks[cert.id] = verify_readback(material, cert.certkey, listed, link_chain=spec.link_chain)
+    pending: dict[str, list[asyncio.Task[Verification]]] = {}
+    async with asyncio.TaskGroup() as group:
+        for cert in result.certificates:
+            material = materials.get(cert.id)
+            if cert.state != CertState.SYNCED or not cert.certkey or material is None:
+                continue
+            names = (material.leaf.common_name, *material.leaf.sans)
+            targets = [
+                VerifyTarget.from_spec(b.verify)
+                for b in spec.bindings
+                if b.verify and (not b.verify.get("serverName") or _covers(names, b.verify["serverName"]))
+            ]
+            if targets:
+                pending[cert.id] = [group.create_task(handshake(material, t)) for t in targets]
+            elif listed:
+                checks[cert.id] = verify_readback(material, cert.certkey, listed, link_chain=spec.link_chain)
+    for cert_id, tasks in pending.items():
+        results = [t.result() for t in tasks]
+        checks[cert_id] = next((r for r in results if not r.verified), results[0])
     return checks
 
 
