@@ -107,3 +107,17 @@ def test_nothing_listening_is_unreachable(cluster: Cluster, operator: OperatorTh
     assert f"127.0.0.1:{port}" in condition(obj, "Ready")["message"]
     assert entry(obj)["verified"] is False
     cluster.wait_event("www", "Unreachable")
+
+
+def test_each_sni_certificate_is_verified_by_its_own_name(cluster: Cluster, operator: OperatorThread) -> None:
+    leaves = {name: cluster.tls_secret(name, cluster.pki.leaf(f"{name}.example.com")) for name in ("a", "b")}
+    host, port = cluster.simulator.vserver_address("vs_sni")
+    cluster.connection()
+    cluster.sync(
+        "sni",
+        certificates=[{"secretName": "a"}, {"secretName": "b"}],
+        bindings=[{"vserver": "vs_sni", "sni": True, "verify": {"host": host, "port": port}}],
+    )
+    entries = {e["secretName"]: e for e in cluster.wait_ready("sni")["status"]["certificates"]}
+    for name, leaf in leaves.items():
+        assert (entries[name]["verified"], entries[name]["observedSerial"]) == (True, leaf.serial_hex)
