@@ -109,8 +109,11 @@ async def test_get_and_list_with_server_side_selectors(
 async def test_secret_models_explain_what_is_wrong(kube: KubeClient, writer: httpx.AsyncClient) -> None:
     await post(writer, SECRETS, credentials_secret("login", "nsroot", "s3cret"))
     await post(writer, SECRETS, opaque_secret("half", {"username": b"nsroot"}))
+    await post(writer, SECRETS, credentials_secret("echoed", "nsroot\n", "s3cret\n"))  # `echo pw | base64`
     creds = CredentialsSecret.from_raw(await kube.get_secret("default", "login"))
     assert (creds.username, creds.password) == ("nsroot", "s3cret") and "s3cret" not in repr(creds)
+    echoed = CredentialsSecret.from_raw(await kube.get_secret("default", "echoed"))
+    assert (echoed.username, echoed.password) == ("nsroot", "s3cret")
     with pytest.raises(SecretError) as missing:
         CredentialsSecret.from_raw(await kube.get_secret("default", "half"))
     assert missing.value.reason == "MissingData" and "'password'" in str(missing.value)

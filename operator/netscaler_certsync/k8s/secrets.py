@@ -138,6 +138,7 @@ class CredentialsSecret:
             decoded = _decode(raw, key, required=True)
             assert decoded is not None
             try:
+                # `echo pw | base64` leaves a newline that no appliance password contains.
                 values[key] = decoded.decode("utf-8").strip("\r\n")
             except UnicodeDecodeError as e:
                 raise SecretError(InvalidSecretData, namespace, name, f"{key!r} is not UTF-8 text") from e
