@@ -131,3 +131,20 @@ def test_ha_pair_writes_to_the_primary_only(cluster: Cluster, operator: Operator
         assert not [r for r in secondary.requests if r.is_write], "nothing may be written to the secondary"
     finally:
         secondary.stop()
+
+
+def test_password_with_the_newline_echo_leaves(cluster: Cluster, operator: OperatorThread) -> None:
+    # `echo nsroot | base64` is how many people fill a Secret by hand: the newline is not the password.
+    cluster.core.create_namespaced_secret(NS, build.credentials_secret("login", "nsroot", "nsroot\n"))
+    cluster.core.create_namespaced_secret(NS, build.opaque_secret("ca", {"ca.crt": cluster.simulator.ca_pem}))
+    spec = {
+        "endpoint": cluster.simulator.url,
+        "credentialsSecretRef": {"name": "login"},
+        "tls": {"caSecretRef": {"name": "ca"}},
+    }
+    cluster.crs.create_namespaced_custom_object(
+        keys.GROUP, keys.VERSION, NS, keys.CONNECTION_PLURAL, build.netscaler_connection("adc", spec)
+    )
+    _wait_conn(
+        cluster, "adc", lambda o: condition(o, "Ready").get("status") == "True", "Ready despite the newline"
+    )

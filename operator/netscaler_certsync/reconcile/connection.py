@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netscaler_certsync.domain import reasons
+from netscaler_certsync.k8s import CredentialsSecret, SecretError
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig, errors
 from netscaler_certsync.reconcile import conditions
 from netscaler_certsync.reconcile import reasons as k8s_reasons
@@ -70,8 +71,7 @@ class ConnectionHealth:
 def _decode(secret: Mapping[str, Any], key: str) -> str | None:
     raw = (secret.get("data") or {}).get(key)
     if raw is None:
-        plain = (secret.get("stringData") or {}).get(key)
-        return plain if isinstance(plain, str) else None
+        return None
     try:
         return base64.b64decode(raw, validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
@@ -88,11 +88,18 @@ async def resolve_target(
             f"Secret {namespace}/{spec.credentials_secret} with the appliance credentials does not exist",
             retry_after=30,
         )
-    username, password = _decode(creds_secret, "username"), _decode(creds_secret, "password")
-    if not username or not password:
+    try:
+        creds = CredentialsSecret.from_raw(creds_secret)
+    except SecretError as exc:
         raise stalled(
             k8s_reasons.CredentialsNotFound,
-            f"Secret {namespace}/{spec.credentials_secret} must have non-empty keys username and password",
+            f"Secret {namespace}/{spec.credentials_secret}: {exc}; it needs keys username and password",
+            retry_after=30,
+        ) from None
+    if not creds.username or not creds.password:
+        raise stalled(
+            k8s_reasons.CredentialsNotFound,
+            f"Secret {namespace}/{spec.credentials_secret} has an empty username or password",
             retry_after=30,
         )
     ca_pem = None
@@ -115,7 +122,7 @@ async def resolve_target(
         namespace=namespace,
         name=name,
         endpoints=spec.endpoints,
-        credentials=Credentials(username, password),
+        credentials=Credentials(creds.username, creds.password),
         tls=tls,
         partition=spec.partition,
         timeout=spec.timeout_seconds,
