@@ -170,3 +170,15 @@ async def test_wildcard_certificate_is_asked_for_by_a_name_it_covers(
     assert cert.material is not None
     result = await verify_handshake(cert.material, target(sim))
     assert result.verified, result.message
+
+
+async def test_served_keys_do_not_stay_on_disk(sim: Simulator, deployer: Deployer, pki: TestPKI) -> None:
+    """The simulator loads each served key into memory; no unencrypted key file is left behind."""
+    for _ in range(3):  # three renewals: three contexts built
+        cert = desired(pki.leaf("www.example.com"), [pki.intermediate])
+        await deployer.apply(cert)
+        assert cert.material is not None
+        assert (await verify_handshake(cert.material, target(sim))).verified
+    listeners = sim.app.vserver_listeners
+    assert listeners is not None
+    assert list(listeners.workdir.iterdir()) == []

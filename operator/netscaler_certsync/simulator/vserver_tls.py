@@ -23,6 +23,7 @@ import contextlib
 import logging
 import ssl
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("netscaler_certsync.simulator.vservers")
 ContextKey = tuple[str, ...]
+#: Contexts kept for reuse (least recently served dropped first).
+MAX_CONTEXTS = 64
 
 
 class VServerListeners:
@@ -48,7 +51,8 @@ class VServerListeners:
         self.addresses: dict[str, tuple[str, int]] = {}
         self.handshakes: dict[str, int] = {}
         self._servers: list[asyncio.Server] = []
-        self._contexts: dict[ContextKey, ssl.SSLContext] = {}
+        self._contexts: OrderedDict[ContextKey, ssl.SSLContext] = OrderedDict()
+        self._built = 0
         #: (vserver, server name) -> what was served last, for the stale_serving fault
         self._last: dict[tuple[str, str], ssl.SSLContext] = {}
 
@@ -114,8 +118,12 @@ class VServerListeners:
         key: ContextKey = (certkey.name, certkey.key or "", *(c.info.fingerprint for c in chain))
         context = self._contexts.get(key)
         if context is None:
-            context = self._build(part, certkey, chain, len(self._contexts))
+            self._built += 1
+            context = self._build(part, certkey, chain, self._built)
             self._contexts[key] = context
+            while len(self._contexts) > MAX_CONTEXTS:  # renewals without end (kind e2e, long demos)
+                self._contexts.popitem(last=False)
+        self._contexts.move_to_end(key)
         return context
 
     def _build(self, part: Partition, certkey: CertKey, chain: list[CertKey], serial: int) -> ssl.SSLContext:
@@ -132,7 +140,11 @@ class VServerListeners:
             )
         )
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert_file, key_file)
+        try:
+            context.load_cert_chain(cert_file, key_file)
+        finally:  # loaded into memory: the files (an unencrypted key among them) are not needed
+            cert_file.unlink(missing_ok=True)
+            key_file.unlink(missing_ok=True)
         return context
 
     # -- answering -------------------------------------------------------------------------------------
