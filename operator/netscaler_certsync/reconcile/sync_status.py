@@ -243,6 +243,10 @@ def build_outcome(
                 message=(
                     f"{len(failed)} of {len(run.result.certificates)} certificates failed"
                     if failed
+                    else _clip(
+                        f"{len(unverified)} certificate(s) not served as deployed: {unverified[0].message}"
+                    )
+                    if unverified
                     else f"{len(run.result.certificates)} certificates; {run.result.writes} writes, "
                     f"{'saved' if run.result.saved else 'nothing to save'}"
                 ),
