@@ -69,6 +69,9 @@ def test_stale_serving_appliance_is_a_mismatch_until_it_serves_the_renewal(
     # NITRO took the renewal (status serial is the new one); the vserver still serves the old one.
     assert got["serial"] == new.serial_hex and got["state"] == "Synced"
     assert (got["verified"], got["observedSerial"]) == (False, old.serial_hex)
+    [conn] = obj["status"]["connections"]
+    assert (conn["ready"], conn["reason"]) == (False, "ServedCertificateMismatch")
+    assert "not served as deployed" in conn["message"]
     event = cluster.wait_event("www", "ServedCertificateMismatch")
     assert event.type == "Warning" and new.serial_hex in event.message
 
