@@ -10,6 +10,7 @@ reason and is retried after `VERIFY_RETRY_SECONDS`: the appliance may need a mom
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 
 #: Bounds of the CRD's status schema: a longer list or message would get the status patch refused.
 MAX_ENTRIES, MAX_PLAN, MAX_MESSAGE = 1024, 256, 4096
+#: Bytes for status.certificates: with the records and conditions the object stays well under
+#: etcd's 1.5 MiB request limit (measured on the real API server tier).
+STATUS_BUDGET = 700_000
 
 #: A failed verification is retried after this long (a timed retry, never a busy loop).
 VERIFY_RETRY_SECONDS = 10.0
@@ -98,6 +102,26 @@ def _entries(run: ConnectionRun, previous: Sequence[Mapping[str, Any]]) -> list[
                 entry["chainDepth"] = check.chain_depth
         out.append(entry)
     return out
+
+
+def fit_entries(entries: list[dict[str, Any]], budget: int = STATUS_BUDGET) -> list[dict[str, Any]]:
+    """Keep the entries' JSON under `budget` bytes: etcd refuses objects over 1.5 MiB, and a status
+    that cannot be written would hide every other result. Messages give way first (shortened,
+    then dropped from healthy entries); names, serials and reasons always stay."""
+    for limit in (MAX_MESSAGE, 512, 128):
+        if len(json.dumps(entries)) <= budget:
+            return entries
+        for entry in entries:
+            for key in ("message", "verificationMessage"):
+                if isinstance(entry.get(key), str) and len(entry[key]) > limit:
+                    entry[key] = entry[key][: limit - 1] + "…"
+    for entry in entries:
+        if len(json.dumps(entries)) <= budget:
+            break
+        if entry.get("state") != CertState.FAILED:
+            entry.pop("message", None)
+            entry.pop("verificationMessage", None)
+    return entries
 
 
 def _events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[Event]:
@@ -259,7 +283,7 @@ def build_outcome(
         e["notAfter"] for e in entries if e.get("notAfter") and e.get("state") == CertState.SYNCED
     )
     status: dict[str, Any] = {
-        "certificates": entries[:MAX_ENTRIES],
+        "certificates": fit_entries(entries[:MAX_ENTRIES]),
         "connections": connections,
         "connectionCount": len(runs),
         "certificateCount": len(sources),
