@@ -39,7 +39,7 @@ def test_every_rendered_object_is_created(values: list[str], tmp_path: Path) -> 
     ]
     with EmulatorThread() as emulator:
         kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig")
-        env = {"KUBECONFIG": str(kubeconfig), "PATH": "/usr/bin:/bin"}
+        env = {"KUBECONFIG": str(kubeconfig), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
         # Like `helm install -n`: objects without a namespace go to the release namespace.
         for doc in docs:
             if doc["kind"] not in ("CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"):
