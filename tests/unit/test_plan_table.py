@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from netscaler_certsync.domain import NamingError, reasons
+from netscaler_certsync.domain import NamingError, reasons, successor_name
 from netscaler_certsync.engine import ApplianceState, BindingSpec, CertRecord, DesiredCertificate
 from netscaler_certsync.testing.pki import TestPKI
 
@@ -35,7 +35,7 @@ PKI = TestPKI.create("Table")
 ROTATED = TestPKI.create("Table Rotated")
 L1, L2 = PKI.leaf("www.example.com"), PKI.leaf("www.example.com")
 L1_SAME_KEY = PKI.leaf("www.example.com", key=L1.key)
-R1 = ROTATED.leaf("www.example.com")
+R1, R2 = ROTATED.leaf("www.example.com"), ROTATED.leaf("www.example.com")
 HTTPS, TWO, SNI = BindingSpec("vs_https"), BindingSpec("vs_two"), BindingSpec("vs_sni", sni=True)
 CA = ca_name(PKI.intermediate)
 LATER = dt.datetime.now(dt.UTC) + dt.timedelta(days=365)
@@ -62,6 +62,29 @@ def deployed(chain: bool = False, bindings: tuple[BindingSpec, ...] = (HTTPS,), 
         **kw,
     )
     return Row([d], state, [record(d)])
+
+
+def foreign_bound(row: Row) -> Row:
+    """The row's certkey also bound to vs_two by someone else (not in our records)."""
+    name = row.desired[0].name
+    state = ApplianceState.of(
+        row.state.certkeys.values(), [*row.state.bindings, bound("vs_two", name)], files=row.state.files
+    )
+    return Row(row.desired, state, row.records, row.options)
+
+
+def successor_deployed() -> Row:
+    """R1 deployed under the successor name after an issuer change; the old name is gone."""
+    d = want(R1, [ROTATED.intermediate], bindings=[HTTPS])
+    assert d.material is not None
+    name = successor_name(d.name, d.material.fingerprint)
+    state = snapshot(
+        leaf_certkey(name, R1, linked_to=ca_name(ROTATED.intermediate)),
+        ca_certkey(ROTATED.intermediate),
+        bindings=[bound("vs_https", name)],
+        files=[leaf_files(R1).cert, leaf_files(R1).key],
+    )
+    return Row([d], state, [record(d, name, base=d.name)])
 
 
 def with_desired(row: Row, *desired: DesiredCertificate, **options: Any) -> Row:
@@ -98,21 +121,39 @@ TABLE: dict[str, tuple[Callable[[], Row], list[str]]] = {
         lambda: with_desired(deployed(chain=True), want(L1, bindings=[HTTPS])),
         ["unlink", "delete", "delete-file"],
     ),
+    # A new issuer: a new certkey, linked before it is bound in place of the old one (no moment
+    # without chain), then the old certkey goes (its own group), then the unused CA.
     "issuer rotation": (
         lambda: with_desired(deployed(chain=True), want(R1, [ROTATED.intermediate], bindings=[HTTPS])),
         [
-            "upload",
-            "add",
-            "upload",
-            "upload",
-            "unlink",
-            "change",
-            "link",
-            "delete-file",
-            "delete-file",
-            "delete",
-            "delete-file",
+            *["upload", "add", "upload", "upload", "add", "link", "bind", "unbind"],
+            *["unlink", "delete", "delete-file", "delete-file", "delete", "delete-file"],
         ],
+    ),
+    # SNI: a second SNI certificate for the domain is refused (1674), so in place: update, link.
+    "issuer rotation, SNI binding": (
+        lambda: with_desired(
+            deployed(chain=True, bindings=(SNI,)), want(R1, [ROTATED.intermediate], bindings=[SNI])
+        ),
+        [
+            *["upload", "add", "upload", "upload", "change", "link"],
+            *["delete-file", "delete-file", "delete", "delete-file"],
+        ],
+    ),
+    # Someone else bound it too: their binding cannot be moved, so in place.
+    "issuer rotation, foreign binding": (
+        lambda: with_desired(
+            foreign_bound(deployed(chain=True)), want(R1, [ROTATED.intermediate], bindings=[HTTPS])
+        ),
+        [
+            *["upload", "add", "upload", "upload", "change", "link"],
+            *["delete-file", "delete-file", "delete", "delete-file"],
+        ],
+    ),
+    # The successor of an issuer change, renewed by the same issuer: in place, under its name.
+    "successor renewed, same issuer": (
+        lambda: with_desired(successor_deployed(), want(R2, [ROTATED.intermediate], bindings=[HTTPS])),
+        ["upload", "upload", "change", "delete-file", "delete-file"],
     ),
     "binding added": (lambda: with_desired(deployed(), want(L1, bindings=[HTTPS, TWO])), ["bind"]),
     "binding removed": (

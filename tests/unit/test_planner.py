@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from netscaler_certsync.domain import NamingError, ca_file_name, leaf_file_names, reasons
+from netscaler_certsync.domain import NamingError, ca_file_name, leaf_file_names, reasons, successor_name
 from netscaler_certsync.engine import Action, BindingSpec, DesiredCertificate, render_plan
 from netscaler_certsync.testing.pki import TestPKI, make_ca
 
@@ -167,21 +167,105 @@ def test_chain_removed_unlinks_and_collects_the_unused_ca(pki: TestPKI) -> None:
     ]
 
 
-def test_issuer_rotation_relinks_around_the_update_and_collects_old_ca(pki: TestPKI) -> None:
+def _issuer_change(pki: TestPKI, *, bindings=(HTTPS,), foreign=()):
+    """The old leaf (under pki) deployed, linked and bound; the new one from another issuer."""
     other = TestPKI.create("Rotated")
     old_leaf, new_leaf = pki.leaf(), other.leaf()
-    old = want(old_leaf, [pki.intermediate])
-    new = want(new_leaf, [other.intermediate])
+    old = want(old_leaf, [pki.intermediate], bindings=bindings)
+    new = want(new_leaf, [other.intermediate], bindings=bindings)
     state = snapshot(
         ca_certkey(pki.intermediate),
         leaf_certkey(old.name, old_leaf, linked_to=ca_name(pki.intermediate)),
+        bindings=[bound(b.vserver, old.name, b.sni) for b in (*bindings, *foreign)],
         files=[],
     )
+    return other, old, new, state
+
+
+def test_issuer_change_is_a_new_certkey_linked_then_bound_then_the_old_one_deleted(pki: TestPKI) -> None:
+    other, old, new, state = _issuer_change(pki)
+    p = make_plan([new], state, [record(old)])
+    succ = successor_name(old.name, new.material.fingerprint)
+    lines = render_plan(p)
+    assert "change" not in kinds(p)
+    order = [
+        next(line for line in lines if line.startswith(f"add certkey {succ} ")),
+        f"link certkey {succ} to CA {ca_name(other.intermediate)}",
+        f"bind certkey {succ} to vserver vs_https",
+        f"unbind certkey {old.name} from vserver vs_https",
+        f"unlink certkey {old.name} from its CA",
+        f"delete certkey {old.name}",
+        f"delete certkey {ca_name(pki.intermediate)}",
+    ]
+    assert [lines.index(line) for line in order] == sorted(lines.index(line) for line in order)
+    # The old certkey's deletion is its own group, run only once the certificate's group succeeded.
+    delete = next(op for op in p.operations if op.kind == "delete" and op.name == old.name)
+    assert delete.group != new.id and delete.needs == (new.id,)
+    cp = only(p, Action.REPLACE)
+    assert cp.certkey == succ
+    was, now = pki.intermediate.common_name, other.intermediate.common_name
+    assert f"the issuer changed ({was} → {now})" in cp.message
+    assert "without its chain" in cp.message
+    assert [(r.certkey, r.base, r.superseded) for r in cp.records_ok] == [(succ, old.name, False)]
+    retire = next(c for c in p.certificates if c.group == delete.group)
+    assert not retire.visible and [(r.certkey, r.superseded) for r in retire.records_failed] == [
+        (old.name, True)
+    ]
+
+
+def test_issuer_change_with_sni_binding_stays_in_place_and_says_why(pki: TestPKI) -> None:
+    _, old, new, state = _issuer_change(pki, bindings=(SNI,))
     p = make_plan([new], state, [record(old)])
     k = kinds(p)
-    assert k[:2] == ["upload", "add"]  # the new CA
-    assert k.index("unlink") < k.index("change") < k.index("link")
-    assert f"delete certkey {ca_name(pki.intermediate)}" in render_plan(p)
+    # No unlink before the update: NetScaler drops the incompatible link itself (1587).
+    leaf_ops = [str(op.kind) for op in p.operations if op.group == new.id and op.kind != "upload"]
+    assert leaf_ops[:2] == ["change", "link"] and "add" not in leaf_ops
+    assert k.count("unlink") == 0
+    cp = only(p, Action.RENEW)
+    assert cp.certkey == old.name
+    assert "SNI binding" in cp.message and "between update and link" in cp.message
+
+
+def test_issuer_change_with_a_foreign_binding_stays_in_place(pki: TestPKI) -> None:
+    _, old, new, state = _issuer_change(pki, foreign=(BindingSpec("vs_two"),))
+    p = make_plan([new], state, [record(old)])
+    cp = only(p, Action.RENEW)
+    assert cp.certkey == old.name and "someone else bound it" in cp.message
+    assert [str(op.kind) for op in p.operations if op.name == old.name] == ["change", "link"]
+
+
+def test_renewal_without_chain_unlinks_after_the_update(pki: TestPKI) -> None:
+    other, old, _, state = _issuer_change(pki)
+    new = want(other.leaf(), bindings=[HTTPS])  # the Secret no longer carries a chain
+    p = make_plan([new], state, [record(old)])
+    leaf_ops = [str(op.kind) for op in p.operations if op.group == new.id and op.kind != "upload"]
+    assert leaf_ops[:2] == ["change", "unlink"]
+    only(p, Action.RENEW)
+
+
+def test_successor_of_an_issuer_change_is_renewed_in_place_under_its_name(pki: TestPKI) -> None:
+    other = TestPKI.create("Rotated")
+    current, renewed = other.leaf(), other.leaf()
+    d = want(current, [other.intermediate], bindings=[HTTPS])
+    succ = successor_name(d.name, d.material.fingerprint)
+    state = snapshot(
+        ca_certkey(other.intermediate),
+        leaf_certkey(succ, current, linked_to=ca_name(other.intermediate)),
+        bindings=[bound("vs_https", succ)],
+        files=[],
+    )
+    records = [record(d, succ, base=d.name)]
+    steady = make_plan([d], state, records)
+    assert steady.operations == () and "becomes" not in only(steady, Action.UNCHANGED).message
+    p = make_plan([want(renewed, [other.intermediate], bindings=[HTTPS])], state, records)
+    cp = only(p, Action.RENEW)
+    assert cp.certkey == succ and cp.records_ok[0].base == d.name
+    assert kinds(p) == ["upload", "upload", "change", "delete-file", "delete-file"]
+    # An edited certKeyName still moves at the next renewal.
+    moved = make_plan(
+        [want(renewed, [other.intermediate], name="new-name", bindings=[HTTPS])], state, records
+    )
+    assert only(moved, Action.REPLACE).certkey == "new-name"
 
 
 def test_changed_chain_same_leaf_relinks(pki: TestPKI) -> None:

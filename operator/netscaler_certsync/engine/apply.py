@@ -123,7 +123,12 @@ async def _run(client: NitroClient, op: Operation, out: ApplyOutcome, location: 
             found = await client.get_certkey(op.name)
             if found is not None and found.linked_to == target:
                 return False
-            raise
+            if found is None or not found.linked_to:
+                raise
+            # Still linked to another CA (the plan updates before it links, trusting the appliance
+            # to drop a link that no longer fits): unlink and link again.
+            await client.unlink_certkey(op.name)
+            await client.link_certkey(op.name, target)
         return True
     if k is Kind.UNLINK:
         try:

@@ -78,6 +78,10 @@ class CertRecord:
     shared: bool = False
     """A certkey another CertificateSync of this operator deployed with the same certificate (NetScaler
     holds one certkey per certificate): we only bind and unbind it, never change or delete it."""
+    base: str = ""
+    """The certkey name rendered for this certificate when it was deployed, when the certkey carries
+    another one (a successor name): a later renewal then keeps the certkey's name instead of taking
+    it for an edited `certKeyName` and moving back (empty: the certkey's own name)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -93,6 +97,8 @@ class CertRecord:
             out["superseded"] = True
         if self.shared:
             out["shared"] = True
+        if self.base and self.base != self.certkey:
+            out["base"] = self.base
         return out
 
     @classmethod
@@ -109,7 +115,12 @@ class CertRecord:
             ),
             superseded=bool(data.get("superseded", False)),
             shared=bool(data.get("shared", False)),
+            base=str(data.get("base", "")),
         )
+
+    @property
+    def base_name(self) -> str:
+        return self.base or self.certkey
 
     def expired(self, now: dt.datetime) -> bool:
         try:

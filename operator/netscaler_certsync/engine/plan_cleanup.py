@@ -29,6 +29,31 @@ def delete_ops(ctx: PlanContext, group: str, name: str) -> list[Operation]:
     return ops
 
 
+def retire_group(ctx: PlanContext, cert_id: str, name: str, record: CertRecord, successor: str) -> None:
+    """Delete predecessor `name` of `successor` in a clean-up group of its own, after the certificate.
+
+    Its own group, because a refusal (1541: still referenced by something we cannot see) must not
+    fail the certificate, which is served by its successor by then: the predecessor is then kept
+    as a superseded record (and removed once expired) and the result carries a warning. It needs
+    the certificate's group: nothing is deleted unless the successor is in place.
+    """
+    group = f"retire:{name}"
+    ctx.used_names.add(name)
+    ctx.ops.extend(replace(op, group=group, needs=(cert_id,)) for op in delete_ops(ctx, group, name))
+    ctx.certs.append(
+        CertPlan(
+            cert_id,
+            group,
+            Action.CLEANUP,
+            reasons.Removed,
+            f"certkey {name}, replaced by {successor}, could not be deleted and is kept until it expires",
+            certkey=name,
+            records_failed=(replace(record, superseded=True, bindings=()),),
+            visible=False,
+        )
+    )
+
+
 def plan_removal(ctx: PlanContext, r: CertRecord, cause: str, *, visible: bool = True) -> None:
     group, name = f"remove:{r.certkey}", r.certkey
 

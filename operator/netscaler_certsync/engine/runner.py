@@ -4,7 +4,7 @@ Operations of one group always run in order. Groups of different certificates ar
 they run up to the client's concurrency at a time, and brand-new certificates (upload, add,
 link, bind and nothing else) are added and bound with one bulk request per hundred. Clean-up runs
 last because it relies on the unlinks before it (an unused CA is deleted only once nothing links
-to it).
+to it); a predecessor replaced by a new certkey (`retire:` groups) goes there too, after its successor.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ BULK_MIN = 2
 def _phase(group: str) -> int:
     if group.startswith("ca:"):
         return 0
-    if group == "gc" or group.startswith("gc:"):
+    if group == "gc" or group.startswith(("gc:", "retire:")):
         return 2
     return 1
 

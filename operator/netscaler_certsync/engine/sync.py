@@ -151,6 +151,11 @@ def _partial(cp: CertPlan, applied: Sequence[Operation]) -> list[CertRecord]:
     return list(recs.values())
 
 
+def _blocked_retirement(cp: CertPlan, outcome: ApplyOutcome) -> bool:
+    """A predecessor's deletion that never ran because its certificate's own group failed."""
+    return cp.group.startswith("retire:") and cp.id in outcome.failed
+
+
 def _records(p: Plan, outcome: ApplyOutcome) -> Records:
     out: list[CertRecord] = []
     for cp in p.certificates:
@@ -158,7 +163,15 @@ def _records(p: Plan, outcome: ApplyOutcome) -> Records:
             out.extend(_partial(cp, [op for op in outcome.applied if op.group == cp.group]))
         else:
             out.extend(cp.records_ok)
-    return Records(tuple(out))
+    # A predecessor whose certificate failed is still that certificate's record (first): its
+    # retirement group must not add it a second time as superseded.
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for r in out:
+        if (r.id, r.certkey) not in seen:
+            seen.add((r.id, r.certkey))
+            unique.append(r)
+    return Records(tuple(unique))
 
 
 async def sync_appliance(
@@ -223,7 +236,7 @@ async def _sync(
     warnings = [
         f"{cp.message.replace(' removed', '')}: {outcome.failed[cp.group][1]}"
         for cp in p.certificates
-        if not cp.visible and cp.group in outcome.failed
+        if not cp.visible and cp.group in outcome.failed and not _blocked_retirement(cp, outcome)
     ]
     if "gc" in outcome.failed:
         warnings.append(f"clean-up of leftover files failed: {outcome.failed['gc'][1]}")
