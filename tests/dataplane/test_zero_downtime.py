@@ -41,16 +41,9 @@ def test_new_certkey_per_renewal_never_fails_a_handshake(cluster: Cluster, opera
 def test_in_place_renewals_never_fail_a_handshake(cluster: Cluster, operator: OperatorThread) -> None:
     run = renew_under_load(cluster, RENEWALS, preserve=True)
     assert_never_mixed(run, cluster)
-    same_issuer = run.failures_during(issuer_changed=False)
-    assert same_issuer == [], f"{len(same_issuer)} failed handshakes: {same_issuer[:3]}"
-    across = run.failures_during(issuer_changed=True)
-    if across:
-        # KNOWN BUG (engine, reported): an in-place renewal whose issuer changes is planned as
-        # unlink -> update -> link; between those NITRO calls the vserver sends the leaf without
-        # its chain, and clients that need the intermediate fail. preserveOnRenewal: false (new
-        # certkey linked first, then bound in place) has no such window (test above).
-        pytest.xfail(
-            f"KNOWN BUG: {len(across)} of {len(run.loop.seen) + len(run.loop.failures)} handshakes failed "
-            f"(incomplete chain) during {run.issuer_changes} in-place renewals across issuers: the engine "
-            f"unlinks, updates, then links; first: {across[0][1]}"
-        )
+    # Same-issuer renewals are updated in place; issuer changes become a new certkey, linked before
+    # it is bound in place of the old one: neither may leave a moment without the chain.
+    for issuer_changed in (False, True):
+        failed = run.failures_during(issuer_changed=issuer_changed)
+        kind = "across issuers" if issuer_changed else "same issuer"
+        assert failed == [], f"{len(failed)} failed handshakes ({kind}): {failed[:3]}"
