@@ -15,7 +15,7 @@ import pytest
 from netscaler_certsync.domain import reasons, successor_name
 from netscaler_certsync.engine import BindingSpec, CertState
 from netscaler_certsync.simulator import FaultRule, Simulator
-from netscaler_certsync.testing.pki import TestPKI
+from netscaler_certsync.testing.pki import TestPKI, make_ca
 
 from .conftest import Harness, appliance, bindings, certkeys, desired, orphans
 
@@ -161,3 +161,20 @@ async def test_old_certkey_still_referenced_is_kept_and_the_certificate_is_synce
     # Removed with the certificate.
     await h.apply([])
     assert certkeys(h.sim) == {} and orphans(h.sim) == set()
+
+
+async def test_an_old_link_the_update_kept_is_replaced(h: Harness, pki: TestPKI) -> None:
+    # The intermediate re-issued under the same name with a new key: NetScaler matches a link by
+    # issuer name, so the update keeps the old link and the planned link is refused (already
+    # linked, 273); the apply unlinks and links again.
+    reissued = make_ca(pki.intermediate.common_name, issuer=pki.root)
+    first = desired(pki.leaf(), [pki.intermediate], bindings=[SNI])
+    await h.apply([first])
+    h.sim.clear_requests()
+    renewed = desired(TestPKI(pki.root, reissued).leaf(), [reissued], bindings=[SNI])
+    [cert] = (await h.apply([renewed])).certificates
+    assert cert.state == CertState.SYNCED and cert.certkey == first.name
+    actions = [r.action for r in h.writes() if r.resource == "sslcertkey" and r.action]
+    assert actions == ["update", "link", "unlink", "link"]
+    ca = next(n for n, ck in certkeys(h.sim).items() if not ck["key"] and ck["serial"] == reissued.serial_hex)
+    assert appliance(h.sim)["links"][first.name] == ca

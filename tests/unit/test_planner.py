@@ -257,6 +257,9 @@ def test_successor_of_an_issuer_change_is_renewed_in_place_under_its_name(pki: T
     records = [record(d, succ, base=d.name)]
     steady = make_plan([d], state, records)
     assert steady.operations == () and "becomes" not in only(steady, Action.UNCHANGED).message
+    lost = make_plan([d], state, [])  # records lost: the successor is still recognised as settled
+    assert lost.operations == () and "becomes" not in only(lost, Action.UNCHANGED).message
+    assert only(lost, Action.UNCHANGED).records_ok[0].base == d.name
     p = make_plan([want(renewed, [other.intermediate], bindings=[HTTPS])], state, records)
     cp = only(p, Action.RENEW)
     assert cp.certkey == succ and cp.records_ok[0].base == d.name

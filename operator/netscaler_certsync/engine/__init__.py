@@ -25,6 +25,10 @@ What it guarantees (each has a test in tests/unit or tests/engine):
 - an unchanged certificate costs no write; the configuration is saved once, only after changes;
 - renewal is make-before-break: new files, `update` (or a new certkey bound in place of the old),
   then the old files go; a failing certificate never stops the others;
+- a renewal to a new issuer never serves the leaf without its chain where that can be avoided:
+  with `preserve_on_renewal`, a certkey bound only as default and only by us is replaced by a new
+  one, linked before it is bound (the old one is deleted after, in a group of its own); with an
+  SNI or foreign binding it is updated, then linked, and the result says so;
 - convergence: an apply cut short anywhere (error, abort, cancellation) is completed by the next
   one, leftovers included (see `sync._clean` and `sync._journal` for what the process remembers).
 """

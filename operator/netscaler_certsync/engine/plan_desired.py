@@ -236,7 +236,10 @@ def plan_desired(ctx: PlanContext, d: DesiredCertificate) -> list[CertRecord]:
         action = Action.UPDATE if ops else Action.UNCHANGED
         reason = reasons.Synced if ops else reasons.Unchanged
         message = f"certkey {name}: links or bindings updated" if ops else f"certkey {name} is up to date"
-        settled = active is not None and active.certkey == name and active.base_name == d.name
+        # A successor (issuer change) keeps its name: it is where `d.name` lives now.
+        settled = (active is not None and active.certkey == name and active.base_name == d.name) or (
+            name == successor(d.name, m.fingerprint, limit)
+        )
         if ctx.options.preserve_on_renewal and name != d.name and not settled:
             message += f"; it becomes {d.name} at the next renewal"
     elif old is not None and swap is not None:
