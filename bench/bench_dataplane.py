@@ -83,9 +83,9 @@ def notes(results: dict[bool, RunResult]) -> list[str]:
     )
     if True in results and results[True].failures_during(issuer_changed=True):
         lines.append(
-            "- In place, the engine renews across issuers as unlink, update, link: between those NITRO"
-            " calls the vserver sends the leaf without its intermediate (a known gap, reported; a new"
-            " certkey is linked before it is bound)."
+            "- Failures across issuers in place: a renewal kept in place (SNI or foreign bindings) runs"
+            " update then link, and between those two NITRO calls the vserver sends the leaf without"
+            " its intermediate; otherwise an issuer change becomes a new certkey linked before it is bound."
         )
     return lines
 
