@@ -47,6 +47,10 @@ from netscaler_certsync.reconcile.sync_status import ConnectionRun, build_outcom
 
 logger = logging.getLogger(__name__)
 
+#: Up to this many certkeys a sync's read-back uses GETs by name instead of one full listing.
+SMALL_SYNC = 4
+MAX_CHAIN_DEPTH = 10
+
 #: (namespace, name) -> {"spec": ..., "status": ...} of each NetScalerConnection (a kopf index).
 Connections = Mapping[tuple[str, str], Mapping[str, Any]]
 
@@ -171,18 +175,34 @@ async def sync_connection(
 
 
 async def list_certkeys(client: NitroClient, result: ApplianceResult) -> dict[str, CertKey]:
-    """Every certkey as the appliance reports it after the apply (one read), by name.
+    """The sync's certkeys and their linked CAs as the appliance reports them after the apply.
 
     Metrics and status then show the appliance's own view (serial, notAfter), not what was sent,
-    and the NITRO verification follows the links of the sync's certkeys through it.
+    and the NITRO verification follows the links through it. A small sync reads its certkeys by
+    name (a few GETs); a large one lists every certkey once, which on a shared appliance with many
+    certificates is the cheaper of the two.
     """
-    if not any(c.certkey for c in result.certificates):
+    names = sorted({c.certkey for c in result.certificates if c.certkey})
+    if not names:
         return {}
     try:
-        listed = await client.list_certkeys(attrs=["serial", "clientcertnotafter", "linkcertkeyname"])
+        if len(names) > SMALL_SYNC:
+            listed = await client.list_certkeys(attrs=["serial", "clientcertnotafter", "linkcertkeyname"])
+            return {c.name: c for c in listed}
+        found: dict[str, CertKey] = {}
+        todo = list(names)
+        while todo and len(found) < SMALL_SYNC * (MAX_CHAIN_DEPTH + 1):
+            name = todo.pop()
+            if name in found:
+                continue
+            certkey = await client.get_certkey(name)
+            if certkey is not None:
+                found[name] = certkey
+                if certkey.linked_to and certkey.linked_to not in found:
+                    todo.append(certkey.linked_to)
+        return found
     except NitroError:
         return {}  # reported as not verified; the sync itself succeeded
-    return {c.name: c for c in listed}
 
 
 def _covers(names: Sequence[str], server_name: str) -> bool:
