@@ -255,8 +255,8 @@ class OperatorStack:
     def certkey_lists(self, since: int = 0) -> int:
         """NITRO `GET sslcertkey` listings (no name) in the simulator's log from index `since`.
 
-        Each CertificateSync reconcile makes two: when it gathers the appliance's state (under the
-        appliance's lock) and when it reads back what it deployed."""
+        A CertificateSync reconcile makes one when it gathers the appliance's state (under the
+        appliance's lock), and (as profiled on 2026-11-27) another when it reads back."""
         return sum(
             1
             for r in self.simulator.requests[since:]
