@@ -245,3 +245,21 @@ def test_drift_on_the_appliance_is_repaired(cluster: Cluster, operator: Operator
     nitro(cluster.simulator, unbind_by_hand)
     assert cluster.bound("vs_https") == []
     wait_for(lambda: cluster.bound("vs_https") == [("default-www", False)], timeout=10, what="drift repaired")
+
+
+def test_syncs_share_one_session_per_appliance(cluster: Cluster, operator: OperatorThread) -> None:
+    cluster.connection()
+    cluster.tls_secret("www")
+    cluster.sync("www", certificates=[{"secretName": "www"}])
+    cluster.wait_ready("www")
+    logins_after_first = sum(1 for r in cluster.simulator.requests if r.resource == "login")
+    for _ in range(3):
+        renewed = cluster.renew("www")
+        wait_for(
+            lambda s=renewed.serial_hex: (cluster.certkey("default-www") or {}).get("serial") == s,
+            what="renewal",
+        )
+    logins = sum(1 for r in cluster.simulator.requests if r.resource == "login")
+    # The connection's health check logs in on its own; the syncs reuse one session.
+    assert logins == logins_after_first, f"{logins - logins_after_first} extra logins for 3 renewals"
+    assert not [r for r in cluster.simulator.requests if r.status == 401 and r.resource != "login"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 
 from netscaler_certsync.demo.nitro_session import print_request, scripted_session
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         help="use the current kube context instead of the embedded emulated API (CRDs are applied there)",
     )
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)  # the demo narrates; the operator's own log stays quiet
     if args.nitro_session:
         return asyncio.run(nitro_demo())
     from netscaler_certsync.demo.operator_demo import operator_demo

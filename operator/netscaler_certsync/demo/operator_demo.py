@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -121,7 +120,6 @@ def ready(obj: dict[str, Any] | None) -> bool:
 
 def operator_demo(real_cluster: bool = False, workdir: Path | None = None) -> int:
     say("== netscaler-certsync demo: the operator syncing a certificate to a NetScaler")
-    logging.basicConfig(level=logging.ERROR)  # the demo narrates; the operator's own log stays quiet
     policy = command_policy()
     sim_config = SimulatorConfig(restricted_users=(RestrictedUser("certsync", "certsync-demo", policy),))
     workdir = workdir or Path(__import__("tempfile").mkdtemp(prefix="certsync-demo-"))

@@ -77,6 +77,7 @@ def register(
         for client in clients:
             await client.aclose()
         clients.clear()
+        await ctx.sessions.close()  # log out of every appliance
 
     @kopf.on.probe(id="secretWatchers", registry=registry)
     def watchers_alive(**_: Any) -> int:

@@ -152,13 +152,13 @@ async def sync_connection(
         )
         hook = ctx.metrics.nitro_hook(target.label)
         try:
-            async with target.client(
-                endpoint, max_concurrency=ctx.options.nitro_max_concurrency, on_request=[hook]
-            ) as client:
-                result: ApplianceResult = await sync_appliance(
-                    client, desired, previous, options, appliance=appliance_key(endpoint, target.partition)
-                )
-                listed = await list_certkeys(client, result)
+            # The operator's one shared session to this appliance (see reconcile/sessions.py).
+            client = ctx.sessions.client(target, endpoint, on_request=[hook])
+            result: ApplianceResult = await sync_appliance(
+                client, desired, previous, options, appliance=appliance_key(endpoint, target.partition)
+            )
+            listed = await list_certkeys(client, result)
+            await ctx.sessions.close_retired()
             deployed = {
                 c.certkey: listed[c.certkey] for c in result.certificates if c.certkey and c.certkey in listed
             }

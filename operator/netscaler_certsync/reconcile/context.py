@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netscaler_certsync.metrics import Metrics
+from netscaler_certsync.reconcile.sessions import NitroSessions
 from netscaler_certsync.reconcile.triggers import TriggerIndex
 
 #: (namespace, name) -> the Secret as the API returns it, or None when absent.
@@ -44,8 +45,12 @@ class OperatorContext:
     clock: Callable[[], dt.datetime] = utc_now
     triggers: TriggerIndex = field(default_factory=TriggerIndex)
     metrics: Metrics = field(default_factory=Metrics)
+    sessions: NitroSessions = field(default_factory=NitroSessions)
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
     _rechecks: dict[tuple[str, str, str], dt.datetime] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sessions.max_concurrency = self.options.nitro_max_concurrency
 
     def object_lock(self, kind: str, namespace: str, name: str) -> asyncio.Lock:
         """Serialises reconciles of one object (a timer and a change handler may overlap)."""
