@@ -35,16 +35,7 @@ def test_ready_with_version_and_ha_state(cluster: Cluster, operator: OperatorThr
 
 
 def test_bad_credentials(cluster: Cluster, operator: OperatorThread) -> None:
-    cluster.core.create_namespaced_secret(NS, build.credentials_secret("wrong", "nsroot", "not-the-password"))
-    cluster.core.create_namespaced_secret(NS, build.opaque_secret("ca", {"ca.crt": cluster.simulator.ca_pem}))
-    spec = {
-        "endpoint": cluster.simulator.url,
-        "credentialsSecretRef": {"name": "wrong"},
-        "tls": {"caSecretRef": {"name": "ca"}},
-    }
-    cluster.crs.create_namespaced_custom_object(
-        keys.GROUP, keys.VERSION, NS, keys.CONNECTION_PLURAL, build.netscaler_connection("adc", spec)
-    )
+    cluster.connection(user=("nsroot", "not-the-password"))
     obj = _wait_conn(
         cluster,
         "adc",
@@ -135,16 +126,7 @@ def test_ha_pair_writes_to_the_primary_only(cluster: Cluster, operator: Operator
 
 def test_password_with_the_newline_echo_leaves(cluster: Cluster, operator: OperatorThread) -> None:
     # `echo nsroot | base64` is how many people fill a Secret by hand: the newline is not the password.
-    cluster.core.create_namespaced_secret(NS, build.credentials_secret("login", "nsroot", "nsroot\n"))
-    cluster.core.create_namespaced_secret(NS, build.opaque_secret("ca", {"ca.crt": cluster.simulator.ca_pem}))
-    spec = {
-        "endpoint": cluster.simulator.url,
-        "credentialsSecretRef": {"name": "login"},
-        "tls": {"caSecretRef": {"name": "ca"}},
-    }
-    cluster.crs.create_namespaced_custom_object(
-        keys.GROUP, keys.VERSION, NS, keys.CONNECTION_PLURAL, build.netscaler_connection("adc", spec)
-    )
+    cluster.connection(user=("nsroot", "nsroot\n"))
     _wait_conn(
         cluster, "adc", lambda o: condition(o, "Ready").get("status") == "True", "Ready despite the newline"
     )
