@@ -63,7 +63,9 @@ def run_operator(
     log_format: str = "plain",
     verbose: bool = False,
 ) -> None:
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Per-request lines come from our NITRO client (DEBUG); httpx/httpcore would repeat them.
+    for noisy in ("httpx", "httpcore", "hpack"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx = new_context(options)
     if metrics_port:
         ctx.metrics.serve(metrics_port)

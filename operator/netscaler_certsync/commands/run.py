@@ -7,7 +7,6 @@ liveness endpoint and our metrics port.
 from __future__ import annotations
 
 import argparse
-import logging
 from typing import Any
 
 
@@ -41,7 +40,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from netscaler_certsync.runtime import OperatorOptions, run_operator
 
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
+    # kopf.configure() (in run_operator) sets up the log handler and format; a basicConfig here
+    # as well would print every line twice.
     options = OperatorOptions(
         health_check_tick_seconds=args.health_check_tick,
         drift_check_tick_seconds=args.drift_check_tick,

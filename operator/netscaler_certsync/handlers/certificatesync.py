@@ -47,7 +47,9 @@ class _IndexView(Mapping[tuple[str, str], Mapping[str, Any]]):
 def _due(status: Mapping[str, Any], spec: Mapping[str, Any], now: dt.datetime, default: float) -> bool:
     last = status.get("lastSyncTime")
     if not last:
-        return True
+        # Never synced: the create/resume handler is on it (or its retry, or a recheck); a drift
+        # check now would only queue a duplicate reconcile behind it.
+        return False
     interval = float(spec.get("driftCheckIntervalSeconds", default))
     if interval <= 0:
         return False  # drift checks turned off
@@ -60,8 +62,10 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     def connections(namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> Any:
         return {(namespace, name): {"spec": dict(spec), "status": dict(status)}}
 
+    # async on purpose: kopf runs plain functions in a thread pool, and the index is read on the
+    # event loop by the Secret watcher (a concurrent update dropped a renewal notice in a benchmark).
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-    def track_triggers(type: str | None, namespace: str, name: str, spec: kopf.Spec, **_: Any) -> None:
+    async def track_triggers(type: str | None, namespace: str, name: str, spec: kopf.Spec, **_: Any) -> None:
         if type == "DELETED":
             ctx.triggers.remove(namespace, name)
         else:

@@ -20,7 +20,7 @@ KIND = "NetScalerConnection"
 def _due(status: kopf.Status, spec: kopf.Spec, now: dt.datetime) -> bool:
     last = status.get("lastCheckedTime")
     if not last:
-        return True
+        return False  # never checked: the create/resume handler is on it
     interval = float(spec.get("healthCheckIntervalSeconds") or 300)
     checked = dt.datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     return (now - checked).total_seconds() >= interval

@@ -137,7 +137,7 @@ async def sync_connection(
             raise transient(
                 k8s_reasons.ConnectionNotFound,
                 f"NetScalerConnection {namespace}/{connection_name} does not exist",
-                retry_after=30,
+                retry_after=5,  # cheap to retry (no appliance call), and it is often created next
             )
         conn_spec = parse_connection(connection.get("spec") or {})
         target = await resolve_target(namespace, connection_name, conn_spec, ctx.get_secret)
