@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -131,6 +132,7 @@ class OperatorStack:
             self.http.close()
         self.simulator.stop()
         self.emulator.stop()
+        shutil.rmtree(self._tmp, ignore_errors=True)  # the operator's log and kubeconfig
 
     def start_operator(self, *, image_like: bool = True) -> int:
         """Start `netscaler-certsync run` against the emulator; returns its pid.
