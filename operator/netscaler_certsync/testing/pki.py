@@ -51,7 +51,7 @@ class Issued:
 
     @property
     def key_pem_traditional(self) -> bytes:
-        """PKCS#1 for RSA (`BEGIN RSA PRIVATE KEY`), SEC1 for EC (`BEGIN EC PRIVATE KEY`)."""
+        """The traditional OpenSSL PEM: PKCS#1 for RSA, SEC1 for EC (not PKCS#8)."""
         return self.key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.TraditionalOpenSSL,
