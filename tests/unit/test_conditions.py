@@ -49,9 +49,3 @@ def test_other_condition_types_are_kept() -> None:
 def test_reason_must_be_one_camel_case_word(reason: str) -> None:
     with pytest.raises(ValueError, match="CamelCase"):
         c.Condition("Ready", "True", reason)
-
-
-def test_first_visit_is_unknown_not_ready() -> None:
-    out = c.merge_conditions(None, c.first_visit(), 1, clock=lambda: T0)
-    assert c.get(out, c.READY)["status"] == "Unknown"
-    assert c.get(out, c.RECONCILING)["status"] == "True"

@@ -104,13 +104,5 @@ def stalled(reason: str, message: str) -> list[Condition]:
     ]
 
 
-def first_visit(message: str = "The operator has seen this object and is working on it") -> list[Condition]:
-    """Written on the first visit so kstatus never reports Current before the first sync."""
-    return [
-        Condition(READY, "Unknown", "Progressing", message),
-        Condition(RECONCILING, "True", "Progressing", message),
-    ]
-
-
 def get(conditions: Sequence[Mapping[str, Any]] | None, type_: str) -> Mapping[str, Any] | None:
     return next((c for c in conditions or () if c.get("type") == type_), None)

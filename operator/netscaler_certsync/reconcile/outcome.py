@@ -27,8 +27,6 @@ class Outcome:
     status: Mapping[str, Any] = field(default_factory=dict)
     events: Sequence[Event] = ()
     error: ReconcileError | None = None
-    #: Seconds until the next periodic look (drift check, health check); None = default schedule.
-    requeue_after: float | None = None
 
 
 def from_error(error: ReconcileError, status: Mapping[str, Any] | None = None) -> Outcome:
