@@ -61,8 +61,6 @@ def test_every_reason_in_every_condition_shape_is_accepted(kube: Kube, namespace
             kube, kind, "conds", namespace, {"conditions": current, "observedGeneration": generation}
         )
         assert stored["status"]["conditions"] == current, reason
-    first = conditions.merge_conditions(current, conditions.first_visit(), generation)
-    assert _write(kube, kind, "conds", namespace, {"conditions": first})["status"]["conditions"] == first
 
 
 def test_the_longest_message_the_operator_writes_fits(kube: Kube, namespace: str) -> None:

@@ -93,12 +93,11 @@ def test_argocd_cm_embeds_the_same_scripts() -> None:
 @pytest.mark.parametrize(
     ("conditions", "expected"),
     [
-        (lambda: oc.first_visit(), "Progressing"),
         (lambda: oc.progressing("Uploading", "Uploading 1 certificate"), "Progressing"),
         (lambda: oc.ready("Synced", "1 certificate on 1 appliance"), "Healthy"),
         (lambda: oc.stalled("AuthenticationFailed", "login refused"), "Degraded"),
     ],
-    ids=["first-visit", "progressing", "ready", "stalled"],
+    ids=["progressing", "ready", "stalled"],
 )
 @pytest.mark.parametrize("kind", KINDS)
 def test_verdicts_on_what_the_operator_writes(kind: str, conditions: Any, expected: str) -> None:
