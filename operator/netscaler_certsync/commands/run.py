@@ -34,17 +34,24 @@ def register(subparsers: Any) -> None:
         "--health-check-tick", type=float, default=15.0, help="seconds between connection health ticks"
     )
     parser.add_argument("--drift-check-tick", type=float, default=30.0, help="seconds between drift ticks")
+    parser.add_argument(
+        "--snapshot-max-age",
+        type=float,
+        default=10.0,
+        help="seconds reconciles on one appliance may reuse a full listing of its certkeys (0: never)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from netscaler_certsync.runtime import OperatorOptions, run_operator
 
-    # kopf.configure() (in run_operator) sets up the log handler and format; a basicConfig here
-    # as well would print every line twice.
+    # logs.configure() (in run_operator) sets up kopf's log handler and format; a basicConfig
+    # here as well would print every line twice.
     options = OperatorOptions(
         health_check_tick_seconds=args.health_check_tick,
         drift_check_tick_seconds=args.drift_check_tick,
+        snapshot_max_age_seconds=args.snapshot_max_age,
     )
     run_operator(
         options,

@@ -34,7 +34,7 @@ What it guarantees (each has a test in tests/unit or tests/engine):
 """
 
 from netscaler_certsync.engine.errors import SyncAborted
-from netscaler_certsync.engine.locks import appliance_key, appliance_lock
+from netscaler_certsync.engine.locks import Priority, appliance_key, appliance_lock
 from netscaler_certsync.engine.model import (
     ApplianceResult,
     BindingSpec,
@@ -63,6 +63,7 @@ __all__ = [
     "Kind",
     "Operation",
     "Plan",
+    "Priority",
     "Records",
     "SyncAborted",
     "SyncOptions",

@@ -1,18 +1,81 @@
-"""One writer per appliance: a process-wide asyncio lock per (endpoint, partition) key.
+"""One writer per appliance: a process-wide lock per (endpoint, partition) key, urgent work first.
 
 Two CertificateSyncs that target the same appliance take turns, so one never sees the other's
 half-applied state (and never collects the other's files mid-upload). Locks are kept per event
-loop because an asyncio.Lock must not be shared between loops (tests run one loop each).
+loop because an asyncio primitive must not be shared between loops (tests run one loop each).
+
+Turns are not first come, first served but by `Priority`, first come first served within one:
+a renewal goes before spec changes, and both before the periodic drift re-checks. With 1,000
+CertificateSyncs on one appliance the drift timer alone queues 1.67 applies a second, and a
+renewal that queued behind a wave of them waited up to 29.6 s in a benchmark (docs/benchmarks.md).
+Lower priorities can starve only while higher ones keep coming, which real renewals do not.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import weakref
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+__all__ = ["ApplianceLock", "Priority", "appliance_key", "appliance_lock", "exclusive"]
+
+
+class Priority(enum.IntEnum):
+    """Whose turn comes first on an appliance (lower first)."""
+
+    RENEWAL = 0
+    """A certificate changed, or a user asked for a sync: someone waits for it."""
+    CHANGE = 1
+    """A CertificateSync was created, changed, resumed or deleted."""
+    BACKGROUND = 2
+    """A periodic re-check (drift) that finds nothing to do almost always."""
+
+
+class ApplianceLock:
+    """A mutex whose waiters are granted by priority, then in order of arrival."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._queues: tuple[deque[asyncio.Future[None]], ...] = tuple(deque() for _ in Priority)
+
+    @property
+    def locked(self) -> bool:
+        return self._held
+
+    def waiting(self, priority: Priority) -> int:
+        """Waiters of one priority, for tests and diagnostics."""
+        return len(self._queues[priority])
+
+    async def acquire(self, priority: Priority = Priority.CHANGE) -> None:
+        if not self._held and not any(self._queues):
+            self._held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._queues[priority]
+        queue.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # granted just as we were cancelled: pass the turn on
+            elif waiter in queue:  # release() may have dropped it already
+                queue.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in self._queues:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the lock passes straight to it: _held stays True
+                    return
+        self._held = False
+
+
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ApplianceLock]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -22,13 +85,17 @@ def appliance_key(endpoint: str, partition: str | None = None) -> str:
     return f"{endpoint.rstrip('/').lower()}#{partition or 'default'}"
 
 
-def appliance_lock(key: str) -> asyncio.Lock:
+def appliance_lock(key: str) -> ApplianceLock:
     loop = asyncio.get_running_loop()
-    return _locks.setdefault(loop, {}).setdefault(key, asyncio.Lock())
+    return _locks.setdefault(loop, {}).setdefault(key, ApplianceLock())
 
 
 @asynccontextmanager
-async def exclusive(key: str) -> AsyncIterator[None]:
-    """Hold the appliance's lock for the duration of the block."""
-    async with appliance_lock(key):
+async def exclusive(key: str, priority: Priority = Priority.CHANGE) -> AsyncIterator[None]:
+    """Hold the appliance's lock for the duration of the block (see `ApplianceLock`)."""
+    lock = appliance_lock(key)
+    await lock.acquire(priority)
+    try:
         yield
+    finally:
+        lock.release()

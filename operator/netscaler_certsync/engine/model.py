@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netscaler_certsync.domain import DEFAULT_NAME_LIMIT, CertificateMaterial, DomainError
+from netscaler_certsync.engine.locks import Priority
 
 
 @dataclass(frozen=True, order=True)
@@ -57,6 +58,11 @@ class SyncOptions:
     file_location: str = "/nsconfig/ssl"
     scan_files: bool = False
     """List files on every apply (finds leftovers even when nothing else looks wrong)."""
+    snapshot_max_age: float = 0.0
+    """Start from the appliance state an earlier apply left, if it grew from a full listing made
+    less than this many seconds ago (0: always list afresh); see `engine/snapshot.py`."""
+    priority: Priority = Priority.CHANGE
+    """Whose turn comes first when applies queue for the same appliance (`engine/locks.py`)."""
     now: dt.datetime | None = None
     """For tests: the time against which expiry is judged."""
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 
 from netscaler_certsync.domain import reasons
+from netscaler_certsync.engine import snapshot as snapshots
 from netscaler_certsync.engine.apply import ApplyOutcome
 from netscaler_certsync.engine.errors import to_aborted
 from netscaler_certsync.engine.locks import appliance_key, exclusive
@@ -73,15 +76,20 @@ async def gather_and_plan(
     counter: Counter,
     *,
     scan_files: bool = False,
+    reuse: ApplianceState | None = None,
 ) -> tuple[ApplianceState, Plan]:
-    """Read as little as the plan needs: vservers only for new bindings, files only when needed."""
-    state = await read_state(client, counter)
+    """Read as little as the plan needs: vservers only for new bindings, files only when needed.
+
+    From `reuse`, a snapshot (see `engine/snapshot.py`), only what it lacks is read: the vservers when a
+    wanted one is not known to exist, the files when it has none (or `options.scan_files`)."""
+    state = reuse if reuse is not None else await read_state(client, counter)
     wanted = {b.vserver for d in desired for b in d.bindings}
-    if wanted - state.bound_vservers():
+    if wanted - state.bound_vservers() - (state.vservers or frozenset()):
         state = state.with_extra(vservers=await read_vservers(client, counter))
     result = plan(desired, state, previous, options)
     if scan_files or options.scan_files or result.operations or result.mismatch:
-        state = state.with_extra(files=await read_files(client, counter, options.file_location))
+        if state.files is None or options.scan_files:
+            state = state.with_extra(files=await read_files(client, counter, options.file_location))
         result = plan(desired, state, previous, options)
     return state, result
 
@@ -174,6 +182,14 @@ def _records(p: Plan, outcome: ApplyOutcome) -> Records:
     return Records(tuple(unique))
 
 
+async def _keep_snapshot(
+    client: NitroClient, appliance: str, state: ApplianceState, p: Plan, listed_at: float
+) -> None:
+    """Leave the next apply this appliance's state as this one's operations made it."""
+    with contextlib.suppress(ne.NitroError):  # the sync succeeded; the next apply lists afresh
+        snapshots.store(appliance, await snapshots.refresh(client, state, p.operations), listed_at)
+
+
 async def sync_appliance(
     client: NitroClient,
     desired: Sequence[DesiredCertificate],
@@ -189,10 +205,10 @@ async def sync_appliance(
     appliance = appliance or appliance_key(client.endpoint, client.partition)
     counter = Counter()
     pair = f"{appliance}|{options.owner}"
-    async with exclusive(appliance):
+    async with exclusive(appliance, options.priority):
         client.on_request.append(counter)
         try:
-            return await _sync(client, desired, previous, options, counter, pair)
+            return await _sync(client, desired, previous, options, counter, pair, appliance)
         finally:
             client.on_request.remove(counter)
 
@@ -204,17 +220,24 @@ async def _sync(
     options: SyncOptions,
     counter: Counter,
     pair: str,
+    appliance: str,
 ) -> ApplianceResult:
     scan = pair not in _clean
     _clean.discard(pair)
     journal = _journal.setdefault(pair, {})
     given, previous = previous, _with_journal(previous, journal)
+    # Taken, not read: whatever way this apply ends other than below, the next one lists afresh.
+    reused = snapshots.take(appliance, options.snapshot_max_age)
+    listed_at = reused[1] if reused else time.monotonic()
     try:
-        _, p = await gather_and_plan(client, desired, previous, options, counter, scan_files=scan)
+        state, p = await gather_and_plan(
+            client, desired, previous, options, counter, scan_files=scan, reuse=reused and reused[0]
+        )
     except ne.NitroError as exc:
         raise to_aborted(exc) from exc
     lines = tuple(render_plan(p))
     if options.dry_run:
+        snapshots.store(appliance, state, listed_at)
         if not scan:
             _clean.add(pair)  # nothing was written: as clean as before
         return ApplianceResult(
@@ -253,6 +276,7 @@ async def _sync(
         records = replace(records, unsaved=True)
     if not outcome.failed and not warnings:
         _clean.add(pair)
+        await _keep_snapshot(client, appliance, state, p, listed_at)
     return ApplianceResult(
         certificates=tuple(_result(cp, outcome, False) for cp in p.certificates if cp.visible),
         records=records,

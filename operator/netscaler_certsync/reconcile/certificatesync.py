@@ -27,6 +27,7 @@ from netscaler_certsync.engine import (
     BindingSpec,
     CertState,
     DesiredCertificate,
+    Priority,
     Records,
     SyncAborted,
     SyncOptions,
@@ -56,6 +57,10 @@ Connections = Mapping[tuple[str, str], Mapping[str, Any]]
 
 #: Handshakes of the post-deploy verification in flight at once, per connection.
 _VERIFY_CONCURRENCY = 16
+
+#: Whose turn comes first when reconciles queue for one appliance: a renewal is what users wait
+#: for; the drift re-check of every CertificateSync comes last (see engine/locks.py).
+_PRIORITY = {"secret": Priority.RENEWAL, "manual": Priority.RENEWAL, "drift": Priority.BACKGROUND}
 
 #: Engine failures that only a human can fix (on the appliance or in Kubernetes).
 _ABORT_STALLED = {"TLSVerificationFailed", "AuthenticationFailed", "NotAuthorized"}
@@ -107,6 +112,18 @@ def _previous_records(status: Mapping[str, Any], connection: str) -> Records:
     return Records()
 
 
+def _snapshot_max_age(ctx: OperatorContext, request: SyncRequest, spec: SyncSpec) -> float:
+    """How old a shared listing of the appliance this reconcile may start from (engine/snapshot.py).
+
+    A removal always looks afresh: it is rare, and it deletes. A drift check never trusts a
+    listing older than its own interval, so a short interval still means a short one."""
+    if request.trigger == "delete":
+        return 0.0
+    if request.trigger == "drift" and spec.drift_check_interval_seconds > 0:
+        return min(ctx.options.snapshot_max_age_seconds, spec.drift_check_interval_seconds)
+    return ctx.options.snapshot_max_age_seconds
+
+
 def _endpoint(target: ApplianceTarget, connection: Mapping[str, Any]) -> str:
     """The node to write to: the primary of an HA pair, as the connection's health check found it."""
     if len(target.endpoints) == 1:
@@ -149,6 +166,8 @@ async def sync_connection(
             link_chain=spec.link_chain,
             dry_run=spec.dry_run,
             name_limit=spec.name_max_length,
+            snapshot_max_age=_snapshot_max_age(ctx, request, spec),
+            priority=_PRIORITY.get(request.trigger, Priority.CHANGE),
         )
         hook = ctx.metrics.nitro_hook(target.label)
         try:

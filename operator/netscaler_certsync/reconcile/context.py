@@ -35,6 +35,9 @@ class OperatorOptions:
     default_drift_interval_seconds: float = 600.0
     watch_secrets: bool = True
     nitro_max_concurrency: int = 4
+    snapshot_max_age_seconds: float = 10.0
+    """Reconciles on one appliance share a full listing of its certkeys for this long (see
+    engine/snapshot.py); a change made by hand on the appliance is seen this much later."""
 
 
 @dataclass

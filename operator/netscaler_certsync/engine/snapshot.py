@@ -1,0 +1,106 @@
+"""Reuse one appliance's state between applies: list everything at most once per `max_age`.
+
+Listing every certkey and every binding costs two requests whose replies grow with the appliance;
+with one reconcile per CertificateSync, N syncs on one appliance cost N full listings, and at
+1,000 certkeys each one took ~150 ms of operator CPU under the appliance's lock (measured,
+docs/benchmarks.md): 1,000 new syncs needed 210 s to be Ready and a renewal queued behind them.
+
+So an apply may start from the snapshot the previous one left, if that snapshot grew from a full
+listing made less than `max_age` seconds ago and nothing since went wrong:
+
+* only under the appliance's lock (`engine/locks.py`), so no apply of this process is missed;
+* after an apply without failures, the certkeys it touched are read again by name (the
+  appliance's own answer: serial, files, link), its binds and unbinds are applied to the
+  binding set, its uploads and file deletions to the file list;
+* any failure, abort or cancellation drops the snapshot: the next apply lists everything again.
+
+What it cannot see is a change made on the appliance by someone else within those `max_age`
+seconds; such a change is noticed by the first apply that lists afresh (a drift re-check at the
+latest). Writes stay safe against it: the appliance itself refuses to add a name that exists or to
+delete a certkey that is still bound, and a refused write drops the snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.state import ApplianceState
+from netscaler_certsync.nitro import CertBinding, CertKey, NitroClient
+
+__all__ = ["drop", "refresh", "store", "take"]
+
+_CERTKEY_CHANGES = (Kind.ADD, Kind.CHANGE, Kind.LINK, Kind.UNLINK)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    state: ApplianceState
+    listed_at: float
+    """time.monotonic() of the full listing this state grew from."""
+
+
+_snapshots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Entry]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _table() -> dict[str, _Entry]:
+    return _snapshots.setdefault(asyncio.get_running_loop(), {})
+
+
+def take(appliance: str, max_age: float) -> tuple[ApplianceState, float] | None:
+    """Remove and return the snapshot of `appliance` and when it was listed, if it is younger
+    than `max_age` seconds (an apply that does not `store` one back leaves none)."""
+    entry = _table().pop(appliance, None)
+    if entry is None or max_age <= 0 or time.monotonic() - entry.listed_at >= max_age:
+        return None
+    return entry.state, entry.listed_at
+
+
+def store(appliance: str, state: ApplianceState, listed_at: float) -> None:
+    _table()[appliance] = _Entry(state, listed_at)
+
+
+def drop(appliance: str) -> None:
+    _table().pop(appliance, None)
+
+
+async def refresh(client: NitroClient, state: ApplianceState, done: Iterable[Operation]) -> ApplianceState:
+    """`state` after the operations `done` (all of them took effect): certkeys read by name."""
+    ops = list(done)
+    if not ops:
+        return state
+    certkeys: dict[str, CertKey] = dict(state.certkeys)
+    bindings = set(state.bindings)
+    files = set(state.files) if state.files is not None else None
+    reread: list[str] = []
+    for op in ops:
+        if op.kind in _CERTKEY_CHANGES and op.name not in reread:
+            reread.append(op.name)
+        elif op.kind is Kind.DELETE:
+            certkeys.pop(op.name, None)
+            if op.name in reread:
+                reread.remove(op.name)
+            bindings = {b for b in bindings if b.certkey != op.name}
+        elif op.kind in (Kind.BIND, Kind.UNBIND) and op.vserver is not None:
+            binding = CertBinding(op.vserver, op.name, sni=op.sni)
+            if op.kind is Kind.BIND:
+                bindings.add(binding)
+            else:
+                bindings.discard(binding)
+        elif op.kind is Kind.UPLOAD and files is not None:
+            files.add(op.name)
+        elif op.kind is Kind.DELETE_FILE and files is not None:
+            files.discard(op.name)
+    for name in reread:
+        found = await client.get_certkey(name)
+        if found is None:  # e.g. a CA the appliance already held under another name
+            certkeys.pop(name, None)
+        else:
+            certkeys[name] = found
+    return ApplianceState.of(certkeys.values(), bindings, vservers=state.vservers, files=files)
