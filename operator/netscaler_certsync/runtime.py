@@ -6,12 +6,12 @@ task API in their event loop; production runs `run_operator()`.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Sequence
 
 import kopf
 
+from netscaler_certsync import logs
 from netscaler_certsync.handlers import certificatesync, connection, startup
 from netscaler_certsync.k8s import ClusterAccess
 from netscaler_certsync.reconcile.context import OperatorContext, OperatorOptions
@@ -63,17 +63,14 @@ def run_operator(
     log_format: str = "plain",
     verbose: bool = False,
 ) -> None:
-    # Per-request lines come from our NITRO client (DEBUG); httpx/httpcore would repeat them.
-    for noisy in ("httpx", "httpcore", "hpack"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # kopf.configure() (in logs.configure) sets up the log handler and format; a basicConfig
+    # elsewhere as well would print every line twice.
+    logs.configure(log_format=log_format, verbose=verbose)
     ctx = new_context(options)
     if metrics_port:
         ctx.metrics.serve(metrics_port)
     access = cluster_access()
     registry = build_registry(ctx, access, _watch_scope(namespaces))
-    kopf.configure(
-        verbose=verbose, log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.PLAIN
-    )
     kopf.run(
         registry=registry,
         standalone=True,

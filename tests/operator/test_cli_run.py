@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -71,3 +73,52 @@ def test_run_serves_liveness_and_metrics_and_syncs(cluster: Cluster, tmp_path: P
     lines = [line for line in (tmp_path / "operator.log").read_text().splitlines() if line.startswith("{")]
     assert lines, "JSON logs were asked for"
     assert all("message" in json.loads(line) for line in lines)
+
+
+def test_plain_logs_say_one_line_per_sync_with_time_and_level(cluster: Cluster, tmp_path: Path) -> None:
+    """At INFO: a line per sync, not per appliance operation, and none per drift-timer tick."""
+    kubeconfig = cluster.emulator.write_kubeconfig(tmp_path / "kubeconfig")
+    path = tmp_path / "operator.log"
+    with path.open("w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "netscaler_certsync",
+                "run",
+                "--liveness",
+                "",
+                "--metrics-port",
+                "0",
+                "--drift-check-tick",
+                "0.3",
+            ],
+            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            cluster.connection()
+            cluster.tls_secret("www")
+            cluster.sync("www", certificates=[{"secretName": "www"}], bindings=[{"vserver": "vs_https"}])
+            cluster.wait_ready("www", timeout=30)
+            renewed = cluster.renew("www")
+            wait_for(
+                lambda: (cluster.certkey("default-www") or {}).get("serial") == renewed.serial_hex,
+                timeout=30,
+                what="the renewal on the appliance",
+            )
+            wait_for(lambda: "(secret)" in path.read_text(), timeout=10, what="the renewal's sync line")
+            time.sleep(2)  # several drift-timer ticks (each a kopf timer run) with nothing to do
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    stamped = re.compile(
+        r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] \S+\s+\[(DEBUG|INFO|WARNING|ERROR)\s*\] "
+    )
+    assert all(stamped.match(line) for line in lines), [line for line in lines if not stamped.match(line)][:3]
+    syncs = [line for line in lines if "sync default/www" in line]
+    assert len(syncs) == 2 and "(spec): ok" in syncs[0] and "(secret): ok" in syncs[1], syncs
+    assert not [line for line in lines if re.search(r"(Timer|Handler) '.*' succeeded", line)]
+    assert not [line for line in lines if "upload file" in line or "bind certkey" in line]

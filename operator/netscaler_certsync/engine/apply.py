@@ -214,7 +214,7 @@ async def run_group(
         out.took_effect(op)
         if wrote:
             out.done.add(op.group)
-            log.info("%s", op.describe())
+            log.debug("%s", op.describe())
 
 
 async def run_concurrently(

@@ -62,7 +62,7 @@ async def _bulk(
             if result.ok:
                 out.took_effect(op)
                 out.done.add(op.group)
-                log.info("%s", op.describe())
+                log.debug("%s", op.describe())
             else:
                 again.append([op])
         await run_concurrently(client, again, out, counter, location, concurrency)
