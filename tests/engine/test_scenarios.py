@@ -275,21 +275,27 @@ async def test_no_op_reads_do_not_grow_with_the_number_of_certificates(h: Harnes
     assert reads == [2, 2]
 
 
-async def test_applies_to_one_appliance_take_turns(sim: Simulator, pki: TestPKI) -> None:
+async def test_applies_to_one_appliance_take_turns_and_share_one_save(sim: Simulator, pki: TestPKI) -> None:
     import asyncio
 
     one, two = Harness(sim), Harness(sim)
     two.options = SyncOptions(owner="other/sync")
     a = [desired(pki.leaf(f"a{i}.example.com"), secret=f"a{i}") for i in range(5)]
     b = [desired(pki.leaf(f"b{i}.example.com"), secret=f"b{i}") for i in range(5)]
-    await asyncio.gather(one.apply(a), two.apply(b))
+    first, second = await asyncio.gather(one.apply(a), two.apply(b))
     assert len(certkeys(sim)) == 10
     # Each client logs in on its first request, which it makes only once it holds the appliance's
-    # lock: the second login therefore comes after the first apply's save.
-    kinds = [r.resource for r in sim.requests]
-    logins = [i for i, k in enumerate(kinds) if k == "login"]
-    first_save = kinds.index("nsconfig")
-    assert len(logins) == 2 and logins[0] < first_save < logins[1]
+    # lock: every write before the second login is the first apply's, every one after it the
+    # second's. The second apply queued while the first wrote, so one save serves both.
+    log = [(r.resource, r.is_write) for r in sim.requests]
+    logins = [i for i, (resource, _) in enumerate(log) if resource == "login"]
+    saves = [i for i, (resource, write) in enumerate(log) if resource == "nsconfig" and write]
+    assert len(logins) == 2 and len(saves) == 1 and saves[0] > logins[1]
+    writes_of_first = sum(w for res, w in log[logins[0] : logins[1]] if res != "nsconfig")
+    writes_of_second = sum(w for res, w in log[logins[1] :] if res not in ("nsconfig", "logout"))
+    assert writes_of_first == writes_of_second > 0
+    assert first.saved and second.saved
+    assert appliance(sim)["configchanged"] is False
 
 
 async def test_same_leaf_installed_by_someone_else_is_reported(h: Harness, pki: TestPKI) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from netscaler_certsync.domain import reasons
+from netscaler_certsync.engine import saves
 from netscaler_certsync.engine import snapshot as snapshots
 from netscaler_certsync.engine.apply import ApplyOutcome
 from netscaler_certsync.engine.errors import to_aborted
-from netscaler_certsync.engine.locks import appliance_key, exclusive
+from netscaler_certsync.engine.locks import Priority, appliance_key, exclusive
 from netscaler_certsync.engine.model import (
     ApplianceResult,
     BindingSpec,
@@ -182,6 +183,16 @@ def _records(p: Plan, outcome: ApplyOutcome) -> Records:
     return Records(tuple(unique))
 
 
+@dataclass(frozen=True)
+class _Applied:
+    """What an apply did under the lock, and whether the configuration must now be saved."""
+
+    result: ApplianceResult
+    needs_save: bool
+    clean: bool
+    """No failure and no warning: nothing for the next apply to look for (see `_clean`)."""
+
+
 async def _keep_snapshot(
     client: NitroClient, appliance: str, state: ApplianceState, p: Plan, listed_at: float
 ) -> None:
@@ -208,9 +219,33 @@ async def sync_appliance(
     async with exclusive(appliance, options.priority):
         client.on_request.append(counter)
         try:
-            return await _sync(client, desired, previous, options, counter, pair, appliance)
+            applied = await _sync(client, desired, previous, options, counter, pair, appliance)
         finally:
             client.on_request.remove(counter)
+    # The lock is released: the save is shared with the applies queued behind this one.
+    result = applied.result
+    if applied.needs_save:
+        result = await _save(client, appliance, options.priority, result)
+    if applied.clean and not result.records.unsaved:
+        _clean.add(pair)
+    return result
+
+
+async def _save(
+    client: NitroClient, appliance: str, priority: Priority, result: ApplianceResult
+) -> ApplianceResult:
+    """Save the configuration (with whoever else queued meanwhile: engine/saves.py)."""
+    try:
+        await saves.save(appliance, client, priority)
+    except ne.NitroError as exc:
+        if isinstance(exc, ne.TransportError | ne.AuthenticationError):
+            raise to_aborted(exc) from exc
+        return replace(
+            result,
+            records=replace(result.records, unsaved=True),
+            warnings=(*result.warnings, f"saving the configuration failed: {exc}"),
+        )
+    return replace(result, saved=True, writes=result.writes + 1)
 
 
 async def _sync(
@@ -221,7 +256,7 @@ async def _sync(
     counter: Counter,
     pair: str,
     appliance: str,
-) -> ApplianceResult:
+) -> _Applied:
     scan = pair not in _clean
     _clean.discard(pair)
     journal = _journal.setdefault(pair, {})
@@ -240,7 +275,7 @@ async def _sync(
         snapshots.store(appliance, state, listed_at)
         if not scan:
             _clean.add(pair)  # nothing was written: as clean as before
-        return ApplianceResult(
+        dry = ApplianceResult(
             certificates=tuple(_result(cp, None, True) for cp in p.certificates if cp.visible),
             records=previous,
             changed=False,
@@ -249,13 +284,13 @@ async def _sync(
             writes=0,
             operations=lines,
         )
+        return _Applied(dry, needs_save=False, clean=False)
     outcome = ApplyOutcome(bound=journal)
     await apply_plan(
         client, p, counter, options.file_location, concurrency=client.max_concurrency, out=outcome
     )
     records = _records(p, outcome)
     changed = bool(outcome.done)
-    saved = False
     warnings = [
         f"{cp.message.replace(' removed', '')}: {outcome.failed[cp.group][1]}"
         for cp in p.certificates
@@ -263,27 +298,27 @@ async def _sync(
     ]
     if "gc" in outcome.failed:
         warnings.append(f"clean-up of leftover files failed: {outcome.failed['gc'][1]}")
+    needs_save = False
     try:
-        if await _needs_save(
+        needs_save = await _needs_save(
             client, counter, changed=changed, unsure=scan or records != given, unsaved=given.unsaved
-        ):
-            await client.save_config()
-            saved = True
-    except ne.NitroError as exc:
+        )
+    except ne.NitroError as exc:  # asking whether the configuration is saved failed
         if isinstance(exc, ne.TransportError | ne.AuthenticationError):
             raise to_aborted(exc) from exc
         warnings.append(f"saving the configuration failed: {exc}")
         records = replace(records, unsaved=True)
-    if not outcome.failed and not warnings:
-        _clean.add(pair)
+    clean = not outcome.failed and not warnings
+    if clean:
         await _keep_snapshot(client, appliance, state, p, listed_at)
-    return ApplianceResult(
+    result = ApplianceResult(
         certificates=tuple(_result(cp, outcome, False) for cp in p.certificates if cp.visible),
         records=records,
         changed=changed,
-        saved=saved,
+        saved=False,
         reads=counter.reads,
         writes=counter.writes,
         operations=lines,
         warnings=tuple(warnings),
     )
+    return _Applied(result, needs_save, clean)

@@ -1,0 +1,129 @@
+"""Save the appliance's configuration once for every apply that queued up behind each other.
+
+`save ns config` writes the whole running configuration to flash; on a real appliance with a
+large configuration it takes seconds, and NetScaler refuses concurrent saves (errorcode 1461).
+One save per apply made 1,000 new CertificateSyncs cost 1,000 saves, and a burst of renewals
+wait for each other's saves in turn.
+
+So saves are committed in groups, as a database commits transactions: an apply that changed
+something releases the appliance's lock and joins the pending save of its appliance and priority
+(creating it, and the task that will make it, if there is none). That task queues for the lock
+like any apply, so every apply already queued ahead of it at that priority writes first and
+joins the same save; when the task's turn comes it saves once and tells every member. An apply
+with nobody queued behind it is saved straight away, as before.
+
+Each member waits for the save and reports its outcome (saved, or the save's error) as if it had
+saved alone. A member that is cancelled while waiting does not stop the save for the others: the
+save goes through the client of a member still waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass, field
+
+from netscaler_certsync.engine.locks import Priority, exclusive
+from netscaler_certsync.nitro import NitroClient
+from netscaler_certsync.nitro import errors as ne
+
+__all__ = ["save"]
+
+
+@dataclass
+class _Batch:
+    done: asyncio.Future[None]
+    members: int = 0
+    clients: list[NitroClient] = field(default_factory=list)
+    """The clients of the members still waiting: the save goes through one of them."""
+
+
+_pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, Priority], _Batch]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _table() -> dict[tuple[str, Priority], _Batch]:
+    return _pending.setdefault(asyncio.get_running_loop(), {})
+
+
+_running: set[asyncio.Task[None]] = set()
+"""Commit tasks in flight (asyncio keeps only weak references to tasks)."""
+
+
+def _forget(key: tuple[str, Priority], batch: _Batch) -> None:
+    table = _table()
+    if table.get(key) is batch:
+        del table[key]
+
+
+#: Waits before saving again when the appliance says another save is in progress (1461): one
+#: made by someone else, or ours from a client that went away mid-request. ~15 s in all.
+BUSY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+async def _save_through_a_member(batch: _Batch) -> None:
+    """Save with the newest member's client; if that member was cancelled meanwhile (and so may
+    have closed its client), try the next one."""
+    busy = iter(BUSY_DELAYS)
+    while batch.clients:
+        client = batch.clients[-1]
+        try:
+            await client.save_config()
+            return
+        except ne.APIError as exc:
+            if exc.errorcode == ne.ErrorCode.SAVE_IN_PROGRESS and (delay := next(busy, None)) is not None:
+                await asyncio.sleep(delay)
+                continue
+            if client in batch.clients or not batch.clients:
+                raise
+        except Exception:
+            if client in batch.clients or not batch.clients:
+                raise
+    # Every member was cancelled: nobody to tell. Their next applies find the configuration
+    # unsaved (they did not finish cleanly, so they ask the appliance) and save it.
+
+
+async def _commit(appliance: str, priority: Priority, batch: _Batch) -> None:
+    key = (appliance, priority)
+    try:
+        async with exclusive(appliance, priority):
+            _forget(key, batch)  # from here on, an apply that wants a save starts the next group
+            await _save_through_a_member(batch)
+    except Exception as exc:  # every member hears how the save ended
+        batch.done.set_exception(exc)
+    except BaseException:  # cancelled: the operator is stopping
+        batch.done.cancel()
+        raise
+    else:
+        batch.done.set_result(None)
+    finally:
+        _forget(key, batch)
+
+
+async def save(appliance: str, client: NitroClient, priority: Priority = Priority.CHANGE) -> int:
+    """Have the configuration saved after this apply's writes; returns how many applies shared
+    the save. Raises what the save raised (a NitroError), to every member alike.
+
+    Call it after releasing the appliance's lock: the save is made under the lock, by a task that
+    queues for it (see the module docstring)."""
+    key = (appliance, priority)
+    table = _table()
+    batch = table.get(key)
+    if batch is None:
+        batch = _Batch(asyncio.get_running_loop().create_future())
+        # Read the exception once so that a batch whose members were all cancelled logs nothing.
+        batch.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        table[key] = batch
+        task = asyncio.create_task(_commit(appliance, priority, batch), name=f"save:{appliance}")
+        _running.add(task)
+        task.add_done_callback(_running.discard)
+    batch.members += 1
+    batch.clients.append(client)
+    try:
+        await asyncio.shield(batch.done)
+    except asyncio.CancelledError:
+        if client in batch.clients:
+            batch.clients.remove(client)
+        raise
+    return batch.members

@@ -1,0 +1,139 @@
+"""Group saves (engine/saves.py): applies that queued behind each other share one `save ns config`.
+
+What a user would notice: the appliance saves once for a burst of CertificateSyncs instead of
+once each, every one of them still reports its configuration saved (or the save's error), a
+renewal does not wait for a queue of other changes to be saved, and nothing is left unsaved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from netscaler_certsync.engine import (
+    ApplianceResult,
+    CertState,
+    DesiredCertificate,
+    Priority,
+    Records,
+    SyncOptions,
+    appliance_key,
+    sync_appliance,
+)
+from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
+from netscaler_certsync.simulator import Simulator
+from netscaler_certsync.simulator.faults import FaultRule
+from netscaler_certsync.testing.pki import TestPKI
+from tests.engine.conftest import appliance, desired
+
+
+def cert(pki: TestPKI, i: int) -> list[DesiredCertificate]:
+    return [desired(pki.leaf(f"site{i}.example.com"), secret=f"site{i}")]
+
+
+async def apply(
+    sim: Simulator, owner: str, certs: list[DesiredCertificate], priority: Priority = Priority.CHANGE
+) -> ApplianceResult:
+    client = NitroClient(sim.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=sim.ca_pem))
+    async with client:
+        options = SyncOptions(owner=owner, priority=priority)
+        return await sync_appliance(client, certs, Records(), options, appliance=appliance_key(sim.url))
+
+
+def saves(sim: Simulator) -> int:
+    return sum(1 for r in sim.requests if r.resource == "nsconfig" and r.is_write)
+
+
+async def test_a_burst_of_applies_is_saved_once_and_each_reports_it_saved(
+    sim: Simulator, pki: TestPKI
+) -> None:
+    results = await asyncio.gather(*(apply(sim, f"ns/sync{i}", cert(pki, i)) for i in range(6)))
+    assert all(r.certificates[0].state == CertState.SYNCED and r.saved for r in results)
+    assert saves(sim) == 1
+    assert appliance(sim)["configchanged"] is False
+
+
+async def test_an_apply_alone_is_saved_at_once(sim: Simulator, pki: TestPKI) -> None:
+    for i in range(3):
+        assert (await apply(sim, f"ns/sync{i}", cert(pki, i))).saved
+        assert saves(sim) == i + 1 and appliance(sim)["configchanged"] is False
+
+
+async def test_a_failed_save_reaches_every_member_and_the_next_apply_saves(
+    sim: Simulator, pki: TestPKI
+) -> None:
+    sim.faults.add(
+        FaultRule(kind="error", resource="nsconfig", method="POST", status=599, errorcode=3000, times=1)
+    )
+    certs = [cert(pki, i) for i in range(3)]
+    results = await asyncio.gather(*(apply(sim, f"ns/sync{i}", certs[i]) for i in range(3)))
+    for r in results:
+        assert not r.saved and r.records.unsaved
+        assert any("saving the configuration failed" in w for w in r.warnings)
+    assert appliance(sim)["configchanged"] is True
+    # The next apply of one of them has nothing to write, but knows its changes are unsaved.
+    client = NitroClient(sim.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=sim.ca_pem))
+    async with client:
+        again = await sync_appliance(
+            client,
+            certs[0],
+            results[0].records,
+            SyncOptions(owner="ns/sync0"),
+            appliance=appliance_key(sim.url),
+        )
+    assert again.saved and again.writes == 1  # the save, nothing else
+    assert appliance(sim)["configchanged"] is False
+
+
+async def test_a_save_refused_as_busy_is_made_once_the_other_save_is_done(
+    sim: Simulator, pki: TestPKI
+) -> None:
+    # Someone else's save is in progress: the appliance answers 1461 (twice here).
+    sim.faults.add(
+        FaultRule(kind="error", resource="nsconfig", method="POST", status=599, errorcode=1461, times=2)
+    )
+    results = await asyncio.gather(*(apply(sim, f"ns/sync{i}", cert(pki, i)) for i in range(2)))
+    assert all(r.saved and not r.warnings for r in results)
+    assert appliance(sim)["configchanged"] is False
+
+
+@pytest.mark.parametrize("cancelled", [0, 2], ids=["first-member", "member-whose-client-saves"])
+async def test_a_member_cancelled_while_waiting_does_not_stop_the_save(
+    sim: Simulator, pki: TestPKI, cancelled: int
+) -> None:
+    sim.faults.add(FaultRule(kind="latency", resource="nsconfig", method="POST", delay=0.5, times=1))
+    tasks = [asyncio.create_task(apply(sim, f"ns/sync{i}", cert(pki, i))) for i in range(3)]
+    # Wait until all three have written (the save, slowed to 0.5 s, is then under way).
+    while len([r for r in sim.requests if r.resource == "sslcertkey" and r.is_write]) < 3:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    tasks[cancelled].cancel()
+    rest = await asyncio.gather(*(t for i, t in enumerate(tasks) if i != cancelled))
+    assert all(r.saved for r in rest), [r.warnings for r in rest]
+    assert tasks[cancelled].cancelled()
+    assert appliance(sim)["configchanged"] is False
+
+
+async def test_a_renewal_is_saved_before_queued_changes_are_written(sim: Simulator, pki: TestPKI) -> None:
+    # Slow writes, so that everything below queues while the first apply holds the lock.
+    sim.faults.add(FaultRule(kind="latency", resource="sslcertkey", method="POST", delay=0.2))
+    finished: list[str] = []
+    number = {"change-0": 0, "change-1": 1, "change-2": 2, "change-3": 3, "renewal": 4}
+
+    async def run(name: str, priority: Priority) -> None:
+        result = await apply(sim, f"ns/{name}", cert(pki, number[name]), priority)
+        assert result.saved
+        finished.append(name)
+
+    first = asyncio.create_task(run("change-0", Priority.CHANGE))
+    await asyncio.sleep(0.1)
+    queued = [asyncio.create_task(run(f"change-{i}", Priority.CHANGE)) for i in (1, 2, 3)]
+    await asyncio.sleep(0.05)
+    renewal = asyncio.create_task(run("renewal", Priority.RENEWAL))
+    await asyncio.gather(first, renewal, *queued)
+    assert finished.index("renewal") < min(finished.index(f"change-{i}") for i in (1, 2, 3))
+    # One save right after the renewal (it also saved what change-0 wrote before it), one for the
+    # changes that had queued, change-0 included (it joined their group when it released the lock).
+    assert saves(sim) == 2
+    assert appliance(sim)["configchanged"] is False
