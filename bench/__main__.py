@@ -13,7 +13,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
-from bench.report import write_section
+from bench.report import append_history, write_section
 
 
 def discover() -> list[str]:
@@ -33,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         result = module.run(quick=args.quick)
         if inspect.isawaitable(result):
             result = asyncio.run(result)
-        title, body = result
+        title, body, *headline = result  # a benchmark may add a one-line headline for the history
         write_section(name.removeprefix("bench_"), title, body)
+        if headline and not args.quick:
+            append_history(name.removeprefix("bench_"), headline[0])
         print(body, flush=True)
     return 0
 

@@ -207,12 +207,14 @@ class OperatorStack:
         return build.tls_secret(name, leaf.cert_pem + self.pki.intermediate.cert_pem, leaf.key_pem, **kw)
 
     @staticmethod
-    def sync(name: str, secret: str) -> dict[str, Any]:
-        spec = {
+    def sync(name: str, secret: str, drift_interval: float | None = None) -> dict[str, Any]:
+        spec: dict[str, Any] = {
             "connectionRefs": [{"name": "adc"}],
             "certificates": [{"secretName": secret}],
             "bindings": [{"vserver": VSERVER, "sni": True}],
         }
+        if drift_interval is not None:
+            spec["driftCheckIntervalSeconds"] = drift_interval
         return build.certificate_sync(name, spec, namespace=NS)
 
     def objects(self, plural: str) -> list[dict[str, Any]]:
@@ -257,13 +259,22 @@ class OperatorStack:
     def certkey_lists(self, since: int = 0) -> int:
         """NITRO `GET sslcertkey` listings (no name) in the simulator's log from index `since`.
 
-        A CertificateSync reconcile makes one when it gathers the appliance's state (under the
-        appliance's lock), and (as profiled on 2026-11-27) another when it reads back."""
+        A reconcile makes one when it gathers the appliance's state under the appliance's lock,
+        unless it starts from a recent shared listing (engine/snapshot.py)."""
         return sum(
             1
             for r in self.simulator.requests[since:]
             if r.method == "GET" and r.resource == "sslcertkey" and not r.name
         )
+
+    def saves(self, since: int = 0) -> int:
+        """`save ns config` requests in the simulator's log from index `since`."""
+        return sum(1 for r in self.simulator.requests[since:] if r.resource == "nsconfig" and r.is_write)
+
+    def expire_watches(self) -> None:
+        """Compact the emulated API's watch history: every open watch ends with 410 Gone and its
+        client must list everything again, as after an API server restart or etcd compaction."""
+        self.emulator.call(self.emulator.k.expire_watches, timeout=60)
 
     def appliance_serial(self, certkey: str) -> str | None:
         """The serial the simulated appliance holds for `certkey` (a dict read, no request)."""

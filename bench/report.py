@@ -21,8 +21,7 @@ Numbers are from the machine named in the section: wall times are noisy, request
 """
 
 
-def provenance() -> str:
-    """Date, machine and commit, for the line under each section heading."""
+def _commit() -> str:
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
@@ -37,9 +36,33 @@ def provenance() -> str:
         commit += "+dirty" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
+    return commit
+
+
+def provenance() -> str:
+    """Date, machine and commit, for the line under each section heading."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    return f"_{now}; {machine}; commit {commit}_"
+    return f"_{now}; {machine}; commit {_commit()}_"
+
+
+HISTORY = "history"
+_HISTORY_HEAD = (
+    "## History\n\nOne line per run of a benchmark that reports a headline, oldest first (the sections"
+    " above hold only the latest run).\n\n| date | commit | benchmark | headline |\n|---|---|---|---|"
+)
+
+
+def append_history(name: str, headline: str, path: Path = RESULTS) -> None:
+    """Add one line for this run to the history table at the end of the results file."""
+    begin, end = f"<!-- bench:{HISTORY} -->", f"<!-- /bench:{HISTORY} -->"
+    text = path.read_text() if path.exists() else HEADER
+    if begin not in text:
+        text = text.rstrip() + f"\n\n{begin}\n{_HISTORY_HEAD}\n{end}\n"
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    row = f"| {now} | {_commit()} | {name} | {headline} |"
+    head, rest = text.split(end, 1)
+    path.write_text(head.rstrip("\n") + "\n" + row + "\n" + end + rest)
 
 
 def write_section(name: str, title: str, body: str, path: Path = RESULTS) -> None:
