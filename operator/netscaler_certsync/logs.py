@@ -14,7 +14,11 @@ import re
 
 import kopf
 
-__all__ = ["RoutineKopfLines", "configure"]
+__all__ = ["PLAIN_FORMAT", "RoutineKopfLines", "configure"]
+
+#: kopf's FULL format cuts logger names to 20 characters ("netscaler_certsync.r"); ours does not.
+#: kopf adds "[namespace/name] " before the message of lines about one object.
+PLAIN_FORMAT = "[%(asctime)s] %(levelname)-7s %(name)s: %(message)s"
 
 _ROUTINE = re.compile(
     r"^(Timer|Handler|Daemon) '[^']*' succeeded\.$"
@@ -36,7 +40,7 @@ def configure(*, log_format: str = "plain", verbose: bool = False) -> None:
     json_format = log_format == "json"
     kopf.configure(
         verbose=verbose,
-        log_format=kopf.LogFormat.JSON if json_format else kopf.LogFormat.FULL,
+        log_format=kopf.LogFormat.JSON if json_format else PLAIN_FORMAT,  # type: ignore[arg-type]
         log_prefix=not json_format,  # JSON carries the object as its own field
     )
     # Per-request lines come from our NITRO client (DEBUG); httpx/httpcore would repeat them.

@@ -27,8 +27,13 @@ def _parse(args: list[str]) -> argparse.Namespace:
 
 @pytest.mark.parametrize(
     "values",
-    [{}, {"watchNamespaces": ["team-a", "team-b"]}, {"metrics__enabled": False}],
-    ids=["all-namespaces", "namespaced", "no-metrics"],
+    [
+        {},
+        {"watchNamespaces": ["team-a", "team-b"]},
+        {"metrics__enabled": False},
+        {"logging__format": "json", "logging__verbose": True, "sync__snapshotMaxAgeSeconds": 0},
+    ],
+    ids=["all-namespaces", "namespaced", "no-metrics", "json-verbose-no-snapshot"],
 )
 def test_operator_args_parse(render: Render, values: dict[str, object]) -> None:
     (container,) = one(render(**values), "Deployment")["spec"]["template"]["spec"]["containers"]
@@ -37,6 +42,10 @@ def test_operator_args_parse(render: Render, values: dict[str, object]) -> None:
     assert args.namespace == values.get("watchNamespaces", [])
     port = next(p["containerPort"] for p in container["ports"] if p["name"] == "health")
     assert args.liveness == f"http://0.0.0.0:{port}/healthz"
+    assert args.log_format == values.get("logging__format", "plain")
+    assert args.verbose == values.get("logging__verbose", False)
+    assert args.snapshot_max_age == values.get("sync__snapshotMaxAgeSeconds", 10)
+    assert args.drift_check_tick == 30
 
 
 def test_simulator_example_args_parse() -> None:

@@ -51,6 +51,9 @@ def test_default_render(render: Render) -> None:
         "run",
         "--liveness=http://0.0.0.0:8080/healthz",
         "--metrics-port=9090",
+        "--log-format=plain",
+        "--snapshot-max-age=10",
+        "--drift-check-tick=30",
         "--all-namespaces",
     ]
     probe = container["livenessProbe"]
