@@ -22,7 +22,12 @@ What it guarantees (each has a test in tests/unit or tests/engine):
   (`cs-<owner>-<fingerprint>.crt`, `cs-<owner>-<public-key hash>.key`), CA certkeys are
   `csca-<fingerprint>`; nothing else is ever changed or deleted, and a foreign certkey holding
   the wanted name is reported as NameCollision;
-- an unchanged certificate costs no write; the configuration is saved once, only after changes;
+- an unchanged certificate costs no write; the configuration is saved only after changes, once
+  for every group of applies that queued behind each other (`engine/saves.py`), and each apply
+  reports that save's outcome;
+- applies to one appliance take turns by `Priority` (`engine/locks.py`), and may start from the
+  state the previous one left instead of listing everything (`SyncOptions.snapshot_max_age`,
+  `engine/snapshot.py`); anything that goes wrong makes the next one list afresh;
 - renewal is make-before-break: new files, `update` (or a new certkey bound in place of the old),
   then the old files go; a failing certificate never stops the others;
 - a renewal to a new issuer never serves the leaf without its chain where that can be avoided:

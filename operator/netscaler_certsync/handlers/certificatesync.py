@@ -1,7 +1,8 @@
 """kopf handlers for CertificateSync: sync on spec change, manual request, Secret change, drift tick.
 
 Every trigger runs the same reconcile; kopf runs one handler at a time per object, and the
-object lock keeps the drift timer from overlapping a change handler.
+object lock keeps the drift timer from overlapping a change handler (a drift re-check takes it
+only once its turn comes: `OperatorContext.drift_turn`).
 """
 
 from __future__ import annotations
@@ -89,8 +90,14 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             sync_request=sync_request,
         )
         started = time.monotonic()
-        async with ctx.object_lock(KIND, request.namespace, request.name):
-            outcome = await reconcile_sync(ctx, request, _IndexView(index))
+        if trigger == "drift":
+            async with ctx.drift_turn(KIND, request.namespace, request.name) as go:
+                if not go:
+                    return  # a change is being reconciled: that is a check too
+                outcome = await reconcile_sync(ctx, request, _IndexView(index))
+        else:
+            async with ctx.object_lock(KIND, request.namespace, request.name):
+                outcome = await reconcile_sync(ctx, request, _IndexView(index))
         finish(outcome, body=body, patch=patch, status=status, ctx=ctx, started=started)
 
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
