@@ -35,6 +35,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--drift-check-tick", type=float, default=30.0, help="seconds between drift ticks")
     parser.add_argument(
+        "--drift-concurrency", type=int, default=2, help="drift re-checks running at once (at least 1)"
+    )
+    parser.add_argument(
         "--snapshot-max-age",
         type=float,
         default=10.0,
@@ -52,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         health_check_tick_seconds=args.health_check_tick,
         drift_check_tick_seconds=args.drift_check_tick,
         snapshot_max_age_seconds=args.snapshot_max_age,
+        drift_concurrency=args.drift_concurrency,
     )
     run_operator(
         options,
