@@ -7,6 +7,7 @@ per-object labels are the resource and certificate identities, as cert-manager d
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from importlib import metadata
@@ -71,6 +72,10 @@ class Metrics:
             ["kind", "namespace", "name"],
             registry=r,
         )
+        # (namespace, certificatesync) -> {(connection, certkey)} with an expiry series: each sync
+        # forgets its stale series without scanning every series (which made every reconcile
+        # O(all certificates): a fifth of the operator's CPU in a drift wave of 300 syncs).
+        self._expiry: dict[tuple[str, str], set[tuple[str, str]]] = {}
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from the pod network
         start_http_server(port, addr=addr, registry=self.registry)
@@ -90,18 +95,25 @@ class Metrics:
     ) -> None:
         if not_after is not None:
             self.certificate_expiry.labels(namespace, sync, connection, certkey).set(not_after.timestamp())
+            self._expiry.setdefault((namespace, sync), set()).add((connection, certkey))
+
+    def expiry_series(self, namespace: str, sync: str) -> set[tuple[str, str]]:
+        """(connection, certkey) of each expiry series this sync has."""
+        return set(self._expiry.get((namespace, sync), ()))
 
     def forget_expiry(self, namespace: str, sync: str, keep: set[tuple[str, str]]) -> None:
         """Drop the series of certificates this sync no longer deploys (removed, renamed)."""
-        for labels in list(self.series(self.certificate_expiry)):
-            ns, name, connection, certkey = labels
-            if ns == namespace and name == sync and (connection, certkey) not in keep:
-                self.certificate_expiry.remove(*labels)
+        known = self._expiry.get((namespace, sync), set())
+        for connection, certkey in known - keep:
+            with contextlib.suppress(KeyError):
+                self.certificate_expiry.remove(namespace, sync, connection, certkey)
+        known &= keep
+        if not known:
+            self._expiry.pop((namespace, sync), None)
 
     def forget_resource(self, kind: str, namespace: str, name: str) -> None:
-        for labels in list(self.series(self.ready)):
-            if labels == (kind, namespace, name):
-                self.ready.remove(*labels)
+        with contextlib.suppress(KeyError):
+            self.ready.remove(kind, namespace, name)
         if kind == "CertificateSync":
             self.forget_expiry(namespace, name, set())
         elif (namespace, name) in self.series(self.connection_up):

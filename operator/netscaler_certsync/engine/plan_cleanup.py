@@ -106,8 +106,8 @@ def plan_removal(ctx: PlanContext, r: CertRecord, cause: str, *, visible: bool =
 
 def plan_leftovers(ctx: PlanContext) -> None:
     recorded = {r.certkey for r in ctx.previous.certificates}
-    for name in sorted(ctx.state.certkeys):
-        if not ctx.owned(name) or name in recorded or name in ctx.used_names:
+    for name in sorted(ctx.state.owned_by(ctx.owner)):
+        if name in recorded or name in ctx.used_names:
             continue
         ctx.mismatch = True
         if not ctx.options.remove_inactive:
@@ -124,26 +124,33 @@ def plan_leftovers(ctx: PlanContext) -> None:
 
 
 def plan_unused_cas(ctx: PlanContext) -> None:
-    links = {n: ck.linked_to for n, ck in ctx.state.certkeys.items()}
-    for op in ctx.ops:  # the links as they will be once the plan has run
-        if op.kind is Kind.UNLINK:
-            links[op.name] = None
+    links = dict(ctx.state.links_to())  # how many certkeys link to each one...
+    now: dict[str, str | None] = {}  # ...once the plan has run; certkey -> its link, where changed
+
+    def relink(name: str, target: str | None) -> None:
+        old = now[name] if name in now else (ck.linked_to if (ck := ctx.state.certkeys.get(name)) else None)
+        if old:
+            links[old] = links.get(old, 0) - 1
+        if target:
+            links[target] = links.get(target, 0) + 1
+        now[name] = target
+
+    for op in ctx.ops:
+        if op.kind in (Kind.UNLINK, Kind.DELETE):
+            relink(op.name, None)
         elif op.kind is Kind.LINK:
-            links[op.name] = op.link_to
-        elif op.kind is Kind.DELETE:
-            links.pop(op.name, None)
+            relink(op.name, op.link_to)
     needed = set(ctx.ca_names.values())
-    candidates = {n for n in ctx.state.certkeys if ctx.owned_ca(n) and n not in needed}
+    candidates = set(ctx.state.operator_cas()) - needed
     while True:
-        linked = {t for t in links.values() if t}
-        free = sorted(n for n in candidates if n not in linked)
+        free = sorted(n for n in candidates if links.get(n, 0) <= 0)
         if not free:
             return
         for name in free:
             candidates.discard(name)
             group = f"gc:{name}"
             ctx.ops.extend(delete_ops(ctx, group, name))
-            links.pop(name, None)
+            relink(name, None)  # a deleted intermediate no longer holds its root
             ctx.certs.append(
                 CertPlan(
                     name, group, Action.CLEANUP, reasons.Removed, f"unused CA certkey {name}", visible=False

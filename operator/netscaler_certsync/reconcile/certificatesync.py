@@ -323,11 +323,7 @@ def record_expiries(ctx: OperatorContext, request: SyncRequest, runs: Sequence[C
 
 
 def _known_series(ctx: OperatorContext, request: SyncRequest) -> set[tuple[str, str]]:
-    return {
-        (connection, certkey)
-        for ns, name, connection, certkey in ctx.metrics.series(ctx.metrics.certificate_expiry)
-        if (ns, name) == (request.namespace, request.name)
-    }
+    return ctx.metrics.expiry_series(request.namespace, request.name)
 
 
 async def finalize_sync(ctx: OperatorContext, request: SyncRequest, connections: Connections) -> Outcome:
