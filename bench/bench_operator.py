@@ -32,7 +32,8 @@ from netscaler_certsync.simulator.faults import FaultRule
 from netscaler_certsync.testing import k8s_builders as build
 from netscaler_certsync.testing.pki import TestPKI
 
-TARGET_MB = 150.0
+TARGET_MB = 150.0  # the target: 150 MB = 143.05 MiB (VmRSS is read in KiB)
+MIB = 1.048576  # MB per MiB
 #: Drift interval of the large scale's CertificateSyncs: 120 s instead of the default 600 s, so
 #: the wave comes within the benchmark, five times as dense as with the default.
 DRIFT_INTERVAL = 120.0
@@ -51,11 +52,13 @@ def steady(stack: OperatorStack, seconds: float) -> tuple[float, float]:
 class Memory:
     rows: list[list[object]] = field(default_factory=list)
     process: str = ""  # which operator process the next rows come from
+    peak: float = 0.0  # the highest VmHWM seen (MiB)
 
     def measure(self, stack: OperatorStack, label: str, note: str = "") -> float:
         assert stack.process is not None
         busy = settle(stack.process.pid)
         rss, hwm = stack.memory()
+        self.peak = max(self.peak, hwm)
         if busy >= 0.05:
             note = "; ".join(filter(None, [note, f"CPU never idle: {busy:.0%} of a core"]))
         self.rows.append([self.process, label, f"{rss:.1f}", f"{hwm:.1f}", note])
@@ -187,7 +190,9 @@ def large_scale(
         result = Large(ready, quiet, relist, Window(*steady(stack, 20)))
         unrelated_tls(stack, 0, tls_total - syncs)
         result.rss = memory.measure(
-            stack, f"{syncs:,} CertificateSyncs + {tls_total:,} TLS Secrets", f"target < {TARGET_MB:.0f} MiB"
+            stack,
+            f"{syncs:,} CertificateSyncs + {tls_total:,} TLS Secrets",
+            f"target < {TARGET_MB:.0f} MB ({TARGET_MB / MIB:.1f} MiB)",
         )
         if drift_wave:
             time.sleep(max(0.0, wave_at - time.time()) + 35)  # + the drift timer's 30 s tick
@@ -251,7 +256,9 @@ def run(quick: bool) -> tuple[str, str, str]:
     slow = slow_saves(pki, syncs, 20 if not quick else 5)
     load_after = os.getloadavg()[1]
     footprint = zip(import_footprint(image_like=True), import_footprint(image_like=False), strict=True)
-    mem_verdict = "met" if large.rss < TARGET_MB else f"MISSED by {large.rss - TARGET_MB:.0f} MiB"
+    rss_mb, peak_mb = large.rss * MIB, memory.peak * MIB
+    mem_verdict = "met" if rss_mb < TARGET_MB else f"MISSED by {rss_mb - TARGET_MB:.0f} MB"
+    mem_verdict += f": {rss_mb:.0f} MB resident; peak (VmHWM) {peak_mb:.0f} MB"
     rows = [r for r in (small, large.quiet, large.relist, large.wave, slow.renewals) if r is not None]
     body = [
         "The operator as its own process (`netscaler-certsync run`, only the runtime dependencies",
@@ -283,7 +290,7 @@ def run(quick: bool) -> tuple[str, str, str]:
         f"With every save taking {SAVE_SECONDS:.0f} s (process C): {slow.ready.text(syncs)}; applies that",
         "queued behind each other shared one save (`engine/saves.py`).",
         "",
-        f"### Operator memory (target: < {TARGET_MB:.0f} MiB at the large scale: {mem_verdict})",
+        f"### Operator memory (target: < {TARGET_MB:.0f} MB at the large scale: {mem_verdict})",
         "",
         table(["process", "cluster contents", "VmRSS MiB", "VmHWM MiB", "note"], memory.rows),
         "",

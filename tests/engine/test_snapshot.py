@@ -162,3 +162,21 @@ async def test_a_cancelled_apply_makes_the_next_one_list_afresh(sim: Simulator, 
     assert result.certificates[0].state == CertState.SYNCED
     assert syncs.listings() == 1
     assert orphans(sim) == set()
+
+
+async def test_no_snapshot_no_extra_reads_and_a_large_apply_lists_once(sim: Simulator, pki: TestPKI) -> None:
+    """Without reuse nothing is read back; with it, an apply touching many certkeys lists them all
+    again (two requests) instead of reading each by name."""
+    many = [desired(pki.leaf(f"m{i}.example.com"), secret=f"m{i}", bindings=[SNI]) for i in range(20)]
+    off = Syncs(sim, max_age=0)
+    await off.apply("ns/off", many[:10])
+    by_name = [r for r in sim.requests if r.method == "GET" and r.resource == "sslcertkey" and r.name]
+    assert by_name == []
+    on = Syncs(sim, max_age=60)
+    sim.clear_requests()
+    await on.apply("ns/on", many[10:])
+    by_name = [r for r in sim.requests if r.method == "GET" and r.resource == "sslcertkey" and r.name]
+    assert by_name == [] and on.listings() == 2  # the gather, and the re-listing after the writes
+    sim.clear_requests()
+    assert (await on.apply("ns/on", many[10:])).writes == 0
+    assert on.listings() == 0

@@ -1,4 +1,4 @@
-"""Drift re-checks take turns without holding their object's lock while they wait for one.
+"""Periodic re-checks and spec reconciles take turns without holding their object lock while they wait.
 
 In a benchmark's drift wave a renewal waited 40.9 s: its object's re-check held the object lock
 while queued behind hundreds of other re-checks. These tests pin the rule that prevents it.
@@ -97,3 +97,30 @@ async def test_at_most_the_configured_number_of_rechecks_run_at_once() -> None:
 
     await asyncio.gather(*(recheck(f"s{i}") for i in range(10)))
     assert peak == 2
+
+
+async def test_spec_reconciles_take_slots_before_their_object_lock() -> None:
+    ctx = OperatorContext(
+        get_secret=_nothing,  # type: ignore[arg-type]
+        list_secrets=_nothing,  # type: ignore[arg-type]
+        options=OperatorOptions(change_concurrency=1),
+    )
+    release = asyncio.Event()
+
+    async def busy() -> None:
+        async with ctx.change_turn(KIND, "ns", "first"):
+            await release.wait()
+
+    async def queued() -> None:
+        async with ctx.change_turn(KIND, "ns", "second"):
+            pass
+
+    first = asyncio.create_task(busy())
+    await asyncio.sleep(0)
+    second = asyncio.create_task(queued())
+    await asyncio.sleep(0.01)
+    assert not second.done()
+    async with asyncio.timeout(1), ctx.object_lock(KIND, "ns", "second"):
+        pass  # a renewal of the queued object is not held up by the queue
+    release.set()
+    await asyncio.gather(first, second)

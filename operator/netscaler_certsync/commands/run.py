@@ -38,6 +38,12 @@ def register(subparsers: Any) -> None:
         "--drift-concurrency", type=int, default=2, help="drift re-checks running at once (at least 1)"
     )
     parser.add_argument(
+        "--change-concurrency",
+        type=int,
+        default=32,
+        help="reconciles of created or changed CertificateSyncs running at once (at least 1)",
+    )
+    parser.add_argument(
         "--snapshot-max-age",
         type=float,
         default=10.0,
@@ -56,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         drift_check_tick_seconds=args.drift_check_tick,
         snapshot_max_age_seconds=args.snapshot_max_age,
         drift_concurrency=args.drift_concurrency,
+        change_concurrency=args.change_concurrency,
     )
     run_operator(
         options,

@@ -10,8 +10,9 @@ listing made less than `max_age` seconds ago and nothing since went wrong:
 
 * only under the appliance's lock (`engine/locks.py`), so no apply of this process is missed;
 * after an apply without failures, the certkeys it touched are read again by name (the
-  appliance's own answer: serial, files, link), its binds and unbinds are applied to the
-  binding set, its uploads and file deletions to the file list;
+  appliance's own answer: serial, files, link; more than a few are listed all over again), its
+  binds and unbinds are applied to the binding set, its uploads and file deletions to the file
+  list; nothing is kept (or read) when reuse is off (`max_age` 0);
 * any failure, abort or cancellation drops the snapshot: the next apply lists everything again.
 
 What it cannot see is a change made on the appliance by someone else within those `max_age`
@@ -29,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netscaler_certsync.engine.operations import Kind, Operation
-from netscaler_certsync.engine.state import ApplianceState
+from netscaler_certsync.engine.state import ApplianceState, Counter, read_state
 from netscaler_certsync.nitro import CertBinding, CertKey, NitroClient
 
 __all__ = ["drop", "refresh", "store", "take"]
@@ -70,11 +71,18 @@ def drop(appliance: str) -> None:
     _table().pop(appliance, None)
 
 
-async def refresh(client: NitroClient, state: ApplianceState, done: Iterable[Operation]) -> ApplianceState:
-    """`state` after the operations `done` (all of them took effect): certkeys read by name."""
+#: An apply that touched more certkeys than this lists them all again instead (two requests).
+REREAD_BY_NAME = 8
+
+
+async def refresh(
+    client: NitroClient, state: ApplianceState, done: Iterable[Operation]
+) -> tuple[ApplianceState, bool]:
+    """`state` after the operations `done` (all of them took effect), and whether it was listed
+    afresh: the certkeys they touched are read by name, or all listed again when there are many."""
     ops = list(done)
     if not ops:
-        return state
+        return state, False
     certkeys: dict[str, CertKey] = dict(state.certkeys)
     bindings = set(state.bindings)
     files = set(state.files) if state.files is not None else None
@@ -97,10 +105,15 @@ async def refresh(client: NitroClient, state: ApplianceState, done: Iterable[Ope
             files.add(op.name)
         elif op.kind is Kind.DELETE_FILE and files is not None:
             files.discard(op.name)
+    if len(reread) > REREAD_BY_NAME:
+        listed = await read_state(client, Counter())
+        return ApplianceState.of(
+            listed.certkeys.values(), listed.bindings, vservers=state.vservers, files=files
+        ), True
     for name in reread:
         found = await client.get_certkey(name)
         if found is None:  # e.g. a CA the appliance already held under another name
             certkeys.pop(name, None)
         else:
             certkeys[name] = found
-    return ApplianceState.of(certkeys.values(), bindings, vservers=state.vservers, files=files)
+    return ApplianceState.of(certkeys.values(), bindings, vservers=state.vservers, files=files), False

@@ -194,11 +194,19 @@ class _Applied:
 
 
 async def _keep_snapshot(
-    client: NitroClient, appliance: str, state: ApplianceState, p: Plan, listed_at: float
+    client: NitroClient,
+    appliance: str,
+    state: ApplianceState,
+    p: Plan,
+    options: SyncOptions,
+    listed_at: float,
 ) -> None:
     """Leave the next apply this appliance's state as this one's operations made it."""
+    if options.snapshot_max_age <= 0:
+        return  # nobody would use it
     with contextlib.suppress(ne.NitroError):  # the sync succeeded; the next apply lists afresh
-        snapshots.store(appliance, await snapshots.refresh(client, state, p.operations), listed_at)
+        after, listed = await snapshots.refresh(client, state, p.operations)
+        snapshots.store(appliance, after, time.monotonic() if listed else listed_at)
 
 
 async def sync_appliance(
@@ -310,7 +318,7 @@ async def _sync(
         records = replace(records, unsaved=True)
     clean = not outcome.failed and not warnings
     if clean:
-        await _keep_snapshot(client, appliance, state, p, listed_at)
+        await _keep_snapshot(client, appliance, state, p, options, listed_at)
     result = ApplianceResult(
         certificates=tuple(_result(cp, outcome, False) for cp in p.certificates if cp.visible),
         records=records,

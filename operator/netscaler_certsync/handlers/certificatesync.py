@@ -95,6 +95,9 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
                 if not go:
                     return  # a change is being reconciled: that is a check too
                 outcome = await reconcile_sync(ctx, request, _IndexView(index))
+        elif trigger == "spec":
+            async with ctx.change_turn(KIND, request.namespace, request.name):
+                outcome = await reconcile_sync(ctx, request, _IndexView(index))
         else:
             async with ctx.object_lock(KIND, request.namespace, request.name):
                 outcome = await reconcile_sync(ctx, request, _IndexView(index))

@@ -38,6 +38,9 @@ class OperatorOptions:
     nitro_max_concurrency: int = 4
     drift_concurrency: int = 2
     """Drift re-checks running at once (see `OperatorContext.drift_turn`)."""
+    change_concurrency: int = 32
+    """Reconciles of created, changed or resumed CertificateSyncs running at once (see
+    `OperatorContext.change_turn`); renewals and deletions do not wait for these slots."""
     snapshot_max_age_seconds: float = 10.0
     """Reconciles on one appliance share a full listing of its certkeys for this long (see
     engine/snapshot.py); a change made by hand on the appliance is seen this much later."""
@@ -55,6 +58,7 @@ class OperatorContext:
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
     _rechecks: dict[tuple[str, str, str], dt.datetime] = field(default_factory=dict, repr=False)
     _drift_slots: asyncio.Semaphore | None = field(default=None, repr=False)
+    _change_slots: asyncio.Semaphore | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.sessions.max_concurrency = self.options.nitro_max_concurrency
@@ -84,6 +88,20 @@ class OperatorContext:
                 return
             async with lock:
                 yield True
+
+    @contextlib.asynccontextmanager
+    async def change_turn(self, kind: str, namespace: str, name: str) -> AsyncIterator[None]:
+        """The object lock for a spec reconcile, once one of a few slots is free.
+
+        1,000 CertificateSyncs created (or resumed at start-up) at once would otherwise each read
+        their Secrets and parse their certificates before queueing for the appliance, all held
+        in memory together. The slot comes first, so a waiting reconcile holds no object lock
+        and a renewal of the same object is not held up by the queue.
+        """
+        if self._change_slots is None:
+            self._change_slots = asyncio.Semaphore(max(1, self.options.change_concurrency))
+        async with self._change_slots, self.object_lock(kind, namespace, name):
+            yield
 
     def forget(self, kind: str, namespace: str, name: str) -> None:
         self._locks.pop((kind, namespace, name), None)
