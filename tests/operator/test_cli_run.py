@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -24,26 +25,23 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_run_serves_liveness_and_metrics_and_syncs(cluster: Cluster, tmp_path: Path) -> None:
+def _start(cluster: Cluster, tmp_path: Path, log: IO[str], *args: str) -> subprocess.Popen[bytes]:
+    """`netscaler-certsync run ARGS` as its own process against the emulated cluster."""
     kubeconfig = cluster.emulator.write_kubeconfig(tmp_path / "kubeconfig")
-    live, metrics = _port(), _port()
-    log = (tmp_path / "operator.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "netscaler_certsync",
-            "run",
-            "--liveness",
-            f"http://127.0.0.1:{live}/healthz",
-            "--metrics-port",
-            str(metrics),
-            "--log-format",
-            "json",
-        ],
+    return subprocess.Popen(
+        [sys.executable, "-m", "netscaler_certsync", "run", *args],
         env={**os.environ, "KUBECONFIG": str(kubeconfig)},
         stdout=log,
         stderr=subprocess.STDOUT,
+    )
+
+
+def test_run_serves_liveness_and_metrics_and_syncs(cluster: Cluster, tmp_path: Path) -> None:
+    live, metrics = _port(), _port()
+    log = (tmp_path / "operator.log").open("w")
+    liveness = f"http://127.0.0.1:{live}/healthz"
+    proc = _start(
+        cluster, tmp_path, log, "--liveness", liveness, "--metrics-port", str(metrics), "--log-format", "json"
     )
     try:
 
@@ -77,25 +75,10 @@ def test_run_serves_liveness_and_metrics_and_syncs(cluster: Cluster, tmp_path: P
 
 def test_plain_logs_say_one_line_per_sync_with_time_and_level(cluster: Cluster, tmp_path: Path) -> None:
     """At INFO: a line per sync, not per appliance operation, and none per drift-timer tick."""
-    kubeconfig = cluster.emulator.write_kubeconfig(tmp_path / "kubeconfig")
     path = tmp_path / "operator.log"
     with path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "netscaler_certsync",
-                "run",
-                "--liveness",
-                "",
-                "--metrics-port",
-                "0",
-                "--drift-check-tick",
-                "0.3",
-            ],
-            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        proc = _start(
+            cluster, tmp_path, log, "--liveness", "", "--metrics-port", "0", "--drift-check-tick", "0.3"
         )
         try:
             cluster.connection()

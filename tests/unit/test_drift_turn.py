@@ -7,83 +7,89 @@ while queued behind hundreds of other re-checks. These tests pin the rule that p
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from netscaler_certsync.reconcile.context import OperatorContext, OperatorOptions
 
 KIND = "CertificateSync"
+Turn = Callable[[str, str, str], AbstractAsyncContextManager[object]]
 
 
 async def _nothing(*_: object) -> None:
     return None
 
 
-def context(slots: int) -> OperatorContext:
+def context(**options: int) -> OperatorContext:
     return OperatorContext(
         get_secret=_nothing,  # type: ignore[arg-type]
         list_secrets=_nothing,  # type: ignore[arg-type]
-        options=OperatorOptions(drift_concurrency=slots),
+        options=OperatorOptions(**options),
     )
 
 
-async def test_a_waiting_recheck_does_not_hold_its_object_lock() -> None:
-    ctx = context(slots=1)
+async def _hold(turn: Turn, name: str, release: asyncio.Event) -> object:
+    async with turn(KIND, "ns", name) as go:
+        await release.wait()
+        return go
+
+
+async def _queued_behind_one(turn: Turn) -> AsyncIterator[tuple[asyncio.Event, asyncio.Task[object]]]:
+    """A turn held for "first", and a task waiting for its turn for "second"."""
     release = asyncio.Event()
-
-    async def busy_recheck() -> None:
-        async with ctx.drift_turn(KIND, "ns", "first") as go:
-            assert go
-            await release.wait()
-
-    async def queued_recheck() -> bool:
-        async with ctx.drift_turn(KIND, "ns", "second") as go:
-            return go
-
-    first = asyncio.create_task(busy_recheck())
+    first = asyncio.create_task(_hold(turn, "first", release))
     await asyncio.sleep(0)
-    second = asyncio.create_task(queued_recheck())
+    second = asyncio.create_task(_hold(turn, "second", release))
     await asyncio.sleep(0.01)
-    assert not second.done()  # waiting for the one slot...
-    # ...without the object lock: the object's renewal goes ahead at once.
-    async with asyncio.timeout(1), ctx.object_lock(KIND, "ns", "second"):
-        pass
+    assert not second.done()  # waiting for the one slot
+    yield release, second
     release.set()
-    await first
-    assert await second is True
+    await asyncio.gather(first, second)  # the second gets its turn once the first is done
+
+
+async def test_a_waiting_recheck_does_not_hold_its_object_lock() -> None:
+    ctx = context(drift_concurrency=1)
+    async for _, _second in _queued_behind_one(ctx.drift_turn):
+        # The waiting re-check holds no object lock: the object's renewal goes ahead at once.
+        async with asyncio.timeout(1), ctx.object_lock(KIND, "ns", "second"):
+            pass
+
+
+async def test_spec_reconciles_take_slots_before_their_object_lock() -> None:
+    ctx = context(change_concurrency=1)
+    async for _, _second in _queued_behind_one(ctx.change_turn):
+        async with asyncio.timeout(1), ctx.object_lock(KIND, "ns", "second"):
+            pass
 
 
 async def test_a_recheck_of_an_object_being_reconciled_skips_the_tick() -> None:
-    ctx = context(slots=2)
+    ctx = context(drift_concurrency=2)
     async with ctx.object_lock(KIND, "ns", "busy"), ctx.drift_turn(KIND, "ns", "busy") as go:
         assert go is False
 
 
 async def test_a_recheck_whose_object_got_busy_while_it_waited_skips() -> None:
-    ctx = context(slots=1)
+    ctx = context(drift_concurrency=1)
+    lock = ctx.object_lock(KIND, "ns", "second")
+
+    async def check() -> bool:
+        async with ctx.drift_turn(KIND, "ns", "second") as go:
+            return bool(go)
+
     release = asyncio.Event()
-
-    async def busy_recheck() -> None:
-        async with ctx.drift_turn(KIND, "ns", "other") as go:
-            assert go
-            await release.wait()
-
-    async def waiting_recheck() -> bool:
-        async with ctx.drift_turn(KIND, "ns", "target") as go:
-            return go
-
-    other = asyncio.create_task(busy_recheck())
+    first = asyncio.create_task(_hold(ctx.drift_turn, "first", release))
     await asyncio.sleep(0)
-    waiting = asyncio.create_task(waiting_recheck())
+    waiting = asyncio.create_task(check())
     await asyncio.sleep(0.01)
-    lock = ctx.object_lock(KIND, "ns", "target")
-    await lock.acquire()  # a renewal of the target starts meanwhile
+    await lock.acquire()  # a renewal of the waiting one's object starts meanwhile
     release.set()
-    await other
+    await first
     assert await waiting is False
     lock.release()
 
 
 async def test_at_most_the_configured_number_of_rechecks_run_at_once() -> None:
-    ctx = context(slots=2)
+    ctx = context(drift_concurrency=2)
     running = peak = 0
 
     async def recheck(name: str) -> None:
@@ -97,30 +103,3 @@ async def test_at_most_the_configured_number_of_rechecks_run_at_once() -> None:
 
     await asyncio.gather(*(recheck(f"s{i}") for i in range(10)))
     assert peak == 2
-
-
-async def test_spec_reconciles_take_slots_before_their_object_lock() -> None:
-    ctx = OperatorContext(
-        get_secret=_nothing,  # type: ignore[arg-type]
-        list_secrets=_nothing,  # type: ignore[arg-type]
-        options=OperatorOptions(change_concurrency=1),
-    )
-    release = asyncio.Event()
-
-    async def busy() -> None:
-        async with ctx.change_turn(KIND, "ns", "first"):
-            await release.wait()
-
-    async def queued() -> None:
-        async with ctx.change_turn(KIND, "ns", "second"):
-            pass
-
-    first = asyncio.create_task(busy())
-    await asyncio.sleep(0)
-    second = asyncio.create_task(queued())
-    await asyncio.sleep(0.01)
-    assert not second.done()
-    async with asyncio.timeout(1), ctx.object_lock(KIND, "ns", "second"):
-        pass  # a renewal of the queued object is not held up by the queue
-    release.set()
-    await asyncio.gather(first, second)
