@@ -103,3 +103,26 @@ async def test_at_most_the_configured_number_of_rechecks_run_at_once() -> None:
 
     await asyncio.gather(*(recheck(f"s{i}") for i in range(10)))
     assert peak == 2
+
+
+async def test_a_spec_reconcile_gives_its_slot_back_once_its_writes_are_applied() -> None:
+    ctx = context(change_concurrency=1)
+    saved = asyncio.Event()
+    order: list[str] = []
+
+    async def reconcile(name: str) -> None:
+        async with ctx.change_turn(KIND, "ns", name):
+            order.append(f"{name} applies")
+            ctx.applied()  # the appliance has the writes; the save is still to come
+            if name == "first":
+                await saved.wait()
+            order.append(f"{name} done")
+
+    first = asyncio.create_task(reconcile("first"))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(reconcile("second"))
+    await asyncio.wait_for(second, 1)  # it did not wait for the first one's save
+    assert ctx.object_lock(KIND, "ns", "first").locked()  # the first still holds its object
+    saved.set()
+    await first
+    assert order == ["first applies", "second applies", "second done", "first done"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from netscaler_certsync.domain import reasons
@@ -216,10 +216,13 @@ async def sync_appliance(
     options: SyncOptions,
     *,
     appliance: str | None = None,
+    on_applied: Callable[[], None] | None = None,
 ) -> ApplianceResult:
     """Bring one appliance to the desired certificates; see `netscaler_certsync.engine`.
 
     `appliance` keys the per-appliance lock; by default the client's endpoint and partition.
+    `on_applied` is called once the writes are done and the lock is released, before the wait
+    for the (shared) configuration save.
     """
     appliance = appliance or appliance_key(client.endpoint, client.partition)
     counter = Counter()
@@ -231,6 +234,8 @@ async def sync_appliance(
         finally:
             client.on_request.remove(counter)
     # The lock is released: the save is shared with the applies queued behind this one.
+    if on_applied is not None:
+        on_applied()
     result = applied.result
     if applied.needs_save:
         result = await _save(client, appliance, options.priority, result)

@@ -174,7 +174,12 @@ async def sync_connection(
             # The operator's one shared session to this appliance (see reconcile/sessions.py).
             client = ctx.sessions.client(target, endpoint, on_request=[hook])
             result: ApplianceResult = await sync_appliance(
-                client, desired, previous, options, appliance=appliance_key(endpoint, target.partition)
+                client,
+                desired,
+                previous,
+                options,
+                appliance=appliance_key(endpoint, target.partition),
+                on_applied=ctx.applied,
             )
             listed = await list_certkeys(client, result)
             await ctx.sessions.close_retired()

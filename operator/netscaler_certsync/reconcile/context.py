@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,12 @@ from netscaler_certsync.reconcile.triggers import TriggerIndex
 SecretGetter = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
 #: (namespace, label selector string) -> TLS Secrets matching it (server-side selected).
 SecretLister = Callable[[str, str], Awaitable[Sequence[Mapping[str, Any]]]]
+
+
+#: The current reconcile's `change_turn` slot, given back early by `OperatorContext.applied()`.
+_early_release: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "change_slot", default=None
+)
 
 
 def utc_now() -> dt.datetime:
@@ -96,12 +103,36 @@ class OperatorContext:
         1,000 CertificateSyncs created (or resumed at start-up) at once would otherwise each read
         their Secrets and parse their certificates before queueing for the appliance, all held
         in memory together. The slot comes first, so a waiting reconcile holds no object lock
-        and a renewal of the same object is not held up by the queue.
+        and a renewal of the same object is not held up by the queue. The slot is given back as
+        soon as the appliance has the writes (`applied()`), not after the configuration save that
+        follows: saves are shared by the applies queued behind each other (engine/saves.py), and
+        slots held through a slow save kept the next applies from queueing up to share it.
         """
         if self._change_slots is None:
             self._change_slots = asyncio.Semaphore(max(1, self.options.change_concurrency))
-        async with self._change_slots, self.object_lock(kind, namespace, name):
-            yield
+        slots = self._change_slots
+        await slots.acquire()
+        held = [True]
+
+        def give_back() -> None:
+            if held[0]:
+                held[0] = False
+                slots.release()
+
+        token = _early_release.set(give_back)
+        try:
+            async with self.object_lock(kind, namespace, name):
+                yield
+        finally:
+            _early_release.reset(token)
+            give_back()
+
+    @staticmethod
+    def applied() -> None:
+        """This reconcile's writes are on the appliance: give back its `change_turn` slot, if any."""
+        release = _early_release.get()
+        if release is not None:
+            release()
 
     def forget(self, kind: str, namespace: str, name: str) -> None:
         self._locks.pop((kind, namespace, name), None)
