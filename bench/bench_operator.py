@@ -162,6 +162,18 @@ class Large:
     wave_window: Window | None = None
 
 
+def wait_for_drift(stack: OperatorStack, timeout: float, rate: int = 20) -> None:
+    """Until drift re-checks are under way: at least `rate` NITRO requests in one second with
+    nothing else going on (the timers tick every 30 s, so a wave starts up to 30 s after it is due)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mark = len(stack.simulator.requests)
+        time.sleep(1.0)
+        if len(stack.simulator.requests) - mark >= rate:
+            return
+    raise TimeoutError("no drift wave within the timeout")
+
+
 def drift_wave_start(stack: OperatorStack) -> float:
     """When (epoch seconds) the first CertificateSync falls due for its drift re-sync."""
     stamps = [
@@ -195,8 +207,9 @@ def large_scale(
             f"target < {TARGET_MB:.0f} MB ({TARGET_MB / MIB:.1f} MiB)",
         )
         if drift_wave:
-            time.sleep(max(0.0, wave_at - time.time()) + 35)  # + the drift timer's 30 s tick
-            result.wave_window = Window(*steady(stack, 20))
+            time.sleep(max(0.0, wave_at - time.time()))
+            wait_for_drift(stack, timeout=120)
+            result.wave_window = Window(*steady(stack, 10))
             result.wave = renew_many(stack, middle, renewals, syncs, "during a drift wave")
             result.rss = max(result.rss, memory.measure(stack, "after the renewals during the drift wave"))
         return result
@@ -236,7 +249,7 @@ def queueing(large: Large, syncs: int) -> list[str]:
     ]
     if large.wave is not None and large.wave_window is not None:
         lines.append(
-            f"* during the drift wave, {large.wave_window.text()} (20 s, no renewals): "
+            f"* during the drift wave, {large.wave_window.text()} (10 s, no renewals): "
             f"{queue_evidence(large.wave)}."
         )
     else:
