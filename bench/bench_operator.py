@@ -287,6 +287,8 @@ def run(quick: bool) -> tuple[str, str, str]:
         "",
         table(HEADERS, [r.row() for r in rows]),
         "",
+        "`NITRO req/renewal` counts every request while the renewals ran: about 9 is the renewal's own,",
+        "more is other work (re-checks) that ran meanwhile.",
         "`status`: until the CertificateSync's status shows the new serial (polled every 50 ms); it",
         "includes the configuration save. A relist (410 Gone on every watch) is what an API server",
         "restart or an etcd compaction does to a watching client. The drift wave: every",
