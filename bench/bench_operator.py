@@ -26,10 +26,11 @@ from bench.operator_renewals import (
     queue_evidence,
     renew_many,
 )
-from bench.operator_stack import NS, OperatorStack, cpu_seconds, import_footprint, poll, settle
+from bench.operator_stack import NS, OperatorStack, cpu_seconds, import_footprint, settle
 from bench.report import table
 from netscaler_certsync.simulator.faults import FaultRule
 from netscaler_certsync.testing import k8s_builders as build
+from netscaler_certsync.testing.k8s_thread import wait_for
 from netscaler_certsync.testing.pki import TestPKI
 
 TARGET_MB = 150.0  # the target: 150 MB = 143.05 MiB (VmRSS is read in KiB)
@@ -68,7 +69,7 @@ class Memory:
 def start(stack: OperatorStack) -> None:
     stack.start_operator()
     stack.connection()
-    poll(stack.connection_ready, 60, 0.1, "the NetScalerConnection to be Ready")
+    wait_for(stack.connection_ready, 60, "the NetScalerConnection to be Ready", interval=0.1)
 
 
 def add_syncs(stack: OperatorStack, first: int, count: int, drift_interval: float | None = None) -> None:
@@ -94,7 +95,7 @@ def small_scale(pki: TestPKI, renewals: int, unrelated: int, memory: Memory) -> 
         start(stack)
         memory.measure(stack, "idle: one NetScalerConnection, nothing to sync")
         add_syncs(stack, 0, 1)
-        poll(lambda: stack.ready_syncs(), 60, 0.1, "the CertificateSync to be Ready")
+        wait_for(lambda: stack.ready_syncs(), 60, "the CertificateSync to be Ready", interval=0.1)
         result = renew_many(stack, "s0", renewals, 1)
         memory.measure(stack, f"1 CertificateSync after {renewals} renewals")
         step = unrelated // 5
@@ -142,7 +143,7 @@ def create_until_ready(stack: OperatorStack, syncs: int, drift_interval: float |
     cpu0, mark = cpu_seconds(stack.process.pid), len(stack.simulator.requests)
     began = time.perf_counter()
     add_syncs(stack, 0, syncs, drift_interval)
-    poll(lambda: len(stack.ready_syncs()) >= syncs, 1800, 0.5, f"{syncs} CertificateSyncs Ready")
+    wait_for(lambda: len(stack.ready_syncs()) >= syncs, 1800, f"{syncs} CertificateSyncs Ready", interval=0.5)
     return ToReady(
         time.perf_counter() - began,
         cpu_seconds(stack.process.pid) - cpu0,

@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.operator_stack import OperatorStack, cpu_seconds, poll
+from bench.operator_stack import OperatorStack, cpu_seconds
+from netscaler_certsync.testing.k8s_thread import wait_for
 
 POLL = 0.01  # seconds between reads of the appliance state while a renewal is in flight
 TIMEOUT = 120.0  # a renewal slower than this counts as failed
@@ -108,12 +109,12 @@ def renew_many(
         want = leaf.serial_hex  # the lambdas below run within this iteration
         mark = len(stack.simulator.requests)
         try:
-            poll(lambda: stack.appliance_serial(certkey) == want, TIMEOUT, POLL, "serial")  # noqa: B023
+            wait_for(lambda: stack.appliance_serial(certkey) == want, TIMEOUT, "serial", interval=POLL)  # noqa: B023
             result.appliance.append(time.perf_counter() - start)
             result.lists.append(stack.certkey_lists(mark))
-            poll(lambda: stack.status_serial(sync) == want, TIMEOUT, 0.05, "status")  # noqa: B023
+            wait_for(lambda: stack.status_serial(sync) == want, TIMEOUT, "status", interval=0.05)  # noqa: B023
             result.status.append(time.perf_counter() - start)
-        except TimeoutError:
+        except AssertionError:  # wait_for timed out
             result.failed += 1
         time.sleep(0.2)  # let the status patch and Event land before the next renewal
     result.operator_cpu = cpu_seconds(stack.process.pid) - cpu0

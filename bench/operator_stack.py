@@ -17,9 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -28,23 +28,10 @@ from netscaler_certsync.testing import k8s_builders as build
 from netscaler_certsync.testing.k8s_thread import CRD_GROUP, CRD_VERSION, EmulatorThread
 from netscaler_certsync.testing.pki import Issued, TestPKI
 
-__all__ = ["NS", "OperatorStack", "memory_mb", "poll"]
+__all__ = ["NS", "OperatorStack", "memory_mb"]
 
 NS = "default"
 VSERVER = "vs_sni"
-T = TypeVar("T")
-
-
-def poll(fn: Callable[[], T], timeout: float, interval: float, what: str) -> T:
-    """Call `fn` every `interval` seconds until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = fn()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def memory_mb(pid: int) -> tuple[float, float]:

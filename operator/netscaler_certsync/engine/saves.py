@@ -33,7 +33,6 @@ __all__ = ["save"]
 @dataclass
 class _Batch:
     done: asyncio.Future[None]
-    members: int = 0
     clients: list[NitroClient] = field(default_factory=list)
     """The clients of the members still waiting: the save goes through one of them."""
 
@@ -101,9 +100,9 @@ async def _commit(appliance: str, priority: Priority, batch: _Batch) -> None:
         _forget(key, batch)
 
 
-async def save(appliance: str, client: NitroClient, priority: Priority = Priority.CHANGE) -> int:
-    """Have the configuration saved after this apply's writes; returns how many applies shared
-    the save. Raises what the save raised (a NitroError), to every member alike.
+async def save(appliance: str, client: NitroClient, priority: Priority = Priority.CHANGE) -> None:
+    """Have the configuration saved after this apply's writes. Raises what the save raised (a
+    NitroError), to every member alike.
 
     Call it after releasing the appliance's lock: the save is made under the lock, by a task that
     queues for it (see the module docstring)."""
@@ -118,7 +117,6 @@ async def save(appliance: str, client: NitroClient, priority: Priority = Priorit
         task = asyncio.create_task(_commit(appliance, priority, batch), name=f"save:{appliance}")
         _running.add(task)
         task.add_done_callback(_running.discard)
-    batch.members += 1
     batch.clients.append(client)
     try:
         await asyncio.shield(batch.done)
@@ -126,4 +124,3 @@ async def save(appliance: str, client: NitroClient, priority: Priority = Priorit
         if client in batch.clients:
             batch.clients.remove(client)
         raise
-    return batch.members

@@ -209,6 +209,14 @@ async def _keep_snapshot(
         snapshots.store(appliance, after, time.monotonic() if listed else listed_at)
 
 
+def _save_failed(exc: ne.NitroError) -> str:
+    """The warning for a save that failed (or a failed check whether one is needed); trouble with
+    the whole appliance (transport, authentication) aborts instead."""
+    if isinstance(exc, ne.TransportError | ne.AuthenticationError):
+        raise to_aborted(exc) from exc
+    return f"saving the configuration failed: {exc}"
+
+
 async def sync_appliance(
     client: NitroClient,
     desired: Sequence[DesiredCertificate],
@@ -251,12 +259,9 @@ async def _save(
     try:
         await saves.save(appliance, client, priority)
     except ne.NitroError as exc:
-        if isinstance(exc, ne.TransportError | ne.AuthenticationError):
-            raise to_aborted(exc) from exc
+        warning = _save_failed(exc)
         return replace(
-            result,
-            records=replace(result.records, unsaved=True),
-            warnings=(*result.warnings, f"saving the configuration failed: {exc}"),
+            result, records=replace(result.records, unsaved=True), warnings=(*result.warnings, warning)
         )
     return replace(result, saved=True, writes=result.writes + 1)
 
@@ -317,9 +322,7 @@ async def _sync(
             client, counter, changed=changed, unsure=scan or records != given, unsaved=given.unsaved
         )
     except ne.NitroError as exc:  # asking whether the configuration is saved failed
-        if isinstance(exc, ne.TransportError | ne.AuthenticationError):
-            raise to_aborted(exc) from exc
-        warnings.append(f"saving the configuration failed: {exc}")
+        warnings.append(_save_failed(exc))
         records = replace(records, unsaved=True)
     clean = not outcome.failed and not warnings
     if clean:

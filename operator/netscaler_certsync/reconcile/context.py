@@ -112,11 +112,12 @@ class OperatorContext:
             self._change_slots = asyncio.Semaphore(max(1, self.options.change_concurrency))
         slots = self._change_slots
         await slots.acquire()
-        held = [True]
+        held = True
 
         def give_back() -> None:
-            if held[0]:
-                held[0] = False
+            nonlocal held
+            if held:
+                held = False
                 slots.release()
 
         token = _early_release.set(give_back)

@@ -48,8 +48,10 @@ _CRD_VERBS = {"list", "watch", "get", "create", "patch", "update", "delete"}
 T = TypeVar("T")
 
 
-def wait_for(fn: Callable[[], T], timeout: float = 10, what: str = "condition") -> T:
-    """Poll `fn` every 20 ms until it returns something truthy; tests never sleep blindly."""
+def wait_for(
+    fn: Callable[[], T], timeout: float = 10, what: str = "condition", *, interval: float = 0.02
+) -> T:
+    """Poll `fn` every `interval` seconds until it returns something truthy; tests never sleep blindly."""
     deadline = time.monotonic() + timeout
     while True:
         result = fn()
@@ -57,7 +59,7 @@ def wait_for(fn: Callable[[], T], timeout: float = 10, what: str = "condition") 
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(interval)
 
 
 def declare_resources(k: kmock.KubernetesEmulator) -> None:
