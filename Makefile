@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# The dev package (emulated Kubernetes API, test PKI, the demo) is never installed or shipped:
+# it is found on this path by the demo, the benchmarks, import-linter and (via pyproject) pytest.
+export PYTHONPATH := $(CURDIR)/devkit
 
 .PHONY: help venv test lint format demo bench tools e2e image clean
 
@@ -24,13 +27,13 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check operator tests bench hack
-	$(VENV)/bin/ruff format --check operator tests bench hack
+	$(VENV)/bin/ruff check operator devkit tests bench hack
+	$(VENV)/bin/ruff format --check operator devkit tests bench hack
 	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format operator tests bench hack
-	$(VENV)/bin/ruff check --fix operator tests bench hack
+	$(VENV)/bin/ruff format operator devkit tests bench hack
+	$(VENV)/bin/ruff check --fix operator devkit tests bench hack
 
 test: lint tools
 	PATH="$(CURDIR)/.tools/bin:$$PATH" $(PY) -m pytest $(PYTEST_ARGS)
@@ -39,7 +42,7 @@ tools:
 	@bash hack/tools.sh
 
 demo: $(STAMP)
-	$(PY) -m netscaler_certsync.demo $(DEMO_ARGS)
+	$(PY) -m certsync_devkit.demo $(DEMO_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)

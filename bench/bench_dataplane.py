@@ -23,12 +23,12 @@ from tests.dataplane.scenario import SERVED, HandshakeLoop, Issuers, RunResult, 
 from tests.operator.harness import Cluster
 
 from bench.report import table
+from certsync_devkit.k8s_thread import EmulatorThread
+from certsync_devkit.operator_thread import OperatorThread
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.k8s import ClusterAccess
 from netscaler_certsync.reconcile.context import OperatorOptions
 from netscaler_certsync.simulator import SimulatorThread
-from netscaler_certsync.testing.k8s_thread import EmulatorThread
-from netscaler_certsync.testing.operator_thread import OperatorThread
-from netscaler_certsync.testing.pki import TestPKI
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bench.report import table
+from certsync_devkit.pki import TestPKI, pem_bundle
 from netscaler_certsync.domain import parse_material, render_certkey_name
 from netscaler_certsync.engine import (
     ApplianceResult,
@@ -23,7 +24,6 @@ from netscaler_certsync.engine import (
 )
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.simulator import FaultRule, Simulator, SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import TestPKI, pem_bundle
 
 CONFIG = SimulatorConfig(ssl_vservers=("vs_https", "vs_sni"), sni_vservers=("vs_sni",), log_requests=False)
 OPTIONS = SyncOptions(owner="bench/engine")

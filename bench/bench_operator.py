@@ -28,10 +28,10 @@ from bench.operator_renewals import (
 )
 from bench.operator_stack import NS, OperatorStack, cpu_seconds, import_footprint, settle
 from bench.report import table
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.simulator.faults import FaultRule
-from netscaler_certsync.testing import k8s_builders as build
-from netscaler_certsync.testing.k8s_thread import wait_for
-from netscaler_certsync.testing.pki import TestPKI
 
 TARGET_MB = 150.0  # the target: 150 MB = 143.05 MiB (VmRSS is read in KiB)
 MIB = 1.048576  # MB per MiB

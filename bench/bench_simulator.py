@@ -19,8 +19,8 @@ import aiohttp
 import httpx
 
 from bench.report import table
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.simulator import SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import TestPKI
 
 LOGIN = {"login": {"username": "nsroot", "password": "nsroot"}}
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.operator_stack import OperatorStack, cpu_seconds
-from netscaler_certsync.testing.k8s_thread import wait_for
+from certsync_devkit.k8s_thread import wait_for
 
 POLL = 0.01  # seconds between reads of the appliance state while a renewal is in flight
 TIMEOUT = 120.0  # a renewal slower than this counts as failed

@@ -23,10 +23,10 @@ from typing import Any
 
 import httpx
 
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.k8s_thread import CRD_GROUP, CRD_VERSION, EmulatorThread
+from certsync_devkit.pki import Issued, TestPKI
 from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
-from netscaler_certsync.testing import k8s_builders as build
-from netscaler_certsync.testing.k8s_thread import CRD_GROUP, CRD_VERSION, EmulatorThread
-from netscaler_certsync.testing.pki import Issued, TestPKI
 
 __all__ = ["NS", "OperatorStack", "memory_mb"]
 

@@ -31,7 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from netscaler_certsync.testing.pki import Issued, make_ca, make_leaf, new_key
+from certsync_devkit.pki import Issued, make_ca, make_leaf, new_key
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO / "hack" / "apiserver" / "build.sh"

@@ -31,7 +31,7 @@ import kmock
 import pytest
 from kubernetes import client, config
 
-from netscaler_certsync.testing.k8s_thread import EmulatorThread, kubeconfig_text
+from certsync_devkit.k8s_thread import EmulatorThread, kubeconfig_text
 from tests.apiserver.apiserver_harness import (
     EXIT_ARCHIVE_UNREACHABLE,
     EXIT_CANNOT_BUILD_HERE,

@@ -17,13 +17,13 @@ import httpx
 import pytest
 from kubernetes import client
 
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.operator_thread import OperatorThread
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.k8s import ClusterAccess
 from netscaler_certsync.reconcile.context import OperatorOptions
 from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
-from netscaler_certsync.testing import k8s_builders as build
-from netscaler_certsync.testing.k8s_thread import wait_for
-from netscaler_certsync.testing.operator_thread import OperatorThread
-from netscaler_certsync.testing.pki import TestPKI
 from tests.apiserver.apiserver_kube import Kube, certificate_sync, connection
 from tests.apiserver.apiserver_proxy import ProxyThread
 

@@ -19,7 +19,7 @@ from kopf.testing import KopfRunner
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from netscaler_certsync.testing.k8s_thread import EmulatorThread, wait_for
+from certsync_devkit.k8s_thread import EmulatorThread, wait_for
 from tests.apiserver.apiserver_kube import GROUP, VERSION, Kube, certificate_sync, connection
 from tests.apiserver.apiserver_proxy import ProxyThread
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from netscaler_certsync.testing.k8s_thread import EmulatorThread
+from certsync_devkit.k8s_thread import EmulatorThread
 
 from .chart_helpers import CHART, HELM, NAMESPACE, RELEASE, ROOT
 

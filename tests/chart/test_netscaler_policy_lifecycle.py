@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
+from certsync_devkit.pki import Issued, TestPKI, pem_bundle
 from netscaler_certsync.domain import parse_material, render_certkey_name
 from netscaler_certsync.engine import (
     ApplianceResult,
@@ -27,7 +28,6 @@ from netscaler_certsync.engine import (
 )
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.simulator import RestrictedUser, Simulator, SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import Issued, TestPKI, pem_bundle
 
 from .chart_helpers import policy_regex
 

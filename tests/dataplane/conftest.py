@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
+from certsync_devkit.k8s_thread import EmulatorThread
+from certsync_devkit.operator_thread import OperatorThread
+from certsync_devkit.pki import Issued, TestPKI, pem_bundle
 from netscaler_certsync.domain import parse_material
 from netscaler_certsync.engine import (
     ApplianceResult,
@@ -22,9 +25,6 @@ from netscaler_certsync.k8s import ClusterAccess
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.reconcile.context import OperatorOptions
 from netscaler_certsync.simulator import Simulator, SimulatorThread, run_simulator
-from netscaler_certsync.testing.k8s_thread import EmulatorThread
-from netscaler_certsync.testing.operator_thread import OperatorThread
-from netscaler_certsync.testing.pki import Issued, TestPKI, pem_bundle
 from tests.dataplane.scenario import SERVED
 from tests.operator.harness import Cluster
 

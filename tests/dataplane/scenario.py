@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.pki import Issued, make_ca, make_leaf, pem_bundle
 from netscaler_certsync.simulator import SimulatorConfig
-from netscaler_certsync.testing import k8s_builders as build
-from netscaler_certsync.testing.pki import Issued, make_ca, make_leaf, pem_bundle
 from tests.operator.harness import NS, Cluster
 
 HOST = "www.example.com"

@@ -7,8 +7,8 @@ import socket
 import time
 from typing import Any
 
+from certsync_devkit.operator_thread import OperatorThread
 from netscaler_certsync.k8s import keys
-from netscaler_certsync.testing.operator_thread import OperatorThread
 from tests.operator.harness import Cluster, admin, condition
 
 

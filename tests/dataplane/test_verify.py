@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 
+from certsync_devkit.pki import TestPKI, make_ca, make_leaf
 from netscaler_certsync.engine.verify import (
     ChainIncomplete,
     ServedCertificateMismatch,
@@ -16,7 +17,6 @@ from netscaler_certsync.engine.verify import (
     verify_readback,
 )
 from netscaler_certsync.simulator import FaultRule, Simulator
-from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf
 from tests.dataplane.conftest import Deployer, desired
 
 

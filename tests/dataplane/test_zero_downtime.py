@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from netscaler_certsync.testing.operator_thread import OperatorThread
+from certsync_devkit.operator_thread import OperatorThread
 from tests.dataplane.scenario import RunResult, describe, renew_under_load
 from tests.operator.harness import Cluster
 

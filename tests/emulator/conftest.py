@@ -9,9 +9,9 @@ import httpx
 import pytest
 from kubernetes import client, config
 
+from certsync_devkit.k8s_emulator import RealisticEmulator
+from certsync_devkit.k8s_thread import EmulatorThread, running_emulator
 from netscaler_certsync.k8s import ClusterAccess, KubeClient
-from netscaler_certsync.testing.k8s_emulator import RealisticEmulator
-from netscaler_certsync.testing.k8s_thread import EmulatorThread, running_emulator
 
 
 @pytest.fixture()

@@ -12,7 +12,7 @@ from collections import Counter
 
 import httpx
 
-from netscaler_certsync.testing.k8s_builders import certificate_sync
+from certsync_devkit.k8s_builders import certificate_sync
 
 PATH = "/apis/netscaler.certsync.dev/v1alpha1/namespaces/default/certificatesyncs"
 

@@ -19,8 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from certsync_devkit.pki import Issued, make_ca, new_key, server_certificate
 from netscaler_certsync.k8s import ClusterAccess, KubeClient, TransportError
-from netscaler_certsync.testing.pki import Issued, make_ca, new_key, server_certificate
 
 
 def client_certificate(ca: Issued, cn: str) -> Issued:

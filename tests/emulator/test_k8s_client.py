@@ -10,6 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from certsync_devkit.k8s_builders import (
+    certificate_sync,
+    credentials_secret,
+    opaque_secret,
+    tls_secret,
+)
+from certsync_devkit.k8s_emulator import RealisticEmulator
+from certsync_devkit.k8s_thread import kubeconfig_text, request_log
 from netscaler_certsync.k8s import (
     ClusterAccess,
     ConfigError,
@@ -25,14 +33,6 @@ from netscaler_certsync.k8s import (
     WatchEvent,
     keys,
 )
-from netscaler_certsync.testing.k8s_builders import (
-    certificate_sync,
-    credentials_secret,
-    opaque_secret,
-    tls_secret,
-)
-from netscaler_certsync.testing.k8s_emulator import RealisticEmulator
-from netscaler_certsync.testing.k8s_thread import kubeconfig_text, request_log
 
 SECRETS = "/api/v1/namespaces/default/secrets"
 

@@ -16,7 +16,7 @@ from kopf.testing import KopfRunner
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from netscaler_certsync.testing.k8s_thread import CRD_GROUP, CRD_VERSION, EmulatorThread, wait_for
+from certsync_devkit.k8s_thread import CRD_GROUP, CRD_VERSION, EmulatorThread, wait_for
 
 G, V, P = CRD_GROUP, CRD_VERSION, "certificatesyncs"
 FINALIZER = "netscaler.certsync.dev/cleanup"

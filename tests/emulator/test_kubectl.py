@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from certsync_devkit.k8s_thread import CRD_GROUP, CRD_VERSION
 from netscaler_certsync.k8s import keys
-from netscaler_certsync.testing.k8s_thread import CRD_GROUP, CRD_VERSION
 
 KUBECTL = Path(__file__).resolve().parents[2] / ".tools" / "bin" / "kubectl"
 

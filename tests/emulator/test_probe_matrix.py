@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from netscaler_certsync.testing.k8s_thread import (
+from certsync_devkit.k8s_thread import (
     CRD_GROUP,
     CRD_VERSION,
     EmulatorThread,

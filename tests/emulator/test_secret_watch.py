@@ -10,10 +10,10 @@ import httpx
 import kmock
 import pytest
 
+from certsync_devkit.k8s_builders import opaque_secret, tls_secret
+from certsync_devkit.k8s_emulator import RealisticEmulator
+from certsync_devkit.k8s_thread import request_log, unselected_secret_reads
 from netscaler_certsync.k8s import Backoff, ChangeKind, KubeClient, TLSSecretWatcher, keys
-from netscaler_certsync.testing.k8s_builders import opaque_secret, tls_secret
-from netscaler_certsync.testing.k8s_emulator import RealisticEmulator
-from netscaler_certsync.testing.k8s_thread import request_log, unselected_secret_reads
 
 SYNC = {keys.SECRET_SYNC_LABEL: "true"}
 Change = tuple[str, str, ChangeKind]

@@ -1,7 +1,8 @@
-"""`python -m netscaler_certsync.testing.k8s_serve`: a standalone emulator a human can point kubectl at."""
+"""`python -m certsync_devkit.k8s_serve`: a standalone emulator a human can point kubectl at."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -9,12 +10,18 @@ from pathlib import Path
 
 from kubernetes import client, config
 
+import certsync_devkit
+
+# The devkit is not installed: the child finds it where pytest does (`pythonpath` in pyproject.toml).
+DEVKIT_PATH = str(Path(certsync_devkit.__file__).resolve().parents[1])
+
 
 def test_serves_until_interrupted_and_writes_a_kubeconfig(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kc"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "netscaler_certsync.testing.k8s_serve", "--kubeconfig", str(kubeconfig)],
+        [sys.executable, "-m", "certsync_devkit.k8s_serve", "--kubeconfig", str(kubeconfig)],
         stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": DEVKIT_PATH},
         text=True,
     )
     try:

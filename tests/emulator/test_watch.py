@@ -11,8 +11,8 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from netscaler_certsync.testing.k8s_emulator import RealisticEmulator
-from netscaler_certsync.testing.k8s_thread import EmulatorThread, declare_resources
+from certsync_devkit.k8s_emulator import RealisticEmulator
+from certsync_devkit.k8s_thread import EmulatorThread, declare_resources
 
 
 def secret(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:

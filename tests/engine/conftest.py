@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from certsync_devkit.pki import Issued, TestPKI, pem_bundle
 from netscaler_certsync.domain import parse_material, render_certkey_name
 from netscaler_certsync.engine import (
     ApplianceResult,
@@ -19,7 +20,6 @@ from netscaler_certsync.engine import (
 )
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.simulator import Simulator, SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import Issued, TestPKI, pem_bundle
 
 SIM_CONFIG = SimulatorConfig(
     ssl_vservers=("vs_https", "vs_two", "vs_sni"),

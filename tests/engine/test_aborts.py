@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from certsync_devkit.pki import TestPKI, make_ca
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import Records, SyncAborted, SyncOptions, sync_appliance
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.simulator import RestrictedUser, Simulator, SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import TestPKI, make_ca
 
 from .conftest import certkeys, desired
 

@@ -14,9 +14,9 @@ import random
 
 import pytest
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine import BindingSpec, CertState, SyncAborted
 from netscaler_certsync.simulator import FaultRule, Simulator
-from netscaler_certsync.testing.pki import TestPKI
 
 from .conftest import Harness, appliance, bindings, certkeys, desired, orphans
 

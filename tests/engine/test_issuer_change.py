@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from certsync_devkit.pki import TestPKI, make_ca
 from netscaler_certsync.domain import reasons, successor_name
 from netscaler_certsync.engine import BindingSpec, CertState
 from netscaler_certsync.simulator import FaultRule, Simulator
-from netscaler_certsync.testing.pki import TestPKI, make_ca
 
 from .conftest import Harness, appliance, bindings, certkeys, desired, orphans
 

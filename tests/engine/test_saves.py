@@ -11,6 +11,7 @@ import asyncio
 
 import pytest
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine import (
     ApplianceResult,
     CertState,
@@ -24,7 +25,6 @@ from netscaler_certsync.engine import (
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
 from netscaler_certsync.simulator import Simulator
 from netscaler_certsync.simulator.faults import FaultRule
-from netscaler_certsync.testing.pki import TestPKI
 from tests.engine.conftest import appliance, desired
 
 

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from certsync_devkit.pki import TestPKI, make_ca
 from netscaler_certsync.domain import NamingError, reasons
 from netscaler_certsync.engine import BindingSpec, CertState, DesiredCertificate, SyncOptions
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
 from netscaler_certsync.simulator import Simulator
-from netscaler_certsync.testing.pki import TestPKI, make_ca
 
 from .conftest import Harness, appliance, bindings, certkeys, desired, files, orphans
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import (
     ApplianceResult,
@@ -25,7 +26,6 @@ from netscaler_certsync.engine import (
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
 from netscaler_certsync.simulator import Simulator
 from netscaler_certsync.simulator.faults import FaultRule
-from netscaler_certsync.testing.pki import TestPKI
 from tests.engine.conftest import bindings, certkeys, desired, files, orphans
 
 SNI = BindingSpec("vs_sni", sni=True)

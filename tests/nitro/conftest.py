@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.simulator import RestrictedUser, Simulator, SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import TestPKI
 
 SIM_CONFIG = SimulatorConfig(
     ssl_vservers=("vs_https", "vs_sni"),

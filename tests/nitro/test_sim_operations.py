@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from certsync_devkit.pki import Issued, TestPKI
 from netscaler_certsync.nitro import CertBinding, NewCertKey, NitroClient, errors
 from netscaler_certsync.simulator import Simulator
-from netscaler_certsync.testing.pki import Issued, TestPKI
 from tests.nitro.conftest import ClientFactory
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.nitro import CertBinding, Credentials, NitroClient, TLSConfig
 from netscaler_certsync.simulator import Quirks, SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import TestPKI
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.nitro import RequestEvent, errors
 from netscaler_certsync.simulator import FaultRule, Simulator
-from netscaler_certsync.testing.pki import TestPKI
 from tests.nitro.conftest import ClientFactory
 
 

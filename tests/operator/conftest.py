@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
+from certsync_devkit.k8s_thread import EmulatorThread
+from certsync_devkit.operator_thread import OperatorThread
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.k8s import ClusterAccess
 from netscaler_certsync.reconcile.context import OperatorOptions
 from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
-from netscaler_certsync.testing.k8s_thread import EmulatorThread
-from netscaler_certsync.testing.operator_thread import OperatorThread
-from netscaler_certsync.testing.pki import TestPKI
 from tests.operator.harness import Cluster
 
 

@@ -12,11 +12,11 @@ import httpx
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.k8s_thread import EmulatorThread, wait_for
+from certsync_devkit.pki import Issued, TestPKI
 from netscaler_certsync.k8s import keys
 from netscaler_certsync.simulator import SimulatorThread
-from netscaler_certsync.testing import k8s_builders as build
-from netscaler_certsync.testing.k8s_thread import EmulatorThread, wait_for
-from netscaler_certsync.testing.pki import Issued, TestPKI
 
 T = TypeVar("T")
 G, V = keys.GROUP, keys.VERSION

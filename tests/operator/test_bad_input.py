@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from netscaler_certsync.testing import k8s_builders as build
-from netscaler_certsync.testing.operator_thread import OperatorThread
-from netscaler_certsync.testing.pki import make_leaf
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.operator_thread import OperatorThread
+from certsync_devkit.pki import make_leaf
 from tests.operator.harness import NS, Cluster, admin, condition, nitro
 
 
@@ -186,7 +186,7 @@ def test_collision_with_a_foreign_certkey(cluster: Cluster, operator: OperatorTh
     cluster.crs.delete_namespaced_custom_object(
         "netscaler.certsync.dev", "v1alpha1", NS, "certificatesyncs", "www"
     )
-    from netscaler_certsync.testing.k8s_thread import wait_for
+    from certsync_devkit.k8s_thread import wait_for
 
     wait_for(lambda: cluster.get("certificatesyncs", "www") is None, timeout=10, what="deletion")
     assert cluster.certkey("default-www")["serial"] == foreign.serial_hex

@@ -15,7 +15,7 @@ from typing import IO
 
 import httpx
 
-from netscaler_certsync.testing.k8s_thread import wait_for
+from certsync_devkit.k8s_thread import wait_for
 from tests.operator.harness import Cluster
 
 

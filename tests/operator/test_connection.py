@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.operator_thread import OperatorThread
 from netscaler_certsync.k8s import keys
 from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
-from netscaler_certsync.testing import k8s_builders as build
-from netscaler_certsync.testing.k8s_thread import wait_for
-from netscaler_certsync.testing.operator_thread import OperatorThread
 from tests.operator.harness import NS, Cluster, condition
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from netscaler_certsync.demo.__main__ import nitro_demo
-from netscaler_certsync.demo.operator_demo import operator_demo
+from certsync_devkit.demo.__main__ import nitro_demo
+from certsync_devkit.demo.operator_demo import operator_demo
 
 
 def test_operator_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

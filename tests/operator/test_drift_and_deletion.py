@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.operator_thread import OperatorThread
+from certsync_devkit.pki import make_leaf
 from netscaler_certsync.k8s import keys
-from netscaler_certsync.testing.k8s_thread import wait_for
-from netscaler_certsync.testing.operator_thread import OperatorThread
-from netscaler_certsync.testing.pki import make_leaf
 from tests.operator.harness import Cluster, admin, condition, nitro
 
 

@@ -3,8 +3,8 @@ Status says what is happening meanwhile."""
 
 from __future__ import annotations
 
-from netscaler_certsync.testing.k8s_thread import wait_for
-from netscaler_certsync.testing.operator_thread import OperatorThread
+from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.operator_thread import OperatorThread
 from tests.operator.harness import Cluster, admin, condition
 
 

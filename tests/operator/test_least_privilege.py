@@ -8,11 +8,11 @@ import ssl
 import httpx
 import pytest
 
+from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.operator_thread import OperatorThread
+from certsync_devkit.policy import command_policy
 from netscaler_certsync.k8s import keys
 from netscaler_certsync.simulator import RestrictedUser
-from netscaler_certsync.testing.k8s_thread import wait_for
-from netscaler_certsync.testing.operator_thread import OperatorThread
-from netscaler_certsync.testing.policy import command_policy
 from tests.operator.harness import Cluster
 
 USER = ("certsync", "certsync-test")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.operator_thread import OperatorThread
 from netscaler_certsync.k8s import keys
-from netscaler_certsync.testing.k8s_thread import wait_for
-from netscaler_certsync.testing.operator_thread import OperatorThread
 from tests.operator.harness import Cluster, condition, nitro
 
 

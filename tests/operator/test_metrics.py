@@ -8,8 +8,8 @@ import socket
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from netscaler_certsync.testing.k8s_thread import wait_for
-from netscaler_certsync.testing.operator_thread import OperatorThread
+from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.operator_thread import OperatorThread
 from tests.operator.harness import Cluster, admin
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import json
 
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.operator_thread import OperatorThread
 from netscaler_certsync.k8s import keys
-from netscaler_certsync.testing import k8s_builders as build
-from netscaler_certsync.testing.k8s_thread import wait_for
-from netscaler_certsync.testing.operator_thread import OperatorThread
 from tests.operator.conftest import LogRecorder as Recorder
 from tests.operator.harness import NS, Cluster
 

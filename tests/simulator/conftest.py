@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.simulator import Simulator, SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import TestPKI
 from tests.simulator.helpers import Nitro
 
 

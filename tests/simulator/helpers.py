@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from netscaler_certsync.testing.pki import Issued
+from certsync_devkit.pki import Issued
 
 CONFIG = "/nitro/v1/config"
 

@@ -7,8 +7,8 @@ import ssl
 
 import httpx
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.simulator import Simulator, SimulatorConfig, SimulatorThread
-from netscaler_certsync.testing.pki import TestPKI
 from tests.simulator.helpers import Nitro, assert_done
 
 

@@ -6,8 +6,8 @@ import re
 
 import httpx
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.simulator import Quirks, Simulator, SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import TestPKI
 from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 

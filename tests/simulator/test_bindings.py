@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.simulator import Simulator
-from netscaler_certsync.testing.pki import TestPKI
 from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 BINDING = "sslvserver_sslcertkey_binding"

@@ -8,8 +8,8 @@ import asyncio
 import httpx
 import pytest
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.simulator import FaultRule, Simulator, SimulatorConfig, parse_fault, run_simulator
-from netscaler_certsync.testing.pki import TestPKI
 from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 

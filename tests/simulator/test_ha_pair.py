@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.simulator import Quirks, SimulatorConfig, run_ha_pair
-from netscaler_certsync.testing.pki import TestPKI
 from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 

@@ -3,8 +3,8 @@ delete refused while linked-to; the sslcertlink and sslcertificatechain views.""
 
 from __future__ import annotations
 
+from certsync_devkit.pki import TestPKI, make_ca
 from netscaler_certsync.simulator import Quirks, SimulatorConfig
-from netscaler_certsync.testing.pki import TestPKI, make_ca
 from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 

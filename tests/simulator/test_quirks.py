@@ -11,8 +11,8 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from certsync_devkit.pki import Issued, TestPKI, new_key
 from netscaler_certsync.simulator import Quirks, SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import Issued, TestPKI, new_key
 from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 

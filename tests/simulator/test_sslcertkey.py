@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from certsync_devkit.pki import TestPKI, make_ca, make_leaf
 from netscaler_certsync.simulator import Simulator
-from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf
 from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 OPENSSL_DATE = re.compile(r"[A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d \d{4} GMT")

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from cryptography import x509
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.simulator import Simulator, SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import TestPKI
 from tests.simulator.helpers import Nitro, assert_done
 
 

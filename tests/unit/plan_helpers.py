@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from certsync_devkit.pki import Issued, pem_bundle
 from netscaler_certsync.domain import (
     CertInfo,
     LeafFiles,
@@ -25,7 +26,6 @@ from netscaler_certsync.engine import (
     plan,
 )
 from netscaler_certsync.nitro import CertBinding, CertKey
-from netscaler_certsync.testing.pki import Issued, pem_bundle
 
 OWNER = "shop/web-certs"
 OWNER_ID = owner_id(OWNER)

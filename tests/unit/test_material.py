@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from certsync_devkit.pki import TestPKI, make_ca, make_leaf, new_key, pem_bundle
 from netscaler_certsync.domain import MaterialError, parse_material, reasons
-from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf, new_key, pem_bundle
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.domain import NamingError, reasons, successor_name
 from netscaler_certsync.engine import ApplianceState, BindingSpec, CertRecord, DesiredCertificate
-from netscaler_certsync.testing.pki import TestPKI
 
 from .plan_helpers import (
     bound,

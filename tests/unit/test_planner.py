@@ -10,9 +10,9 @@ import datetime as dt
 
 import pytest
 
+from certsync_devkit.pki import TestPKI, make_ca
 from netscaler_certsync.domain import NamingError, ca_file_name, leaf_file_names, reasons, successor_name
 from netscaler_certsync.engine import Action, BindingSpec, DesiredCertificate, render_plan
-from netscaler_certsync.testing.pki import TestPKI, make_ca
 
 from .plan_helpers import (
     OWNER_ID,

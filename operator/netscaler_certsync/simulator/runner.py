@@ -21,10 +21,10 @@ from netscaler_certsync.simulator.certs import info_from_x509
 from netscaler_certsync.simulator.config import SimulatorConfig
 from netscaler_certsync.simulator.faults import FaultInjector
 from netscaler_certsync.simulator.invariants import check
+from netscaler_certsync.simulator.pki import make_ca, server_certificate
 from netscaler_certsync.simulator.records import RequestRecord
 from netscaler_certsync.simulator.state import DEFAULT_LOCATION, ApplianceState
 from netscaler_certsync.simulator.vserver_tls import VServerListeners
-from netscaler_certsync.testing.pki import make_ca, server_certificate
 
 
 class Simulator:

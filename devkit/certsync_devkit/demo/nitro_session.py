@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.nitro import NitroClient, RequestEvent
-from netscaler_certsync.testing.pki import TestPKI
 
 SSL_DIR = "/nsconfig/ssl"
 

@@ -20,16 +20,16 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from netscaler_certsync.demo.columns import table
-from netscaler_certsync.demo.show import appliance_state
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.demo.columns import table
+from certsync_devkit.demo.show import appliance_state
+from certsync_devkit.k8s_thread import EmulatorThread
+from certsync_devkit.operator_thread import OperatorThread
+from certsync_devkit.pki import TestPKI
+from certsync_devkit.policy import command_policy
 from netscaler_certsync.k8s import ClusterAccess, keys
 from netscaler_certsync.reconcile.context import OperatorOptions
 from netscaler_certsync.simulator import RestrictedUser, SimulatorConfig, SimulatorThread
-from netscaler_certsync.testing import k8s_builders as build
-from netscaler_certsync.testing.k8s_thread import EmulatorThread
-from netscaler_certsync.testing.operator_thread import OperatorThread
-from netscaler_certsync.testing.pki import TestPKI
-from netscaler_certsync.testing.policy import command_policy
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "simulator" / "sync.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 SETUP_DOC = ROOT / "docs" / "netscaler-setup.md"
 BEGIN, END = "<!-- netscaler-command-policy:begin -->", "<!-- netscaler-command-policy:end -->"
 

@@ -1,7 +1,8 @@
-"""A throw-away PKI for tests, the demo, the benchmarks and the simulator's own TLS certificate.
+"""A throw-away PKI: the simulator's own TLS certificate and its built-in certificates.
 
 Makes roots, intermediates and leaves with `cryptography`, in EC P-256 by default because it is
 fast (a benchmark may issue thousands), RSA on request. Nothing here is fit for production keys.
+Tests, the demo and the benchmarks use it through `certsync_devkit.pki`, which adds `TestPKI`.
 """
 
 from __future__ import annotations
@@ -183,30 +184,6 @@ def pem_bundle(certs: Iterable[Issued | x509.Certificate]) -> bytes:
         cert = item.cert if isinstance(item, Issued) else item
         out += cert.public_bytes(serialization.Encoding.PEM)
     return out
-
-
-@dataclass(frozen=True)
-class TestPKI:
-    """A root and one intermediate, and a way to issue leaves under the intermediate."""
-
-    __test__ = False  # not a pytest test class
-
-    root: Issued
-    intermediate: Issued
-
-    @classmethod
-    def create(cls, name: str = "Certsync Test", key_type: str = "ec") -> TestPKI:
-        root = make_ca(f"{name} Root CA", key_type=key_type)
-        intermediate = make_ca(f"{name} Intermediate CA", issuer=root, key_type=key_type, path_length=0)
-        return cls(root, intermediate)
-
-    def leaf(self, cn: str = "www.example.com", **kwargs: object) -> Issued:
-        return make_leaf(self.intermediate, cn, **kwargs)  # type: ignore[arg-type]
-
-    def tls_secret_data(self, leaf: Issued, *, with_chain: bool = True) -> dict[str, bytes]:
-        """What a `kubernetes.io/tls` Secret holds for `leaf` (raw bytes, not base64)."""
-        crt = pem_bundle([leaf, self.intermediate] if with_chain else [leaf])
-        return {"tls.crt": crt, "tls.key": leaf.key_pem, "ca.crt": self.root.cert_pem}
 
 
 def server_certificate(hosts: Sequence[str] = ("127.0.0.1", "localhost")) -> tuple[Issued, Issued]:

@@ -1,4 +1,4 @@
-"""`make demo` / `python -m netscaler_certsync.demo`.
+"""`make demo` / `python -m certsync_devkit.demo`.
 
 By default: the NITRO simulator plus the real operator on an embedded, emulated Kubernetes API
 (nothing to install, nothing outside this process). `--nitro-session` instead shows, call by
@@ -12,8 +12,8 @@ import asyncio
 import logging
 import sys
 
-from netscaler_certsync.demo.nitro_session import print_request, scripted_session
-from netscaler_certsync.demo.show import appliance_state
+from certsync_devkit.demo.nitro_session import print_request, scripted_session
+from certsync_devkit.demo.show import appliance_state
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
 from netscaler_certsync.simulator import SimulatorConfig, run_simulator
 
@@ -42,7 +42,7 @@ async def nitro_demo() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m netscaler_certsync.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m certsync_devkit.demo", description=__doc__)
     parser.add_argument(
         "--nitro-session", action="store_true", help="show the scripted NITRO session instead"
     )
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)  # the demo narrates; the operator's own log stays quiet
     if args.nitro_session:
         return asyncio.run(nitro_demo())
-    from netscaler_certsync.demo.operator_demo import operator_demo
+    from certsync_devkit.demo.operator_demo import operator_demo
 
     return operator_demo(real_cluster=args.real_cluster)
 

@@ -1,4 +1,4 @@
-"""Serve the emulated Kubernetes API for a human: `python -m netscaler_certsync.testing.k8s_serve`.
+"""Serve the emulated Kubernetes API for a human: `python -m certsync_devkit.k8s_serve`.
 
 Writes a kubeconfig pointing at it, so `kubectl --kubeconfig <path> apply --validate=false -f ...`
 and the operator (`KUBECONFIG=<path> netscaler-certsync run ...`) can be tried without a cluster.
@@ -15,9 +15,7 @@ from .k8s_thread import EmulatorThread
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m netscaler_certsync.testing.k8s_serve", description=__doc__
-    )
+    parser = argparse.ArgumentParser(prog="python -m certsync_devkit.k8s_serve", description=__doc__)
     parser.add_argument(
         "--port", type=int, default=None, help="TCP port on 127.0.0.1 (default: any free one)"
     )
