@@ -91,6 +91,44 @@ def with_desired(row: Row, *desired: DesiredCertificate, **options: Any) -> Row:
     return Row(list(desired), row.state, row.records, options)
 
 
+def interrupted_replacement() -> Row:
+    """L1 recorded and bound; its successor for L2 added by an apply that stopped before binding."""
+    row = deployed()
+    d = want(L2, bindings=[HTTPS])
+    assert d.material is not None
+    succ = successor_name(d.name, d.material.fingerprint)
+    state = snapshot(
+        *row.state.certkeys.values(),
+        leaf_certkey(succ, L2),
+        bindings=[bound("vs_https", row.desired[0].name)],
+        files=[*(row.state.files or ()), leaf_files(L2).cert, leaf_files(L2).key],
+    )
+    return Row([d], state, row.records)
+
+
+def renamed(row: Row) -> Row:
+    """The row's certificate wanted under another certkey name (certKeyName edited) and renewed."""
+    return with_desired(row, want(L2, bindings=[HTTPS], name="www-renamed"))
+
+
+def shared_by_another_sync(leaf: Any) -> Row:
+    """`www-cert` deployed by another CertificateSync of this operator (its owner tag in the files)."""
+    return Row(
+        [want(leaf, bindings=[HTTPS])],
+        snapshot(leaf_certkey("www-cert", L1, owner="0badc0de"), files=[]),
+    )
+
+
+def successor_name_taken() -> Row:
+    """An issuer change whose successor name is held by a certkey someone else made."""
+    row = deployed(chain=True)
+    d = want(R1, [ROTATED.intermediate], bindings=[HTTPS])
+    assert d.material is not None
+    taken = leaf_certkey(successor_name(d.name, d.material.fingerprint), L2, owner="00000000")
+    state = snapshot(*row.state.certkeys.values(), taken, bindings=row.state.bindings, files=row.state.files)
+    return Row([d], state, row.records)
+
+
 TABLE: dict[str, tuple[Callable[[], Row], list[str]]] = {
     "first deploy": (
         lambda: Row([want(L1, bindings=[HTTPS])], snapshot(files=[])),
@@ -196,6 +234,28 @@ TABLE: dict[str, tuple[Callable[[], Row], list[str]]] = {
         [],
     ),
     "unknown vserver": (lambda: Row([want(L1, bindings=[BindingSpec("nowhere")])], snapshot(files=[])), []),
+    # Cases the tables above do not reach otherwise, pinned as they plan today.
+    "shared with another sync": (lambda: shared_by_another_sync(L1), ["bind"]),
+    "shared name, another certificate": (lambda: shared_by_another_sync(L2), []),
+    "interrupted replacement, preserve": (
+        lambda: interrupted_replacement(),
+        ["bind", "unbind", "delete", "delete-file", "delete-file"],
+    ),
+    "interrupted replacement, beside": (
+        lambda: with_desired(
+            interrupted_replacement(), *interrupted_replacement().desired, preserve_on_renewal=False
+        ),
+        ["bind", "unbind"],
+    ),
+    "renamed at renewal": (
+        lambda: renamed(deployed()),
+        ["upload", "upload", "add", "bind", "unbind", "delete", "delete-file", "delete-file"],
+    ),
+    "renamed at renewal, foreign binding": (
+        lambda: renamed(foreign_bound(deployed())),
+        ["upload", "upload", "add", "bind", "unbind"],
+    ),
+    "issuer rotation, successor name taken": (lambda: successor_name_taken(), ["upload", "add"]),
 }
 
 
