@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine.errors import SyncAborted, aborts, to_aborted
 from netscaler_certsync.engine.model import BindingSpec
-from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.operations import Group, GroupKind, Kind, Operation
 from netscaler_certsync.engine.state import Counter
 from netscaler_certsync.nitro import NitroClient
 from netscaler_certsync.nitro import errors as ne
@@ -34,9 +34,9 @@ class OperationFailed(Exception):
 
 @dataclass
 class ApplyOutcome:
-    failed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    failed: dict[Group, tuple[str, str]] = field(default_factory=dict)
     """group → (reason, message) of the first failure."""
-    done: set[str] = field(default_factory=set)
+    done: set[Group] = field(default_factory=set)
     """Groups in which at least one write took effect."""
     applied: list[Operation] = field(default_factory=list)
     ca_aliases: dict[str, str] = field(default_factory=dict)
@@ -114,7 +114,7 @@ async def _run(client: NitroClient, op: Operation, out: ApplyOutcome, location: 
         return True
     if k is Kind.LINK:
         assert op.link_to is not None
-        if op.group.startswith("ca:") and op.group[3:] in out.ca_aliases:
+        if op.group.kind is GroupKind.CA and op.group.name in out.ca_aliases:
             return False  # this CA turned out to be someone else's certkey: its links are theirs
         target = out.ca_aliases.get(op.link_to_fp or "", op.link_to)
         try:

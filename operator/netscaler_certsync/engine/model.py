@@ -9,6 +9,7 @@ JSON (`Records.to_dict()` / `Records.from_dict()`).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,8 +180,8 @@ class Records:
         return found
 
 
-class CertState:
-    """Values of `CertificateResult.state`."""
+class CertState(enum.StrEnum):
+    """Values of `CertificateResult.state` (and of a status entry's `state`)."""
 
     SYNCED = "Synced"
     FAILED = "Failed"
@@ -195,7 +196,7 @@ class CertificateResult:
 
     id: str
     certkey: str | None
-    state: str
+    state: CertState
     reason: str
     message: str
     serial: str | None = None

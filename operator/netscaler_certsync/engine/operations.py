@@ -1,14 +1,84 @@
-"""The operations a plan is made of, and how they read in a dry run or an Event.
+"""The operations a plan is made of, their groups, and how they read in a dry run or an Event.
 
-Each operation belongs to a `group` (one certificate's id, one CA, or clean-up) and may `need`
-other groups: when an operation fails, the rest of its group and every group needing it are
-skipped, and all other certificates carry on.
+Each operation belongs to a `Group` (one certificate, one CA, one removal or clean-up) and may
+`need` other groups: when an operation fails, the rest of its group and every group needing it
+are skipped, and all other certificates carry on.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
+
+
+class GroupKind(enum.StrEnum):
+    CERT = "cert"
+    """One desired certificate (named by its id)."""
+    CA = "ca"
+    """Installing and linking one CA certificate (named by its fingerprint)."""
+    REMOVE = "remove"
+    """Removing one inactive certificate's certkey."""
+    RETIRE = "retire"
+    """Deleting a predecessor once its successor is in place."""
+    ORPHAN = "orphan"
+    """A certkey of ours no record explains (an interrupted apply's)."""
+    GC = "gc"
+    """An unused CA certkey of ours, or (unnamed) files of ours nothing loads."""
+
+
+class Group(str):
+    """Which group an operation belongs to: a kind and a name, never parsed from text.
+
+    A `str` whose text is the certificate id for a certificate's group and `kind:name` otherwise,
+    so that logs and a group compared with a certificate id read as before; code asks `kind`.
+    """
+
+    kind: GroupKind
+    name: str
+
+    def __new__(cls, kind: GroupKind, name: str = "") -> Group:
+        text = name if kind is GroupKind.CERT else f"{kind}:{name}" if name else str(kind)
+        self = super().__new__(cls, text)
+        self.kind, self.name = kind, name
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Group):
+            return (self.kind, self.name) == (other.kind, other.name)
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Group, (self.kind, self.name))
+
+    @classmethod
+    def cert(cls, cert_id: str) -> Group:
+        return cls(GroupKind.CERT, cert_id)
+
+    @classmethod
+    def ca(cls, fingerprint: str) -> Group:
+        return cls(GroupKind.CA, fingerprint)
+
+    @classmethod
+    def remove(cls, name: str) -> Group:
+        return cls(GroupKind.REMOVE, name)
+
+    @classmethod
+    def retire(cls, name: str) -> Group:
+        return cls(GroupKind.RETIRE, name)
+
+    @classmethod
+    def orphan(cls, name: str) -> Group:
+        return cls(GroupKind.ORPHAN, name)
+
+    @classmethod
+    def gc(cls, name: str = "") -> Group:
+        return cls(GroupKind.GC, name)
 
 
 class Kind(enum.StrEnum):
@@ -26,10 +96,10 @@ class Kind(enum.StrEnum):
 @dataclass(frozen=True)
 class Operation:
     kind: Kind
-    group: str
+    group: Group
     name: str
     """The certkey (or, for file operations, the file) acted on."""
-    needs: tuple[str, ...] = ()
+    needs: tuple[Group, ...] = ()
     cert: str | None = None
     key: str | None = None
     vserver: str | None = None

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from netscaler_certsync.domain import CertInfo, ca_certkey_name, ca_file_name
 from netscaler_certsync.engine.model import DesiredCertificate
-from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.operations import Group, Kind, Operation
 from netscaler_certsync.engine.plan_types import PlanContext
 
 
@@ -71,11 +71,12 @@ def plan_cas(ctx: PlanContext, active: Sequence[DesiredCertificate]) -> None:
         name, exists = found
         ctx.ca_names[fp] = name
         if not exists:
+            group = Group.ca(fp)
             file = ca_file_name(fp)
             ctx.new_files.add(file)
             if not ctx.has_file(file):
-                ctx.ops.append(Operation(Kind.UPLOAD, f"ca:{fp}", file, content=ca.pem.encode(), cert=file))
-            ctx.ops.append(Operation(Kind.ADD, f"ca:{fp}", name, cert=file, ca_fp=fp))
+                ctx.ops.append(Operation(Kind.UPLOAD, group, file, content=ca.pem.encode(), cert=file))
+            ctx.ops.append(Operation(Kind.ADD, group, name, cert=file, ca_fp=fp))
     for fp in order:
         ca, parent = chains[fp]
         name = ctx.ca_names.get(fp)
@@ -88,11 +89,11 @@ def plan_cas(ctx: PlanContext, active: Sequence[DesiredCertificate]) -> None:
         current = None if new else ctx.state.certkeys[name].linked_to
         if current == target:
             continue
-        needs = (f"ca:{parent.fingerprint}",)
+        group, needs = Group.ca(fp), (Group.ca(parent.fingerprint),)
         if current:
-            ctx.ops.append(Operation(Kind.UNLINK, f"ca:{fp}", name, needs=needs))
+            ctx.ops.append(Operation(Kind.UNLINK, group, name, needs=needs))
         ctx.ops.append(
-            Operation(Kind.LINK, f"ca:{fp}", name, needs=needs, link_to=target, link_to_fp=parent.fingerprint)
+            Operation(Kind.LINK, group, name, needs=needs, link_to=target, link_to_fp=parent.fingerprint)
         )
 
 
@@ -112,8 +113,9 @@ def link_ops(
     current = None if new else ctx.state.certkeys[name].linked_to
     if current == target:
         return [], []
-    before = [Operation(Kind.UNLINK, d.id, name)] if current else []
+    group = Group.cert(d.id)
+    before = [Operation(Kind.UNLINK, group, name)] if current else []
     after = (
-        [Operation(Kind.LINK, d.id, name, link_to=target, link_to_fp=chain[0].fingerprint)] if target else []
+        [Operation(Kind.LINK, group, name, link_to=target, link_to_fp=chain[0].fingerprint)] if target else []
     )
     return before, after

@@ -12,11 +12,11 @@ from dataclasses import replace
 
 from netscaler_certsync.domain import is_ca_file_name, leaf_file_owner, reasons
 from netscaler_certsync.engine.model import CertRecord
-from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.operations import Group, Kind, Operation
 from netscaler_certsync.engine.plan_types import Action, CertPlan, PlanContext
 
 
-def delete_ops(ctx: PlanContext, group: str, name: str) -> list[Operation]:
+def delete_ops(ctx: PlanContext, group: Group, name: str) -> list[Operation]:
     """Unlink, delete a certkey, and delete its files when they are ours."""
     ops = []
     if ctx.state.certkeys[name].linked_to:
@@ -37,9 +37,11 @@ def retire_group(ctx: PlanContext, cert_id: str, name: str, record: CertRecord, 
     as a superseded record (and removed once expired) and the result carries a warning. It needs
     the certificate's group: nothing is deleted unless the successor is in place.
     """
-    group = f"retire:{name}"
+    group = Group.retire(name)
     ctx.used_names.add(name)
-    ctx.ops.extend(replace(op, group=group, needs=(cert_id,)) for op in delete_ops(ctx, group, name))
+    ctx.ops.extend(
+        replace(op, group=group, needs=(Group.cert(cert_id),)) for op in delete_ops(ctx, group, name)
+    )
     ctx.certs.append(
         CertPlan(
             cert_id,
@@ -55,9 +57,9 @@ def retire_group(ctx: PlanContext, cert_id: str, name: str, record: CertRecord, 
 
 
 def plan_removal(ctx: PlanContext, r: CertRecord, cause: str, *, visible: bool = True) -> None:
-    group, name = f"remove:{r.certkey}", r.certkey
+    group, name = Group.remove(r.certkey), r.certkey
 
-    def note(action: str, reason: str, message: str, **kw: object) -> None:
+    def note(action: Action, reason: str, message: str, **kw: object) -> None:
         ctx.certs.append(CertPlan(r.id, group, action, reason, message, certkey=name, visible=visible, **kw))  # type: ignore[arg-type]
 
     if r.shared:
@@ -112,7 +114,7 @@ def plan_leftovers(ctx: PlanContext) -> None:
         ctx.mismatch = True
         if not ctx.options.remove_inactive:
             continue
-        group = f"orphan:{name}"
+        group = Group.orphan(name)
         ops = [
             Operation(Kind.UNBIND, group, name, vserver=b.vserver, sni=b.sni)
             for b in sorted(ctx.state.bindings_of(name))
@@ -148,7 +150,7 @@ def plan_unused_cas(ctx: PlanContext) -> None:
             return
         for name in free:
             candidates.discard(name)
-            group = f"gc:{name}"
+            group = Group.gc(name)
             ctx.ops.extend(delete_ops(ctx, group, name))
             relink(name, None)  # a deleted intermediate no longer holds its root
             ctx.certs.append(
@@ -165,4 +167,4 @@ def plan_orphan_files(ctx: PlanContext) -> None:
     for f in sorted(ctx.state.files):
         ours = leaf_file_owner(f) == ctx.owner or is_ca_file_name(f)
         if ours and f not in referenced and f not in ctx.new_files and f not in ctx.dropped_files:
-            ctx.ops.append(Operation(Kind.DELETE_FILE, "gc", f))
+            ctx.ops.append(Operation(Kind.DELETE_FILE, Group.gc(), f))

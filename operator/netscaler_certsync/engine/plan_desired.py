@@ -1,103 +1,66 @@
-"""Planning one active certificate: create, renew (in place or beside), relink, rebind — or nothing.
+"""Planning one active certificate: named cases tried in order; the first that applies decides.
 
-Which certkey is "the" deployment of a certificate: the one its record names, else the rendered
-name, else the successor name (`preserveOnRenewal: false`) — among certkeys that are ours and not
-claimed by another certificate. If one of them already holds exactly this certificate (its file
-name is content-addressed), nothing is uploaded; otherwise the deployment is renewed: in place
-with `update` (new files first, old files deleted after), or as a new certkey bound in place of
-the old one, which is kept (unbound) until it expires.
+1. `shared`: the wanted name holds the same certificate, deployed by another CertificateSync of
+   this operator — bind it, touch nothing else (or refuse when it holds another certificate);
+2. `same_content`: a certkey of ours already holds exactly this certificate (its file name is
+   content-addressed) — relink and rebind; finish a replacement an interrupted apply began;
+3. `issuer_swap`: with `preserveOnRenewal`, a renewal whose issuer changed is not done in place
+   when a new certkey can take over without a gap (bound only as default certificate, only by
+   us): the new certkey is linked, bound in place of the old one, and the old one is deleted
+   after (`retire_group`). The successor keeps its name at later renewals (its record remembers
+   the rendered `base` name);
+4. `in_place`: with `preserveOnRenewal`, renewed with `update` (new files first, old files
+   deleted after);
+5. `create_or_replace`: a new certkey — the first deployment, a rename (certKeyName edited, moved
+   at a renewal), or a renewal beside the old certkey, which is kept until removal.
 
-With `preserveOnRenewal`, a renewal whose issuer changed is not done in place when a new certkey
-can take over without a gap (bound only as default certificate, only by us): the new certkey is
-linked, bound in place of the old one, and the old one is deleted after (`retire_group`). The
-successor keeps its name at later renewals (its record remembers the rendered `base` name).
+Each case returns a `Decision` (or a `Refusal`, or None when it does not apply); `plan_desired`
+turns the decision into operations, records and the certificate's plan.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from netscaler_certsync.domain import (
-    CertificateMaterial,
-    LeafFiles,
-    leaf_file_fingerprint,
-    leaf_file_names,
-    leaf_file_owner,
-    reasons,
-)
-from netscaler_certsync.domain import successor_name as successor
-from netscaler_certsync.engine.model import BindingSpec, CertRecord, DesiredCertificate
+from netscaler_certsync.domain import leaf_file_fingerprint, leaf_file_owner, reasons
+from netscaler_certsync.engine.model import CertRecord, DesiredCertificate
 from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.plan_certificate import Handover, Situation, situation
 from netscaler_certsync.engine.plan_chain import link_ops
 from netscaler_certsync.engine.plan_cleanup import retire_group
 from netscaler_certsync.engine.plan_types import Action, CertPlan, PlanContext
 
 
-@dataclass
-class _Cert:
-    """One certificate's planning inputs, gathered once."""
+@dataclass(frozen=True)
+class Refusal:
+    """The certificate cannot be synced now: nothing is planned, its deployment is kept."""
 
-    ctx: PlanContext
-    d: DesiredCertificate
-    m: CertificateMaterial
-    files: LeafFiles
-    needs: tuple[str, ...]
-    active: CertRecord | None
-    recorded: set[BindingSpec]
-    wanted: set[BindingSpec]
+    reason: str
+    message: str
 
-    def uploads(self) -> list[Operation]:
-        out = []
-        for name, content in ((self.files.cert, self.m.leaf.pem), (self.files.key, self.m.key_pem)):
-            self.ctx.new_files.add(name)
-            if not self.ctx.has_file(name):
-                out.append(
-                    Operation(Kind.UPLOAD, self.d.id, name, needs=self.needs, content=content.encode())
-                )
-        return out
 
-    def rebind(self, name: str, current: set[BindingSpec], removable: set[BindingSpec]) -> list[Operation]:
-        """Bind what is wanted and missing; unbind what we bound and is no longer wanted."""
-        out = [
-            Operation(Kind.BIND, self.d.id, name, needs=self.needs, vserver=b.vserver, sni=b.sni)
-            for b in sorted(self.wanted - current)
-        ]
-        out += [
-            Operation(Kind.UNBIND, self.d.id, name, vserver=b.vserver, sni=b.sni)
-            for b in sorted((current - self.wanted) & removable)
-        ]
-        return out
+@dataclass(frozen=True)
+class Decision:
+    """The certkey a certificate ends on, the operations that get it there, and its predecessor's fate."""
 
-    def retire(self, name: str) -> tuple[list[Operation], list[Operation], CertRecord]:
-        """Unbind a predecessor where its successor takes over: (before the binds, after, record).
+    certkey: str
+    ops: tuple[Operation, ...]
+    action: Action
+    reason: str
+    message: str
+    kept: CertRecord | None = None
+    """A predecessor kept beside the certkey (superseded) until removal or expiry."""
+    retiring: CertRecord | None = None
+    """A predecessor deleted in its own group once the certkey is in place."""
+    shared: bool = False
 
-        SNI bindings go first (NetScaler refuses two SNI certificates for one domain, 1674); a
-        default binding is replaced by the successor's bind and unbound after, so there is no gap.
-        """
-        state = self.ctx.state
-        bound = state.bindings_of(name)
-        pre = [
-            Operation(Kind.UNBIND, self.d.id, name, vserver=b.vserver, sni=b.sni)
-            for b in sorted(bound & self.wanted)
-            if b.sni
-        ]
-        post = [
-            Operation(Kind.UNBIND, self.d.id, name, vserver=b.vserver, sni=b.sni)
-            for b in sorted(bound & (self.wanted | self.recorded))
-            if not b.sni
-        ]
-        prev = self.active if self.active and self.active.certkey == name else None
-        ck = state.certkeys[name]
-        record = CertRecord(
-            id=self.d.id,
-            certkey=name,
-            fingerprint=prev.fingerprint if prev else "",
-            serial=prev.serial if prev else (ck.serial or ""),
-            not_after=prev.not_after if prev else (ck.not_after.isoformat() if ck.not_after else ""),
-            files=tuple(f for f in (state.cert_file(name), state.key_file(name)) if f),
-            superseded=True,
-        )
-        return pre, post, record
+
+Case = Callable[[Situation], Decision | Refusal | None]
+
+
+def _touched(ops: list[Operation]) -> tuple[Action, str]:
+    return (Action.UPDATE, reasons.Synced) if ops else (Action.UNCHANGED, reasons.Unchanged)
 
 
 def _cn(dn: str | None) -> str:
@@ -106,11 +69,51 @@ def _cn(dn: str | None) -> str:
     return next((p[3:].strip() for p in parts if p.upper().startswith("CN=")), (dn or "?").strip())
 
 
-def _has_sni(c: _Cert, name: str) -> bool:
-    return any(b.sni for b in c.ctx.state.bindings_of(name))
+def shared(s: Situation) -> Decision | Refusal | None:
+    """The wanted name is another CertificateSync's certkey (of this operator): share it if it
+    holds the same certificate (NetScaler holds one certkey per certificate)."""
+    state, name = s.ctx.state, s.desired.name
+    if s.holder is not None or s.predecessor is not None or name not in state.certkeys or s.ctx.owned(name):
+        return None
+    file = state.cert_file(name) or ""
+    if leaf_file_owner(file) is None:
+        return None  # someone else's: `create_or_replace` reports the collision
+    if leaf_file_fingerprint(file) != s.material.fingerprint[:40]:
+        return Refusal(
+            reasons.NameCollision,
+            f"certkey {name} belongs to another CertificateSync of this operator and holds another "
+            f"certificate (serial {state.certkeys[name].serial}); it is shared once both hold the same one",
+        )
+    ops = s.rebind(name, state.bindings_of(name), s.recorded_on(name))
+    message = f"certkey {name} is shared with another CertificateSync; bindings managed here"
+    return Decision(name, tuple(ops), *_touched(ops), message, shared=True)
 
 
-def _issuer_swap(c: _Cert, old: str) -> str | None:
+def same_content(s: Situation) -> Decision | None:
+    """A certkey of ours holds exactly this certificate: relink, rebind, finish a replacement."""
+    name = s.holder
+    if name is None:
+        return None
+    before, after = link_ops(s.ctx, s.desired, name, new=False)
+    ops = [*before, *after]
+    handover = s.hand_over(s.predecessor) if s.predecessor is not None else None  # interrupted
+    if handover is not None:
+        ops += handover.before
+    ops += s.rebind(name, s.ctx.state.bindings_of(name), s.recorded_on(name))
+    if handover is not None:
+        ops += handover.after
+    message = f"certkey {name}: links or bindings updated" if ops else f"certkey {name} is up to date"
+    wanted = s.desired.name
+    # A successor (issuer change) keeps its name: it is where the wanted name lives now.
+    settled = (s.active is not None and s.active.certkey == name and s.active.base_name == wanted) or (
+        name == s.successor
+    )
+    if s.ctx.options.preserve_on_renewal and name != wanted and not settled:
+        message += f"; it becomes {wanted} at the next renewal"
+    return _decided(name, ops, *_touched(ops), message, handover)
+
+
+def _issuer_change(s: Situation, old: str) -> str | None:
     """ "old issuer → new issuer" when renewing `old` in place would have to change its CA link and
     a new certkey can take over without a gap, else None.
 
@@ -119,246 +122,186 @@ def _issuer_swap(c: _Cert, old: str) -> str | None:
     replaces the old one atomically; an SNI binding cannot be (NetScaler refuses two SNI
     certificates for one domain, 1674), nor can a binding someone else made be moved by us.
     """
-    before, after = link_ops(c.ctx, c.d, old, new=False)
+    before, after = link_ops(s.ctx, s.desired, old, new=False)
     if not before or not after:
         return None
-    state = c.ctx.state
-    bound = state.bindings_of(old)
-    if any(b.sni for b in bound) or bound - c.wanted - c.recorded:
+    state = s.ctx.state
+    if any(b.sni for b in state.bindings_of(old)) or s.foreign_bindings(old):
         return None
     ck = state.certkeys[old]
     ca = state.certkeys.get(ck.linked_to or "")
     was = _cn(ck.issuer) if ck.issuer else _cn(ca.subject) if ca and ca.subject else ck.linked_to or "?"
-    return f"{was} → {_cn(c.m.leaf.issuer)}"
+    return f"{was} → {_cn(s.material.leaf.issuer)}"
 
 
-def _precheck(ctx: PlanContext, d: DesiredCertificate, m: CertificateMaterial) -> bool:
-    """Fail `d` before any write when its chain or a vserver cannot be had; True when it may go on."""
+def issuer_swap(s: Situation) -> Decision | Refusal | None:
+    """The issuer changed and the old certkey can be replaced without a gap: a new certkey."""
+    old = s.predecessor
+    change = _issuer_change(s, old) if s.in_place and old is not None else None
+    if change is None:
+        return None
+    return _new_certkey(
+        s,
+        Action.REPLACE,
+        reasons.Renewed,
+        lambda name: (
+            f"new certkey {name} (serial {s.material.leaf.serial}) replaces {old}: the issuer changed "
+            f"({change}), and an in-place update would serve the new certificate without its chain "
+            "for a moment"
+        ),
+    )
+
+
+def in_place(s: Situation) -> Decision | None:
+    """Renew the deployment under its name: upload, `update`, link; the old files go after."""
+    name = s.predecessor
+    if not s.in_place or name is None:
+        return None
+    ctx = s.ctx
+    before, after = link_ops(ctx, s.desired, name, new=False)
+    stale = {f for f in (ctx.state.cert_file(name), ctx.state.key_file(name)) if f}
+    stale = {f for f in stale if leaf_file_owner(f) == ctx.owner and not ctx.used_elsewhere(f, name)}
+    stale -= {s.files.cert, s.files.key}  # a renewal that keeps its key keeps its key file
+    ctx.dropped_files |= stale
+    change = Operation(Kind.CHANGE, s.group, name, needs=s.needs, cert=s.files.cert, key=s.files.key)
+    # No unlink before the update: NetScaler breaks a link that no longer fits the new leaf
+    # itself (warning 1587), and an unlink first would serve the old leaf without its chain
+    # too. The link follows at once (apply unlinks and retries should an old link remain).
+    # Without a new issuer to link to, the old link is dropped after the update.
+    ops = [*s.uploads(), change, *(after or before), *s.rebind(name, ctx.state.bindings_of(name), s.recorded)]
+    ops += [Operation(Kind.DELETE_FILE, s.group, f) for f in sorted(stale)]
+    message = f"certkey {name} updated in place to serial {s.material.leaf.serial}"
+    if before and after:
+        sni = any(b.sni for b in ctx.state.bindings_of(name))
+        why = "it has an SNI binding" if sni else "someone else bound it too"
+        message += (
+            f"; the issuer changed and {why}, so it was not replaced by a new certkey: clients "
+            "without the intermediate may have failed for the moment between update and link"
+        )
+    return Decision(name, tuple(ops), Action.RENEW, reasons.Renewed, message)
+
+
+def create_or_replace(s: Situation) -> Decision | Refusal:
+    """A new certkey: the first deployment, a rename at renewal, or a renewal beside the old one."""
+    old, serial = s.predecessor, s.material.leaf.serial
+    if old is None:
+        return _new_certkey(
+            s, Action.CREATE, reasons.Synced, lambda name: f"certkey {name} created (serial {serial})"
+        )
+    # A rename: the renewal is the moment to move (NetScaler will not load the same certificate
+    # twice, so earlier it would take an outage). Else `preserveOnRenewal: false`.
+    how = " (renamed)" if s.renaming else ", kept until removal"
+    return _new_certkey(
+        s,
+        Action.REPLACE,
+        reasons.Renewed,
+        lambda name: f"new certkey {name} (serial {serial}) replaces {old}{how}",
+    )
+
+
+CASES: tuple[Case, ...] = (shared, same_content, issuer_swap, in_place, create_or_replace)
+"""Tried in order; `create_or_replace` always decides."""
+
+
+def _new_certkey(
+    s: Situation, action: Action, reason: str, describe: Callable[[str], str]
+) -> Decision | Refusal:
+    """Add a new certkey (under the wanted name, else the successor name while the predecessor
+    holds it), link it, bind it, and hand the predecessor's bindings over to it."""
+    ctx, wanted, old = s.ctx, s.desired.name, s.predecessor
+    name = s.successor if old is not None and wanted in ctx.state.certkeys else wanted
+    if name in ctx.state.certkeys or name in ctx.used_names:
+        return Refusal(
+            reasons.NameCollision,
+            f"certkey {name} already exists on the appliance and was not created by this operator",
+        )
+    _, link = link_ops(ctx, s.desired, name, new=True)
+    ops = [*s.uploads(), s.add(name), *link]
+    handover = s.hand_over(old) if old is not None else None
+    ops += handover.before if handover else ()
+    ops += s.rebind(name, set(), set())
+    ops += handover.after if handover else ()
+    return _decided(name, ops, action, reason, describe(name), handover)
+
+
+def _decided(
+    name: str, ops: list[Operation], action: Action, reason: str, message: str, handover: Handover | None
+) -> Decision:
+    """A decision whose predecessor (if any) is deleted after, or kept beside, as `handover` says."""
+    if handover is None:
+        return Decision(name, tuple(ops), action, reason, message)
+    if handover.deleted:
+        return Decision(name, tuple(ops), action, reason, message, retiring=handover.record)
+    return Decision(name, tuple(ops), action, reason, message, kept=handover.record)
+
+
+def _precheck(ctx: PlanContext, d: DesiredCertificate) -> Refusal | None:
+    """Why `d` must fail before any write (its chain or a vserver cannot be had), if it must."""
+    assert d.material is not None
     if ctx.options.link_chain:
-        missing = [ctx.ca_failed[c.fingerprint] for c in m.chain if c.fingerprint in ctx.ca_failed]
+        missing = [ctx.ca_failed[c.fingerprint] for c in d.material.chain if c.fingerprint in ctx.ca_failed]
         if missing:
-            ctx.fail(d, reasons.NameCollision, missing[0])
-            return False
+            return Refusal(reasons.NameCollision, missing[0])
     if ctx.state.vservers is not None:
         known = ctx.state.bound_vservers() | ctx.state.vservers
         unknown = sorted({b.vserver for b in d.bindings if b.vserver not in known})
         if unknown:
-            ctx.fail(d, reasons.VServerNotFound, f"no SSL virtual server named {', '.join(unknown)}")
-            return False
+            return Refusal(reasons.VServerNotFound, f"no SSL virtual server named {', '.join(unknown)}")
     if d.name in ctx.used_names:
-        ctx.fail(
-            d, reasons.NameCollision, f"certkey name {d.name} is used by another certificate of this sync"
+        return Refusal(
+            reasons.NameCollision, f"certkey name {d.name} is used by another certificate of this sync"
         )
-        return False
-    return True
+    return None
 
 
-def plan_desired(ctx: PlanContext, d: DesiredCertificate) -> list[CertRecord]:
+def plan_desired(ctx: PlanContext, desired: DesiredCertificate) -> list[CertRecord]:
     """Plan one active certificate; returns its superseded records that are due for removal."""
-    m = d.material
-    assert m is not None
-    if not _precheck(ctx, d, m):
-        return []
-    records = ctx.previous.for_id(d.id)
-    active = next((r for r in records if not r.superseded), None)
-    c = _Cert(
-        ctx,
-        d,
-        m,
-        leaf_file_names(ctx.owner, m.fingerprint, m.key_id),
-        tuple(f"ca:{ca.fingerprint}" for ca in m.chain) if ctx.options.link_chain else (),
-        active,
-        set(active.bindings) if active else set(),
-        set(d.bindings),
-    )
-    limit = ctx.options.name_limit
-    candidates = ([active.certkey] if active else []) + [d.name, successor(d.name, m.fingerprint, limit)]
-    takeable = [n for n in dict.fromkeys(candidates) if ctx.ours_to_take(d.id, n)]
-    same = next((n for n in takeable if ctx.state.cert_file(n) == c.files.cert), None)
-    # The deployment to renew: the recorded one, else one under the rendered name (records lost).
-    retired = {r.certkey for r in records if r.superseded}
-    olds = ([active.certkey] if active else []) + ([d.name] if d.name not in retired else [])
-    old = next((n for n in olds if n in takeable and n != same), None)
-    extra: list[CertRecord] = []
-    ops: list[Operation]
-    shared = False
-    retiring: tuple[str, CertRecord] | None = None  # a predecessor deleted in its own group, after
-    # The name the deployment was rendered from: a successor (issuer change) keeps its own name.
-    base = active.base_name if active and active.certkey == old else old
-    # A deployed certkey keeps its name when the wanted name changes (certKeyName edited): it moves
-    # at the next renewal, to the new name if that is free.
-    renaming = (
-        ctx.options.preserve_on_renewal
-        and old is not None
-        and old != d.name
-        and base != d.name
-        and d.name not in ctx.state.certkeys
-    )
-    in_place = same is None and old is not None and ctx.options.preserve_on_renewal and not renaming
-    swap = _issuer_swap(c, old) if in_place and old is not None else None
+    refused = _precheck(ctx, desired)
+    if refused is None:
+        s = situation(ctx, desired)
+        decided = next(outcome for case in CASES if (outcome := case(s)) is not None)
+        if isinstance(decided, Decision):
+            return _commit(s, decided)
+        refused = decided
+    ctx.fail(desired, refused.reason, refused.message)
+    return []
 
-    if same is None and old is None and d.name in ctx.state.certkeys and not ctx.owned(d.name):
-        other_owner = leaf_file_owner(ctx.state.cert_file(d.name) or "")
-        if other_owner is not None:
-            if leaf_file_fingerprint(ctx.state.cert_file(d.name) or "") != m.fingerprint[:40]:
-                serial = ctx.state.certkeys[d.name].serial
-                ctx.fail(
-                    d,
-                    reasons.NameCollision,
-                    f"certkey {d.name} belongs to another CertificateSync of this operator and holds another "
-                    f"certificate (serial {serial}); it is shared once both hold the same one",
-                )
-                return []
-            shared = True
 
-    if shared:
-        # The same certificate, deployed by another CertificateSync: bind it, touch nothing else.
-        name = d.name
-        removable = c.recorded if active and active.certkey == name else set()
-        ops = c.rebind(name, ctx.state.bindings_of(name), removable)
-        action = Action.UPDATE if ops else Action.UNCHANGED
-        reason = reasons.Synced if ops else reasons.Unchanged
-        message = f"certkey {name} is shared with another CertificateSync; bindings managed here"
-    elif same is not None:
-        name = same
-        before, after = link_ops(ctx, d, name, new=False)
-        pre: list[Operation] = []
-        post: list[Operation] = []
-        if old is not None:  # a replacement or a rename that was interrupted
-            pre, post, record = c.retire(old)
-            foreign = ctx.state.bindings_of(old) - c.wanted - c.recorded
-            if ctx.options.preserve_on_renewal and not foreign:
-                retiring = (old, record)  # a rename or an issuer change: the old certkey goes
-            else:
-                extra.append(record)  # kept beside its successor until it expires
-        removable = c.recorded if active and active.certkey == name else set()
-        ops = before + after + pre + c.rebind(name, ctx.state.bindings_of(name), removable) + post
-        action = Action.UPDATE if ops else Action.UNCHANGED
-        reason = reasons.Synced if ops else reasons.Unchanged
-        message = f"certkey {name}: links or bindings updated" if ops else f"certkey {name} is up to date"
-        # A successor (issuer change) keeps its name: it is where `d.name` lives now.
-        settled = (active is not None and active.certkey == name and active.base_name == d.name) or (
-            name == successor(d.name, m.fingerprint, limit)
-        )
-        if ctx.options.preserve_on_renewal and name != d.name and not settled:
-            message += f"; it becomes {d.name} at the next renewal"
-    elif old is not None and swap is not None:
-        # The issuer changed and the old certkey is bound only as default certificate, only by us:
-        # a new certkey, linked first, then bound in its place (atomic), so no handshake ever sees
-        # the new leaf without its chain; the old certkey goes afterwards.
-        name = d.name if d.name not in ctx.state.certkeys else successor(d.name, m.fingerprint, limit)
-        if name in ctx.state.certkeys or name in ctx.used_names:
-            ctx.fail(
-                d,
-                reasons.NameCollision,
-                f"certkey {name} already exists on the appliance and was not created by this operator",
-            )
-            return []
-        _, after = link_ops(ctx, d, name, new=True)
-        add = Operation(Kind.ADD, d.id, name, needs=c.needs, cert=c.files.cert, key=c.files.key)
-        _, post, record = c.retire(old)
-        ops = [*c.uploads(), add, *after, *c.rebind(name, set(), set()), *post]
-        retiring = (old, record)
-        action, reason = Action.REPLACE, reasons.Renewed
-        message = (
-            f"new certkey {name} (serial {m.leaf.serial}) replaces {old}: the issuer changed ({swap}), "
-            "and an in-place update would serve the new certificate without its chain for a moment"
-        )
-    elif in_place and old is not None:
-        name = old
-        before, after = link_ops(ctx, d, name, new=False)
-        stale = {f for f in (ctx.state.cert_file(name), ctx.state.key_file(name)) if f}
-        stale = {f for f in stale if leaf_file_owner(f) == ctx.owner and not ctx.used_elsewhere(f, name)}
-        stale -= {c.files.cert, c.files.key}  # a renewal that keeps its key keeps its key file
-        ctx.dropped_files |= stale
-        change = Operation(Kind.CHANGE, d.id, name, needs=c.needs, cert=c.files.cert, key=c.files.key)
-        # No unlink before the update: NetScaler breaks a link that no longer fits the new leaf
-        # itself (warning 1587), and an unlink first would serve the old leaf without its chain
-        # too. The link follows at once (apply unlinks and retries should an old link remain).
-        # Without a new issuer to link to, the old link is dropped after the update.
-        ops = [
-            *c.uploads(),
-            change,
-            *(after or before),
-            *c.rebind(name, ctx.state.bindings_of(name), c.recorded),
-        ]
-        ops += [Operation(Kind.DELETE_FILE, d.id, f) for f in sorted(stale)]
-        action, reason = Action.RENEW, reasons.Renewed
-        message = f"certkey {name} updated in place to serial {m.leaf.serial}"
-        if before and after:
-            why = "it has an SNI binding" if _has_sni(c, name) else "someone else bound it too"
-            message += (
-                f"; the issuer changed and {why}, so it was not replaced by a new certkey: clients "
-                "without the intermediate may have failed for the moment between update and link"
-            )
-    else:
-        name = d.name
-        if old is not None and d.name in ctx.state.certkeys:
-            name = successor(d.name, m.fingerprint, limit)
-        if name in ctx.state.certkeys or name in ctx.used_names:
-            ctx.fail(
-                d,
-                reasons.NameCollision,
-                f"certkey {name} already exists on the appliance and was not created by this operator",
-            )
-            return []
-        _, after = link_ops(ctx, d, name, new=True)
-        add = Operation(Kind.ADD, d.id, name, needs=c.needs, cert=c.files.cert, key=c.files.key)
-        ops = [*c.uploads(), add, *after]
-        if old is not None and renaming:
-            # The name changed: the renewal is the moment to move (NetScaler will not load the same
-            # certificate twice, so earlier it would take an outage). The old certkey goes after.
-            pre, post, record = c.retire(old)
-            ops += pre + c.rebind(name, set(), set()) + post
-            leftover = ctx.state.bindings_of(old) - c.wanted - c.recorded
-            if leftover:
-                extra.append(record)  # bound by someone else: kept, as on removal
-            else:
-                retiring = (old, record)
-            action, reason = Action.REPLACE, reasons.Renewed
-            message = f"new certkey {name} (serial {m.leaf.serial}) replaces {old} (renamed)"
-        elif old is not None:
-            pre, post, record = c.retire(old)
-            extra.append(record)
-            ops += pre + c.rebind(name, set(), set()) + post
-            action, reason = Action.REPLACE, reasons.Renewed
-            message = f"new certkey {name} (serial {m.leaf.serial}) replaces {old}, kept until removal"
-        else:
-            ops += c.rebind(name, set(), set())
-            action, reason = Action.CREATE, reasons.Synced
-            message = f"certkey {name} created (serial {m.leaf.serial})"
-
-    superseded = [r for r in records if r.superseded and r.certkey != name]
+def _commit(s: Situation, decision: Decision) -> list[CertRecord]:
+    """Add the decision's operations and the certificate's plan to the context."""
+    ctx, desired, material, name = s.ctx, s.desired, s.material, decision.certkey
+    beside = [decision.kept] if decision.kept else []
+    superseded = [r for r in s.records if r.superseded and r.certkey != name]
     due = [r for r in superseded if ctx.options.remove_inactive and r.expired(ctx.now)]
-    kept = [r for r in superseded if r not in due and all(r.certkey != e.certkey for e in extra)]
+    kept = [r for r in superseded if r not in due and all(r.certkey != b.certkey for b in beside)]
     ctx.used_names.add(name)
-    ctx.used_names.update(r.certkey for r in extra + kept)
-    ctx.ops.extend(ops)
-    if retiring is not None:
-        retire_group(ctx, d.id, *retiring, successor=name)
+    ctx.used_names.update(r.certkey for r in beside + kept)
+    ctx.ops.extend(decision.ops)
+    if decision.retiring is not None:
+        retire_group(ctx, desired.id, decision.retiring.certkey, decision.retiring, successor=name)
     record = CertRecord(
-        id=d.id,
+        id=desired.id,
         certkey=name,
-        fingerprint=m.fingerprint,
-        serial=m.leaf.serial,
-        not_after=m.leaf.not_after.isoformat(),
-        files=(c.files.cert, c.files.key),
-        bindings=tuple(sorted(c.wanted)),
-        shared=shared,
-        base=d.name if name != d.name and not shared else "",
+        fingerprint=material.fingerprint,
+        serial=material.leaf.serial,
+        not_after=material.leaf.not_after.isoformat(),
+        files=(s.files.cert, s.files.key),
+        bindings=tuple(sorted(s.wanted)),
+        shared=decision.shared,
+        base=desired.name if name != desired.name and not decision.shared else "",
     )
     ctx.certs.append(
         CertPlan(
-            d.id,
-            d.id,
-            action,
-            reason,
-            message,
+            desired.id,
+            s.group,
+            decision.action,
+            decision.reason,
+            decision.message,
             certkey=name,
-            desired=d,
-            bindings=tuple(sorted(c.wanted)),
-            records_ok=(record, *extra, *kept),
-            records_failed=tuple(records),
+            desired=desired,
+            bindings=tuple(sorted(s.wanted)),
+            records_ok=(record, *beside, *kept),
+            records_failed=s.records,
         )
     )
     return due

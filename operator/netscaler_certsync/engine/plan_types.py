@@ -8,16 +8,19 @@ certkey when both its name and its file follow the CA scheme.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from netscaler_certsync.domain import is_ca_certkey_name, is_ca_file_name, leaf_file_owner
 from netscaler_certsync.engine.model import BindingSpec, CertRecord, DesiredCertificate, Records, SyncOptions
-from netscaler_certsync.engine.operations import Operation
+from netscaler_certsync.engine.operations import Group, Operation
 from netscaler_certsync.engine.state import ApplianceState
 
 
-class Action:
+class Action(enum.StrEnum):
+    """What the plan does for one certificate (or one leftover)."""
+
     CREATE = "create"
     RENEW = "renew"
     REPLACE = "replace"
@@ -34,8 +37,8 @@ class CertPlan:
     """The intent for one certificate (or one leftover), and the records either way it ends."""
 
     id: str
-    group: str
-    action: str
+    group: Group
+    action: Action
     reason: str
     message: str
     certkey: str | None = None
@@ -113,7 +116,7 @@ class PlanContext:
         self.certs.append(
             CertPlan(
                 d.id,
-                d.id,
+                Group.cert(d.id),
                 Action.FAILED,
                 reason,
                 message,

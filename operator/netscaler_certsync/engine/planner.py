@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from netscaler_certsync.domain import owner_id, reasons
 from netscaler_certsync.engine.model import DesiredCertificate, Records, SyncOptions
+from netscaler_certsync.engine.operations import Group
 from netscaler_certsync.engine.plan_chain import plan_cas
 from netscaler_certsync.engine.plan_cleanup import (
     plan_leftovers,
@@ -79,7 +80,7 @@ def plan(
             ctx.certs.append(
                 CertPlan(
                     cert_id,
-                    f"remove:{cert_id}",
+                    Group.remove(cert_id),
                     Action.FAILED,
                     reasons.CertificateExpired,
                     "the certificate has expired; not deployed",

@@ -4,14 +4,14 @@ Operations of one group always run in order. Groups of different certificates ar
 they run up to the client's concurrency at a time, and brand-new certificates (upload, add,
 link, bind and nothing else) are added and bound with one bulk request per hundred. Clean-up runs
 last because it relies on the unlinks before it (an unused CA is deleted only once nothing links
-to it); a predecessor replaced by a new certkey (`retire:` groups) goes there too, after its successor.
+to it); a predecessor replaced by a new certkey (`retire` groups) goes there too, after its successor.
 """
 
 from __future__ import annotations
 
 from netscaler_certsync.engine.apply import ApplyOutcome, run_concurrently, run_group
 from netscaler_certsync.engine.bulk import bulkable, run_bulk
-from netscaler_certsync.engine.operations import Operation
+from netscaler_certsync.engine.operations import Group, GroupKind, Operation
 from netscaler_certsync.engine.plan_types import Plan
 from netscaler_certsync.engine.state import Counter
 from netscaler_certsync.nitro import NitroClient
@@ -20,12 +20,12 @@ BULK_MIN = 2
 """Fewer new certificates than this go one request per operation (each with its read-back)."""
 
 
-def _phase(group: str) -> int:
-    if group.startswith("ca:"):
-        return 0
-    if group == "gc" or group.startswith(("gc:", "retire:")):
-        return 2
-    return 1
+_PHASE = {GroupKind.CA: 0, GroupKind.GC: 2, GroupKind.RETIRE: 2}
+"""CAs before the certificates they issue; clean-up and predecessors' deletions after (phase 1: the rest)."""
+
+
+def _phase(group: Group) -> int:
+    return _PHASE.get(group.kind, 1)
 
 
 async def apply_plan(
@@ -39,7 +39,7 @@ async def apply_plan(
 ) -> ApplyOutcome:
     """Run `plan.operations` (see `apply` for how failures and aborts are handled)."""
     out = out if out is not None else ApplyOutcome()
-    groups: dict[str, list[Operation]] = {}
+    groups: dict[Group, list[Operation]] = {}
     for op in plan.operations:
         groups.setdefault(op.group, []).append(op)
     for phase in (0, 1, 2):

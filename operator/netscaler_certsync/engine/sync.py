@@ -23,7 +23,7 @@ from netscaler_certsync.engine.model import (
     Records,
     SyncOptions,
 )
-from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.operations import Group, GroupKind, Kind, Operation
 from netscaler_certsync.engine.planner import Action, CertPlan, Plan, plan, render_plan
 from netscaler_certsync.engine.runner import apply_plan
 from netscaler_certsync.engine.state import ApplianceState, Counter, read_files, read_state, read_vservers
@@ -162,7 +162,7 @@ def _partial(cp: CertPlan, applied: Sequence[Operation]) -> list[CertRecord]:
 
 def _blocked_retirement(cp: CertPlan, outcome: ApplyOutcome) -> bool:
     """A predecessor's deletion that never ran because its certificate's own group failed."""
-    return cp.group.startswith("retire:") and cp.id in outcome.failed
+    return cp.group.kind is GroupKind.RETIRE and Group.cert(cp.id) in outcome.failed
 
 
 def _records(p: Plan, outcome: ApplyOutcome) -> Records:
@@ -314,8 +314,8 @@ async def _sync(
         for cp in p.certificates
         if not cp.visible and cp.group in outcome.failed and not _blocked_retirement(cp, outcome)
     ]
-    if "gc" in outcome.failed:
-        warnings.append(f"clean-up of leftover files failed: {outcome.failed['gc'][1]}")
+    if Group.gc() in outcome.failed:
+        warnings.append(f"clean-up of leftover files failed: {outcome.failed[Group.gc()][1]}")
     needs_save = False
     try:
         needs_save = await _needs_save(
