@@ -124,15 +124,17 @@ class Situation:
         as on removal); without, it is kept until removal.
         """
         state = self.ctx.state
-        bound = state.bindings_of(name)
+        # Every binding we made or want goes, also one the spec dropped in the same change: the
+        # predecessor's record keeps no bindings, so one left here would be taken for foreign.
+        ours = state.bindings_of(name) & (self.wanted | self.recorded)
         before = tuple(
             Operation(Kind.UNBIND, self.group, name, vserver=b.vserver, sni=b.sni)
-            for b in sorted(bound & self.wanted)
+            for b in sorted(ours)
             if b.sni
         )
         after = tuple(
             Operation(Kind.UNBIND, self.group, name, vserver=b.vserver, sni=b.sni)
-            for b in sorted(bound & (self.wanted | self.recorded))
+            for b in sorted(ours)
             if not b.sni
         )
         prev = self.active if self.active and self.active.certkey == name else None
