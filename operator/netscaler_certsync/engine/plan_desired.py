@@ -277,8 +277,6 @@ def _commit(s: Situation, decision: Decision) -> list[CertRecord]:
     ctx.used_names.add(name)
     ctx.used_names.update(r.certkey for r in beside + kept)
     ctx.ops.extend(decision.ops)
-    if decision.retiring is not None:
-        retire_group(ctx, desired.id, decision.retiring.certkey, decision.retiring, successor=name)
     record = CertRecord(
         id=desired.id,
         certkey=name,
@@ -304,4 +302,9 @@ def _commit(s: Situation, decision: Decision) -> list[CertRecord]:
             records_failed=s.records,
         )
     )
+    # After the certificate's plan: should the certificate fail, its records (the predecessor,
+    # still bound, as the current deployment) come first and the retirement's superseded,
+    # unbound copy of the predecessor is dropped as a duplicate (`sync._records`).
+    if decision.retiring is not None:
+        retire_group(ctx, desired.id, decision.retiring.certkey, decision.retiring, successor=name)
     return due
