@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ ROTATED = TestPKI.create("Table Rotated")
 L1, L2 = PKI.leaf("www.example.com"), PKI.leaf("www.example.com")
 L1_SAME_KEY = PKI.leaf("www.example.com", key=L1.key)
 R1, R2 = ROTATED.leaf("www.example.com"), ROTATED.leaf("www.example.com")
+R1_SAME_KEY = ROTATED.leaf("www.example.com", key=L1.key)
 HTTPS, TWO, SNI = BindingSpec("vs_https"), BindingSpec("vs_two"), BindingSpec("vs_sni", sni=True)
 CA = ca_name(PKI.intermediate)
 LATER = dt.datetime.now(dt.UTC) + dt.timedelta(days=365)
@@ -127,6 +128,22 @@ def successor_name_taken() -> Row:
     taken = leaf_certkey(successor_name(d.name, d.material.fingerprint), L2, owner="00000000")
     state = snapshot(*row.state.certkeys.values(), taken, bindings=row.state.bindings, files=row.state.files)
     return Row([d], state, row.records)
+
+
+def renewed_beside_same_key() -> Row:
+    """L1 kept (superseded) beside its renewal with the same key (`preserveOnRenewal: false`)."""
+    row = deployed()
+    d = want(L1_SAME_KEY, bindings=[HTTPS])
+    assert d.material is not None
+    succ = successor_name(d.name, d.material.fingerprint)
+    state = snapshot(
+        *row.state.certkeys.values(),
+        leaf_certkey(succ, L1_SAME_KEY),
+        bindings=[bound("vs_https", succ)],
+        files=[*(row.state.files or ()), leaf_files(L1_SAME_KEY).cert],
+    )
+    old = replace(row.records[0], superseded=True, bindings=())
+    return Row([d], state, [record(d, succ, base=d.name), old], {"preserve_on_renewal": False})
 
 
 TABLE: dict[str, tuple[Callable[[], Row], list[str]]] = {
@@ -256,6 +273,26 @@ TABLE: dict[str, tuple[Callable[[], Row], list[str]]] = {
         ["upload", "upload", "add", "bind", "unbind"],
     ),
     "issuer rotation, successor name taken": (lambda: successor_name_taken(), ["upload", "add"]),
+    # Clean-up judged against the appliance as the plan leaves it (issue 14).
+    "issuer rotation, same key": (
+        lambda: with_desired(
+            deployed(chain=True), want(R1_SAME_KEY, [ROTATED.intermediate], bindings=[HTTPS])
+        ),
+        [
+            *["upload", "add", "upload", "add", "link", "bind", "unbind"],
+            *["unlink", "delete", "delete-file", "delete", "delete-file"],
+        ],
+    ),
+    "renewal beside, SNI binding dropped": (
+        lambda: with_desired(
+            deployed(bindings=(HTTPS, SNI)), want(L2, bindings=[HTTPS]), preserve_on_renewal=False
+        ),
+        ["upload", "upload", "add", "unbind", "bind", "unbind"],
+    ),
+    "removal, two certkeys share a key": (
+        lambda: with_desired(renewed_beside_same_key()),
+        ["unbind", "delete", "delete-file", "delete", "delete-file", "delete-file"],
+    ),
 }
 
 

@@ -160,6 +160,39 @@ def plan_unused_cas(ctx: PlanContext) -> None:
             )
 
 
+def _loaded_after(ctx: PlanContext) -> set[str]:
+    """The files some certkey loads once every operation of the plan has run."""
+    loads = {name: (ctx.state.cert_file(name), ctx.state.key_file(name)) for name in ctx.state.certkeys}
+    for op in ctx.ops:
+        if op.kind in (Kind.ADD, Kind.CHANGE):
+            loads[op.name] = (op.cert, op.key)
+        elif op.kind is Kind.DELETE:
+            loads.pop(op.name, None)
+    return {f for pair in loads.values() for f in pair if f}
+
+
+def settle_files(ctx: PlanContext) -> None:
+    """Judge every file deletion against the appliance as the plan leaves it, not as it is.
+
+    A deletion planned beside a certkey's keeps a file the plan goes on loading (a successor or
+    another certificate that reuses the key: the key file is content-addressed, so it is reused,
+    not uploaded again). A file of ours that several certkeys load, all deleted by the plan, goes
+    once the last of them is gone: in a group of its own that needs every group deleting them.
+    """
+    loaded = _loaded_after(ctx)
+    ctx.ops[:] = [op for op in ctx.ops if op.kind is not Kind.DELETE_FILE or op.name not in loaded]
+    deleting: dict[str, Group] = {op.name: op.group for op in ctx.ops if op.kind is Kind.DELETE}
+    planned = {op.name for op in ctx.ops if op.kind is Kind.DELETE_FILE}
+    ctx.dropped_files = set(planned)
+    users = {f for name in deleting for f in (ctx.state.cert_file(name), ctx.state.key_file(name)) if f}
+    for f in sorted(users - loaded - planned):
+        if leaf_file_owner(f) != ctx.owner and not is_ca_file_name(f):
+            continue
+        needs = tuple(dict.fromkeys(deleting[u] for u in sorted(ctx.state.users_of(f))))
+        ctx.ops.append(Operation(Kind.DELETE_FILE, Group.gc(f), f, needs=needs))
+        ctx.dropped_files.add(f)
+
+
 def plan_orphan_files(ctx: PlanContext) -> None:
     if ctx.state.files is None:
         return

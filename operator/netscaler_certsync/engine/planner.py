@@ -6,7 +6,8 @@ No I/O: everything it knows is in its arguments, so every scenario is a table ro
 1. CA certificates of every active chain (`plan_chain`);
 2. each desired certificate, alone in its group (`plan_desired`);
 3. inactive certificates — deleted, deselected, expired — when removal is on (`plan_cleanup`);
-4. clean-up: leftovers of interrupted applies, unused CA certkeys of ours, orphaned files of ours.
+4. clean-up: leftovers of interrupted applies, unused CA certkeys of ours, orphaned files of ours;
+5. every file deletion judged against the appliance as the plan leaves it (`settle_files`).
 
 A certificate whose Secret cannot be used (bad PEM, name too long...) keeps its deployment
 untouched; an expired one is inactive.
@@ -26,6 +27,7 @@ from netscaler_certsync.engine.plan_cleanup import (
     plan_orphan_files,
     plan_removal,
     plan_unused_cas,
+    settle_files,
 )
 from netscaler_certsync.engine.plan_desired import plan_desired
 from netscaler_certsync.engine.plan_types import Action, CertPlan, Plan, PlanContext, render_plan
@@ -89,6 +91,7 @@ def plan(
     plan_leftovers(ctx)
     if options.remove_inactive:
         plan_unused_cas(ctx)
+    settle_files(ctx)
     plan_orphan_files(ctx)
     return Plan(tuple(ctx.ops), tuple(ctx.certs), ctx.mismatch)
 
