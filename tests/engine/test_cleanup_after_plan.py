@@ -114,3 +114,21 @@ async def test_removing_certkeys_that_share_a_key_file_removes_it(sim: Simulator
     res = await h.apply([])
     assert res.warnings == ()
     assert certkeys(sim) == {} and files(sim) == set()
+
+
+async def test_a_predecessor_kept_beside_is_reported_as_superseded(sim: Simulator, pki: TestPKI) -> None:
+    h = Harness(sim, preserve_on_renewal=False)
+    first = pki.leaf()
+    old = (await h.apply([desired(first, bindings=[HTTPS])])).certificates[0].certkey
+    res = await h.apply([desired(pki.leaf(), bindings=[HTTPS])])
+    [current] = res.certificates
+    [kept] = res.superseded
+    assert (kept.state, kept.certkey, kept.serial, kept.bound) == (
+        CertState.SUPERSEDED,
+        old,
+        first.serial_hex,
+        (),
+    )
+    assert current.certkey in kept.message and old in certkeys(sim)
+    # Removed with its certificate: no longer reported.
+    assert (await h.apply([])).superseded == []

@@ -74,6 +74,35 @@ def test_renewal_updates_in_place_within_seconds(cluster: Cluster, operator: Ope
     cluster.wait_event("www", "Renewed")
 
 
+def test_renewal_beside_shows_the_kept_predecessor_as_superseded(
+    cluster: Cluster, operator: OperatorThread
+) -> None:
+    cluster.connection()
+    first = cluster.tls_secret("www")
+    cluster.sync(
+        "www",
+        certificates=[{"secretName": "www"}],
+        bindings=[{"vserver": "vs_https"}],
+        preserveOnRenewal=False,
+    )
+    cluster.wait_ready("www")
+    renewed = cluster.renew("www")
+    obj = cluster.wait_sync("www", lambda o: len(o["status"]["certificates"]) == 2, "predecessor in status")
+    current, kept = obj["status"]["certificates"]
+    assert (current["state"], current["serial"]) == ("Synced", renewed.serial_hex)
+    assert (kept["state"], kept["serial"], kept["certKeyName"]) == (
+        "Superseded",
+        first.serial_hex,
+        "default-www",
+    )
+    assert kept["boundVServers"] == [] and "verified" not in kept
+    assert current["certKeyName"] in kept["message"]
+    # What the status shows is on the appliance: both certkeys, only the new one bound.
+    assert (cluster.certkey("default-www") or {}).get("serial") == first.serial_hex
+    assert cluster.bound("vs_https") == [(current["certKeyName"], False)]
+    assert obj["status"]["certificateCount"] == 1 and condition(obj, "Ready")["status"] == "True"
+
+
 def test_binding_added_and_removed(cluster: Cluster, operator: OperatorThread) -> None:
     cluster.connection()
     cluster.tls_secret("www")

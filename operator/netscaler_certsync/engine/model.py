@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from netscaler_certsync.domain import DEFAULT_NAME_LIMIT, CertificateMaterial, DomainError
+from netscaler_certsync.domain import DEFAULT_NAME_LIMIT, CertificateMaterial, DomainError, reasons
 from netscaler_certsync.engine.locks import Priority
 
 
@@ -188,6 +188,8 @@ class CertState(enum.StrEnum):
     REMOVED = "Removed"
     KEPT = "Kept"
     PLANNED = "Planned"
+    SUPERSEDED = "Superseded"
+    """A predecessor kept beside its successor until removal (`ApplianceResult.superseded`)."""
 
 
 @dataclass(frozen=True)
@@ -224,3 +226,28 @@ class ApplianceResult:
     @property
     def failed(self) -> list[CertificateResult]:
         return [c for c in self.certificates if c.state == CertState.FAILED]
+
+    @property
+    def superseded(self) -> list[CertificateResult]:
+        """Predecessors kept beside their successor (`preserveOnRenewal: false`, or a predecessor
+        the appliance would not let go), as the records after this apply hold them.
+
+        Apart from `certificates`: they are shown, not verified, listed or counted.
+        """
+        current = {r.id: r.certkey for r in self.records.certificates if not r.superseded}
+        return [
+            CertificateResult(
+                id=r.id,
+                certkey=r.certkey,
+                state=CertState.SUPERSEDED,
+                reason=reasons.Renewed,
+                message=f"certkey {r.certkey} was replaced by {current.get(r.id, 'a new certkey')} at a "
+                "renewal and is kept until it is removed as inactive",
+                serial=r.serial or None,
+                not_after=r.not_after or None,
+                fingerprint=r.fingerprint or None,
+                bound=r.bindings,
+            )
+            for r in self.records.certificates
+            if r.superseded
+        ]

@@ -73,7 +73,7 @@ def _entries(run: ConnectionRun, previous: Sequence[Mapping[str, Any]]) -> list[
     if run.result is None:
         return [dict(e) for e in previous if e.get("connection") == run.name]
     out = []
-    for c in run.result.certificates:
+    for c in (*run.result.certificates, *run.result.superseded):
         if c.state == CertState.REMOVED:
             continue
         entry: dict[str, Any] = {
@@ -92,7 +92,7 @@ def _entries(run: ConnectionRun, previous: Sequence[Mapping[str, Any]]) -> list[
         ):
             if value:
                 entry[key] = value
-        check = run.verifications.get(c.id)
+        check = run.verifications.get(c.id) if c.state != CertState.SUPERSEDED else None
         if check is not None:
             entry.update(verified=check.verified, verifiedBy=check.method, verificationReason=check.reason)
             entry["verificationMessage"] = _clip(check.message)
@@ -128,6 +128,7 @@ def _events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[
     before = {
         (e.get("connection"), e.get("secretName")): (e.get("reason"), e.get("message"))
         for e in previous.get("certificates") or ()
+        if e.get("state") != CertState.SUPERSEDED
     }
     checked_before = {
         (e.get("connection"), e.get("secretName")): (
@@ -135,6 +136,7 @@ def _events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[
             e.get("verificationMessage"),
         )
         for e in previous.get("certificates") or ()
+        if e.get("state") != CertState.SUPERSEDED
     }
     conn_before = {
         c.get("name"): (c.get("reason"), c.get("message")) for c in previous.get("connections") or ()
