@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import BindingSpec, CertState
 from netscaler_certsync.simulator import FaultRule, Simulator
-from netscaler_certsync.testing.pki import TestPKI
 
 from .conftest import Harness, bindings, certkeys, desired, files, orphans
 
