@@ -1,31 +1,29 @@
 """The conditions the operator writes are accepted by the real status schema of both kinds.
 
-The operator builds conditions with `reconcile.conditions` and reasons from `domain.reasons` and
-`reconcile.reasons`. If one reason broke the CRD's reason pattern, or a message outgrew maxLength,
-every status write carrying it would be refused with 422 and the object would never show why it
-failed. The emulated tier accepts any status, so only this tier can catch that.
+The operator builds conditions with `reconcile.conditions` and reasons from the registries
+`domain.reasons`, `k8s.reasons` and `reconcile.reasons` (no reason is written as a literal
+elsewhere: `hack/check_reasons.py`). If one reason broke the CRD's reason pattern, or a message
+outgrew maxLength, every status write carrying it would be refused with 422 and the object would
+never show why it failed. The emulated tier accepts any status, so only this tier can catch that.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from netscaler_certsync.domain import reasons as domain_reasons
+from netscaler_certsync.k8s import reasons as k8s_client_reasons
 from netscaler_certsync.reconcile import conditions
+from netscaler_certsync.reconcile import reasons as k8s_reasons
 from tests.apiserver.apiserver_kube import GROUP, PLURALS, VERSION, Kube, certificate_sync, connection
 
 
 def _reason_modules() -> list[ModuleType]:
-    modules = [domain_reasons]
-    # The Kubernetes-side reasons belong to the operator, which is still being written.
-    with contextlib.suppress(ImportError):
-        modules.append(importlib.import_module("netscaler_certsync.reconcile.reasons"))
-    return modules
+    """The reason registries, one per layer (`hack/check_reasons.py` keeps reasons out of code)."""
+    return [domain_reasons, k8s_client_reasons, k8s_reasons]
 
 
 def _all_reasons() -> list[str]:
@@ -35,7 +33,7 @@ def _all_reasons() -> list[str]:
         for name, value in vars(module).items()
         if not name.startswith("_") and isinstance(value, str) and name[:1].isupper()
     }
-    return sorted(found | {"Progressing"})
+    return sorted(found)
 
 
 REASONS = _all_reasons()

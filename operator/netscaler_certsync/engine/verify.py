@@ -32,15 +32,14 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 
-from netscaler_certsync.domain import CertificateMaterial, reasons
+from netscaler_certsync.domain import CertificateMaterial
+from netscaler_certsync.domain.reasons import (
+    ChainIncomplete,
+    ServedCertificateMismatch,
+    Unreachable,
+    Verified,
+)
 from netscaler_certsync.nitro import CertKey
-
-# Reasons of a failed verification (conditions, Events, status).
-Verified: Final = "Verified"
-ServedCertificateMismatch: Final = "ServedCertificateMismatch"
-ChainIncomplete: Final = "ChainIncomplete"
-Unreachable: Final = reasons.Unreachable
-FAILURE_REASONS: Final = frozenset({ServedCertificateMismatch, ChainIncomplete, Unreachable})
 
 DEFAULT_PORT: Final = 443
 DEFAULT_TIMEOUT: Final = 5.0

@@ -16,9 +16,10 @@ import binascii
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from netscaler_certsync.k8s import keys
+from netscaler_certsync.k8s.reasons import InvalidSecretData, MissingData, WrongSecretType
 
 __all__ = [
     "CredentialsSecret",
@@ -30,11 +31,6 @@ __all__ = [
     "tls_content_digest",
 ]
 
-# Reasons, as they appear in conditions and Events; the same words as reconcile.reasons and
-# domain.reasons use (this layer may not import them).
-WrongSecretType: Final = "WrongSecretType"
-MissingData: Final = "MissingData"
-InvalidSecretData: Final = "InvalidSecretData"
 
 _DIGEST_KEYS = (keys.TLS_CRT, keys.TLS_KEY, keys.CA_CRT)
 

@@ -19,6 +19,7 @@ from netscaler_certsync.domain import (
     CertificateMaterial,
     DomainError,
     NamingError,
+    reasons,
     render_certkey_name,
     validate_name,
 )
@@ -63,7 +64,7 @@ _VERIFY_CONCURRENCY = 16
 _PRIORITY = {"secret": Priority.RENEWAL, "manual": Priority.RENEWAL, "drift": Priority.BACKGROUND}
 
 #: Engine failures that only a human can fix (on the appliance or in Kubernetes).
-_ABORT_STALLED = {"TLSVerificationFailed", "AuthenticationFailed", "NotAuthorized"}
+_ABORT_STALLED = {reasons.TLSVerificationFailed, reasons.AuthenticationFailed, reasons.NotAuthorized}
 
 
 @dataclass(frozen=True)
@@ -362,7 +363,7 @@ async def finalize_sync(ctx: OperatorContext, request: SyncRequest, connections:
         )
         return Outcome(
             conditions=[],
-            events=[Event("Warning", "CleanupFailed", message)],
+            events=[Event("Warning", k8s_reasons.CleanupFailed, message)],
             error=transient(reason, message, retry_after=30),
         )
     removed = sum(1 for r in runs if r.result for c in r.result.certificates if c.changed)

@@ -16,9 +16,16 @@ from typing import Any, Literal
 
 Status = Literal["True", "False", "Unknown"]
 
+# Condition types: the kstatus summary of both kinds ...
 READY = "Ready"
 RECONCILING = "Reconciling"
 STALLED = "Stalled"
+# ... the NetScalerConnection's detail ...
+TLS_VERIFIED = "TLSVerified"  # is the appliance's own certificate verified (False: insecureSkipVerify)
+# ... and the CertificateSync's details.
+SECRETS_VALID = "SecretsValid"  # every selected Secret holds usable material
+CERTIFICATES_UPLOADED = "CertificatesUploaded"  # every certificate is on every appliance
+CERTIFICATES_BOUND = "CertificatesBound"  # every requested binding is in place
 
 _REASON = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
 _MAX_MESSAGE = 32768

@@ -202,12 +202,16 @@ async def reconcile_connection(
     events = [] if was_ready else [Event("Normal", k8s_reasons.Connected, message)]
     if parsed.insecure_skip_verify:
         warning = "TLS verification of the appliance is disabled (tls.insecureSkipVerify: true)"
-        conds.append(conditions.Condition("TLSVerified", "False", k8s_reasons.InsecureSkipVerify, warning))
+        conds.append(
+            conditions.Condition(conditions.TLS_VERIFIED, "False", k8s_reasons.InsecureSkipVerify, warning)
+        )
         if not was_ready:
             events.append(Event("Warning", k8s_reasons.InsecureSkipVerify, warning))
     else:
         conds.append(
-            conditions.Condition("TLSVerified", "True", "Verified", "The appliance's certificate is verified")
+            conditions.Condition(
+                conditions.TLS_VERIFIED, "True", reasons.Verified, "The appliance's certificate is verified"
+            )
         )
     return Outcome(
         conditions=conds,

@@ -13,9 +13,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netscaler_certsync.domain.naming import DEFAULT_NAME_LIMIT, DEFAULT_TEMPLATE
+from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.errors import invalid
 
-INVALID_SPEC = "InvalidSpec"
+INVALID_SPEC = k8s_reasons.InvalidSpec
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,13 @@ from netscaler_certsync.engine.verify import Verification
 from netscaler_certsync.nitro import CertKey
 from netscaler_certsync.reconcile import conditions
 from netscaler_certsync.reconcile import reasons as k8s_reasons
-from netscaler_certsync.reconcile.conditions import Condition, rfc3339
+from netscaler_certsync.reconcile.conditions import (
+    CERTIFICATES_BOUND,
+    CERTIFICATES_UPLOADED,
+    SECRETS_VALID,
+    Condition,
+    rfc3339,
+)
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.errors import ReconcileError, invalid, stalled, transient
 from netscaler_certsync.reconcile.outcome import Event, Outcome
@@ -165,7 +171,7 @@ def _events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[
             ):
                 events.append(Event("Warning", check.reason, f"{what}: {check.message}"))
         for warning in run.result.warnings:
-            events.append(Event("Warning", "CleanupFailed", f"{run.name}: {warning}"))
+            events.append(Event("Warning", k8s_reasons.CleanupFailed, f"{run.name}: {warning}"))
     return events
 
 
@@ -214,24 +220,29 @@ def _detail_conditions(
 ) -> list[Condition]:
     bad = [s for s in sources if s.material is None]
     secrets = (
-        Condition("SecretsValid", "False", bad[0].reason or k8s_reasons.SecretNotFound, bad[0].message)
+        Condition(SECRETS_VALID, "False", bad[0].reason or k8s_reasons.SecretNotFound, bad[0].message)
         if bad
-        else Condition("SecretsValid", "True", "Valid", f"{len(sources)} Secrets hold usable certificates")
+        else Condition(
+            SECRETS_VALID, "True", k8s_reasons.Valid, f"{len(sources)} Secrets hold usable certificates"
+        )
     )
     results = [c for r in runs if r.result for c in r.result.certificates]
     not_synced = [c for c in results if c.state in (CertState.FAILED,)] + [None for r in runs if r.error]
     uploaded = (
-        Condition("CertificatesUploaded", "True", reasons.Synced, "Every certificate is on every appliance")
+        Condition(CERTIFICATES_UPLOADED, "True", reasons.Synced, "Every certificate is on every appliance")
         if not not_synced
         else Condition(
-            "CertificatesUploaded", "False", "NotSynced", f"{len(not_synced)} certificate(s) not synced"
+            CERTIFICATES_UPLOADED,
+            "False",
+            k8s_reasons.NotSynced,
+            f"{len(not_synced)} certificate(s) not synced",
         )
     )
     unbound = [c for c in results if c.reason in (reasons.VServerNotFound, reasons.VServerNotSSL)]
     bound = (
-        Condition("CertificatesBound", "False", unbound[0].reason, unbound[0].message)
+        Condition(CERTIFICATES_BOUND, "False", unbound[0].reason, unbound[0].message)
         if unbound
-        else Condition("CertificatesBound", "True", "Bound", "Every requested binding is in place")
+        else Condition(CERTIFICATES_BOUND, "True", k8s_reasons.Bound, "Every requested binding is in place")
     )
     return [secrets, uploaded, bound]
 
