@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import posixpath
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from netscaler_certsync.domain import reasons
@@ -94,91 +95,116 @@ async def _add(client: NitroClient, op: Operation, out: ApplyOutcome, location: 
         ) from None
 
 
+async def _link(client: NitroClient, op: Operation, out: ApplyOutcome, location: str) -> bool:
+    assert op.link_to is not None
+    if op.group.kind is GroupKind.CA and op.group.name in out.ca_aliases:
+        return False  # this CA turned out to be someone else's certkey: its links are theirs
+    target = out.ca_aliases.get(op.link_to_fp or "", op.link_to)
+    try:
+        await client.link_certkey(op.name, target)
+    except ne.APIError:
+        found = await client.get_certkey(op.name)
+        if found is not None and found.linked_to == target:
+            return False
+        if found is None or not found.linked_to:
+            raise
+        # Still linked to another CA (the plan updates before it links, trusting the appliance
+        # to drop a link that no longer fits): unlink and link again.
+        await client.unlink_certkey(op.name)
+        await client.link_certkey(op.name, target)
+    return True
+
+
+def _never(_: ne.APIError) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class _Step:
+    """How to carry out one kind of operation.
+
+    `call` sends it (a bool result says whether it wrote; None means it did). A refusal for which
+    `done` is true means the effect is already there (success, nothing written); one matched in
+    `refusals` is the operation's own failure with a reason the user can act on; any other
+    refusal is an ApplianceError (or aborts the apply: `engine.errors.FAILURES`)."""
+
+    call: Callable[[NitroClient, Operation, ApplyOutcome, str], Awaitable[bool | None]]
+    done: Callable[[ne.APIError], bool] = _never
+    refusals: tuple[tuple[Callable[[ne.APIError], bool], str, Callable[[Operation], str]], ...] = ()
+
+
+_STEPS: dict[Kind, _Step] = {
+    # Content-addressed: the file's name says its content is ours and right.
+    Kind.UPLOAD: _Step(
+        lambda c, op, out, loc: c.upload_file(op.name, _content(op), location=loc),
+        done=lambda e: ne.is_file_exists(e) or ne.is_already_exists(e),
+    ),
+    # Already there, another's certkey, or the same content under another name: see `_add`.
+    Kind.ADD: _Step(_add),
+    Kind.CHANGE: _Step(
+        lambda c, op, out, loc: c.change_certkey(op.name, _cert(op), op.key, nodomaincheck=True)
+    ),
+    Kind.LINK: _Step(_link),
+    Kind.UNLINK: _Step(
+        lambda c, op, out, loc: c.unlink_certkey(op.name),
+        done=lambda e: ne.is_not_found(e) or ne.has_code(e, ne.ErrorCode.NO_CA_LINK),
+    ),
+    Kind.BIND: _Step(
+        lambda c, op, out, loc: c.bind_certkey(_vserver(op), op.name, sni=op.sni),
+        done=ne.is_already_exists,
+        refusals=(
+            (
+                lambda e: ne.has_code(e, ne.ErrorCode.NOT_SSL_VSERVER),
+                reasons.VServerNotSSL,
+                lambda op: f"vserver {op.vserver} is not an SSL vserver",
+            ),
+            (
+                lambda e: ne.is_vserver_missing(e) or ne.is_not_found(e),
+                reasons.VServerNotFound,
+                lambda op: f"no SSL virtual server named {op.vserver}",
+            ),
+        ),
+    ),
+    Kind.UNBIND: _Step(
+        lambda c, op, out, loc: c.unbind_certkey(_vserver(op), op.name, sni=op.sni),
+        done=lambda e: ne.is_binding_missing(e) or ne.is_not_found(e),
+    ),
+    Kind.DELETE: _Step(lambda c, op, out, loc: c.delete_certkey(op.name), done=ne.is_not_found),
+    Kind.DELETE_FILE: _Step(
+        lambda c, op, out, loc: c.delete_file(op.name, location=loc),
+        done=lambda e: ne.is_not_found(e) or ne.is_file_missing(e),
+    ),
+}
+
+
+def _content(op: Operation) -> bytes:
+    assert op.content is not None
+    return op.content
+
+
+def _cert(op: Operation) -> str:
+    assert op.cert is not None
+    return op.cert
+
+
+def _vserver(op: Operation) -> str:
+    assert op.vserver is not None
+    return op.vserver
+
+
 async def _run(client: NitroClient, op: Operation, out: ApplyOutcome, location: str) -> bool:
     """Perform one operation; True when it wrote something, False when its effect was already there."""
-    k = op.kind
-    if k is Kind.UPLOAD:
-        assert op.content is not None
-        try:
-            await client.upload_file(op.name, op.content, location=location)
-        except ne.APIError as exc:
-            if ne.is_file_exists(exc) or ne.is_already_exists(exc):
-                return False  # content-addressed: the name says the content is ours and right
-            raise
-        return True
-    if k is Kind.ADD:
-        return await _add(client, op, out, location)
-    if k is Kind.CHANGE:
-        assert op.cert is not None
-        await client.change_certkey(op.name, op.cert, op.key, nodomaincheck=True)
-        return True
-    if k is Kind.LINK:
-        assert op.link_to is not None
-        if op.group.kind is GroupKind.CA and op.group.name in out.ca_aliases:
-            return False  # this CA turned out to be someone else's certkey: its links are theirs
-        target = out.ca_aliases.get(op.link_to_fp or "", op.link_to)
-        try:
-            await client.link_certkey(op.name, target)
-        except ne.APIError:
-            found = await client.get_certkey(op.name)
-            if found is not None and found.linked_to == target:
-                return False
-            if found is None or not found.linked_to:
-                raise
-            # Still linked to another CA (the plan updates before it links, trusting the appliance
-            # to drop a link that no longer fits): unlink and link again.
-            await client.unlink_certkey(op.name)
-            await client.link_certkey(op.name, target)
-        return True
-    if k is Kind.UNLINK:
-        try:
-            await client.unlink_certkey(op.name)
-        except ne.APIError as exc:
-            if ne.is_not_found(exc) or ne.has_code(exc, ne.ErrorCode.NO_CA_LINK):
-                return False
-            raise
-        return True
-    if k is Kind.BIND:
-        assert op.vserver is not None
-        try:
-            await client.bind_certkey(op.vserver, op.name, sni=op.sni)
-        except ne.APIError as exc:
-            if ne.is_already_exists(exc):
-                return False
-            if ne.has_code(exc, ne.ErrorCode.NOT_SSL_VSERVER):
-                raise OperationFailed(
-                    reasons.VServerNotSSL, f"vserver {op.vserver} is not an SSL vserver"
-                ) from None
-            if ne.is_vserver_missing(exc) or ne.is_not_found(exc):
-                raise OperationFailed(
-                    reasons.VServerNotFound, f"no SSL virtual server named {op.vserver}"
-                ) from None
-            raise
-        return True
-    if k is Kind.UNBIND:
-        assert op.vserver is not None
-        try:
-            await client.unbind_certkey(op.vserver, op.name, sni=op.sni)
-        except ne.APIError as exc:
-            if ne.is_binding_missing(exc) or ne.is_not_found(exc):
-                return False
-            raise
-        return True
-    if k is Kind.DELETE:
-        try:
-            await client.delete_certkey(op.name)
-        except ne.APIError as exc:
-            if ne.is_not_found(exc):
-                return False
-            raise
-        return True
+    step = _STEPS[op.kind]
     try:
-        await client.delete_file(op.name, location=location)
+        wrote = await step.call(client, op, out, location)
     except ne.APIError as exc:
-        if ne.is_not_found(exc) or ne.is_file_missing(exc):
+        if step.done(exc):
             return False
+        for matches, reason, message in step.refusals:
+            if matches(exc):
+                raise OperationFailed(reason, message(op)) from None
         raise
-    return True
+    return wrote is not False
 
 
 def _failure(op: Operation, exc: ne.NitroError) -> tuple[str, str]:

@@ -222,6 +222,9 @@ class ApplianceResult:
     """The plan as readable lines (what a dry run would do, or what this apply attempted)."""
     warnings: tuple[str, ...] = field(default=())
     """Clean-up that failed without affecting any certificate (e.g. an unused CA still referenced)."""
+    not_saved: str | None = None
+    """Why the configuration is not saved (the save, or asking whether one is needed, failed):
+    the changes are live, but a reboot of the appliance would lose them. None when saved."""
 
     @property
     def failed(self) -> list[CertificateResult]:

@@ -210,8 +210,8 @@ async def _keep_snapshot(
 
 
 def _save_failed(exc: ne.NitroError) -> str:
-    """The warning for a save that failed (or a failed check whether one is needed); trouble with
-    the whole appliance (transport, authentication) aborts instead."""
+    """Why the configuration is not saved, after a save (or the check whether one is needed)
+    failed; trouble with the whole appliance (transport, authentication) aborts instead."""
     if isinstance(exc, ne.TransportError | ne.AuthenticationError):
         raise to_aborted(exc) from exc
     return f"saving the configuration failed: {exc}"
@@ -259,10 +259,7 @@ async def _save(
     try:
         await saves.save(appliance, client, priority)
     except ne.NitroError as exc:
-        warning = _save_failed(exc)
-        return replace(
-            result, records=replace(result.records, unsaved=True), warnings=(*result.warnings, warning)
-        )
+        return replace(result, records=replace(result.records, unsaved=True), not_saved=_save_failed(exc))
     return replace(result, saved=True, writes=result.writes + 1)
 
 
@@ -316,15 +313,15 @@ async def _sync(
     ]
     if Group.gc() in outcome.failed:
         warnings.append(f"clean-up of leftover files failed: {outcome.failed[Group.gc()][1]}")
-    needs_save = False
+    needs_save, not_saved = False, None
     try:
         needs_save = await _needs_save(
             client, counter, changed=changed, unsure=scan or records != given, unsaved=given.unsaved
         )
     except ne.NitroError as exc:  # asking whether the configuration is saved failed
-        warnings.append(_save_failed(exc))
+        not_saved = _save_failed(exc)
         records = replace(records, unsaved=True)
-    clean = not outcome.failed and not warnings
+    clean = not outcome.failed and not warnings and not_saved is None
     if clean:
         await _keep_snapshot(client, appliance, state, p, options, listed_at)
     result = ApplianceResult(
@@ -336,5 +333,6 @@ async def _sync(
         writes=counter.writes,
         operations=lines,
         warnings=tuple(warnings),
+        not_saved=not_saved,
     )
     return _Applied(result, needs_save, clean)

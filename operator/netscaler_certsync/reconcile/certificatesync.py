@@ -19,7 +19,6 @@ from netscaler_certsync.domain import (
     CertificateMaterial,
     DomainError,
     NamingError,
-    reasons,
     render_certkey_name,
     validate_name,
 )
@@ -39,9 +38,10 @@ from netscaler_certsync.engine.verify import Verification, VerifyTarget, verify_
 from netscaler_certsync.nitro import CertKey, NitroClient
 from netscaler_certsync.nitro.errors import NitroError
 from netscaler_certsync.reconcile import reasons as k8s_reasons
-from netscaler_certsync.reconcile.connection import ApplianceTarget, map_nitro_error, resolve_target
+from netscaler_certsync.reconcile.connection import ApplianceTarget, resolve_target
 from netscaler_certsync.reconcile.context import OperatorContext
-from netscaler_certsync.reconcile.errors import ReconcileError, stalled, transient
+from netscaler_certsync.reconcile.errors import ReconcileError, transient
+from netscaler_certsync.reconcile.failures import appliance_failure, failure
 from netscaler_certsync.reconcile.outcome import Event, Outcome, from_error
 from netscaler_certsync.reconcile.sources import SourceCertificate, gather_sources
 from netscaler_certsync.reconcile.specs import SyncSpec, parse_connection, parse_sync
@@ -62,9 +62,6 @@ _VERIFY_CONCURRENCY = 16
 #: Whose turn comes first when reconciles queue for one appliance: a renewal is what users wait
 #: for; the drift re-check of every CertificateSync comes last (see engine/locks.py).
 _PRIORITY = {"secret": Priority.RENEWAL, "manual": Priority.RENEWAL, "drift": Priority.BACKGROUND}
-
-#: Engine failures that only a human can fix (on the appliance or in Kubernetes).
-_ABORT_STALLED = {reasons.TLSVerificationFailed, reasons.AuthenticationFailed, reasons.NotAuthorized}
 
 
 @dataclass(frozen=True)
@@ -132,10 +129,9 @@ def _endpoint(target: ApplianceTarget, connection: Mapping[str, Any]) -> str:
     primary = (connection.get("status") or {}).get("primaryEndpoint")
     if primary in target.endpoints:
         return str(primary)
-    raise transient(
+    raise failure(
         k8s_reasons.ConnectionNotReady,
         f"NetScalerConnection {target.namespace}/{target.name} has not found the primary node yet",
-        retry_after=10,
     )
 
 
@@ -152,10 +148,9 @@ async def sync_connection(
     try:
         connection = connections.get((namespace, connection_name))
         if connection is None:
-            raise transient(
+            raise failure(
                 k8s_reasons.ConnectionNotFound,
                 f"NetScalerConnection {namespace}/{connection_name} does not exist",
-                retry_after=5,  # cheap to retry (no appliance call), and it is often created next
             )
         conn_spec = parse_connection(connection.get("spec") or {})
         target = await resolve_target(namespace, connection_name, conn_spec, ctx.get_secret)
@@ -188,12 +183,8 @@ async def sync_connection(
                 c.certkey: listed[c.certkey] for c in result.certificates if c.certkey and c.certkey in listed
             }
             verifications = {} if spec.dry_run else await verify_deployed(spec, desired, result, listed)
-        except SyncAborted as exc:
-            if exc.reason in _ABORT_STALLED:
-                raise stalled(exc.reason, f"{endpoint}: {exc.message}", retry_after=300) from exc
-            raise transient(exc.reason, f"{endpoint}: {exc.message}", retry_after=15) from exc
-        except OSError as exc:  # e.g. a CA bundle that cannot be loaded
-            raise map_nitro_error(exc, endpoint) from exc
+        except (SyncAborted, NitroError, OSError) as exc:  # e.g. a CA bundle that cannot be loaded
+            raise appliance_failure(exc, endpoint) from exc
     except ReconcileError as error:
         return ConnectionRun(connection_name, previous, None, error)
     return ConnectionRun(connection_name, result.records, result, None, deployed, verifications)

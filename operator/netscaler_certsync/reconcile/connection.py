@@ -22,7 +22,8 @@ from netscaler_certsync.reconcile import conditions
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.conditions import rfc3339
 from netscaler_certsync.reconcile.context import OperatorContext, SecretGetter
-from netscaler_certsync.reconcile.errors import ReconcileError, stalled, transient
+from netscaler_certsync.reconcile.errors import ReconcileError
+from netscaler_certsync.reconcile.failures import appliance_failure, failure
 from netscaler_certsync.reconcile.outcome import Event, Outcome, from_error
 from netscaler_certsync.reconcile.specs import ConnectionSpec, parse_connection
 
@@ -83,34 +84,30 @@ async def resolve_target(
 ) -> ApplianceTarget:
     creds_secret = await get_secret(namespace, spec.credentials_secret)
     if creds_secret is None:
-        raise stalled(
+        raise failure(
             k8s_reasons.CredentialsNotFound,
             f"Secret {namespace}/{spec.credentials_secret} with the appliance credentials does not exist",
-            retry_after=30,
         )
     try:
         creds = CredentialsSecret.from_raw(creds_secret)
     except SecretError as exc:
-        raise stalled(
+        raise failure(
             k8s_reasons.CredentialsNotFound,
             f"Secret {namespace}/{spec.credentials_secret}: {exc}; it needs keys username and password",
-            retry_after=30,
         ) from None
     if not creds.username or not creds.password:
-        raise stalled(
+        raise failure(
             k8s_reasons.CredentialsNotFound,
             f"Secret {namespace}/{spec.credentials_secret} has an empty username or password",
-            retry_after=30,
         )
     ca_pem = None
     if spec.ca is not None:
         ca_secret = await get_secret(namespace, spec.ca.name)
         ca_pem = _decode(ca_secret, spec.ca.key) if ca_secret is not None else None
         if not ca_pem:
-            raise stalled(
+            raise failure(
                 k8s_reasons.CANotFound,
                 f"Secret {namespace}/{spec.ca.name} has no key {spec.ca.key!r} (the appliance's CA)",
-                retry_after=30,
             )
     tls = TLSConfig(
         ca_pem=ca_pem,
@@ -129,28 +126,6 @@ async def resolve_target(
     )
 
 
-def map_nitro_error(exc: Exception, endpoint: str) -> ReconcileError:
-    """The reason a user sees for an appliance-level failure."""
-    if isinstance(exc, errors.TLSVerificationError):
-        return stalled(
-            reasons.TLSVerificationFailed,
-            f"{endpoint}: the appliance's TLS certificate could not be verified ({exc}); "
-            "set tls.caSecretRef to its CA, or tls.serverName",
-            retry_after=300,
-        )
-    if isinstance(exc, errors.AuthenticationError):
-        return stalled(
-            reasons.AuthenticationFailed, f"{endpoint}: login refused: {exc.message}", retry_after=300
-        )
-    if isinstance(exc, errors.ForbiddenError):
-        return stalled(reasons.NotAuthorized, f"{endpoint}: {exc.message}", retry_after=300)
-    if isinstance(exc, errors.TransportError):
-        return transient(reasons.Unreachable, f"{endpoint}: {exc}", retry_after=15)
-    if isinstance(exc, errors.APIError):
-        return transient(reasons.ApplianceError, f"{endpoint}: {exc}", retry_after=30)
-    return transient(reasons.ApplianceError, f"{endpoint}: {exc}", retry_after=30)
-
-
 async def check_connection(
     target: ApplianceTarget,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
@@ -165,7 +140,7 @@ async def check_connection(
                 version = await client.version()
                 ha = await client.ha_state()
         except (errors.NitroError, OSError) as exc:
-            failures.append(map_nitro_error(exc, endpoint))
+            failures.append(appliance_failure(exc, endpoint))
             continue
         state = (ha.local_state or "Primary") if ha.configured else "Standalone"
         seen.append((endpoint, version.version, state))
@@ -174,10 +149,9 @@ async def check_connection(
     if failures and not seen:
         raise failures[0]
     states = ", ".join(f"{e} is {s}" for e, _, s in seen) or "no node answered"
-    raise transient(
+    raise failure(
         k8s_reasons.NoPrimary,
         f"no primary node to write to ({states}); writes go to the primary of an HA pair only",
-        retry_after=30,
     )
 
 

@@ -29,7 +29,8 @@ from netscaler_certsync.reconcile.conditions import (
     rfc3339,
 )
 from netscaler_certsync.reconcile.context import OperatorContext
-from netscaler_certsync.reconcile.errors import ReconcileError, invalid, stalled, transient
+from netscaler_certsync.reconcile.errors import ReconcileError, stalled, transient
+from netscaler_certsync.reconcile.failures import HUMAN_RETRY, failure, fixed_by_input
 from netscaler_certsync.reconcile.outcome import Event, Outcome
 from netscaler_certsync.reconcile.sources import SourceCertificate
 from netscaler_certsync.reconcile.specs import SyncSpec
@@ -45,14 +46,6 @@ STATUS_BUDGET = 700_000
 
 #: A failed verification is retried after this long (a timed retry, never a busy loop).
 VERIFY_RETRY_SECONDS = 10.0
-
-#: Per-certificate failures a Secret or spec change fixes (we watch both): no timed retry.
-_FIXED_BY_INPUT = reasons.MATERIAL_REASONS | {
-    reasons.NameTooLong,
-    reasons.InvalidName,
-    k8s_reasons.SecretNotFound,
-    k8s_reasons.WrongSecretType,
-}
 
 
 @dataclass(frozen=True)
@@ -172,6 +165,8 @@ def _events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[
                 events.append(Event("Warning", check.reason, f"{what}: {check.message}"))
         for warning in run.result.warnings:
             events.append(Event("Warning", k8s_reasons.CleanupFailed, f"{run.name}: {warning}"))
+        if run.result.not_saved is not None:
+            events.append(Event("Warning", k8s_reasons.ConfigNotSaved, f"{run.name}: {run.result.not_saved}"))
     return events
 
 
@@ -183,13 +178,13 @@ def _failure(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
             return err
     if errors:
         return errors[0]
-    unsaved = [r for r in runs if r.result is not None and r.result.records.unsaved]
+    unsaved = [r.result for r in runs if r.result is not None and r.result.records.unsaved]
     if unsaved:
-        warning = next((w for w in unsaved[0].result.warnings if "sav" in w), "the save failed")  # type: ignore[union-attr]
-        return transient(
+        why = unsaved[0].not_saved or "the save failed"
+        name = next(r.name for r in runs if r.result is unsaved[0])
+        return failure(
             k8s_reasons.ConfigNotSaved,
-            f"{unsaved[0].name}: the changes are live but not saved, so a reboot would lose them ({warning})",
-            retry_after=30,
+            f"{name}: the changes are live but not saved, so a reboot would lose them ({why})",
         )
     failed = [(r.name, c) for r in runs if r.result for c in r.result.failed]
     if not failed:
@@ -197,11 +192,10 @@ def _failure(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
     name, first = failed[0]
     more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
     message = f"{name}: {first.certkey or _secret_name(first.id)}: {first.message}{more}"
-    if all(c.reason in _FIXED_BY_INPUT for _, c in failed):
-        return invalid(first.reason, message)
-    if first.reason == reasons.ApplianceError:
-        return transient(first.reason, message, retry_after=30)
-    return stalled(first.reason, message, retry_after=300)
+    if fixed_by_input(first.reason) and not all(fixed_by_input(c.reason) for _, c in failed):
+        # Another certificate's failure needs the appliance looked at again: so does this one.
+        return stalled(first.reason, message, retry_after=HUMAN_RETRY)
+    return failure(first.reason, message)
 
 
 def _unverified(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
