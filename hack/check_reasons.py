@@ -27,9 +27,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "operator" / "netscaler_certsync"
 REASON_REGISTRIES = ("domain/reasons.py", "k8s/reasons.py", "reconcile/reasons.py")
 TYPE_REGISTRY = "reconcile/conditions.py"
-#: Not the operator's own words: the standalone simulator, the test tools, and the demo (which
-#: reads status as a user does, by the words `kubectl` shows).
-SKIPPED = ("simulator/", "testing/", "demo/")
+#: Not the operator's own words: the standalone simulator speaks NITRO, not conditions.
+SKIPPED = ("simulator/",)
 #: (module, enclosing class) whose literals are another concept spelled like a reason.
 ALLOWED = {("engine/model.py", "CertState")}
 

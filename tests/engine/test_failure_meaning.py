@@ -11,6 +11,7 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.certificatesync import SyncRequest, reconcile_sync
@@ -18,7 +19,6 @@ from netscaler_certsync.reconcile.connection import reconcile_connection
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.outcome import Outcome
 from netscaler_certsync.simulator import FaultRule, Simulator
-from netscaler_certsync.testing.pki import TestPKI
 
 NS = "shop"
 
