@@ -11,9 +11,11 @@ Public surface::
   `Records.from_dict(...)` next time); with the owner tag in file names it decides ownership.
 - `ApplianceResult`: per-certificate `CertificateResult`s (certkey, serial, notAfter,
   fingerprint, bound vservers, state, reason, message), `changed`, `saved`, request counts,
-  the new records, the plan as lines (`operations`) and clean-up `warnings`.
-- `SyncAborted(reason, message)`: the appliance could not be worked with (Unreachable,
-  TLSVerificationFailed, AuthenticationFailed, NotAuthorized). Per-certificate failures never raise.
+  the new records, the plan as lines (`operations`), clean-up `warnings`, and `not_saved` (why
+  the configuration is not saved, when it is not).
+- `SyncAborted(reason, message, error)`: the appliance could not be worked with; which NITRO
+  errors abort and with which reason is the table `errors.FAILURES`. Per-certificate failures
+  never raise.
 - `plan()` (pure) and `render_plan()`: the dry run's building blocks; `SyncOptions(dry_run=True)`
   does the same through `sync_appliance` without writing.
 
