@@ -19,7 +19,6 @@ COMMANDS: dict[str, str] = {
     "run": "run",
     "simulator": "simulator",
     "check-connection": "check_connection",
-    "plan": "plan",
 }
 
 
@@ -35,13 +34,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             # Register a placeholder so `--help` still lists every command.
             subparsers.add_parser(name)
             continue
-        try:
-            module = importlib.import_module(f"netscaler_certsync.commands.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"netscaler_certsync.commands.{module_name}":
-                raise
-            subparsers.add_parser(name, help="(not available in this build)")
-            continue
+        module = importlib.import_module(f"netscaler_certsync.commands.{module_name}")
         module.register(subparsers)
     return parser
 
@@ -50,11 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     wanted = argv[0] if argv and argv[0] in COMMANDS else None
     parser = build_parser(only=wanted)
-    args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.error(f"the command {args.command!r} is not available in this build")
-    return int(handler(args) or 0)
+    args = parser.parse_args(argv)  # top-level has no options that take values: the command is argv[0]
+    return int(args.handler(args) or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
