@@ -269,7 +269,7 @@ def run(quick: bool) -> tuple[str, str, str]:
     large = large_scale(pki, syncs, renewals, relists, secrets, memory, drift_wave=not quick)
     slow = slow_saves(pki, syncs, 20 if not quick else 5)
     load_after = os.getloadavg()[1]
-    footprint = zip(import_footprint(image_like=True), import_footprint(image_like=False), strict=True)
+    footprint = import_footprint()
     rss_mb, peak_mb = large.rss * MIB, memory.peak * MIB
     mem_verdict = "met" if rss_mb < TARGET_MB else f"MISSED by {rss_mb - TARGET_MB:.0f} MB"
     mem_verdict += f": {rss_mb:.0f} MB resident; peak (VmHWM) {peak_mb:.0f} MB"
@@ -315,12 +315,9 @@ def run(quick: bool) -> tuple[str, str, str]:
         "Where the idle memory goes, VmRSS of a fresh interpreter after each import step:",
         "",
         table(
-            ["step", "image (runtime deps) MiB", "dev venv MiB"],
-            [[a[0], f"{a[1]:.1f}", f"{b[1]:.1f}"] for a, b in footprint],
+            ["step", "MiB"],
+            [[step, f"{mib:.1f}"] for step, mib in footprint],
         ),
-        "",
-        "In the dev venv kopf also imports the `kubernetes` client (a test dependency) because it is",
-        "importable; the image does not have it.",
     ]
     worst = max((r for r in rows), key=lambda r: max(r.appliance, default=0.0))
     headline = (

@@ -67,15 +67,15 @@ def settle(pid: int, quiet: float = 0.05, window: float = 1.0, timeout: float = 
 IMPORT_STEPS = (
     ("interpreter", ""),
     ("+ httpx, cryptography", "import httpx, cryptography.x509"),
+    ("+ the kubernetes client (kubeconfig, exec plugins)", "import kubernetes.config"),
     ("+ kopf (aiohttp)", "import kopf"),
     ("+ the operator's modules", "import netscaler_certsync.runtime, netscaler_certsync.cli"),
 )
 
 
-def import_footprint(*, image_like: bool) -> list[tuple[str, float]]:
+def import_footprint() -> list[tuple[str, float]]:
     """VmRSS of a fresh interpreter after each import step: where the idle memory goes."""
-    block = "import sys; sys.modules.update(kubernetes=None); " if image_like else ""
-    script = block + "; ".join(
+    script = "; ".join(
         f"{code + '; ' if code else ''}print(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])"
         for _, code in IMPORT_STEPS
     )
@@ -121,18 +121,12 @@ class OperatorStack:
         self.emulator.stop()
         shutil.rmtree(self._tmp, ignore_errors=True)  # the operator's log and kubeconfig
 
-    def start_operator(self, *, image_like: bool = True) -> int:
-        """Start `netscaler-certsync run` against the emulator; returns its pid.
-
-        `image_like`: as in the container image, where only the runtime dependencies are
-        installed. The dev venv also has the `kubernetes` client (a test dependency), and kopf
-        imports it whenever it is importable (~19 MiB), so it is made unimportable here.
-        """
+    def start_operator(self) -> int:
+        """Start `netscaler-certsync run` against the emulator; returns its pid."""
         kubeconfig = self.emulator.write_kubeconfig(self._tmp / "kubeconfig")
         env = {**os.environ, "KUBECONFIG": kubeconfig}
         log = (self._tmp / "operator.log").open("wb")
-        block = "sys.modules.update(kubernetes=None); " if image_like else ""
-        launcher = f"import sys; {block}from netscaler_certsync.cli import main; sys.exit(main())"
+        launcher = "import sys; from netscaler_certsync.cli import main; sys.exit(main())"
         self.process = subprocess.Popen(
             [sys.executable, "-c", launcher, "run", "--liveness", "", "--metrics-port", "0"],
             env=env,

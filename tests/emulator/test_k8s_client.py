@@ -55,7 +55,7 @@ def test_kubeconfig_is_read(tmp_path: Path) -> None:
     path = tmp_path / "kubeconfig"
     path.write_text(kubeconfig_text("http://127.0.0.1:1234", namespace="certs"))
     access = ClusterAccess.from_kubeconfig(path)
-    assert (access.server, access.token, access.namespace) == (
+    assert (access.server, access.bearer_token(), access.namespace) == (
         "http://127.0.0.1:1234",
         "emulator-token",
         "certs",
@@ -63,19 +63,19 @@ def test_kubeconfig_is_read(tmp_path: Path) -> None:
     assert "emulator-token" not in repr(access)
 
 
-def test_kubeconfig_with_exec_plugin_is_refused_clearly(tmp_path: Path) -> None:
+def test_an_unusable_kubeconfig_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "kubeconfig"
-    text = kubeconfig_text("https://example.invalid").replace(
-        "token: emulator-token", "exec: {command: aws, apiVersion: client.authentication.k8s.io/v1}"
-    )
-    path.write_text(text)
-    with pytest.raises(ConfigError, match="exec/auth-provider"):
-        ClusterAccess.from_kubeconfig(path)
+    path.write_text(kubeconfig_text("http://127.0.0.1:1234"))
+    with pytest.raises(ConfigError, match="no context named 'elsewhere'"):
+        ClusterAccess.from_kubeconfig(path, context="elsewhere")
+    with pytest.raises(ConfigError, match="cannot use kubeconfig"):
+        ClusterAccess.from_kubeconfig(tmp_path / "missing")
 
 
 def test_in_cluster_reads_the_service_account(tmp_path: Path) -> None:
     (tmp_path / "token").write_text("sa-token-1\n")
     (tmp_path / "namespace").write_text("netscaler-system")
+    (tmp_path / "ca.crt").write_text("the cluster CA")  # always mounted; the library insists on it
     env = {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}
     access = ClusterAccess.in_cluster(env=env, account_dir=tmp_path)
     assert access.server == "https://10.0.0.1:443" and access.namespace == "netscaler-system"

@@ -1,21 +1,22 @@
 """How to reach one Kubernetes API server: URL, trust, and credentials, from kubeconfig or in-cluster.
 
-`ClusterAccess` is a frozen description with no I/O of its own except `ssl_context()` and
-`bearer_token()` (which re-reads a token file, because in-cluster service-account tokens are
-rotated by the kubelet about hourly). Secrets never appear in `repr()`.
-
-Supported kubeconfig shapes: `server`, `certificate-authority(-data)`,
-`insecure-skip-tls-verify`, `token`, `tokenFile`, `client-certificate(-data)` with
-`client-key(-data)`. `exec` and `auth-provider` plugins are not: the error says so.
+Both are loaded by the `kubernetes` library, so every kubeconfig user it understands works here:
+token, tokenFile, client certificates, `exec` credential plugins (EKS, GKE, AKS, kubelogin/OIDC)
+and `auth-provider`. `ClusterAccess` is a frozen description whose only I/O is `ssl_context()`
+and `bearer_token()`: the latter re-reads a token file (in-cluster service-account tokens are
+rotated by the kubelet about hourly) or asks the library for a fresh plugin credential, which
+re-runs the plugin when its credential is near expiry. Both kopf (its login handler) and the
+operator's own httpx client take their credentials from here. Secrets never appear in `repr()`.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import ssl
 import tempfile
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,24 +25,61 @@ import yaml
 
 from netscaler_certsync.k8s.errors import ConfigError
 
-__all__ = ["SERVICE_ACCOUNT_DIR", "ClusterAccess"]
+__all__ = ["REFRESH_FLOOR", "SERVICE_ACCOUNT_DIR", "ClusterAccess", "PluginToken"]
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+#: Ask the library for a plugin credential at most this often (seconds). It re-runs the plugin
+#: whenever the credential is within 5 minutes of expiry, so a plugin issuing shorter-lived
+#: credentials would otherwise run once per request.
+REFRESH_FLOOR = 10.0
 
 
-def _data_or_file(entry: Mapping[str, Any], key: str, base: Path) -> bytes | None:
-    if entry.get(f"{key}-data"):
-        return base64.b64decode(entry[f"{key}-data"])
-    if entry.get(key):
-        return (base / str(entry[key])).read_bytes()
-    return None
+class PluginToken:
+    """The bearer token of an `exec`/`auth-provider` user, refreshed through the library's hook."""
+
+    def __init__(self, configuration: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self._configuration = configuration  # kubernetes.client.Configuration, loaded
+        self._clock = clock
+        self._lock = threading.Lock()  # kopf's login runs in a thread; httpx in the loop
+        self._token = self._read(refresh=False)  # the library ran the plugin while loading
+        self._read_at = clock()
+
+    def _read(self, *, refresh: bool = True) -> str | None:
+        # Since kubernetes 36.0.1 the token is kept under "BearerToken", before under
+        # "authorization" (kopf's own login_via_client reads both, too).
+        api_key = self._configuration.api_key
+        old = "authorization" in api_key and "BearerToken" not in api_key
+        key = "authorization" if old else "BearerToken"
+        try:
+            # get_api_key_with_prefix runs the library's refresh hook (the plugin, near expiry).
+            header = self._configuration.get_api_key_with_prefix(key) if refresh else api_key.get(key)
+        except Exception as e:  # the plugin failed: the library raises ConfigException or OSError
+            raise ConfigError(f"the kubeconfig credential plugin failed: {e}") from e
+        if not header:
+            return None
+        return header.split(" ", 1)[1] if header.startswith("Bearer ") else header
+
+    def current(self) -> str | None:
+        with self._lock:
+            if self._clock() - self._read_at >= REFRESH_FLOOR:
+                self._token = self._read()
+                self._read_at = self._clock()
+            return self._token
+
+    def __repr__(self) -> str:
+        return "PluginToken(...)"
 
 
-def _named(config: Mapping[str, Any], section: str, name: str) -> dict[str, Any]:
-    for item in config.get(section) or []:
-        if item.get("name") == name:
-            return dict(item)
-    raise ConfigError(f"kubeconfig has no {section[:-1]} named {name!r}")
+def _uses_plugin(file: str, context: Mapping[str, Any]) -> bool:
+    """Whether the context's user is an `exec` or `auth-provider` user."""
+    user_name = (context.get("context") or {}).get("user")
+    config = yaml.safe_load(Path(file).read_text()) or {}
+    user = next((u.get("user") or {} for u in config.get("users") or [] if u.get("name") == user_name), {})
+    return "exec" in user or "auth-provider" in user
+
+
+def _read(path: str | None) -> bytes | None:
+    return Path(path).read_bytes() if path else None
 
 
 @dataclass(frozen=True)
@@ -55,77 +93,88 @@ class ClusterAccess:
     token_file: str | None = None
     client_cert: bytes | None = field(default=None, repr=False)
     client_key: bytes | None = field(default=None, repr=False)
+    plugin: PluginToken | None = field(default=None, repr=False, compare=False)
     namespace: str = "default"  # the context's (or service account's) own namespace
 
     @classmethod
     def from_kubeconfig(
-        cls, path: str | os.PathLike[str] | None = None, context: str | None = None
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        context: str | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> ClusterAccess:
         """Read `path` (default: the first file of $KUBECONFIG, else ~/.kube/config)."""
+        from kubernetes import client, config  # only `run` and tests pay for the import
+
         if path is None:
             env = os.environ.get("KUBECONFIG", "")
             path = env.split(os.pathsep)[0] if env else Path.home() / ".kube" / "config"
-        file = Path(path)
+        file = str(path)
+        configuration = client.Configuration()
         try:
-            config = yaml.safe_load(file.read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise ConfigError(f"cannot read kubeconfig {file}: {e}") from e
-        ctx_name = context or config.get("current-context")
-        if not ctx_name:
-            raise ConfigError(f"kubeconfig {file} has no current-context; pass a context name")
-        ctx = _named(config, "contexts", ctx_name).get("context") or {}
-        cluster = _named(config, "clusters", ctx.get("cluster", "")).get("cluster") or {}
-        user: dict[str, Any] = {}
-        if ctx.get("user"):
-            user = _named(config, "users", ctx["user"]).get("user") or {}
-        if "exec" in user or "auth-provider" in user:
-            raise ConfigError(
-                f"kubeconfig user {ctx.get('user')!r} uses an exec/auth-provider plugin, which this client "
-                "does not run; use a token or client certificate, or run in-cluster"
+            contexts, active = config.list_kube_config_contexts(config_file=file)
+            if context is not None:
+                active = next((c for c in contexts if c.get("name") == context), None)
+                if active is None:
+                    raise ConfigError(f"kubeconfig {file} has no context named {context!r}")
+            config.load_kube_config(
+                config_file=file, context=context, client_configuration=configuration, persist_config=False
             )
-        if not cluster.get("server"):
-            raise ConfigError(f"kubeconfig cluster {ctx.get('cluster')!r} has no server")
-        base = file.parent
-        try:
-            return cls(
-                server=str(cluster["server"]).rstrip("/"),
-                ca_data=_data_or_file(cluster, "certificate-authority", base),
-                insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
-                token=user.get("token"),
-                token_file=str(base / user["tokenFile"]) if user.get("tokenFile") else None,
-                client_cert=_data_or_file(user, "client-certificate", base),
-                client_key=_data_or_file(user, "client-key", base),
-                namespace=ctx.get("namespace") or "default",
-            )
-        except OSError as e:
-            raise ConfigError(f"kubeconfig {file} names a file that cannot be read: {e}") from e
+            token = PluginToken(configuration, clock)
+            ca_data = _read(configuration.ssl_ca_cert)  # the library writes *-data fields to files
+            cert, key = _read(configuration.cert_file), _read(configuration.key_file)
+        except (config.ConfigException, OSError, ValueError) as e:
+            raise ConfigError(f"cannot use kubeconfig {file}: {e}") from e
+        if token.current() is None and cert is None and _uses_plugin(file, active):
+            # the library only logs a failing plugin and goes on without credentials
+            raise ConfigError(f"kubeconfig {file}: the credential plugin gave no token (see the log above)")
+        if not configuration.host:
+            raise ConfigError(f"kubeconfig {file}: the current context's cluster has no server")
+        return cls(
+            server=str(configuration.host).rstrip("/"),
+            ca_data=ca_data,
+            insecure=not configuration.verify_ssl,
+            plugin=token,
+            client_cert=cert,
+            client_key=key,
+            namespace=(active.get("context") or {}).get("namespace") or "default",
+        )
 
     @classmethod
     def in_cluster(
         cls, env: Mapping[str, str] | None = None, account_dir: Path = SERVICE_ACCOUNT_DIR
     ) -> ClusterAccess:
-        """The pod's service account, as client-go's `rest.InClusterConfig()` finds it."""
+        """The pod's service account, found by the library as client-go's `rest.InClusterConfig()`."""
+        from kubernetes import client, config
+        from kubernetes.config.incluster_config import InClusterConfigLoader
+
         env = os.environ if env is None else env
-        host, port = env.get("KUBERNETES_SERVICE_HOST"), env.get("KUBERNETES_SERVICE_PORT")
-        if not host or not port:
+        token_file, ca_file = account_dir / "token", account_dir / "ca.crt"
+        if not env.get("KUBERNETES_SERVICE_HOST") or not env.get("KUBERNETES_SERVICE_PORT"):
             raise ConfigError("not running in a cluster: KUBERNETES_SERVICE_HOST/PORT are not set")
-        token_file = account_dir / "token"
         if not token_file.exists():
             raise ConfigError(f"no service-account token at {token_file}")
-        host = f"[{host}]" if ":" in host else host  # IPv6 service address
+        configuration = client.Configuration()
+        try:
+            loader = InClusterConfigLoader(str(token_file), str(ca_file), environ=env)
+            loader.load_and_set(configuration)
+        except config.ConfigException as e:
+            raise ConfigError(f"cannot use the in-cluster service account: {e}") from e
         ns_file = account_dir / "namespace"
-        ca_file = account_dir / "ca.crt"
         return cls(
-            server=f"https://{host}:{port}",
+            server=str(configuration.host).rstrip("/"),
             ca_data=ca_file.read_bytes() if ca_file.exists() else None,
-            token_file=str(token_file),
+            token_file=str(token_file),  # re-read per request: the kubelet rotates it
             namespace=ns_file.read_text().strip() if ns_file.exists() else "default",
         )
 
     def bearer_token(self) -> str | None:
-        """The token to send now; a token file wins so that a rotated token is picked up."""
+        """The token to send now: a token file is re-read, a plugin credential refreshed near expiry."""
         if self.token_file:
             return Path(self.token_file).read_text().strip()
+        if self.plugin is not None:
+            return self.plugin.current()
         return self.token
 
     def ssl_context(self) -> ssl.SSLContext | bool:
