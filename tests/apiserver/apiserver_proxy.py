@@ -2,7 +2,7 @@
 
 The real apiextensions server has no core/v1 (Secrets, Events, Namespaces); the emulator has no
 schema validation. To run a whole operator against our CRDs as Kubernetes enforces them, this
-reverse proxy routes by path (see docs/testing.md, "Next: the operator's lifecycle tests"):
+reverse proxy routes by path (see docs/testing.md, "the routing proxy"):
 
     /apis/netscaler.certsync.dev/..., /apis/apiextensions.k8s.io/..., /openapi/..., /version
                                                           -> the real server (admin client cert)
