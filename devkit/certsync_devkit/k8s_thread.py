@@ -109,7 +109,8 @@ def request_log(k: kmock.RawHandler) -> list[RecordedRequest]:
 def unselected_secret_reads(log: list[RecordedRequest]) -> list[RecordedRequest]:
     """Secret lists/watches that would pull every Secret in scope: no label and no field selector.
 
-    The operator must never make one (design.md §4); operator tests assert this is empty.
+    The operator must never make one (docs/decisions/006-tls-secret-watcher.md); operator tests
+    assert this is empty.
     """
     return [
         r

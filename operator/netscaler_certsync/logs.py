@@ -2,9 +2,10 @@
 
 At INFO the operator says one line per sync (`reconcile/certificatesync.log_sync`) and one per
 connection check outcome; appliance operations and NITRO calls are at DEBUG. kopf itself logs a
-line at INFO for every handler and timer that succeeds: with 1,000 CertificateSyncs and the drift
-timer ticking every 30 s that was 33 lines a second saying nothing (measured in a benchmark), so
-those go only to `--verbose` output. Failures, retries and everything kopf logs above INFO stay.
+line at INFO for every handler and timer that succeeds: with many CertificateSyncs and a drift
+timer ticking for each, that is many lines a second saying nothing, so those go only to
+`--verbose` output (docs/decisions/015-log-lines.md). Failures, retries and everything kopf logs
+above INFO stay.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The emulator behaves like an API server where our code and tools depend on it.
 
-Each test is one row of the probe matrix in reference/k8s-emulation.md, driven through the sync
-kubernetes client exactly as against a cluster. A kmock upgrade that breaks the subclass fails
+Each test probes one API-server behaviour the operator, kopf or kubectl relies on, driven through
+the sync kubernetes client exactly as against a cluster. A kmock upgrade that breaks the subclass fails
 here first, in one place.
 """
 

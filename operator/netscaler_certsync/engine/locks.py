@@ -5,10 +5,11 @@ half-applied state (and never collects the other's files mid-upload). Locks are 
 loop because an asyncio primitive must not be shared between loops (tests run one loop each).
 
 Turns are not first come, first served but by `Priority`, first come first served within one:
-a renewal goes before spec changes, and both before the periodic drift re-checks. With 1,000
-CertificateSyncs on one appliance the drift timer alone queues 1.67 applies a second, and a
-renewal that queued behind a wave of them waited up to 29.6 s in a benchmark (docs/benchmarks.md).
-Lower priorities can starve only while higher ones keep coming, which real renewals do not.
+a renewal goes before spec changes, and both before the periodic drift re-checks. With many
+CertificateSyncs on one appliance the drift timer alone keeps a queue, and a renewal behind it
+would wait for the whole queue (docs/decisions/011-priority-turns.md; latencies in
+docs/benchmarks.md). Lower priorities can starve only while higher ones keep coming, which real
+renewals do not.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Reuse one appliance's state between applies: list everything at most once per `max_age`.
 
 Listing every certkey and every binding costs two requests whose replies grow with the appliance;
-with one reconcile per CertificateSync, N syncs on one appliance cost N full listings, and at
-1,000 certkeys each one took ~150 ms of operator CPU under the appliance's lock (measured,
-docs/benchmarks.md): 1,000 new syncs needed 210 s to be Ready and a renewal queued behind them.
+with one reconcile per CertificateSync, N syncs on one appliance cost N full listings, each parsed
+under the appliance's lock, so new syncs were slow to become Ready and renewals queued behind the
+listings (docs/decisions/010-shared-appliance-snapshot.md; costs in docs/benchmarks.md).
 
 So an apply may start from the snapshot the previous one left, if that snapshot grew from a full
 listing made less than `max_age` seconds ago and nothing since went wrong:

@@ -1,8 +1,9 @@
 """Write a reconcile `Outcome` through kopf: status patch, Events, and retry semantics.
 
-The only place that turns `ReconcileError` into kopf errors: retryable failures become
-`kopf.TemporaryError` (kopf retries after the delay, without sleeping in the handler); failures
-only a spec change can fix become `kopf.PermanentError` (no busy retry).
+The only place that turns `ReconcileError` into kopf's terms: retryable failures become
+`kopf.TemporaryError` (kopf retries after the delay, without sleeping in the handler); stalled
+failures end the handler normally, with a timed re-check when the fix may come from outside
+Kubernetes (see `finish`), so kopf never waits out a delay while a newer spec is pending.
 """
 
 from __future__ import annotations

@@ -26,24 +26,24 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.networking.request_timeout = 30
     # Periodic reconnects guard against silent watch stalls (kopf issues #585, #1120). kopf lists
     # every object again at each reconnect and waits `reconnect_backoff` first: no event is seen
-    # in that pause, so a renewal that falls into it waits for it (1 s measured as the floor of
-    # a renewal right after a relist). A quarter second keeps that short; a failing LIST still
-    # backs off on its own (settings.networking.error_backoffs).
+    # in that pause, so a renewal that falls into it waits for it (kopf's default of a second set
+    # the floor of a renewal right after a relist). A quarter second keeps that short; a failing
+    # LIST still backs off on its own (settings.networking.error_backoffs).
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.watching.connect_timeout = 10
     settings.watching.reconnect_backoff = 0.25
-    # No cap on kopf's per-object workers: each lingers `idle_timeout` (5 s) after its last event,
-    # so a cap of 64 let at most ~13 objects a second through after a relist of 1,000
-    # CertificateSyncs, and a renewal queued behind them for 41.6 s (measured: docs/benchmarks.md).
+    # No cap on kopf's per-object workers: each lingers `idle_timeout` after its last event, so a
+    # cap lets only a trickle of objects through after a relist of every CertificateSync, and a
+    # renewal queues behind them (docs/decisions/014-kopf-settings-for-many-objects.md).
     # A worker is one asyncio task; the appliance lock and the NITRO client bound the real work.
     settings.queueing.worker_limit = None
     # After patching an object kopf holds back its next events until the patched version comes
     # back through the watch, for at most this long. A relist (410) can skip that version, and
-    # then the object's next event (a renewal) waited out the whole default of 5 s: renewals
-    # right after a relist of 1,000 CertificateSyncs took 4.8-4.9 s at p99 in the benchmark. If
-    # the API server is slower than this, kopf may look at a stale event, which at worst runs an
-    # idempotent reconcile once more.
+    # then the object's next event (a renewal) waits out the whole timeout (kopf's default is
+    # several seconds; renewal latency after a relist is in docs/benchmarks.md). If the API server
+    # is slower than this, kopf may look at a stale event, which at worst runs an idempotent
+    # reconcile once more.
     settings.persistence.consistency_timeout = 1.0
 
 

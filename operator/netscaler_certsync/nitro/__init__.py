@@ -1,6 +1,6 @@
 """Async NITRO REST client for NetScaler (Citrix ADC): sessions, typed operations, one error tree.
 
-Knows nothing of Kubernetes or kopf; facts about the API come from `docs/reference/nitro.md`.
+Knows nothing of Kubernetes or kopf; facts about the API come from `docs/nitro.md`.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 
 
 class ErrorCode(enum.IntEnum):
-    """NITRO errorcodes with a meaning for the sync (see reference/nitro.md, section 3)."""
+    """NITRO errorcodes with a meaning for the sync (see docs/nitro.md, section 3)."""
 
     NO_SUCH_RESOURCE = 258
     RESOURCE_EXISTS = 273

@@ -80,8 +80,9 @@ class OperatorContext:
 
         Re-checks wait for one of a few slots *before* they take the object lock: a re-check
         queued for the appliance (last in line, engine/locks.py) while holding its object's lock
-        made that object's renewal wait for every re-check ahead of it, 40.9 s in a benchmark's
-        drift wave. One that finds its object busy (a change being reconciled) skips this tick.
+        would make that object's renewal wait for every re-check ahead of it (see
+        docs/decisions/013-slots-before-object-locks.md). One that finds its object busy (a
+        change being reconciled) skips this tick.
         """
         lock = self.object_lock(kind, namespace, name)
         if lock.locked():
