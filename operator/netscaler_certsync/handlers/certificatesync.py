@@ -16,12 +16,9 @@ import kopf
 
 from netscaler_certsync.handlers.outcomes import finish
 from netscaler_certsync.k8s import keys
-from netscaler_certsync.reconcile.certificatesync import (
-    SyncRequest,
-    finalize_sync,
-    reconcile_sync,
-)
+from netscaler_certsync.reconcile.certificatesync import finalize_sync, reconcile_sync
 from netscaler_certsync.reconcile.context import OperatorContext
+from netscaler_certsync.reconcile.request import SyncRequest
 from netscaler_certsync.reconcile.triggers import SECRET_CHANGED
 
 GROUP, VERSION = keys.GROUP, keys.VERSION

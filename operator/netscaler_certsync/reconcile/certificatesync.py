@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from netscaler_certsync.domain import (
@@ -43,6 +43,7 @@ from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.errors import ReconcileError, transient
 from netscaler_certsync.reconcile.failures import appliance_failure, failure
 from netscaler_certsync.reconcile.outcome import Event, Outcome, from_error
+from netscaler_certsync.reconcile.request import SyncRequest
 from netscaler_certsync.reconcile.sources import SourceCertificate, gather_sources
 from netscaler_certsync.reconcile.specs import SyncSpec, parse_connection, parse_sync
 from netscaler_certsync.reconcile.sync_status import ConnectionRun, build_outcome
@@ -62,17 +63,6 @@ _VERIFY_CONCURRENCY = 16
 #: Whose turn comes first when reconciles queue for one appliance: a renewal is what users wait
 #: for; the drift re-check of every CertificateSync comes last (see engine/locks.py).
 _PRIORITY = {"secret": Priority.RENEWAL, "manual": Priority.RENEWAL, "drift": Priority.BACKGROUND}
-
-
-@dataclass(frozen=True)
-class SyncRequest:
-    namespace: str
-    name: str
-    generation: int | None
-    spec: Mapping[str, Any]
-    status: Mapping[str, Any]
-    trigger: str  # spec | manual | secret | drift | resume
-    sync_request: str | None = None  # the sync-requested-at annotation's value, when manual
 
 
 def desired_certificates(

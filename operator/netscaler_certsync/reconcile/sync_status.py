@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import ApplianceResult, CertState, Records
@@ -32,11 +32,9 @@ from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.errors import ReconcileError, stalled, transient
 from netscaler_certsync.reconcile.failures import HUMAN_RETRY, failure, fixed_by_input
 from netscaler_certsync.reconcile.outcome import Event, Outcome
+from netscaler_certsync.reconcile.request import SyncRequest
 from netscaler_certsync.reconcile.sources import SourceCertificate
 from netscaler_certsync.reconcile.specs import SyncSpec
-
-if TYPE_CHECKING:
-    from netscaler_certsync.reconcile.certificatesync import SyncRequest
 
 #: Bounds of the CRD's status schema: a longer list or message would get the status patch refused.
 MAX_ENTRIES, MAX_PLAN, MAX_MESSAGE = 1024, 256, 4096

@@ -364,11 +364,3 @@ class NitroApp:
         elif records or not self.config.quirks.omit_empty_arrays:
             out[req.resource] = records
         return out
-
-    def build(self) -> web.Application:
-        from netscaler_certsync.simulator.admin import add_admin_routes
-
-        app = web.Application(client_max_size=8 * 1024 * 1024)
-        add_admin_routes(app, self)
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        return app

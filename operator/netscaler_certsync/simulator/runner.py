@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from netscaler_certsync.simulator.admin import add_admin_routes
 from netscaler_certsync.simulator.app import NitroApp
 from netscaler_certsync.simulator.certs import info_from_x509
 from netscaler_certsync.simulator.config import SimulatorConfig
@@ -125,6 +126,14 @@ def _tls(config: SimulatorConfig, workdir: Path) -> tuple[ssl.SSLContext, bytes,
     return context, ca.cert_pem, ca_file
 
 
+def _web_app(nitro: NitroApp) -> web.Application:
+    """The HTTP front: the admin endpoint under /_simulator/, and NITRO for every other path."""
+    app = web.Application(client_max_size=8 * 1024 * 1024)
+    add_admin_routes(app, nitro)
+    app.router.add_route("*", "/{tail:.*}", nitro.handle)
+    return app
+
+
 @contextlib.asynccontextmanager
 async def run_simulator(
     config: SimulatorConfig | None = None, *, share_state_with: Simulator | None = None
@@ -137,7 +146,7 @@ async def run_simulator(
     workdir = Path(tempfile.mkdtemp(prefix="nitro-simulator-"))
     shared = share_state_with.app if share_state_with is not None else None
     nitro = NitroApp(config, _state_factory(config), share_with=shared)
-    runner = web.AppRunner(nitro.build(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
+    runner = web.AppRunner(_web_app(nitro), access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
     try:
         context, ca_pem, ca_file = _tls(config, workdir) if config.https else (None, None, None)

@@ -25,7 +25,7 @@ import ssl
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography.hazmat.primitives import serialization
 
@@ -33,8 +33,8 @@ from netscaler_certsync.simulator.certs import load_key
 from netscaler_certsync.simulator.errors import NitroError
 
 if TYPE_CHECKING:
-    from netscaler_certsync.simulator.app import NitroApp
-    from netscaler_certsync.simulator.state import CertKey, Partition, VServer
+    from netscaler_certsync.simulator.faults import FaultInjector
+    from netscaler_certsync.simulator.state import ApplianceState, CertKey, Partition, VServer
 
 log = logging.getLogger("netscaler_certsync.simulator.vservers")
 ContextKey = tuple[str, ...]
@@ -42,10 +42,20 @@ ContextKey = tuple[str, ...]
 MAX_CONTEXTS = 64
 
 
+class Appliance(Protocol):
+    """What the listeners read of the appliance (a `NitroApp`, which holds the listeners in turn):
+    its state, read per handshake because a reset replaces it, and its fault rules."""
+
+    @property
+    def state(self) -> ApplianceState: ...
+
+    faults: FaultInjector
+
+
 class VServerListeners:
     """One TLS listener per SSL vserver; `addresses[name]` is where it answers."""
 
-    def __init__(self, nitro: NitroApp, workdir: Path) -> None:
+    def __init__(self, nitro: Appliance, workdir: Path) -> None:
         self.nitro = nitro
         self.workdir = Path(tempfile.mkdtemp(prefix="vservers-", dir=workdir))
         self.addresses: dict[str, tuple[str, int]] = {}
