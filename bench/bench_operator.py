@@ -12,7 +12,6 @@ on an appliance with a large configuration (process C).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from certsync_devkit import k8s_builders as build
 from certsync_devkit.k8s_thread import wait_for
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.simulator.faults import FaultRule
+from netscaler_certsync.timestamps import parse_rfc3339
 
 TARGET_MB = 150.0  # the issue's target: 150 MB = 143.05 MiB (VmRSS is read in KiB)
 MIB = 1.048576  # MB per MiB
@@ -177,10 +177,7 @@ def wait_for_drift(stack: OperatorStack, timeout: float, rate: int = 20) -> None
 
 def drift_wave_start(stack: OperatorStack) -> float:
     """When (epoch seconds) the first CertificateSync falls due for its drift re-sync."""
-    stamps = [
-        dt.datetime.strptime(o["status"]["lastSyncTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-        for o in stack.ready_syncs().values()
-    ]
+    stamps = [parse_rfc3339(o["status"]["lastSyncTime"]) for o in stack.ready_syncs().values()]
     return min(stamps).timestamp() + DRIFT_INTERVAL
 
 

@@ -9,10 +9,11 @@ spec change for `metadata.generation`, and the `Status` errors (409, 422, 400, 4
 from __future__ import annotations
 
 import base64
-import datetime as dt
 from typing import Any
 
 from kmock._internal.k8s import KubernetesError
+
+from netscaler_certsync.timestamps import rfc3339, utc_now
 
 __all__ = [
     "SERVER_MANAGED",
@@ -33,7 +34,7 @@ TLS_TYPE = "kubernetes.io/tls"
 
 
 def now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(utc_now())
 
 
 def conflict(message: str) -> KubernetesError:

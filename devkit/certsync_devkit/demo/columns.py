@@ -6,13 +6,14 @@ The emulated API serves no server-side tables, so the demo renders the columns i
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from netscaler_certsync.timestamps import parse_rfc3339, utc_now
 
 CRDS = Path(__file__).resolve().parents[3] / "crds"
 _FILTER = re.compile(r'^(\w+)\[\?\(@\.(\w+)=="([^"]*)"\)\]$')
@@ -57,8 +58,7 @@ def resolve(obj: Any, path: str) -> Any:
 def _age(timestamp: str | None) -> str:
     if not timestamp:
         return "<unknown>"
-    then = dt.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    seconds = int((dt.datetime.now(dt.UTC) - then).total_seconds())
+    seconds = int((utc_now() - parse_rfc3339(timestamp)).total_seconds())
     return f"{seconds}s" if seconds < 120 else f"{seconds // 60}m"
 
 

@@ -23,14 +23,11 @@ from cryptography.x509.oid import NameOID
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.domain.errors import MaterialError
+from netscaler_certsync.timestamps import utc_now
 
 MAX_PEM_BYTES = 2 * 1024 * 1024  # NITRO's systemfile limit
 MAX_CHAIN = 9  # NetScaler serves at most nine intermediates (bundle limit, nitro.md section 5)
 RSA_BITS = (2048, 4096)  # below: weak; above: NetScaler refuses (3590)
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -50,10 +47,10 @@ class CertInfo:
     self_signed: bool
 
     def days_left(self, now: dt.datetime | None = None) -> int:
-        return (self.not_after - (now or _utc_now())).days
+        return (self.not_after - (now or utc_now())).days
 
     def expired(self, now: dt.datetime | None = None) -> bool:
-        return (now or _utc_now()) >= self.not_after
+        return (now or utc_now()) >= self.not_after
 
 
 @dataclass(frozen=True)

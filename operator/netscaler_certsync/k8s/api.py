@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import httpx
 
 from netscaler_certsync.k8s.access import ClusterAccess
 from netscaler_certsync.k8s.errors import KubernetesError, TransportError, Unauthorized, error_for_status
+from netscaler_certsync.timestamps import rfc3339, utc_now
 
 __all__ = ["KubeClient", "ObjectList", "TrafficStats", "WatchEvent", "resource_path"]
 
@@ -298,7 +298,7 @@ class KubeClient:
         """A core/v1 Event about `involved_object` (a full object or its apiVersion/kind/metadata)."""
         md = involved_object.get("metadata") or {}
         namespace = md.get("namespace") or self.access.namespace
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = rfc3339(utc_now())
         ref = {
             "apiVersion": involved_object.get("apiVersion"),
             "kind": involved_object.get("kind"),

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from netscaler_certsync.timestamps import rfc3339, utc_now
+
 Status = Literal["True", "False", "Unknown"]
 
 # Condition types: the kstatus summary of both kinds ...
@@ -32,14 +34,6 @@ _MAX_MESSAGE = 32768
 
 #: Injected in tests; UTC, whole seconds as the API server stores them.
 Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-def rfc3339(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from netscaler_certsync.k8s import CredentialsSecret, SecretError
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig, errors
 from netscaler_certsync.reconcile import conditions
 from netscaler_certsync.reconcile import reasons as k8s_reasons
-from netscaler_certsync.reconcile.conditions import rfc3339
 from netscaler_certsync.reconcile.context import OperatorContext, SecretGetter
 from netscaler_certsync.reconcile.errors import ReconcileError
 from netscaler_certsync.reconcile.failures import appliance_failure, failure
 from netscaler_certsync.reconcile.outcome import Event, Outcome, from_error
 from netscaler_certsync.reconcile.specs import ConnectionSpec, parse_connection
+from netscaler_certsync.timestamps import rfc3339, utc_now
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ async def resolve_target(
 
 async def check_connection(
     target: ApplianceTarget,
-    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    clock: Callable[[], dt.datetime] = utc_now,
     **client_options: Any,
 ) -> ConnectionHealth:
     """Log in to each endpoint, read version and HA state; return the primary's health."""

@@ -26,7 +26,6 @@ from netscaler_certsync.reconcile.conditions import (
     CERTIFICATES_UPLOADED,
     SECRETS_VALID,
     Condition,
-    rfc3339,
 )
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.errors import ReconcileError, stalled, transient
@@ -35,6 +34,7 @@ from netscaler_certsync.reconcile.outcome import Event, Outcome
 from netscaler_certsync.reconcile.request import SyncRequest
 from netscaler_certsync.reconcile.sources import SourceCertificate
 from netscaler_certsync.reconcile.specs import SyncSpec
+from netscaler_certsync.timestamps import rfc3339
 
 #: Bounds of the CRD's status schema: a longer list or message would get the status patch refused.
 MAX_ENTRIES, MAX_PLAN, MAX_MESSAGE = 1024, 256, 4096
