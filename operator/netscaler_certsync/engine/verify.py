@@ -1,6 +1,8 @@
 """Post-deploy verification: is the appliance serving what was deployed?
 
-Two ways, per binding:
+`verify_deployed()` is the one call the operator makes after a sync: it reads the sync's certkeys
+back from the appliance (what status and metrics report: the appliance's own serial and notAfter,
+not what was sent) and checks each synced certificate. Two ways, per binding:
 
 - with an address (`verify: {host, port, serverName}`), a TLS handshake there (SNI = serverName,
   default the certificate's common name) captures the chain the vserver really sends; the leaf
@@ -26,7 +28,7 @@ import contextlib
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -39,10 +41,18 @@ from netscaler_certsync.domain.reasons import (
     Unreachable,
     Verified,
 )
-from netscaler_certsync.nitro import CertKey
+from netscaler_certsync.engine.model import ApplianceResult, CertState, DesiredCertificate
+from netscaler_certsync.nitro import CertKey, NitroClient
+from netscaler_certsync.nitro.errors import NitroError
 
 DEFAULT_PORT: Final = 443
 DEFAULT_TIMEOUT: Final = 5.0
+
+#: Up to this many certkeys a sync's read-back uses GETs by name instead of one full listing.
+SMALL_SYNC: Final = 4
+MAX_CHAIN_DEPTH: Final = 10
+#: Handshakes in flight at once, per call (per appliance).
+VERIFY_CONCURRENCY: Final = 16
 
 
 @dataclass(frozen=True)
@@ -52,10 +62,6 @@ class VerifyTarget:
     host: str
     port: int = DEFAULT_PORT
     server_name: str | None = None
-
-    @classmethod
-    def from_spec(cls, spec: Mapping[str, Any]) -> VerifyTarget:
-        return cls(str(spec["host"]), int(spec.get("port") or DEFAULT_PORT), spec.get("serverName") or None)
 
     def describe(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -257,3 +263,113 @@ def verify_readback(
             )
     message = f"certkey {certkey}: serial {observed}, {len(linked)} linked CA(s)"
     return Verification(True, Verified, message, "nitro", observed, 1 + len(linked))
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What the appliance shows after a sync."""
+
+    #: the sync's certkeys as the appliance reports them (serial, notAfter), by name
+    certkeys: Mapping[str, CertKey]
+    #: per certificate id: what a handshake (or the NITRO read-back) found
+    verifications: Mapping[str, Verification]
+
+
+async def verify_deployed(
+    client: NitroClient,
+    result: ApplianceResult,
+    desired: Sequence[DesiredCertificate],
+    targets: Sequence[VerifyTarget],
+    *,
+    link_chain: bool = True,
+    verify: bool = True,
+) -> Deployed:
+    """Read the sync's certkeys back and (with `verify`) check that each synced one is served.
+
+    A read-back that fails leaves the certificates unverified; the sync itself succeeded.
+    """
+    listed = await _read_back(client, result)
+    certkeys = {
+        c.certkey: listed[c.certkey] for c in result.certificates if c.certkey and c.certkey in listed
+    }
+    checks = await _verify_all(result, desired, targets, listed, link_chain) if verify else {}
+    return Deployed(certkeys, checks)
+
+
+async def _read_back(client: NitroClient, result: ApplianceResult) -> dict[str, CertKey]:
+    """The sync's certkeys and their linked CAs as the appliance reports them after the apply.
+
+    The NITRO verification follows the links through them. A small sync reads its certkeys by
+    name (a few GETs); a large one lists every certkey once, which on a shared appliance with many
+    certificates is the cheaper of the two.
+    """
+    names = sorted({c.certkey for c in result.certificates if c.certkey})
+    if not names:
+        return {}
+    try:
+        if len(names) > SMALL_SYNC:
+            listed = await client.list_certkeys(attrs=["serial", "clientcertnotafter", "linkcertkeyname"])
+            return {c.name: c for c in listed}
+        found: dict[str, CertKey] = {}
+        todo = list(names)
+        while todo and len(found) < SMALL_SYNC * (MAX_CHAIN_DEPTH + 1):
+            name = todo.pop()
+            if name in found:
+                continue
+            certkey = await client.get_certkey(name)
+            if certkey is not None:
+                found[name] = certkey
+                if certkey.linked_to and certkey.linked_to not in found:
+                    todo.append(certkey.linked_to)
+        return found
+    except NitroError:
+        return {}  # reported as not verified; the sync itself succeeded
+
+
+def _covers(names: Sequence[str], server_name: str) -> bool:
+    host = server_name.lower()
+    for name in (n.lower() for n in names):
+        if name == host or (name.startswith("*.") and host.partition(".")[2] == name[2:]):
+            return True
+    return False
+
+
+async def _verify_all(
+    result: ApplianceResult,
+    desired: Sequence[DesiredCertificate],
+    targets: Sequence[VerifyTarget],
+    listed: Mapping[str, CertKey],
+    link_chain: bool,
+) -> dict[str, Verification]:
+    """Per certificate id: is the appliance serving it? The first failing check wins.
+
+    Certificates with `targets` are checked by handshake, all certificates and addresses
+    concurrently (at most `VERIFY_CONCURRENCY` at a time, so an address that does not answer
+    costs one timeout, not one per certificate); a target that names a `server_name` only checks
+    the certificates holding that name. Without a target, the certkey as NITRO reports it
+    (serial, links) is the check.
+    """
+    materials = {d.id: d.material for d in desired if d.material is not None}
+    limit = asyncio.Semaphore(VERIFY_CONCURRENCY)
+
+    async def handshake(material: CertificateMaterial, target: VerifyTarget) -> Verification:
+        async with limit:
+            return await verify_handshake(material, target)
+
+    checks: dict[str, Verification] = {}
+    pending: dict[str, list[asyncio.Task[Verification]]] = {}
+    async with asyncio.TaskGroup() as group:
+        for cert in result.certificates:
+            material = materials.get(cert.id)
+            if cert.state != CertState.SYNCED or not cert.certkey or material is None:
+                continue
+            names = (material.leaf.common_name, *material.leaf.sans)
+            mine = [t for t in targets if not t.server_name or _covers(names, t.server_name)]
+            if mine:
+                pending[cert.id] = [group.create_task(handshake(material, t)) for t in mine]
+            elif listed:
+                checks[cert.id] = verify_readback(material, cert.certkey, listed, link_chain=link_chain)
+    for cert_id, tasks in pending.items():
+        results = [t.result() for t in tasks]
+        checks[cert_id] = next((r for r in results if not r.verified), results[0])
+    return checks

@@ -7,7 +7,6 @@ only once its turn comes: `OperatorContext.drift_turn`).
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +18,7 @@ from netscaler_certsync.k8s import keys
 from netscaler_certsync.reconcile.certificatesync import finalize_sync, reconcile_sync
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.request import SyncRequest
+from netscaler_certsync.reconcile.specs import auto_sync, drift_check_due
 from netscaler_certsync.reconcile.triggers import SECRET_CHANGED
 
 GROUP, VERSION = keys.GROUP, keys.VERSION
@@ -40,19 +40,6 @@ class _IndexView(Mapping[tuple[str, str], Mapping[str, Any]]):
 
     def __len__(self) -> int:
         return len(self._index)
-
-
-def _due(status: Mapping[str, Any], spec: Mapping[str, Any], now: dt.datetime, default: float) -> bool:
-    last = status.get("lastSyncTime")
-    if not last:
-        # Never synced: the create/resume handler is on it (or its retry, or a recheck); a drift
-        # check now would only queue a duplicate reconcile behind it.
-        return False
-    interval = float(spec.get("driftCheckIntervalSeconds", default))
-    if interval <= 0:
-        return False  # drift checks turned off
-    synced = dt.datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    return (now - synced).total_seconds() >= interval
 
 
 def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
@@ -121,7 +108,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     async def sync_on_secret(
         body: kopf.Body, patch: kopf.Patch, new: Any, connections: Any, **_: Any
     ) -> None:
-        if new and body.get("spec", {}).get("autoSync", True):
+        if new and auto_sync(body.get("spec", {})):
             await sync("secret", body, patch, connections)
 
     @kopf.timer(
@@ -131,11 +118,8 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         # Ticks often; each sync is re-checked at its own driftCheckIntervalSeconds, and a
         # stalled one sooner when its fix may come from outside Kubernetes (see finish()).
         meta = body.get("metadata", {})
-        if ctx.recheck_due(KIND, meta.get("namespace", ""), meta.get("name", "")) or _due(
-            body.get("status", {}),
-            body.get("spec", {}),
-            ctx.clock(),
-            ctx.options.default_drift_interval_seconds,
+        if ctx.recheck_due(KIND, meta.get("namespace", ""), meta.get("name", "")) or drift_check_due(
+            body.get("spec", {}), body.get("status", {}), ctx.clock()
         ):
             await sync("drift", body, patch, connections)
 

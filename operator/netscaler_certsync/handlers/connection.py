@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Any
 
@@ -12,18 +11,10 @@ from netscaler_certsync.handlers.outcomes import finish
 from netscaler_certsync.k8s.keys import GROUP, VERSION
 from netscaler_certsync.reconcile.connection import reconcile_connection
 from netscaler_certsync.reconcile.context import OperatorContext
+from netscaler_certsync.reconcile.specs import health_check_due
 
 PLURAL = "netscalerconnections"
 KIND = "NetScalerConnection"
-
-
-def _due(status: kopf.Status, spec: kopf.Spec, now: dt.datetime) -> bool:
-    last = status.get("lastCheckedTime")
-    if not last:
-        return False  # never checked: the create/resume handler is on it
-    interval = float(spec.get("healthCheckIntervalSeconds") or 300)
-    checked = dt.datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    return (now - checked).total_seconds() >= interval
 
 
 def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
@@ -62,7 +53,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         **_: Any,
     ) -> None:
         # The timer ticks often; each connection is checked at its own healthCheckIntervalSeconds.
-        if ctx.recheck_due(KIND, namespace, name) or _due(status, spec, ctx.clock()):
+        if ctx.recheck_due(KIND, namespace, name) or health_check_due(spec, status, ctx.clock()):
             await check(body, spec, status, namespace, name, patch)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, optional=True)

@@ -16,7 +16,6 @@ from dataclasses import replace
 from typing import Any
 
 from netscaler_certsync.domain import (
-    CertificateMaterial,
     DomainError,
     NamingError,
     render_certkey_name,
@@ -25,7 +24,6 @@ from netscaler_certsync.domain import (
 from netscaler_certsync.engine import (
     ApplianceResult,
     BindingSpec,
-    CertState,
     DesiredCertificate,
     Priority,
     Records,
@@ -34,8 +32,7 @@ from netscaler_certsync.engine import (
     appliance_key,
     sync_appliance,
 )
-from netscaler_certsync.engine.verify import Verification, VerifyTarget, verify_handshake, verify_readback
-from netscaler_certsync.nitro import CertKey, NitroClient
+from netscaler_certsync.engine.verify import verify_deployed
 from netscaler_certsync.nitro.errors import NitroError
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.connection import ApplianceTarget, resolve_target
@@ -50,15 +47,8 @@ from netscaler_certsync.reconcile.sync_status import ConnectionRun, build_outcom
 
 logger = logging.getLogger(__name__)
 
-#: Up to this many certkeys a sync's read-back uses GETs by name instead of one full listing.
-SMALL_SYNC = 4
-MAX_CHAIN_DEPTH = 10
-
 #: (namespace, name) -> {"spec": ..., "status": ...} of each NetScalerConnection (a kopf index).
 Connections = Mapping[tuple[str, str], Mapping[str, Any]]
-
-#: Handshakes of the post-deploy verification in flight at once, per connection.
-_VERIFY_CONCURRENCY = 16
 
 #: Whose turn comes first when reconciles queue for one appliance: a renewal is what users wait
 #: for; the drift re-check of every CertificateSync comes last (see engine/locks.py).
@@ -167,100 +157,16 @@ async def sync_connection(
                 appliance=appliance_key(endpoint, target.partition),
                 on_applied=ctx.applied,
             )
-            listed = await list_certkeys(client, result)
             await ctx.sessions.close_retired()
-            deployed = {
-                c.certkey: listed[c.certkey] for c in result.certificates if c.certkey and c.certkey in listed
-            }
-            verifications = {} if spec.dry_run else await verify_deployed(spec, desired, result, listed)
+            targets = [b.verify for b in spec.bindings if b.verify is not None]
+            seen = await verify_deployed(
+                client, result, desired, targets, link_chain=spec.link_chain, verify=not spec.dry_run
+            )
         except (SyncAborted, NitroError, OSError) as exc:  # e.g. a CA bundle that cannot be loaded
             raise appliance_failure(exc, endpoint) from exc
     except ReconcileError as error:
         return ConnectionRun(connection_name, previous, None, error)
-    return ConnectionRun(connection_name, result.records, result, None, deployed, verifications)
-
-
-async def list_certkeys(client: NitroClient, result: ApplianceResult) -> dict[str, CertKey]:
-    """The sync's certkeys and their linked CAs as the appliance reports them after the apply.
-
-    Metrics and status then show the appliance's own view (serial, notAfter), not what was sent,
-    and the NITRO verification follows the links through it. A small sync reads its certkeys by
-    name (a few GETs); a large one lists every certkey once, which on a shared appliance with many
-    certificates is the cheaper of the two.
-    """
-    names = sorted({c.certkey for c in result.certificates if c.certkey})
-    if not names:
-        return {}
-    try:
-        if len(names) > SMALL_SYNC:
-            listed = await client.list_certkeys(attrs=["serial", "clientcertnotafter", "linkcertkeyname"])
-            return {c.name: c for c in listed}
-        found: dict[str, CertKey] = {}
-        todo = list(names)
-        while todo and len(found) < SMALL_SYNC * (MAX_CHAIN_DEPTH + 1):
-            name = todo.pop()
-            if name in found:
-                continue
-            certkey = await client.get_certkey(name)
-            if certkey is not None:
-                found[name] = certkey
-                if certkey.linked_to and certkey.linked_to not in found:
-                    todo.append(certkey.linked_to)
-        return found
-    except NitroError:
-        return {}  # reported as not verified; the sync itself succeeded
-
-
-def _covers(names: Sequence[str], server_name: str) -> bool:
-    host = server_name.lower()
-    for name in (n.lower() for n in names):
-        if name == host or (name.startswith("*.") and host.partition(".")[2] == name[2:]):
-            return True
-    return False
-
-
-async def verify_deployed(
-    spec: SyncSpec,
-    desired: Sequence[DesiredCertificate],
-    result: ApplianceResult,
-    listed: Mapping[str, CertKey],
-) -> dict[str, Verification]:
-    """Per certificate id: is the appliance serving it? The first failing check wins.
-
-    Bindings with a `verify` address are checked by handshake, all certificates and addresses
-    concurrently (at most `_VERIFY_CONCURRENCY` at a time, so an address that does not answer
-    costs one timeout, not one per certificate); a binding that names a `serverName` only checks
-    the certificates holding that name. Without an address, the certkey as NITRO reports it
-    (serial, links) is the check.
-    """
-    materials = {d.id: d.material for d in desired if d.material is not None}
-    limit = asyncio.Semaphore(_VERIFY_CONCURRENCY)
-
-    async def handshake(material: CertificateMaterial, target: VerifyTarget) -> Verification:
-        async with limit:
-            return await verify_handshake(material, target)
-
-    checks: dict[str, Verification] = {}
-    pending: dict[str, list[asyncio.Task[Verification]]] = {}
-    async with asyncio.TaskGroup() as group:
-        for cert in result.certificates:
-            material = materials.get(cert.id)
-            if cert.state != CertState.SYNCED or not cert.certkey or material is None:
-                continue
-            names = (material.leaf.common_name, *material.leaf.sans)
-            targets = [
-                VerifyTarget.from_spec(b.verify)
-                for b in spec.bindings
-                if b.verify and (not b.verify.get("serverName") or _covers(names, b.verify["serverName"]))
-            ]
-            if targets:
-                pending[cert.id] = [group.create_task(handshake(material, t)) for t in targets]
-            elif listed:
-                checks[cert.id] = verify_readback(material, cert.certkey, listed, link_chain=spec.link_chain)
-    for cert_id, tasks in pending.items():
-        results = [t.result() for t in tasks]
-        checks[cert_id] = next((r for r in results if not r.verified), results[0])
-    return checks
+    return ConnectionRun(connection_name, result.records, result, None, seen.certkeys, seen.verifications)
 
 
 async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections: Connections) -> Outcome:

@@ -17,6 +17,7 @@ from typing import Any
 from netscaler_certsync.metrics import Metrics
 from netscaler_certsync.reconcile.sessions import NitroSessions
 from netscaler_certsync.reconcile.triggers import TriggerIndex
+from netscaler_certsync.timestamps import utc_now
 
 #: (namespace, name) -> the Secret as the API returns it, or None when absent.
 SecretGetter = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
@@ -30,17 +31,12 @@ _early_release: contextvars.ContextVar[Callable[[], None] | None] = contextvars.
 )
 
 
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
 @dataclass
 class OperatorOptions:
     """Knobs of `netscaler-certsync run`; defaults suit production, tests shorten the timers."""
 
     health_check_tick_seconds: float = 15.0
     drift_check_tick_seconds: float = 30.0
-    default_drift_interval_seconds: float = 600.0
     watch_secrets: bool = True
     nitro_max_concurrency: int = 4
     drift_concurrency: int = 2

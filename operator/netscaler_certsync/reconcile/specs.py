@@ -2,21 +2,31 @@
 
 The CRD schema validates shape and applies defaults on a real API server; parsing here repeats
 the checks that matter for safety (https unless explicitly allowed, bounded values) because the
-operator must also behave on servers or emulators that do not validate.
+operator must also behave on servers or emulators that do not validate. The defaults are written
+here once (tests/crds checks that they are the CRD's), and the handlers' timers ask this module
+whether a re-check is due rather than read spec fields themselves.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from netscaler_certsync.domain.naming import DEFAULT_NAME_LIMIT, DEFAULT_TEMPLATE
+from netscaler_certsync.engine.verify import DEFAULT_PORT, VerifyTarget
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.errors import invalid
+from netscaler_certsync.timestamps import parse_rfc3339
 
 INVALID_SPEC = k8s_reasons.InvalidSpec
+
+#: Defaults of spec fields that are read outside a full parse too (timers, the trigger index).
+AUTO_SYNC: Final = True
+DRIFT_CHECK_INTERVAL_SECONDS: Final = 600.0
+HEALTH_CHECK_INTERVAL_SECONDS: Final = 300.0
 
 
 @dataclass(frozen=True)
@@ -35,14 +45,14 @@ class ConnectionSpec:
     insecure_skip_verify: bool = False
     partition: str | None = None
     timeout_seconds: float = 30.0
-    health_check_interval_seconds: float = 300.0
+    health_check_interval_seconds: float = HEALTH_CHECK_INTERVAL_SECONDS
 
 
 @dataclass(frozen=True)
 class BindingSpec:
     vserver: str
     sni: bool = False
-    verify: Mapping[str, Any] | None = None
+    verify: VerifyTarget | None = None  # where to check by handshake what the vserver serves
 
 
 @dataclass(frozen=True)
@@ -61,13 +71,52 @@ class SyncSpec:
     name_max_length: int = DEFAULT_NAME_LIMIT
     preserve_on_renewal: bool = True
     remove_inactive: bool = True
-    auto_sync: bool = True
+    auto_sync: bool = AUTO_SYNC
     link_chain: bool = True
     include_ca_crt: bool = False
     deletion_policy: str = "Delete"
     dry_run: bool = False
-    drift_check_interval_seconds: float = 600.0
+    drift_check_interval_seconds: float = DRIFT_CHECK_INTERVAL_SECONDS
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def auto_sync(spec: Mapping[str, Any]) -> bool:
+    """Does a Secret change alone sync this CertificateSync?"""
+    return bool(spec.get("autoSync", AUTO_SYNC))
+
+
+def _drift_interval(spec: Mapping[str, Any]) -> float:
+    return float(spec.get("driftCheckIntervalSeconds", DRIFT_CHECK_INTERVAL_SECONDS))  # 0: off
+
+
+def _health_interval(spec: Mapping[str, Any]) -> float:
+    return float(spec.get("healthCheckIntervalSeconds") or HEALTH_CHECK_INTERVAL_SECONDS)
+
+
+def _elapsed(last: Any, now: dt.datetime, interval: float) -> bool:
+    # Never done: the create/resume handler is on it (or its retry, or a recheck); a timed check
+    # now would only queue a duplicate reconcile behind it.
+    return bool(last) and interval > 0 and (now - parse_rfc3339(str(last))).total_seconds() >= interval
+
+
+def drift_check_due(spec: Mapping[str, Any], status: Mapping[str, Any], now: dt.datetime) -> bool:
+    """Is a CertificateSync's periodic re-sync due (driftCheckIntervalSeconds after its last sync)?"""
+    return _elapsed(status.get("lastSyncTime"), now, _drift_interval(spec))
+
+
+def health_check_due(spec: Mapping[str, Any], status: Mapping[str, Any], now: dt.datetime) -> bool:
+    """Is a NetScalerConnection's health check due (healthCheckIntervalSeconds after the last)?"""
+    return _elapsed(status.get("lastCheckedTime"), now, _health_interval(spec))
+
+
+def _verify_target(value: Any, where: str) -> VerifyTarget | None:
+    if not value:
+        return None
+    if not isinstance(value, Mapping) or not value.get("host"):
+        raise invalid(INVALID_SPEC, f"{where}.host is required")
+    return VerifyTarget(
+        str(value["host"]), int(value.get("port") or DEFAULT_PORT), value.get("serverName") or None
+    )
 
 
 def _ref_name(value: Any, where: str) -> str:
@@ -118,7 +167,7 @@ def parse_connection(spec: Mapping[str, Any]) -> ConnectionSpec:
         insecure_skip_verify=bool(tls.get("insecureSkipVerify", False)),
         partition=spec.get("partition") or None,
         timeout_seconds=timeout,
-        health_check_interval_seconds=float(spec.get("healthCheckIntervalSeconds") or 300),
+        health_check_interval_seconds=_health_interval(spec),
     )
 
 
@@ -139,7 +188,8 @@ def parse_sync(spec: Mapping[str, Any]) -> SyncSpec:
     for i, item in enumerate(spec.get("bindings") or []):
         if not isinstance(item, Mapping) or not item.get("vserver"):
             raise invalid(INVALID_SPEC, f"bindings[{i}].vserver is required")
-        bindings.append(BindingSpec(item["vserver"], bool(item.get("sni", False)), item.get("verify")))
+        verify = _verify_target(item.get("verify"), f"bindings[{i}].verify")
+        bindings.append(BindingSpec(item["vserver"], bool(item.get("sni", False)), verify))
     policy = spec.get("deletionPolicy") or "Delete"
     if policy not in ("Delete", "Orphan"):
         raise invalid(INVALID_SPEC, f"deletionPolicy must be Delete or Orphan, not {policy!r}")
@@ -152,11 +202,11 @@ def parse_sync(spec: Mapping[str, Any]) -> SyncSpec:
         name_max_length=int(spec.get("certKeyNameMaxLength") or DEFAULT_NAME_LIMIT),
         preserve_on_renewal=bool(spec.get("preserveOnRenewal", True)),
         remove_inactive=bool(spec.get("removeInactive", True)),
-        auto_sync=bool(spec.get("autoSync", True)),
+        auto_sync=auto_sync(spec),
         link_chain=bool(spec.get("linkChain", True)),
         include_ca_crt=bool(spec.get("includeCACrt", False)),
         deletion_policy=policy,
         dry_run=bool(spec.get("dryRun", False)),
-        drift_check_interval_seconds=float(spec.get("driftCheckIntervalSeconds", 600)),
+        drift_check_interval_seconds=_drift_interval(spec),
         raw=dict(spec),
     )

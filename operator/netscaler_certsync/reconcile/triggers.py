@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netscaler_certsync.k8s import keys
+from netscaler_certsync.reconcile.specs import auto_sync
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def trigger_of(spec: Mapping[str, Any]) -> SyncTrigger:
         str(c.get("secretName")) for c in spec.get("certificates") or () if isinstance(c, Mapping)
     )
     selector = spec.get("secretSelector") or None
-    return SyncTrigger(names, selector, bool(spec.get("autoSync", True)))
+    return SyncTrigger(names, selector, auto_sync(spec))
 
 
 def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
