@@ -27,11 +27,11 @@ from netscaler_certsync.k8s import (
     KubeClient,
     NotFound,
     SecretError,
-    TLSSecret,
     TransportError,
     Unauthorized,
     WatchEvent,
     keys,
+    read_certificate,
 )
 
 SECRETS = "/api/v1/namespaces/default/secrets"
@@ -91,8 +91,8 @@ async def test_get_and_list_with_server_side_selectors(
 ) -> None:
     await post(writer, SECRETS, tls_secret("web", b"CRT", b"KEY", labels={keys.SECRET_SYNC_LABEL: "true"}))
     await post(writer, SECRETS, opaque_secret("other", {"x": b"y"}, labels={keys.SECRET_SYNC_LABEL: "true"}))
-    secret = TLSSecret.from_raw(await kube.get_secret("default", "web"))
-    assert (secret.tls_crt, secret.tls_key, secret.ca_crt) == (b"CRT", b"KEY", None)
+    secret = read_certificate(await kube.get_secret("default", "web"), include_ca_crt=True)
+    assert (secret.cert_pem, secret.key_pem, secret.ca_pem) == (b"CRT", b"KEY", None)
     assert "KEY" not in repr(secret)
     listed = await kube.list_secrets(None, f"{keys.SECRET_SYNC_LABEL}=true", keys.TLS_TYPE_FIELD_SELECTOR)
     assert [s["metadata"]["name"] for s in listed.items] == ["web"]
@@ -118,7 +118,7 @@ async def test_secret_models_explain_what_is_wrong(kube: KubeClient, writer: htt
         CredentialsSecret.from_raw(await kube.get_secret("default", "half"))
     assert missing.value.reason == "MissingData" and "'password'" in str(missing.value)
     with pytest.raises(SecretError) as wrong_type:
-        TLSSecret.from_raw(await kube.get_secret("default", "login"))
+        read_certificate(await kube.get_secret("default", "login"))
     assert wrong_type.value.reason == "WrongSecretType" and "default/login" in str(wrong_type.value)
 
 
@@ -217,7 +217,6 @@ def test_secret_digest_ignores_metadata() -> None:
     b = tls_secret("b", b"C", b"K", labels={"y": "2"})
     assert tls_content_digest(a) == tls_content_digest(b)
     assert tls_content_digest(a) != tls_content_digest(tls_secret("a", b"C2", b"K"))
-    assert TLSSecret.from_raw(a).digest == tls_content_digest(a)
     assert base64.b64decode(a["data"]["tls.crt"]) == b"C"
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from netscaler_certsync.testing.pki import TestPKI
 
 from netscaler_certsync.engine.verify import SMALL_SYNC, VerifyTarget, verify_deployed
 from netscaler_certsync.simulator import FaultRule, Simulator
-from netscaler_certsync.testing.pki import TestPKI
 
 from .conftest import Harness, desired
 

@@ -7,7 +7,7 @@ Public surface:
   (`get_secret`, `list_secrets`, `watch_secrets`, `patch_merge`, `create_event`, `stats`);
 - the error tree: `KubernetesError` → `NotFound`, `Conflict`, `Forbidden` (`Unauthorized`),
   `Gone`, `Invalid`, `TransportError`; `ConfigError` for unusable connection settings;
-- `TLSSecret`, `CredentialsSecret`, `SecretError`, `tls_content_digest`;
+- `read_certificate` (→ `MaterialInputs`), `CredentialsSecret`, `SecretError`, `tls_content_digest`;
 - `TLSSecretWatcher` (selector-filtered watch with a digest-only index and change callbacks);
 - `keys` (label/annotation/finalizer names) and `permissions` (the RBAC the operator needs).
 """
@@ -27,7 +27,13 @@ from netscaler_certsync.k8s.errors import (
     Unauthorized,
 )
 from netscaler_certsync.k8s.secret_watch import Backoff, ChangeKind, IndexEntry, OnChange, TLSSecretWatcher
-from netscaler_certsync.k8s.secrets import CredentialsSecret, SecretError, TLSSecret, tls_content_digest
+from netscaler_certsync.k8s.secrets import (
+    CredentialsSecret,
+    MaterialInputs,
+    SecretError,
+    read_certificate,
+    tls_content_digest,
+)
 
 __all__ = [
     "Backoff",
@@ -42,11 +48,11 @@ __all__ = [
     "Invalid",
     "KubeClient",
     "KubernetesError",
+    "MaterialInputs",
     "NotFound",
     "ObjectList",
     "OnChange",
     "SecretError",
-    "TLSSecret",
     "TLSSecretWatcher",
     "TrafficStats",
     "TransportError",
@@ -54,6 +60,7 @@ __all__ = [
     "WatchEvent",
     "keys",
     "permissions",
+    "read_certificate",
     "resource_path",
     "tls_content_digest",
 ]

@@ -1,9 +1,14 @@
-"""Typed views of the two Secret shapes the operator reads: TLS material and appliance credentials.
+"""The readers of the two kinds of Secret the operator uses: certificates and appliance credentials.
 
-`TLSSecret.from_raw()` and `CredentialsSecret.from_raw()` turn the API's JSON into frozen models
-or raise a `SecretError` whose `reason` is a CamelCase condition reason and whose message names
-the Secret and what is wrong, never its content. Key material and passwords are excluded from
-`repr()` so that a logged model leaks nothing.
+`read_certificate()` and `CredentialsSecret.from_raw()` turn the API's JSON into frozen models
+or raise a `SecretError` whose `reason` is a CamelCase condition reason and whose message (its
+`str()`) names the Secret and what is wrong, never its content. Key material and passwords are
+excluded from `repr()` so that a logged model leaks nothing.
+
+`read_certificate()` is the one place that knows how a Secret stores a certificate. It checks the
+Secret's shape (type, base64) and hands over bytes; whether they are a usable certificate is
+`domain.parse_material`'s question. A new kind of source (an Opaque Secret with named keys, a
+PKCS#12 bundle and its password) is a further branch of it yielding the same `MaterialInputs`.
 
 `tls_content_digest()` fingerprints only what a sync depends on (tls.crt, tls.key, ca.crt), so a
 watcher can tell a certificate renewal from label or annotation churn without keeping the data.
@@ -24,10 +29,11 @@ from netscaler_certsync.k8s.reasons import InvalidSecretData, MissingData, Wrong
 __all__ = [
     "CredentialsSecret",
     "InvalidSecretData",
+    "MaterialInputs",
     "MissingData",
     "SecretError",
-    "TLSSecret",
     "WrongSecretType",
+    "read_certificate",
     "tls_content_digest",
 ]
 
@@ -36,13 +42,17 @@ _DIGEST_KEYS = (keys.TLS_CRT, keys.TLS_KEY, keys.CA_CRT)
 
 
 class SecretError(ValueError):
-    """A Secret exists but cannot be used as asked."""
+    """A Secret exists but cannot be used as asked; `str()` is the whole message for the user."""
 
     def __init__(self, reason: str, namespace: str, name: str, message: str) -> None:
-        super().__init__(f"Secret {namespace}/{name}: {message}")
+        super().__init__(message)
         self.reason = reason
         self.namespace = namespace
         self.name = name
+
+
+def _problem(reason: str, namespace: str, name: str, detail: str) -> SecretError:
+    return SecretError(reason, namespace, name, f"Secret {namespace}/{name}: {detail}")
 
 
 def _identity(raw: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -55,12 +65,12 @@ def _decode(raw: Mapping[str, Any], key: str, required: bool) -> bytes | None:
     value = (raw.get("data") or {}).get(key)
     if value is None or value == "":
         if required:
-            raise SecretError(MissingData, namespace, name, f"has no {key!r} key")
+            raise _problem(MissingData, namespace, name, f"has no {key!r} key")
         return None
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as e:
-        raise SecretError(InvalidSecretData, namespace, name, f"{key!r} is not valid base64") from e
+        raise _problem(InvalidSecretData, namespace, name, f"{key!r} is not valid base64") from e
 
 
 def tls_content_digest(raw: Mapping[str, Any]) -> bytes:
@@ -75,45 +85,35 @@ def tls_content_digest(raw: Mapping[str, Any]) -> bytes:
 
 
 @dataclass(frozen=True)
-class TLSSecret:
-    """A `kubernetes.io/tls` Secret with its decoded data."""
+class MaterialInputs:
+    """A certificate as a Secret holds it: PEM bytes as stored, the inputs of `parse_material`."""
 
     namespace: str
     name: str
     resource_version: str
-    labels: Mapping[str, str]
-    tls_crt: bytes = field(repr=False)
-    tls_key: bytes = field(repr=False)
-    ca_crt: bytes | None = field(default=None, repr=False)
-    type: str = keys.TLS_SECRET_TYPE
+    cert_pem: bytes = field(repr=False)
+    key_pem: bytes = field(repr=False)
+    ca_pem: bytes | None = field(default=None, repr=False)
 
-    @classmethod
-    def from_raw(cls, raw: Mapping[str, Any]) -> TLSSecret:
-        namespace, name, rv = _identity(raw)
-        secret_type = raw.get("type") or "Opaque"
-        if secret_type != keys.TLS_SECRET_TYPE:
-            message = f"has type {secret_type!r}, expected {keys.TLS_SECRET_TYPE!r}"
-            raise SecretError(WrongSecretType, namespace, name, message)
-        crt = _decode(raw, keys.TLS_CRT, required=True)
-        key = _decode(raw, keys.TLS_KEY, required=True)
-        assert crt is not None and key is not None  # required=True raised otherwise
-        return cls(
-            namespace=namespace,
-            name=name,
-            resource_version=rv,
-            labels=dict((raw.get("metadata") or {}).get("labels") or {}),
-            tls_crt=crt,
-            tls_key=key,
-            ca_crt=_decode(raw, keys.CA_CRT, required=False),
-        )
 
-    @property
-    def digest(self) -> bytes:
-        encode = base64.b64encode
-        data = {keys.TLS_CRT: encode(self.tls_crt), keys.TLS_KEY: encode(self.tls_key)}
-        if self.ca_crt is not None:
-            data[keys.CA_CRT] = encode(self.ca_crt)
-        return tls_content_digest({"data": {k: v.decode() for k, v in data.items()}})
+def read_certificate(raw: Mapping[str, Any], *, include_ca_crt: bool = False) -> MaterialInputs:
+    """A `kubernetes.io/tls` Secret's tls.crt and tls.key (and ca.crt when asked), or a SecretError.
+
+    A missing key reads as empty: the material check then says which one is empty, the same
+    message as for a key that is present but empty (the API server only lets the latter exist).
+    """
+    namespace, name, rv = _identity(raw)
+    if raw.get("type") != keys.TLS_SECRET_TYPE:
+        message = f"Secret {namespace}/{name} has type {raw.get('type')!r}, expected {keys.TLS_SECRET_TYPE}"
+        raise SecretError(WrongSecretType, namespace, name, message)
+    return MaterialInputs(
+        namespace=namespace,
+        name=name,
+        resource_version=rv,
+        cert_pem=_decode(raw, keys.TLS_CRT, required=False) or b"",
+        key_pem=_decode(raw, keys.TLS_KEY, required=False) or b"",
+        ca_pem=_decode(raw, keys.CA_CRT, required=False) if include_ca_crt else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -137,5 +137,5 @@ class CredentialsSecret:
                 # `echo pw | base64` leaves a newline that no appliance password contains.
                 values[key] = decoded.decode("utf-8").strip("\r\n")
             except UnicodeDecodeError as e:
-                raise SecretError(InvalidSecretData, namespace, name, f"{key!r} is not UTF-8 text") from e
+                raise _problem(InvalidSecretData, namespace, name, f"{key!r} is not UTF-8 text") from e
         return cls(namespace, name, rv, values[keys.CREDENTIALS_USERNAME], values[keys.CREDENTIALS_PASSWORD])

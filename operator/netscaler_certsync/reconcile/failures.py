@@ -64,6 +64,7 @@ POLICIES: Final[Mapping[str, Policy]] = {
     reasons.InvalidName: _FIXED_BY_INPUT,
     k8s_reasons.SecretNotFound: _FIXED_BY_INPUT,
     k8s_reasons.WrongSecretType: _FIXED_BY_INPUT,
+    k8s_reasons.InvalidSecretData: _FIXED_BY_INPUT,
     k8s_reasons.InvalidSpec: _FIXED_BY_INPUT,
 }
 #: Any other failure of one certificate (a name taken by someone else, a missing vserver): the

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from netscaler_certsync.k8s.reasons import WrongSecretType
+from netscaler_certsync.k8s.reasons import InvalidSecretData, WrongSecretType
 
 __all__ = [
     "Bound",
@@ -25,6 +25,7 @@ __all__ = [
     "Deleting",
     "DryRun",
     "InsecureSkipVerify",
+    "InvalidSecretData",
     "InvalidSpec",
     "NoPrimary",
     "NotSynced",

@@ -7,20 +7,17 @@ alone; one bad Secret never blocks the others.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from netscaler_certsync.domain.errors import MaterialError
 from netscaler_certsync.domain.material import CertificateMaterial, parse_material
+from netscaler_certsync.k8s import SecretError, keys, read_certificate
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.errors import invalid
 from netscaler_certsync.reconcile.specs import SyncSpec
-
-TLS_TYPE = "kubernetes.io/tls"
 
 
 @dataclass(frozen=True)
@@ -56,16 +53,6 @@ def selector_string(selector: Mapping[str, Any]) -> str:
     return ",".join(parts)
 
 
-def _data(secret: Mapping[str, Any], key: str) -> bytes | None:
-    raw = (secret.get("data") or {}).get(key)
-    if raw is None:
-        return None
-    try:
-        return base64.b64decode(raw, validate=True)
-    except binascii.Error:
-        return b"\x00invalid base64"
-
-
 def to_source(
     namespace: str,
     secret_name: str,
@@ -80,19 +67,11 @@ def to_source(
     if secret is None:
         return problem(k8s_reasons.SecretNotFound, f"Secret {namespace}/{secret_name} does not exist")
     rv = (secret.get("metadata") or {}).get("resourceVersion")
-    if secret.get("type") != TLS_TYPE:
-        return problem(
-            k8s_reasons.WrongSecretType,
-            f"Secret {namespace}/{secret_name} has type {secret.get('type')!r}, expected {TLS_TYPE}",
-            rv,
-        )
     try:
-        material = parse_material(
-            _data(secret, "tls.crt"),
-            _data(secret, "tls.key"),
-            _data(secret, "ca.crt") if include_ca_crt else None,
-            now=ctx.clock(),
-        )
+        inputs = read_certificate(secret, include_ca_crt=include_ca_crt)
+        material = parse_material(inputs.cert_pem, inputs.key_pem, inputs.ca_pem, now=ctx.clock())
+    except SecretError as exc:
+        return problem(exc.reason, str(exc), rv)
     except MaterialError as exc:
         return problem(exc.reason, f"Secret {namespace}/{secret_name}: {exc.message}", rv)
     return SourceCertificate(namespace, secret_name, certkey_name, material, rv)
@@ -116,7 +95,7 @@ async def gather_sources(ctx: OperatorContext, namespace: str, spec: SyncSpec) -
         )
         for secret in sorted(selected, key=lambda s: s["metadata"]["name"]):
             name = secret["metadata"]["name"]
-            if name in seen or secret.get("type") != TLS_TYPE:
+            if name in seen or secret.get("type") != keys.TLS_SECRET_TYPE:
                 continue
             seen.add(name)
             sources.append(to_source(namespace, name, secret, None, ctx, spec.include_ca_crt))
