@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)/devkit
 help:
 	@echo "make demo   - the operator syncing a certificate to a (simulated) NetScaler"
 	@echo "make test   - lint, import-linter and every test tier"
-	@echo "make lint   - ruff, import-linter and the reasons check only"
+	@echo "make lint   - ruff, import-linter, the reasons check and vulture only"
 	@echo "make bench  - benchmarks; results go to docs/benchmarks.md"
 	@echo "make tools  - fetch helm and kubectl into .tools/bin when the system lacks them"
 
@@ -31,6 +31,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check operator devkit tests bench hack
 	$(VENV)/bin/lint-imports
 	$(PY) hack/check_reasons.py
+	$(VENV)/bin/vulture operator tests bench hack --min-confidence 80
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format operator devkit tests bench hack

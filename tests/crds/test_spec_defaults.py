@@ -36,9 +36,10 @@ SYNC_FIELDS = {
 CONNECTION_FIELDS = {
     "allowInsecureHTTP": "allow_http",
     "timeoutSeconds": "timeout_seconds",
-    "healthCheckIntervalSeconds": "health_check_interval_seconds",
     "tls.insecureSkipVerify": "insecure_skip_verify",
 }
+#: Read by the health-check timer only (specs.health_check_due), not kept in the parsed spec.
+TIMER_FIELDS = {"healthCheckIntervalSeconds"}
 
 
 def _defaults(kind: str) -> dict[str, Any]:
@@ -64,8 +65,10 @@ def test_every_certificatesync_default_is_the_parsers() -> None:
 def test_every_connection_default_is_the_parsers() -> None:
     parsed = specs.parse_connection({"endpoint": "https://adc", "credentialsSecretRef": {"name": "login"}})
     crd = _defaults("NetScalerConnection")
-    assert set(crd) == set(CONNECTION_FIELDS), "a new default in the CRD: add it to CONNECTION_FIELDS"
-    assert {field: getattr(parsed, CONNECTION_FIELDS[field]) for field in crd} == crd
+    assert set(crd) == set(CONNECTION_FIELDS) | TIMER_FIELDS, "a new default in the CRD: add it here"
+    assert {field: getattr(parsed, CONNECTION_FIELDS[field]) for field in CONNECTION_FIELDS} == {
+        field: crd[field] for field in CONNECTION_FIELDS
+    }
 
 
 def test_verify_port_default_is_the_parsers() -> None:
@@ -80,12 +83,16 @@ def _ago(seconds: float) -> str:
     return rfc3339(NOW - dt.timedelta(seconds=seconds))
 
 
+DRIFT = _defaults("CertificateSync")["driftCheckIntervalSeconds"]
+HEALTH = _defaults("NetScalerConnection")["healthCheckIntervalSeconds"]
+
+
 @pytest.mark.parametrize(
     ("spec", "status", "due"),
     [
         ({}, {}, False),  # never synced: the create handler is on it
-        ({}, {"lastSyncTime": _ago(599)}, False),
-        ({}, {"lastSyncTime": _ago(600)}, True),  # the CRD's default interval
+        ({}, {"lastSyncTime": _ago(DRIFT - 1)}, False),
+        ({}, {"lastSyncTime": _ago(DRIFT)}, True),  # the CRD's default interval
         ({"driftCheckIntervalSeconds": 60}, {"lastSyncTime": _ago(60)}, True),
         ({"driftCheckIntervalSeconds": 0}, {"lastSyncTime": _ago(10**6)}, False),  # turned off
     ],
@@ -98,8 +105,8 @@ def test_drift_check_due(spec: dict[str, Any], status: dict[str, Any], due: bool
     ("spec", "status", "due"),
     [
         ({}, {}, False),  # never checked: the create handler is on it
-        ({}, {"lastCheckedTime": _ago(299)}, False),
-        ({}, {"lastCheckedTime": _ago(300)}, True),  # the CRD's default interval
+        ({}, {"lastCheckedTime": _ago(HEALTH - 1)}, False),
+        ({}, {"lastCheckedTime": _ago(HEALTH)}, True),  # the CRD's default interval
         ({"healthCheckIntervalSeconds": 30}, {"lastCheckedTime": _ago(30)}, True),
     ],
 )

@@ -142,9 +142,9 @@ CONNECTION_INVALID = [
 
 
 @pytest.mark.parametrize(
-    ("case", "changes", "expected"), CONNECTION_INVALID, ids=[c[0] for c in CONNECTION_INVALID]
+    ("changes", "expected"), [c[1:] for c in CONNECTION_INVALID], ids=[c[0] for c in CONNECTION_INVALID]
 )
-def test_connection_refuses(case: str, changes: dict[str, Any], expected: str) -> None:
+def test_connection_refuses(changes: dict[str, Any], expected: str) -> None:
     errors = _check("NetScalerConnection", _with(CONNECTION, **changes))
     assert any(expected in e for e in errors), errors
 
@@ -216,8 +216,10 @@ SYNC_INVALID = [
 ]
 
 
-@pytest.mark.parametrize(("case", "changes", "expected"), SYNC_INVALID, ids=[c[0] for c in SYNC_INVALID])
-def test_sync_refuses(case: str, changes: dict[str, Any], expected: str) -> None:
+@pytest.mark.parametrize(
+    ("changes", "expected"), [c[1:] for c in SYNC_INVALID], ids=[c[0] for c in SYNC_INVALID]
+)
+def test_sync_refuses(changes: dict[str, Any], expected: str) -> None:
     errors = _check("CertificateSync", _with(SYNC, **changes))
     assert any(expected in e for e in errors), errors
 
@@ -255,8 +257,8 @@ UPDATES = [
 ]
 
 
-@pytest.mark.parametrize(("case", "old", "new", "expected"), UPDATES, ids=[u[0] for u in UPDATES])
-def test_sync_updates(case: str, old: dict[str, Any], new: dict[str, Any], expected: str | None) -> None:
+@pytest.mark.parametrize(("old", "new", "expected"), [u[1:] for u in UPDATES], ids=[u[0] for u in UPDATES])
+def test_sync_updates(old: dict[str, Any], new: dict[str, Any], expected: str | None) -> None:
     errors = _check("CertificateSync", _with(SYNC, **new), old=_with(SYNC, **old))
     if expected is None:
         assert errors == []

@@ -45,7 +45,6 @@ class ConnectionSpec:
     insecure_skip_verify: bool = False
     partition: str | None = None
     timeout_seconds: float = 30.0
-    health_check_interval_seconds: float = HEALTH_CHECK_INTERVAL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,6 @@ def parse_connection(spec: Mapping[str, Any]) -> ConnectionSpec:
         insecure_skip_verify=bool(tls.get("insecureSkipVerify", False)),
         partition=spec.get("partition") or None,
         timeout_seconds=timeout,
-        health_check_interval_seconds=_health_interval(spec),
     )
 
 
