@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check operator devkit tests bench hack
 	$(VENV)/bin/lint-imports
 	$(PY) hack/check_reasons.py
-	$(VENV)/bin/vulture operator tests bench hack --min-confidence 80
+	$(VENV)/bin/vulture operator devkit tests bench hack --min-confidence 80
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format operator devkit tests bench hack

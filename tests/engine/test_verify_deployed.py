@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 from netscaler_certsync.testing.pki import TestPKI
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine.verify import SMALL_SYNC, VerifyTarget, verify_deployed
 from netscaler_certsync.simulator import FaultRule, Simulator
 

@@ -15,6 +15,8 @@ import pytest
 from netscaler_certsync.testing import k8s_builders as build
 from netscaler_certsync.testing.pki import TestPKI
 
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.sources import to_source
 
