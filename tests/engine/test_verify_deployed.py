@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from netscaler_certsync.testing.pki import TestPKI
 
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine.verify import SMALL_SYNC, VerifyTarget, verify_deployed

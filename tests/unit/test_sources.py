@@ -12,8 +12,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from netscaler_certsync.testing import k8s_builders as build
-from netscaler_certsync.testing.pki import TestPKI
 
 from certsync_devkit import k8s_builders as build
 from certsync_devkit.pki import TestPKI
