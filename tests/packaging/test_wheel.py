@@ -6,6 +6,7 @@ importable, the command line working, and no test tool inside.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,8 +34,10 @@ print(json.dumps(failed))
 
 
 def _run(*command: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    # The clean environment must not inherit the dev package's path from `make` (PYTHONPATH).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     return subprocess.run(
-        [str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+        [str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=300, check=False, env=env
     )
 
 
