@@ -22,6 +22,7 @@ from netscaler_certsync.engine import (
     SyncOptions,
     sync_appliance,
 )
+from netscaler_certsync.engine.appliances import Appliances
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.simulator import FaultRule, Simulator, SimulatorConfig, run_simulator
 
@@ -76,7 +77,7 @@ async def apply(sim: Simulator, certs: list[DesiredCertificate], previous: Recor
     )
     start = time.perf_counter()
     async with client:
-        result = await sync_appliance(client, certs, previous, OPTIONS)
+        result = await sync_appliance(client, certs, previous, OPTIONS, appliances=Appliances())
     seconds = time.perf_counter() - start
     kinds = Counter(_kind(r.method, r.resource, r.action) for r in sim.requests)
     failed = [c for c in result.certificates if c.state != "Synced"]

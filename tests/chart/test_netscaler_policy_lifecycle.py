@@ -26,6 +26,7 @@ from netscaler_certsync.engine import (
     appliance_key,
     sync_appliance,
 )
+from netscaler_certsync.engine.appliances import Appliances
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.simulator import RestrictedUser, Simulator, SimulatorConfig, run_simulator
 
@@ -75,6 +76,7 @@ class Operator:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.records = Records()
+        self.appliances = Appliances()
 
     async def sync(self, certs: Sequence[DesiredCertificate], **options: object) -> ApplianceResult:
         async with _client(self.sim) as client:
@@ -83,6 +85,7 @@ class Operator:
                 certs,
                 self.records,
                 SyncOptions(owner="web/www", **options),  # type: ignore[arg-type]
+                appliances=self.appliances,
                 appliance=appliance_key(self.sim.url),
             )
         self.records = result.records

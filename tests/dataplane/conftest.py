@@ -14,6 +14,7 @@ from certsync_devkit.pki import Issued, TestPKI, pem_bundle
 from netscaler_certsync.domain import parse_material
 from netscaler_certsync.engine import (
     ApplianceResult,
+    Appliances,
     BindingSpec,
     DesiredCertificate,
     Records,
@@ -60,6 +61,7 @@ class Deployer:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.records = Records()
+        self.appliances = Appliances()
 
     def client(self) -> NitroClient:
         return NitroClient(
@@ -76,6 +78,7 @@ class Deployer:
                 certs,
                 self.records,
                 SyncOptions(owner="shop/web", **options),  # type: ignore[arg-type]
+                appliances=self.appliances,
                 appliance=appliance_key(self.sim.url),
             )
         assert not result.failed, result.failed

@@ -11,6 +11,7 @@ from certsync_devkit.pki import Issued, TestPKI, pem_bundle
 from netscaler_certsync.domain import parse_material, render_certkey_name
 from netscaler_certsync.engine import (
     ApplianceResult,
+    Appliances,
     BindingSpec,
     DesiredCertificate,
     Records,
@@ -60,12 +61,24 @@ def desired(
 
 
 class Harness:
-    """Runs applies against one simulator, carrying the records from one apply to the next."""
+    """Runs applies against one simulator like the operator does: one engine state (`appliances`,
+    a fresh "process"), and records carried from one apply to the next, the intent stored before
+    the first write (as the operator stores it in the status) and the result after."""
 
-    def __init__(self, sim: Simulator, **options: Any) -> None:
+    def __init__(self, sim: Simulator, *, appliances: Appliances | None = None, **options: Any) -> None:
         self.sim = sim
         self.records = Records()
         self.options = SyncOptions(owner=OWNER, **options)
+        self.appliances = appliances if appliances is not None else Appliances()
+        self.intents: list[Records] = []
+
+    async def store_intent(self, records: Records) -> None:
+        self.intents.append(records)
+        self.records = records
+
+    def restart(self) -> None:
+        """A new operator process: the engine state is gone, the stored records stay."""
+        self.appliances = Appliances()
 
     def client(self, **kwargs: Any) -> NitroClient:
         kwargs.setdefault("tls", TLSConfig(ca_pem=self.sim.ca_pem))
@@ -76,7 +89,13 @@ class Harness:
         options = SyncOptions(**{**self.options.__dict__, **overrides})
         async with self.client() as client:
             result = await sync_appliance(
-                client, certs, self.records, options, appliance=appliance_key(self.sim.url)
+                client,
+                certs,
+                self.records,
+                options,
+                appliances=self.appliances,
+                appliance=appliance_key(self.sim.url),
+                on_intent=self.store_intent,
             )
         if not options.dry_run:
             self.records = result.records

@@ -9,7 +9,7 @@ import pytest
 
 from certsync_devkit.pki import TestPKI, make_ca
 from netscaler_certsync.domain import reasons
-from netscaler_certsync.engine import Records, SyncAborted, SyncOptions, sync_appliance
+from netscaler_certsync.engine import Appliances, Records, SyncAborted, SyncOptions, sync_appliance
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.simulator import RestrictedUser, Simulator, SimulatorConfig, run_simulator
 
@@ -29,7 +29,7 @@ async def restricted() -> AsyncIterator[Simulator]:
 
 async def _sync(client: NitroClient, pki: TestPKI) -> None:
     async with client:
-        await sync_appliance(client, [desired(pki.leaf())], Records(), OPTIONS)
+        await sync_appliance(client, [desired(pki.leaf())], Records(), OPTIONS, appliances=Appliances())
 
 
 async def test_untrusted_appliance_certificate(sim: Simulator, pki: TestPKI) -> None:

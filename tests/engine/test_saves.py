@@ -14,6 +14,7 @@ import pytest
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine import (
     ApplianceResult,
+    Appliances,
     CertState,
     DesiredCertificate,
     Priority,
@@ -26,19 +27,32 @@ from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
 from netscaler_certsync.simulator import Simulator
 from netscaler_certsync.simulator.faults import FaultRule
 from tests.engine.conftest import appliance, desired
+from tests.support.waiting import until
 
 
 def cert(pki: TestPKI, i: int) -> list[DesiredCertificate]:
     return [desired(pki.leaf(f"site{i}.example.com"), secret=f"site{i}")]
 
 
+@pytest.fixture
+def engine() -> Appliances:
+    """One operator's engine state (a fresh one per test)."""
+    return Appliances()
+
+
 async def apply(
-    sim: Simulator, owner: str, certs: list[DesiredCertificate], priority: Priority = Priority.CHANGE
+    sim: Simulator,
+    engine: Appliances,
+    owner: str,
+    certs: list[DesiredCertificate],
+    priority: Priority = Priority.CHANGE,
 ) -> ApplianceResult:
     client = NitroClient(sim.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=sim.ca_pem))
     async with client:
         options = SyncOptions(owner=owner, priority=priority)
-        return await sync_appliance(client, certs, Records(), options, appliance=appliance_key(sim.url))
+        return await sync_appliance(
+            client, certs, Records(), options, appliances=engine, appliance=appliance_key(sim.url)
+        )
 
 
 def saves(sim: Simulator) -> int:
@@ -46,28 +60,28 @@ def saves(sim: Simulator) -> int:
 
 
 async def test_a_burst_of_applies_is_saved_once_and_each_reports_it_saved(
-    sim: Simulator, pki: TestPKI
+    sim: Simulator, engine: Appliances, pki: TestPKI
 ) -> None:
-    results = await asyncio.gather(*(apply(sim, f"ns/sync{i}", cert(pki, i)) for i in range(6)))
+    results = await asyncio.gather(*(apply(sim, engine, f"ns/sync{i}", cert(pki, i)) for i in range(6)))
     assert all(r.certificates[0].state == CertState.SYNCED and r.saved for r in results)
     assert saves(sim) == 1
     assert appliance(sim)["configchanged"] is False
 
 
-async def test_an_apply_alone_is_saved_at_once(sim: Simulator, pki: TestPKI) -> None:
+async def test_an_apply_alone_is_saved_at_once(sim: Simulator, engine: Appliances, pki: TestPKI) -> None:
     for i in range(3):
-        assert (await apply(sim, f"ns/sync{i}", cert(pki, i))).saved
+        assert (await apply(sim, engine, f"ns/sync{i}", cert(pki, i))).saved
         assert saves(sim) == i + 1 and appliance(sim)["configchanged"] is False
 
 
 async def test_a_failed_save_reaches_every_member_and_the_next_apply_saves(
-    sim: Simulator, pki: TestPKI
+    sim: Simulator, engine: Appliances, pki: TestPKI
 ) -> None:
     sim.faults.add(
         FaultRule(kind="error", resource="nsconfig", method="POST", status=599, errorcode=3000, times=1)
     )
     certs = [cert(pki, i) for i in range(3)]
-    results = await asyncio.gather(*(apply(sim, f"ns/sync{i}", certs[i]) for i in range(3)))
+    results = await asyncio.gather(*(apply(sim, engine, f"ns/sync{i}", certs[i]) for i in range(3)))
     for r in results:
         assert not r.saved and r.records.unsaved
         # "not saved" is a field of the result, not one of the clean-up warnings.
@@ -82,6 +96,7 @@ async def test_a_failed_save_reaches_every_member_and_the_next_apply_saves(
             certs[0],
             results[0].records,
             SyncOptions(owner="ns/sync0"),
+            appliances=engine,
             appliance=appliance_key(sim.url),
         )
     assert again.saved and again.writes == 1  # the save, nothing else
@@ -89,27 +104,30 @@ async def test_a_failed_save_reaches_every_member_and_the_next_apply_saves(
 
 
 async def test_a_save_refused_as_busy_is_made_once_the_other_save_is_done(
-    sim: Simulator, pki: TestPKI
+    sim: Simulator, engine: Appliances, pki: TestPKI
 ) -> None:
     # Someone else's save is in progress: the appliance answers 1461 (twice here).
     sim.faults.add(
         FaultRule(kind="error", resource="nsconfig", method="POST", status=599, errorcode=1461, times=2)
     )
-    results = await asyncio.gather(*(apply(sim, f"ns/sync{i}", cert(pki, i)) for i in range(2)))
+    results = await asyncio.gather(*(apply(sim, engine, f"ns/sync{i}", cert(pki, i)) for i in range(2)))
     assert all(r.saved and not r.warnings for r in results)
     assert appliance(sim)["configchanged"] is False
 
 
 @pytest.mark.parametrize("cancelled", [0, 2], ids=["first-member", "member-whose-client-saves"])
 async def test_a_member_cancelled_while_waiting_does_not_stop_the_save(
-    sim: Simulator, pki: TestPKI, cancelled: int
+    sim: Simulator, engine: Appliances, pki: TestPKI, cancelled: int
 ) -> None:
+    # The save is slowed so that the cancellation most likely finds it in flight; should it come
+    # just before, the member leaves the group before the save: either way the others are saved.
     sim.faults.add(FaultRule(kind="latency", resource="nsconfig", method="POST", delay=0.5, times=1))
-    tasks = [asyncio.create_task(apply(sim, f"ns/sync{i}", cert(pki, i))) for i in range(3)]
-    # Wait until all three have written (the save, slowed to 0.5 s, is then under way).
-    while len([r for r in sim.requests if r.resource == "sslcertkey" and r.is_write]) < 3:  # noqa: ASYNC110
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.1)
+    holder = engine[appliance_key(sim.url)]
+    await holder.lock.acquire()  # an apply in progress: all three queue behind it...
+    tasks = [asyncio.create_task(apply(sim, engine, f"ns/sync{i}", cert(pki, i))) for i in range(3)]
+    await until(lambda: holder.lock.waiting(Priority.CHANGE) == 3)
+    holder.lock.release()  # ...write in turn, and share one save
+    await until(lambda: holder.saves.saving)
     tasks[cancelled].cancel()
     rest = await asyncio.gather(*(t for i, t in enumerate(tasks) if i != cancelled))
     assert all(r.saved for r in rest), [r.warnings for r in rest]
@@ -117,25 +135,28 @@ async def test_a_member_cancelled_while_waiting_does_not_stop_the_save(
     assert appliance(sim)["configchanged"] is False
 
 
-async def test_a_renewal_is_saved_before_queued_changes_are_written(sim: Simulator, pki: TestPKI) -> None:
-    # Slow writes, so that everything below queues while the first apply holds the lock.
-    sim.faults.add(FaultRule(kind="latency", resource="sslcertkey", method="POST", delay=0.2))
+async def test_a_renewal_is_saved_before_queued_changes_are_written(
+    sim: Simulator, engine: Appliances, pki: TestPKI
+) -> None:
     finished: list[str] = []
     number = {"change-0": 0, "change-1": 1, "change-2": 2, "change-3": 3, "renewal": 4}
 
     async def run(name: str, priority: Priority) -> None:
-        result = await apply(sim, f"ns/{name}", cert(pki, number[name]), priority)
+        result = await apply(sim, engine, f"ns/{name}", cert(pki, number[name]), priority)
         assert result.saved
         finished.append(name)
 
-    first = asyncio.create_task(run("change-0", Priority.CHANGE))
-    await asyncio.sleep(0.1)
-    queued = [asyncio.create_task(run(f"change-{i}", Priority.CHANGE)) for i in (1, 2, 3)]
-    await asyncio.sleep(0.05)
+    lock = engine[appliance_key(sim.url)].lock
+    await lock.acquire()  # an apply in progress: everything below queues behind it
+    changes = [asyncio.create_task(run(f"change-{i}", Priority.CHANGE)) for i in range(4)]
+    await until(lambda: lock.waiting(Priority.CHANGE) == 4)
     renewal = asyncio.create_task(run("renewal", Priority.RENEWAL))
-    await asyncio.gather(first, renewal, *queued)
+    await until(lambda: lock.waiting(Priority.RENEWAL) == 1)
+    lock.release()
+    await asyncio.gather(renewal, *changes)
     assert finished.index("renewal") < min(finished.index(f"change-{i}") for i in (1, 2, 3))
-    # One save right after the renewal (it also saved what change-0 wrote before it), one for the
-    # changes that had queued, change-0 included (it joined their group when it released the lock).
+    # The renewal writes first; change-0 writes while the renewal's save queues for the lock. One
+    # save right after the renewal (it also saved what change-0 wrote), one for the changes that had
+    # queued, change-0 included (it joined their group when it released the lock).
     assert saves(sim) == 2
     assert appliance(sim)["configchanged"] is False

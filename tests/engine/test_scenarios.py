@@ -253,12 +253,24 @@ async def test_dry_run_writes_nothing_and_lists_the_plan(h: Harness, pki: TestPK
 
 
 async def test_bad_credentials_abort_with_a_reason(sim: Simulator, pki: TestPKI) -> None:
-    from netscaler_certsync.engine import Records, SyncAborted, SyncOptions, appliance_key, sync_appliance
+    from netscaler_certsync.engine import (
+        Appliances,
+        Records,
+        SyncAborted,
+        SyncOptions,
+        appliance_key,
+        sync_appliance,
+    )
 
     async with NitroClient(sim.url, Credentials("nsroot", "wrong"), tls=TLSConfig(ca_pem=sim.ca_pem)) as c:
         with pytest.raises(SyncAborted) as err:
             await sync_appliance(
-                c, [desired(pki.leaf())], Records(), SyncOptions(owner="x"), appliance=appliance_key(sim.url)
+                c,
+                [desired(pki.leaf())],
+                Records(),
+                SyncOptions(owner="x"),
+                appliances=Appliances(),
+                appliance=appliance_key(sim.url),
             )
     assert err.value.reason == reasons.AuthenticationFailed
 
@@ -278,7 +290,8 @@ async def test_no_op_reads_do_not_grow_with_the_number_of_certificates(h: Harnes
 async def test_applies_to_one_appliance_take_turns_and_share_one_save(sim: Simulator, pki: TestPKI) -> None:
     import asyncio
 
-    one, two = Harness(sim), Harness(sim)
+    one = Harness(sim)
+    two = Harness(sim, appliances=one.appliances)  # two syncs of one operator
     two.options = SyncOptions(owner="other/sync")
     a = [desired(pki.leaf(f"a{i}.example.com"), secret=f"a{i}") for i in range(5)]
     b = [desired(pki.leaf(f"b{i}.example.com"), secret=f"b{i}") for i in range(5)]
@@ -443,7 +456,7 @@ async def test_renewal_with_the_same_key_uploads_only_the_certificate(h: Harness
 
 
 async def test_admin_partition_is_its_own_appliance(pki: TestPKI) -> None:
-    from netscaler_certsync.engine import Records, SyncOptions, sync_appliance
+    from netscaler_certsync.engine import Appliances, Records, SyncOptions, sync_appliance
     from netscaler_certsync.simulator import SimulatorConfig, run_simulator
 
     config = SimulatorConfig(ssl_vservers=("vs_https",), partitions=("p1",), log_requests=False)
@@ -452,7 +465,9 @@ async def test_admin_partition_is_its_own_appliance(pki: TestPKI) -> None:
         async with NitroClient(
             sim.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=sim.ca_pem), partition="p1"
         ) as c:
-            res = await sync_appliance(c, [d], Records(), SyncOptions(owner="shop/p1"))
+            res = await sync_appliance(
+                c, [d], Records(), SyncOptions(owner="shop/p1"), appliances=Appliances()
+            )
         assert res.certificates[0].state == CertState.SYNCED
         dump = appliance(sim)
         assert d.name in dump["partitions"]["p1"]["certkeys"]

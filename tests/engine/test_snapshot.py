@@ -15,6 +15,7 @@ from certsync_devkit.pki import TestPKI
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import (
     ApplianceResult,
+    Appliances,
     BindingSpec,
     CertState,
     DesiredCertificate,
@@ -27,6 +28,7 @@ from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
 from netscaler_certsync.simulator import Simulator
 from netscaler_certsync.simulator.faults import FaultRule
 from tests.engine.conftest import bindings, certkeys, desired, files, orphans
+from tests.support.waiting import FakeClock, until
 
 SNI = BindingSpec("vs_sni", sni=True)
 
@@ -34,10 +36,11 @@ SNI = BindingSpec("vs_sni", sni=True)
 class Syncs:
     """Several owners (CertificateSyncs) applying to one appliance, each with its own records."""
 
-    def __init__(self, sim: Simulator, max_age: float) -> None:
+    def __init__(self, sim: Simulator, max_age: float, clock: FakeClock | None = None) -> None:
         self.sim = sim
         self.max_age = max_age
         self.records: dict[str, Records] = {}
+        self.engine = Appliances(clock) if clock is not None else Appliances()
 
     async def apply(self, owner: str, certs: Sequence[DesiredCertificate]) -> ApplianceResult:
         options = SyncOptions(owner=owner, snapshot_max_age=self.max_age)
@@ -50,6 +53,7 @@ class Syncs:
                 certs,
                 self.records.get(owner, Records()),
                 options,
+                appliances=self.engine,
                 appliance=appliance_key(self.sim.url),
             )
         self.records[owner] = result.records
@@ -136,14 +140,16 @@ async def test_a_foreign_certkey_that_appears_meanwhile_is_not_touched(sim: Simu
 async def test_an_outside_change_is_seen_once_the_snapshot_is_older_than_max_age(
     sim: Simulator, pki: TestPKI
 ) -> None:
-    syncs = Syncs(sim, max_age=0.5)
+    clock = FakeClock()
+    syncs = Syncs(sim, max_age=10, clock=clock)
     certs = certs_of(pki, 0)
     first = await syncs.apply("ns/sync0", certs)
     name = first.certificates[0].certkey
     async with NitroClient(sim.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=sim.ca_pem)) as c:
         await c.unbind_certkey("vs_sni", name, sni=True)  # someone removes our binding by hand
+    clock.advance(9.9)
     assert (await syncs.apply("ns/sync0", certs)).writes == 0  # within max_age: not seen yet
-    await asyncio.sleep(0.6)
+    clock.advance(0.1)
     repaired = await syncs.apply("ns/sync0", certs)
     assert repaired.writes >= 1
     assert ("vs_sni", name, True) in bindings(sim)
@@ -153,8 +159,10 @@ async def test_a_cancelled_apply_makes_the_next_one_list_afresh(sim: Simulator, 
     syncs = Syncs(sim, max_age=60)
     await syncs.apply("ns/sync0", certs_of(pki, 0))
     sim.faults.add(FaultRule(kind="latency", resource="systemfile", method="POST", delay=5.0, times=1))
+    logins = len([r for r in sim.requests if r.resource == "login"])
     task = asyncio.create_task(syncs.apply("ns/sync1", certs_of(pki, 1)))
-    await asyncio.sleep(0.5)
+    # It starts from the snapshot, so it reads nothing: once logged in, its (slowed) upload is sent.
+    await until(lambda: len([r for r in sim.requests if r.resource == "login"]) > logins, "the login")
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     sim.clear_requests()

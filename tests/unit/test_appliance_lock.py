@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from netscaler_certsync.engine.locks import ApplianceLock, Priority, exclusive
+from netscaler_certsync.engine.appliances import Appliances
+from netscaler_certsync.engine.locks import ApplianceLock, Priority
 
 
 async def _turns(lock: ApplianceLock, arrivals: list[tuple[str, Priority]]) -> list[str]:
@@ -66,12 +67,23 @@ async def test_a_waiter_cancelled_just_as_its_turn_came_passes_the_turn_on() -> 
     assert lock.locked
 
 
-async def test_exclusive_releases_on_error() -> None:
-    key = "https://adc.example#default"
+async def test_a_turn_releases_on_error() -> None:
+    lock = Appliances()["https://adc.example#default"].lock
     try:
-        async with exclusive(key, Priority.RENEWAL):
+        async with lock.turn(Priority.RENEWAL):
             raise RuntimeError("boom")
     except RuntimeError:
         pass
-    async with asyncio.timeout(1), exclusive(key, Priority.BACKGROUND):
+    async with asyncio.timeout(1), lock.turn(Priority.BACKGROUND):
         pass
+
+
+async def test_two_operators_never_share_an_appliance_lock() -> None:
+    """Each operator (each `Appliances`) has its own lock per appliance; one operator, one lock."""
+    key = "https://adc.example#default"
+    mine, theirs = Appliances(), Appliances()
+    async with mine[key].lock.turn():
+        assert mine[key].lock.locked and not theirs[key].lock.locked
+        async with asyncio.timeout(1), theirs[key].lock.turn():
+            pass
+    assert mine[key] is mine[key]

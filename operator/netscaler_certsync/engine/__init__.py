@@ -2,13 +2,17 @@
 
 Public surface::
 
+    appliances = Appliances()  # one per operator: locks, snapshots, saves (engine/appliances.py)
     result = await sync_appliance(client, desired, previous_records, SyncOptions(owner="ns/name"),
-                                  appliance=appliance_key(url, partition))
+                                  appliances=appliances, appliance=appliance_key(url, partition),
+                                  on_intent=store_records)
 
 - `DesiredCertificate(id, name, material, bindings, problem)`: what should be deployed; build
   `material` with `domain.parse_material()` and `name` with `domain.render_certkey_name()`.
 - `Records`: what the last apply reported (store `result.records.to_dict()`, pass
   `Records.from_dict(...)` next time); with the owner tag in file names it decides ownership.
+  `on_intent(records)` is awaited before the first write of an apply that may create what no
+  record names yet (a certkey, a binding): store those records the same way before returning.
 - `ApplianceResult`: per-certificate `CertificateResult`s (certkey, serial, notAfter,
   fingerprint, bound vservers, state, reason, message), `changed`, `saved`, request counts,
   the new records, the plan as lines (`operations`), clean-up `warnings`, and `not_saved` (why
@@ -36,12 +40,14 @@ What it guarantees (each has a test in tests/unit or tests/engine):
   with `preserve_on_renewal`, a certkey bound only as default and only by us is replaced by a new
   one, linked before it is bound (the old one is deleted after, in a group of its own); with an
   SNI or foreign binding it is updated, then linked, and the result says so;
-- convergence: an apply cut short anywhere (error, abort, cancellation) is completed by the next
-  one, leftovers included (see `sync._clean` and `sync._journal` for what the process remembers).
+- convergence: an apply cut short anywhere (error, abort, cancellation, a killed process) is
+  completed by the next one, leftovers included: what it may have created is in the records
+  stored through `on_intent` before its first write (`sync.intent_records`).
 """
 
+from netscaler_certsync.engine.appliances import Appliances
 from netscaler_certsync.engine.errors import SyncAborted
-from netscaler_certsync.engine.locks import Priority, appliance_key, appliance_lock
+from netscaler_certsync.engine.locks import Priority, appliance_key
 from netscaler_certsync.engine.model import (
     ApplianceResult,
     BindingSpec,
@@ -55,18 +61,20 @@ from netscaler_certsync.engine.model import (
 from netscaler_certsync.engine.operations import Kind, Operation
 from netscaler_certsync.engine.planner import Action, CertPlan, Plan, plan, render_plan
 from netscaler_certsync.engine.state import ApplianceState
-from netscaler_certsync.engine.sync import sync_appliance
+from netscaler_certsync.engine.sync import IntentCallback, intent_records, sync_appliance
 
 __all__ = [
     "Action",
     "ApplianceResult",
     "ApplianceState",
+    "Appliances",
     "BindingSpec",
     "CertPlan",
     "CertRecord",
     "CertState",
     "CertificateResult",
     "DesiredCertificate",
+    "IntentCallback",
     "Kind",
     "Operation",
     "Plan",
@@ -75,7 +83,7 @@ __all__ = [
     "SyncAborted",
     "SyncOptions",
     "appliance_key",
-    "appliance_lock",
+    "intent_records",
     "plan",
     "render_plan",
     "sync_appliance",

@@ -1,8 +1,8 @@
-"""One writer per appliance: a process-wide lock per (endpoint, partition) key, urgent work first.
+"""One writer per appliance: a lock per (endpoint, partition) key, urgent work first.
 
 Two CertificateSyncs that target the same appliance take turns, so one never sees the other's
-half-applied state (and never collects the other's files mid-upload). Locks are kept per event
-loop because an asyncio primitive must not be shared between loops (tests run one loop each).
+half-applied state (and never collects the other's files mid-upload). Each appliance's lock lives
+in the operator's engine state (`engine/appliances.py`), which belongs to one event loop.
 
 Turns are not first come, first served but by `Priority`, first come first served within one:
 a renewal goes before spec changes, and both before the periodic drift re-checks. With many
@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-__all__ = ["ApplianceLock", "Priority", "appliance_key", "appliance_lock", "exclusive"]
+__all__ = ["ApplianceLock", "Priority", "appliance_key"]
 
 
 class Priority(enum.IntEnum):
@@ -75,28 +74,16 @@ class ApplianceLock:
                     return
         self._held = False
 
-
-_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ApplianceLock]] = (
-    weakref.WeakKeyDictionary()
-)
+    @asynccontextmanager
+    async def turn(self, priority: Priority = Priority.CHANGE) -> AsyncIterator[None]:
+        """Hold the lock for the duration of the block."""
+        await self.acquire(priority)
+        try:
+            yield
+        finally:
+            self.release()
 
 
 def appliance_key(endpoint: str, partition: str | None = None) -> str:
     """The lock key of an appliance: its endpoint URL (normalised) and admin partition."""
     return f"{endpoint.rstrip('/').lower()}#{partition or 'default'}"
-
-
-def appliance_lock(key: str) -> ApplianceLock:
-    loop = asyncio.get_running_loop()
-    return _locks.setdefault(loop, {}).setdefault(key, ApplianceLock())
-
-
-@asynccontextmanager
-async def exclusive(key: str, priority: Priority = Priority.CHANGE) -> AsyncIterator[None]:
-    """Hold the appliance's lock for the duration of the block (see `ApplianceLock`)."""
-    lock = appliance_lock(key)
-    await lock.acquire(priority)
-    try:
-        yield
-    finally:
-        lock.release()

@@ -20,14 +20,13 @@ save goes through the client of a member still waiting.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from dataclasses import dataclass, field
 
-from netscaler_certsync.engine.locks import Priority, exclusive
+from netscaler_certsync.engine.locks import ApplianceLock, Priority
 from netscaler_certsync.nitro import NitroClient
 from netscaler_certsync.nitro import errors as ne
 
-__all__ = ["save"]
+__all__ = ["SaveQueue"]
 
 
 @dataclass
@@ -35,25 +34,6 @@ class _Batch:
     done: asyncio.Future[None]
     clients: list[NitroClient] = field(default_factory=list)
     """The clients of the members still waiting: the save goes through one of them."""
-
-
-_pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, Priority], _Batch]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _table() -> dict[tuple[str, Priority], _Batch]:
-    return _pending.setdefault(asyncio.get_running_loop(), {})
-
-
-_running: set[asyncio.Task[None]] = set()
-"""Commit tasks in flight (asyncio keeps only weak references to tasks)."""
-
-
-def _forget(key: tuple[str, Priority], batch: _Batch) -> None:
-    table = _table()
-    if table.get(key) is batch:
-        del table[key]
 
 
 #: Waits before saving again when the appliance says another save is in progress (1461): one
@@ -83,44 +63,65 @@ async def _save_through_a_member(batch: _Batch) -> None:
     # unsaved (they did not finish cleanly, so they ask the appliance) and save it.
 
 
-async def _commit(appliance: str, priority: Priority, batch: _Batch) -> None:
-    key = (appliance, priority)
-    try:
-        async with exclusive(appliance, priority):
-            _forget(key, batch)  # from here on, an apply that wants a save starts the next group
-            await _save_through_a_member(batch)
-    except Exception as exc:  # every member hears how the save ended
-        batch.done.set_exception(exc)
-    except BaseException:  # cancelled: the operator is stopping
-        batch.done.cancel()
-        raise
-    else:
-        batch.done.set_result(None)
-    finally:
-        _forget(key, batch)
+class SaveQueue:
+    """One appliance's pending group saves, one per priority, made under its `lock`."""
 
+    def __init__(self, name: str, lock: ApplianceLock) -> None:
+        self._name = name
+        self._lock = lock
+        self._pending: dict[Priority, _Batch] = {}
+        self._running: set[asyncio.Task[None]] = set()
+        """Commit tasks in flight (asyncio keeps only weak references to tasks)."""
+        self.saving = False
+        """A save is being made (under the lock): for tests and diagnostics."""
 
-async def save(appliance: str, client: NitroClient, priority: Priority = Priority.CHANGE) -> None:
-    """Have the configuration saved after this apply's writes. Raises what the save raised (a
-    NitroError), to every member alike.
+    def _forget(self, priority: Priority, batch: _Batch) -> None:
+        if self._pending.get(priority) is batch:
+            del self._pending[priority]
 
-    Call it after releasing the appliance's lock: the save is made under the lock, by a task that
-    queues for it (see the module docstring)."""
-    key = (appliance, priority)
-    table = _table()
-    batch = table.get(key)
-    if batch is None:
-        batch = _Batch(asyncio.get_running_loop().create_future())
-        # Read the exception once so that a batch whose members were all cancelled logs nothing.
-        batch.done.add_done_callback(lambda f: f.cancelled() or f.exception())
-        table[key] = batch
-        task = asyncio.create_task(_commit(appliance, priority, batch), name=f"save:{appliance}")
-        _running.add(task)
-        task.add_done_callback(_running.discard)
-    batch.clients.append(client)
-    try:
-        await asyncio.shield(batch.done)
-    except asyncio.CancelledError:
-        if client in batch.clients:
-            batch.clients.remove(client)
-        raise
+    async def _commit(self, priority: Priority, batch: _Batch) -> None:
+        try:
+            async with self._lock.turn(priority):
+                self._forget(priority, batch)  # from here on, an apply wanting a save starts the next group
+                self.saving = True
+                try:
+                    await _save_through_a_member(batch)
+                finally:
+                    self.saving = False
+        except Exception as exc:  # every member hears how the save ended
+            batch.done.set_exception(exc)
+        except BaseException:  # cancelled: the operator is stopping
+            batch.done.cancel()
+            raise
+        else:
+            batch.done.set_result(None)
+        finally:
+            self._forget(priority, batch)
+
+    async def save(self, client: NitroClient, priority: Priority = Priority.CHANGE) -> None:
+        """Have the configuration saved after this apply's writes. Raises what the save raised (a
+        NitroError), to every member alike.
+
+        Call it after releasing the appliance's lock: the save is made under the lock, by a task
+        that queues for it (see the module docstring)."""
+        batch = self._pending.get(priority)
+        if batch is None:
+            batch = _Batch(asyncio.get_running_loop().create_future())
+            # Read the exception once so that a batch whose members were all cancelled logs nothing.
+            batch.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+            self._pending[priority] = batch
+            task = asyncio.create_task(self._commit(priority, batch), name=f"save:{self._name}")
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        batch.clients.append(client)
+        try:
+            await asyncio.shield(batch.done)
+        except asyncio.CancelledError:
+            if client in batch.clients:
+                batch.clients.remove(client)
+            raise
+
+    def cancel(self) -> None:
+        """Stop the commits in flight (their members hear they were cancelled)."""
+        for task in list(self._running):
+            task.cancel()

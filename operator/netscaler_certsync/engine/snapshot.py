@@ -23,17 +23,14 @@ delete a certkey that is still bound, and a refused write drops the snapshot.
 
 from __future__ import annotations
 
-import asyncio
-import time
-import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from netscaler_certsync.engine.operations import Kind, Operation
 from netscaler_certsync.engine.state import ApplianceState, Counter, read_state
 from netscaler_certsync.nitro import CertBinding, CertKey, NitroClient
 
-__all__ = ["drop", "refresh", "store", "take"]
+__all__ = ["SnapshotSlot", "refresh"]
 
 _CERTKEY_CHANGES = (Kind.ADD, Kind.CHANGE, Kind.LINK, Kind.UNLINK)
 
@@ -42,33 +39,32 @@ _CERTKEY_CHANGES = (Kind.ADD, Kind.CHANGE, Kind.LINK, Kind.UNLINK)
 class _Entry:
     state: ApplianceState
     listed_at: float
-    """time.monotonic() of the full listing this state grew from."""
+    """The clock's reading at the full listing this state grew from."""
 
 
-_snapshots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Entry]] = (
-    weakref.WeakKeyDictionary()
-)
+class SnapshotSlot:
+    """The one snapshot an appliance may have, aged on the operator's monotonic clock."""
 
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._entry: _Entry | None = None
 
-def _table() -> dict[str, _Entry]:
-    return _snapshots.setdefault(asyncio.get_running_loop(), {})
+    def now(self) -> float:
+        return self._clock()
 
+    def take(self, max_age: float) -> tuple[ApplianceState, float] | None:
+        """Remove and return the snapshot and when it was listed, if it is younger than `max_age`
+        seconds (an apply that does not `store` one back leaves none)."""
+        entry, self._entry = self._entry, None
+        if entry is None or max_age <= 0 or self._clock() - entry.listed_at >= max_age:
+            return None
+        return entry.state, entry.listed_at
 
-def take(appliance: str, max_age: float) -> tuple[ApplianceState, float] | None:
-    """Remove and return the snapshot of `appliance` and when it was listed, if it is younger
-    than `max_age` seconds (an apply that does not `store` one back leaves none)."""
-    entry = _table().pop(appliance, None)
-    if entry is None or max_age <= 0 or time.monotonic() - entry.listed_at >= max_age:
-        return None
-    return entry.state, entry.listed_at
+    def store(self, state: ApplianceState, listed_at: float) -> None:
+        self._entry = _Entry(state, listed_at)
 
-
-def store(appliance: str, state: ApplianceState, listed_at: float) -> None:
-    _table()[appliance] = _Entry(state, listed_at)
-
-
-def drop(appliance: str) -> None:
-    _table().pop(appliance, None)
+    def drop(self) -> None:
+        self._entry = None
 
 
 #: An apply that touched more certkeys than this lists them all again instead (two requests).

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from netscaler_certsync.domain import reasons
-from netscaler_certsync.engine import saves
 from netscaler_certsync.engine import snapshot as snapshots
+from netscaler_certsync.engine.appliances import Appliance, Appliances
 from netscaler_certsync.engine.apply import ApplyOutcome
 from netscaler_certsync.engine.errors import to_aborted
-from netscaler_certsync.engine.locks import Priority, appliance_key, exclusive
+from netscaler_certsync.engine.locks import Priority, appliance_key
 from netscaler_certsync.engine.model import (
     ApplianceResult,
     BindingSpec,
@@ -42,31 +41,29 @@ _STATE_OF = {
 }
 
 
-_clean: set[str] = set()
-"""(appliance, owner) pairs whose last apply in this process finished without failure.
-
-Leftover files are invisible in the certkey list: they are looked for (one extra read) when the
-plan writes anything, when records and appliance disagree, and when the previous apply for this
-pair did not finish cleanly — cancelled, aborted, failed, or not run yet in this process."""
+#: Stores the records an apply may end with before it writes (see `sync_appliance`).
+IntentCallback = Callable[[Records], Awaitable[None]]
 
 
-_journal: dict[str, dict[str, set[BindingSpec]]] = {}
-"""(appliance, owner) → certkey → bindings this process made there and has not undone.
+def intent_records(previous: Records, p: Plan) -> Records:
+    """`previous` plus everything `p` may create: the bindings it may make, added to the record of
+    the same certkey, and the records of certkeys it may add (or adopt), after them.
 
-Records reach the next apply only through the operator, and only when an apply returns. A
-binding made by an apply that was then cancelled (or whose result could not be stored) would be
-unknown next time, and a removal would take it for someone else's and keep the certkey. The
-journal closes that gap for as long as the process lives."""
-
-
-def _with_journal(previous: Records, journal: dict[str, set[BindingSpec]]) -> Records:
-    if not journal:
-        return previous
-    merged = []
-    for r in previous.certificates:
-        extra = journal.get(r.certkey, set()) - set(r.bindings)
-        merged.append(replace(r, bindings=tuple(sorted(set(r.bindings) | extra))) if extra else r)
-    return replace(previous, certificates=tuple(merged))
+    A superset of what the apply will report however it ends, so that a crash at any point leaves
+    nothing of ours unaccounted for: bindings cannot carry an owner tag on the appliance, so a
+    binding is ours only if a record says so. Records of `previous` keep their fields and their
+    place (the first unsuperseded record of a certificate stays its active one), so an intent whose
+    writes never happened plans the same as `previous` would; deletions are not applied here.
+    """
+    merged = {(r.id, r.certkey): r for r in previous.certificates}
+    for r in (r for cp in p.certificates for r in cp.records_ok):
+        key = (r.id, r.certkey)
+        old = merged.get(key)
+        if old is None:
+            merged[key] = r
+        elif extra := set(r.bindings) - set(old.bindings):
+            merged[key] = replace(old, bindings=tuple(sorted(set(old.bindings) | extra)))
+    return replace(previous, certificates=tuple(merged.values()))
 
 
 async def gather_and_plan(
@@ -190,12 +187,12 @@ class _Applied:
     result: ApplianceResult
     needs_save: bool
     clean: bool
-    """No failure and no warning: nothing for the next apply to look for (see `_clean`)."""
+    """No failure and no warning: nothing for the next apply to look for (`Appliance.clean`)."""
 
 
 async def _keep_snapshot(
     client: NitroClient,
-    appliance: str,
+    entry: Appliance,
     state: ApplianceState,
     p: Plan,
     options: SyncOptions,
@@ -206,7 +203,7 @@ async def _keep_snapshot(
         return  # nobody would use it
     with contextlib.suppress(ne.NitroError):  # the sync succeeded; the next apply lists afresh
         after, listed = await snapshots.refresh(client, state, p.operations)
-        snapshots.store(appliance, after, time.monotonic() if listed else listed_at)
+        entry.snapshot.store(after, entry.snapshot.now() if listed else listed_at)
 
 
 def _save_failed(exc: ne.NitroError) -> str:
@@ -223,22 +220,32 @@ async def sync_appliance(
     previous: Records,
     options: SyncOptions,
     *,
+    appliances: Appliances,
     appliance: str | None = None,
     on_applied: Callable[[], None] | None = None,
+    on_intent: IntentCallback | None = None,
 ) -> ApplianceResult:
     """Bring one appliance to the desired certificates; see `netscaler_certsync.engine`.
 
-    `appliance` keys the per-appliance lock; by default the client's endpoint and partition.
-    `on_applied` is called once the writes are done and the lock is released, before the wait
-    for the (shared) configuration save.
+    `appliances` is the operator's engine state (`engine/appliances.py`); `appliance` keys its
+    entry (lock, snapshot, saves), by default the client's endpoint and partition. `on_applied`
+    is called once the writes are done and the lock is released, before the wait for the (shared)
+    configuration save.
+
+    `on_intent` stores ownership before it exists: after planning and before the first write, it
+    is awaited with `intent_records(previous, plan)` whenever those differ from `previous` (the
+    plan may add a certkey or a binding no record names yet). It must return only once the records
+    are stored where the next apply's `previous` comes from; if it raises, nothing is written and
+    the exception propagates. Without it, what an apply cut short (cancelled, aborted, or its
+    result never stored) bound is unknown to the next one, which then leaves it as someone else's.
     """
-    appliance = appliance or appliance_key(client.endpoint, client.partition)
+    key = appliance or appliance_key(client.endpoint, client.partition)
+    entry = appliances[key]
     counter = Counter()
-    pair = f"{appliance}|{options.owner}"
-    async with exclusive(appliance, options.priority):
+    async with entry.lock.turn(options.priority):
         client.on_request.append(counter)
         try:
-            applied = await _sync(client, desired, previous, options, counter, pair, appliance)
+            applied = await _sync(client, desired, previous, options, counter, entry, on_intent)
         finally:
             client.on_request.remove(counter)
     # The lock is released: the save is shared with the applies queued behind this one.
@@ -246,18 +253,18 @@ async def sync_appliance(
         on_applied()
     result = applied.result
     if applied.needs_save:
-        result = await _save(client, appliance, options.priority, result)
+        result = await _save(client, entry, options.priority, result)
     if applied.clean and not result.records.unsaved:
-        _clean.add(pair)
+        entry.clean.add(options.owner)
     return result
 
 
 async def _save(
-    client: NitroClient, appliance: str, priority: Priority, result: ApplianceResult
+    client: NitroClient, entry: Appliance, priority: Priority, result: ApplianceResult
 ) -> ApplianceResult:
     """Save the configuration (with whoever else queued meanwhile: engine/saves.py)."""
     try:
-        await saves.save(appliance, client, priority)
+        await entry.saves.save(client, priority)
     except ne.NitroError as exc:
         return replace(result, records=replace(result.records, unsaved=True), not_saved=_save_failed(exc))
     return replace(result, saved=True, writes=result.writes + 1)
@@ -269,16 +276,14 @@ async def _sync(
     previous: Records,
     options: SyncOptions,
     counter: Counter,
-    pair: str,
-    appliance: str,
+    entry: Appliance,
+    on_intent: IntentCallback | None,
 ) -> _Applied:
-    scan = pair not in _clean
-    _clean.discard(pair)
-    journal = _journal.setdefault(pair, {})
-    given, previous = previous, _with_journal(previous, journal)
+    scan = options.owner not in entry.clean
+    entry.clean.discard(options.owner)
     # Taken, not read: whatever way this apply ends other than below, the next one lists afresh.
-    reused = snapshots.take(appliance, options.snapshot_max_age)
-    listed_at = reused[1] if reused else time.monotonic()
+    reused = entry.snapshot.take(options.snapshot_max_age)
+    listed_at = reused[1] if reused else entry.snapshot.now()
     try:
         state, p = await gather_and_plan(
             client, desired, previous, options, counter, scan_files=scan, reuse=reused and reused[0]
@@ -287,9 +292,9 @@ async def _sync(
         raise to_aborted(exc) from exc
     lines = tuple(render_plan(p))
     if options.dry_run:
-        snapshots.store(appliance, state, listed_at)
+        entry.snapshot.store(state, listed_at)
         if not scan:
-            _clean.add(pair)  # nothing was written: as clean as before
+            entry.clean.add(options.owner)  # nothing was written: as clean as before
         dry = ApplianceResult(
             certificates=tuple(_result(cp, None, True) for cp in p.certificates if cp.visible),
             records=previous,
@@ -300,7 +305,11 @@ async def _sync(
             operations=lines,
         )
         return _Applied(dry, needs_save=False, clean=False)
-    outcome = ApplyOutcome(bound=journal)
+    if on_intent is not None and p.operations:
+        intent = intent_records(previous, p)
+        if intent != previous:
+            await on_intent(intent)
+    outcome = ApplyOutcome()
     await apply_plan(
         client, p, counter, options.file_location, concurrency=client.max_concurrency, out=outcome
     )
@@ -316,14 +325,14 @@ async def _sync(
     needs_save, not_saved = False, None
     try:
         needs_save = await _needs_save(
-            client, counter, changed=changed, unsure=scan or records != given, unsaved=given.unsaved
+            client, counter, changed=changed, unsure=scan or records != previous, unsaved=previous.unsaved
         )
     except ne.NitroError as exc:  # asking whether the configuration is saved failed
         not_saved = _save_failed(exc)
         records = replace(records, unsaved=True)
     clean = not outcome.failed and not warnings and not_saved is None
     if clean:
-        await _keep_snapshot(client, appliance, state, p, options, listed_at)
+        await _keep_snapshot(client, entry, state, p, options, listed_at)
     result = ApplianceResult(
         certificates=tuple(_result(cp, outcome, False) for cp in p.certificates if cp.visible),
         records=records,

@@ -39,6 +39,7 @@ from netscaler_certsync.reconcile.connection import ApplianceTarget, resolve_tar
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.errors import ReconcileError, transient
 from netscaler_certsync.reconcile.failures import appliance_failure, failure
+from netscaler_certsync.reconcile.intent import IntentWriter
 from netscaler_certsync.reconcile.outcome import Event, Outcome, from_error
 from netscaler_certsync.reconcile.request import SyncRequest
 from netscaler_certsync.reconcile.sources import SourceCertificate, gather_sources
@@ -122,6 +123,7 @@ async def sync_connection(
     connection_name: str,
     connections: Connections,
     desired: Sequence[DesiredCertificate],
+    intents: IntentWriter,
 ) -> ConnectionRun:
     namespace = request.namespace
     previous = _previous_records(request.status, connection_name)
@@ -154,8 +156,10 @@ async def sync_connection(
                 desired,
                 previous,
                 options,
+                appliances=ctx.appliances,
                 appliance=appliance_key(endpoint, target.partition),
                 on_applied=ctx.applied,
+                on_intent=intents.for_connection(connection_name),
             )
             await ctx.sessions.close_retired()
             targets = [b.verify for b in spec.bindings if b.verify is not None]
@@ -165,7 +169,8 @@ async def sync_connection(
         except (SyncAborted, NitroError, OSError) as exc:  # e.g. a CA bundle that cannot be loaded
             raise appliance_failure(exc, endpoint) from exc
     except ReconcileError as error:
-        return ConnectionRun(connection_name, previous, None, error)
+        # Intent stored and then the apply failed: it may have created any of it (reconcile/intent.py).
+        return ConnectionRun(connection_name, intents.stored.get(connection_name, previous), None, error)
     return ConnectionRun(connection_name, result.records, result, None, seen.certkeys, seen.verifications)
 
 
@@ -176,9 +181,13 @@ async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections
     except ReconcileError as error:
         return from_error(error)
     desired = desired_certificates(request.namespace, spec, sources)
+    intents = IntentWriter(ctx, request.namespace, request.name, request.status)
     # Fan-out: appliances are independent, so they are synced concurrently.
     runs = await asyncio.gather(
-        *(sync_connection(ctx, request, spec, name, connections, desired) for name in spec.connections)
+        *(
+            sync_connection(ctx, request, spec, name, connections, desired, intents)
+            for name in spec.connections
+        )
     )
     record_expiries(ctx, request, runs)
     outcome = build_outcome(ctx, request, spec, sources, runs)
@@ -234,10 +243,12 @@ async def finalize_sync(ctx: OperatorContext, request: SyncRequest, connections:
         message = "deletionPolicy is Orphan: the appliance is left as it is"
         if spec is None:
             message = "the spec is invalid, so nothing is known to remove: the appliance is left as it is"
+        ctx.appliances.forget_owner(f"{request.namespace}/{request.name}")
         return Outcome(conditions=[], events=[Event("Normal", k8s_reasons.Orphaned, message)])
     removal = replace(spec, dry_run=False, remove_inactive=True)
+    intents = IntentWriter(ctx, request.namespace, request.name, request.status)
     runs = await asyncio.gather(
-        *(sync_connection(ctx, request, removal, name, connections, ()) for name in spec.connections)
+        *(sync_connection(ctx, request, removal, name, connections, (), intents) for name in spec.connections)
     )
     errors = [r.error for r in runs if r.error is not None]
     failed = [(r.name, c) for r in runs if r.result for c in r.result.failed]
@@ -254,6 +265,7 @@ async def finalize_sync(ctx: OperatorContext, request: SyncRequest, connections:
             error=transient(reason, message, retry_after=30),
         )
     removed = sum(1 for r in runs if r.result for c in r.result.certificates if c.changed)
+    ctx.appliances.forget_owner(f"{request.namespace}/{request.name}")
     return Outcome(
         conditions=[],
         events=[

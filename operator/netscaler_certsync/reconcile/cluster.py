@@ -27,8 +27,20 @@ def attach(ctx: OperatorContext, client: KubeClient) -> None:
         listed = await client.list_secrets(namespace, label_selector, keys.TLS_TYPE_FIELD_SELECTOR)
         return listed.items
 
+    async def patch_sync_status(namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        await client.patch_merge(
+            keys.GROUP,
+            keys.VERSION,
+            keys.SYNC_PLURAL,
+            namespace,
+            name,
+            {"status": status},
+            subresource="status",
+        )
+
     ctx.get_secret = get_secret
     ctx.list_secrets = list_secrets
+    ctx.patch_sync_status = patch_sync_status
 
 
 class SecretChanges:

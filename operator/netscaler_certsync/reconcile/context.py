@@ -1,7 +1,8 @@
-"""Process-wide state the reconcilers share: Kubernetes reads, clocks, and per-object locks.
+"""Operator-wide state the reconcilers share: Kubernetes access, clocks, per-object locks, and the
+engine's per-appliance state (`appliances`: locks, snapshots, saves; engine/appliances.py).
 
-One `OperatorContext` lives in kopf's memo for the life of the operator. Reconcile functions take
-it explicitly, so tests can build one with fakes and no kopf at all.
+One `OperatorContext` lives for the life of the operator. Reconcile functions take it explicitly,
+so tests can build one with fakes and no kopf at all.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from typing import Any
 
+from netscaler_certsync.engine import Appliances
 from netscaler_certsync.metrics import Metrics
 from netscaler_certsync.reconcile.sessions import NitroSessions
 from netscaler_certsync.reconcile.triggers import TriggerIndex
@@ -23,6 +25,12 @@ from netscaler_certsync.timestamps import utc_now
 SecretGetter = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
 #: (namespace, label selector string) -> TLS Secrets matching it (server-side selected).
 SecretLister = Callable[[str, str], Awaitable[Sequence[Mapping[str, Any]]]]
+#: (namespace, name, JSON merge patch of `status`) -> a CertificateSync's status patched (stored).
+StatusPatcher = Callable[[str, str, Mapping[str, Any]], Awaitable[None]]
+
+
+async def _no_status_writer(*_: object) -> None:
+    raise RuntimeError("the operator's Kubernetes client is not attached")
 
 
 #: The current reconcile's `change_turn` slot, given back early by `OperatorContext.applied()`.
@@ -58,6 +66,9 @@ class OperatorContext:
     triggers: TriggerIndex = field(default_factory=TriggerIndex)
     metrics: Metrics = field(default_factory=Metrics)
     sessions: NitroSessions = field(default_factory=NitroSessions)
+    appliances: Appliances = field(default_factory=Appliances)
+    patch_sync_status: StatusPatcher = _no_status_writer
+    """Used to store what an apply may create before it writes (reconcile/intent.py)."""
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
     _rechecks: dict[tuple[str, str, str], dt.datetime] = field(default_factory=dict, repr=False)
     _drift_slots: asyncio.Semaphore | None = field(default=None, repr=False)

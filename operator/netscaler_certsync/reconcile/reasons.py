@@ -25,6 +25,7 @@ __all__ = [
     "Deleting",
     "DryRun",
     "InsecureSkipVerify",
+    "IntentNotStored",
     "InvalidSecretData",
     "InvalidSpec",
     "NoPrimary",
@@ -59,3 +60,6 @@ Bound: Final = "Bound"  # CertificatesBound=True: every requested binding is in 
 Deleting: Final = "Deleting"  # the finalizer removed what the CertificateSync deployed
 Orphaned: Final = "Orphaned"  # deletionPolicy Orphan (or an invalid spec): the appliance is left as it is
 CleanupFailed: Final = "CleanupFailed"  # a removal (on deletion, or of a leftover) failed; retried
+
+# Before an apply writes.
+IntentNotStored: Final = "IntentNotStored"  # what an apply may create was not stored: nothing written
