@@ -19,7 +19,7 @@ from netscaler_certsync.engine import (
     appliance_key,
     sync_appliance,
 )
-from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
+from netscaler_certsync.nitro import Credentials, NitroClient, RequestEvent, RetryPolicy, TLSConfig
 from netscaler_certsync.simulator import Simulator, SimulatorConfig, run_simulator
 
 SIM_CONFIG = SimulatorConfig(
@@ -68,9 +68,11 @@ class Harness:
     def __init__(self, sim: Simulator, *, appliances: Appliances | None = None, **options: Any) -> None:
         self.sim = sim
         self.records = Records()
-        self.options = SyncOptions(owner=OWNER, **options)
+        self.options = SyncOptions(**{"owner": OWNER, **options})
         self.appliances = appliances if appliances is not None else Appliances()
         self.intents: list[Records] = []
+        self.hooks: list[Callable[[RequestEvent], None]] = []
+        """Called after each NITRO request of the applies (e.g. to cut one off at a given point)."""
 
     async def store_intent(self, records: Records) -> None:
         self.intents.append(records)
@@ -83,6 +85,7 @@ class Harness:
     def client(self, **kwargs: Any) -> NitroClient:
         kwargs.setdefault("tls", TLSConfig(ca_pem=self.sim.ca_pem))
         kwargs.setdefault("retry", RetryPolicy(attempts=2, base_delay=0.0))
+        kwargs.setdefault("on_request", self.hooks)
         return NitroClient(self.sim.url, Credentials("nsroot", "nsroot"), **kwargs)
 
     async def apply(self, certs: Sequence[DesiredCertificate], **overrides: Any) -> ApplianceResult:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import ssl
+import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import IO, Any, TypeVar
 
 import httpx
 from kubernetes import client
@@ -153,6 +157,20 @@ class Cluster:
         return httpx.get(f"{self.simulator.url}/_simulator/invariants", verify=ctx, timeout=10).json()[
             "problems"
         ]
+
+
+def start_operator_process(
+    cluster: Cluster, tmp_path: Path, log: IO[str], *args: str
+) -> subprocess.Popen[bytes]:
+    """`netscaler-certsync run ARGS` as its own process against the emulated cluster (stop it with
+    its handle: SIGTERM to shut down, SIGKILL to crash it)."""
+    kubeconfig = cluster.emulator.write_kubeconfig(tmp_path / "kubeconfig")
+    return subprocess.Popen(
+        [sys.executable, "-m", "netscaler_certsync", "run", *args],
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def now_utc() -> dt.datetime:

@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import IO
 
 import httpx
 
 from certsync_devkit.k8s_thread import wait_for
 from tests.operator.harness import Cluster
+from tests.operator.harness import start_operator_process as _start
 
 
 def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _start(cluster: Cluster, tmp_path: Path, log: IO[str], *args: str) -> subprocess.Popen[bytes]:
-    """`netscaler-certsync run ARGS` as its own process against the emulated cluster."""
-    kubeconfig = cluster.emulator.write_kubeconfig(tmp_path / "kubeconfig")
-    return subprocess.Popen(
-        [sys.executable, "-m", "netscaler_certsync", "run", *args],
-        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def test_run_serves_liveness_and_metrics_and_syncs(cluster: Cluster, tmp_path: Path) -> None:
