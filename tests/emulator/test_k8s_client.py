@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -33,6 +32,7 @@ from netscaler_certsync.k8s import (
     keys,
     read_certificate,
 )
+from tests.support.waiting import until
 
 SECRETS = "/api/v1/namespaces/default/secrets"
 
@@ -41,14 +41,6 @@ async def post(writer: httpx.AsyncClient, path: str, body: dict[str, object]) ->
     response = await writer.post(path, json=body)
     assert response.status_code == 201, response.text
     return dict(response.json())
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(250):  # 5 s
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_kubeconfig_is_read(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
@@ -14,6 +14,7 @@ from certsync_devkit.k8s_builders import opaque_secret, tls_secret
 from certsync_devkit.k8s_emulator import RealisticEmulator
 from certsync_devkit.k8s_thread import request_log, unselected_secret_reads
 from netscaler_certsync.k8s import Backoff, ChangeKind, KubeClient, TLSSecretWatcher, keys
+from tests.support.waiting import until as settle
 
 SYNC = {keys.SECRET_SYNC_LABEL: "true"}
 Change = tuple[str, str, ChangeKind]
@@ -32,15 +33,6 @@ async def patch(writer: httpx.AsyncClient, name: str, body: dict[str, object]) -
     headers = {"Content-Type": "application/merge-patch+json"}
     response = await writer.patch(f"{secrets_path()}/{name}", json=body, headers=headers)
     assert response.status_code == 200, response.text
-
-
-async def settle(condition: Callable[[], bool], what: str) -> None:
-    """Wait (in the loop) until the watcher has caught up; fail loudly after 5 s."""
-    for _ in range(250):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @asynccontextmanager

@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 
 import pytest
+from netscaler_certsync.testing.pki import TestPKI
 
 from netscaler_certsync.engine import BindingSpec, CertState, Records
-from netscaler_certsync.simulator import Simulator, run_simulator
 from netscaler_certsync.nitro import RequestEvent
-from netscaler_certsync.testing.pki import TestPKI
+from netscaler_certsync.simulator import Simulator, run_simulator
 from tests.engine.conftest import SIM_CONFIG, Harness, bindings, certkeys, desired, files, orphans
 
 HTTPS, TWO = BindingSpec("vs_https"), BindingSpec("vs_two")
