@@ -17,7 +17,7 @@ from netscaler_certsync.engine.verify import (
     verify_readback,
 )
 from netscaler_certsync.simulator import FaultRule, Simulator
-from tests.dataplane.conftest import Deployer, desired
+from tests.support.dataplane import Deployer, desired
 
 
 def target(sim: Simulator, vserver: str = "vs_https", server_name: str | None = None) -> VerifyTarget:

@@ -12,8 +12,7 @@ from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import Appliances, Records, SyncAborted, SyncOptions, sync_appliance
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.simulator import RestrictedUser, Simulator, SimulatorConfig, run_simulator
-
-from .conftest import certkeys, desired
+from tests.support.engine import certkeys, desired
 
 OPTIONS = SyncOptions(owner="shop/web-certs")
 

@@ -17,8 +17,7 @@ from certsync_devkit.pki import TestPKI
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import BindingSpec, CertState
 from netscaler_certsync.simulator import FaultRule, Simulator
-
-from .conftest import Harness, bindings, certkeys, desired, files, orphans
+from tests.support.engine import Harness, bindings, certkeys, desired, files, orphans
 
 HTTPS = BindingSpec("vs_https")
 SNI = BindingSpec("vs_sni", sni=True)

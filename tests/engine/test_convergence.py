@@ -17,8 +17,7 @@ import pytest
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine import BindingSpec, CertState, SyncAborted
 from netscaler_certsync.simulator import FaultRule, Simulator
-
-from .conftest import Harness, appliance, bindings, certkeys, desired, orphans
+from tests.support.engine import Harness, appliance, bindings, certkeys, desired, orphans
 
 
 def rounds(pki: TestPKI, other: TestPKI) -> list[list]:

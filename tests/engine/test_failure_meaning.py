@@ -47,7 +47,12 @@ def _context(
     async def list_secrets(namespace: str, selector: str) -> list[Mapping[str, Any]]:
         return []
 
-    return OperatorContext(get_secret=get_secret, list_secrets=list_secrets)
+    async def patch_sync_status(namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        pass  # the intent a sync stores before it writes (reconcile/intent.py): not looked at here
+
+    return OperatorContext(
+        get_secret=get_secret, list_secrets=list_secrets, patch_sync_status=patch_sync_status
+    )
 
 
 def _connection_spec(sim: Simulator) -> dict[str, Any]:

@@ -12,12 +12,12 @@ import asyncio
 import contextlib
 
 import pytest
-from netscaler_certsync.testing.pki import TestPKI
 
+from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine import BindingSpec, CertState, Records
 from netscaler_certsync.nitro import RequestEvent
 from netscaler_certsync.simulator import Simulator, run_simulator
-from tests.engine.conftest import SIM_CONFIG, Harness, bindings, certkeys, desired, files, orphans
+from tests.support.engine import SIM_CONFIG, Harness, bindings, certkeys, desired, files, orphans
 
 HTTPS, TWO = BindingSpec("vs_https"), BindingSpec("vs_two")
 

@@ -16,8 +16,7 @@ from certsync_devkit.pki import TestPKI, make_ca
 from netscaler_certsync.domain import reasons, successor_name
 from netscaler_certsync.engine import BindingSpec, CertState
 from netscaler_certsync.simulator import FaultRule, Simulator
-
-from .conftest import Harness, appliance, bindings, certkeys, desired, orphans
+from tests.support.engine import Harness, appliance, bindings, certkeys, desired, orphans
 
 HTTPS = BindingSpec("vs_https")
 SNI = BindingSpec("vs_sni", sni=True)

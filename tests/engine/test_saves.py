@@ -26,7 +26,7 @@ from netscaler_certsync.engine import (
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
 from netscaler_certsync.simulator import Simulator
 from netscaler_certsync.simulator.faults import FaultRule
-from tests.engine.conftest import appliance, desired
+from tests.support.engine import appliance, desired
 from tests.support.waiting import until
 
 

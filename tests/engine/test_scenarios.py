@@ -16,8 +16,7 @@ from netscaler_certsync.domain import NamingError, reasons
 from netscaler_certsync.engine import BindingSpec, CertState, DesiredCertificate, SyncOptions
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
 from netscaler_certsync.simulator import Simulator
-
-from .conftest import Harness, appliance, bindings, certkeys, desired, files, orphans
+from tests.support.engine import Harness, appliance, bindings, certkeys, desired, files, orphans
 
 HTTPS = BindingSpec("vs_https")
 

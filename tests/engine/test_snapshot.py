@@ -27,7 +27,7 @@ from netscaler_certsync.engine import (
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
 from netscaler_certsync.simulator import Simulator
 from netscaler_certsync.simulator.faults import FaultRule
-from tests.engine.conftest import bindings, certkeys, desired, files, orphans
+from tests.support.engine import bindings, certkeys, desired, files, orphans
 from tests.support.waiting import FakeClock, until
 
 SNI = BindingSpec("vs_sni", sni=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig
 from netscaler_certsync.simulator import RestrictedUser, Simulator, SimulatorConfig, run_simulator
+from tests.support.nitro import ClientFactory
 
 SIM_CONFIG = SimulatorConfig(
     ssl_vservers=("vs_https", "vs_sni"),
@@ -18,8 +19,6 @@ SIM_CONFIG = SimulatorConfig(
     restricted_users=(RestrictedUser("viewer", "viewer-pw", r"^show "),),
     log_requests=False,
 )
-
-ClientFactory = Callable[..., NitroClient]
 
 
 @pytest.fixture

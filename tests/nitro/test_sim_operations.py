@@ -9,7 +9,7 @@ import pytest
 from certsync_devkit.pki import Issued, TestPKI
 from netscaler_certsync.nitro import CertBinding, NewCertKey, NitroClient, errors
 from netscaler_certsync.simulator import Simulator
-from tests.nitro.conftest import ClientFactory
+from tests.support.nitro import ClientFactory
 
 
 async def install(client: NitroClient, name: str, issued: Issued, *, key: bool = True) -> None:

@@ -9,7 +9,7 @@ import pytest
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.nitro import RequestEvent, errors
 from netscaler_certsync.simulator import FaultRule, Simulator
-from tests.nitro.conftest import ClientFactory
+from tests.support.nitro import ClientFactory
 
 
 def log(sim: Simulator, resource: str, *, answered: bool = False) -> list[tuple[str, int, int]]:

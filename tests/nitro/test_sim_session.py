@@ -10,7 +10,7 @@ import pytest
 
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig, errors
 from netscaler_certsync.simulator import FaultRule, Simulator
-from tests.nitro.conftest import ClientFactory
+from tests.support.nitro import ClientFactory
 
 
 def resources(sim: Simulator) -> list[str]:

@@ -18,6 +18,7 @@ from netscaler_certsync.k8s import ClusterAccess
 from netscaler_certsync.reconcile.context import OperatorOptions
 from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
 from tests.operator.harness import Cluster
+from tests.support.logs import LogRecorder
 
 
 @pytest.fixture()
@@ -59,18 +60,6 @@ def pki() -> TestPKI:
 def operator_options() -> OperatorOptions:
     # Short ticks so periodic work (health, drift) happens within a test's patience.
     return OperatorOptions(health_check_tick_seconds=0.5, drift_check_tick_seconds=0.5)
-
-
-class LogRecorder(logging.Handler):
-    """Every log line of the run at DEBUG, formatted, whatever pytest's own logging plugin does."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
 
 
 @pytest.fixture()

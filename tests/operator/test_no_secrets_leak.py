@@ -9,8 +9,8 @@ from certsync_devkit import k8s_builders as build
 from certsync_devkit.k8s_thread import wait_for
 from certsync_devkit.operator_thread import OperatorThread
 from netscaler_certsync.k8s import keys
-from tests.operator.conftest import LogRecorder as Recorder
 from tests.operator.harness import NS, Cluster
+from tests.support.logs import LogRecorder as Recorder
 
 PASSWORD = "S3cret-Appliance-Pa55"
 

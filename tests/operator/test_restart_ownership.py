@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from netscaler_certsync.testing.k8s_thread import wait_for
-
+from certsync_devkit.k8s_thread import wait_for
 from netscaler_certsync.k8s import keys
 from tests.operator.harness import Cluster, admin, start_operator_process
 
