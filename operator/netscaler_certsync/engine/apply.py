@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine.errors import SyncAborted, aborts, to_aborted
-from netscaler_certsync.engine.model import BindingSpec
 from netscaler_certsync.engine.operations import Group, GroupKind, Kind, Operation
 from netscaler_certsync.engine.state import Counter
 from netscaler_certsync.nitro import NitroClient
@@ -42,30 +41,9 @@ class ApplyOutcome:
     applied: list[Operation] = field(default_factory=list)
     ca_aliases: dict[str, str] = field(default_factory=dict)
     """CA fingerprint → the name it already had on the appliance (found at apply time)."""
-    bound: dict[str, set[BindingSpec]] = field(default_factory=dict)
-    """certkey → bindings this operator made and has not undone: updated the moment each bind,
-    unbind or delete succeeds, so it stays true even when the apply is cancelled right after
-    (see `sync._journal`)."""
-
-    def intend(self, op: Operation) -> None:
-        """Before a bind is sent: if the apply is cancelled while the request is in flight, the
-        appliance may have bound it, so it counts as ours until an answer says otherwise."""
-        if op.kind is Kind.BIND and op.vserver is not None:
-            self.bound.setdefault(op.name, set()).add(BindingSpec(op.vserver, op.sni))
-
-    def refused(self, op: Operation) -> None:
-        """The appliance answered that a bind was not made."""
-        if op.kind is Kind.BIND and op.vserver is not None:
-            self.bound.get(op.name, set()).discard(BindingSpec(op.vserver, op.sni))
 
     def took_effect(self, op: Operation) -> None:
         self.applied.append(op)
-        if op.kind is Kind.BIND and op.vserver is not None:
-            self.bound.setdefault(op.name, set()).add(BindingSpec(op.vserver, op.sni))
-        elif op.kind is Kind.UNBIND and op.vserver is not None:
-            self.bound.get(op.name, set()).discard(BindingSpec(op.vserver, op.sni))
-        elif op.kind is Kind.DELETE:
-            self.bound.pop(op.name, None)
 
 
 async def _add(client: NitroClient, op: Operation, out: ApplyOutcome, location: str) -> bool:
@@ -221,19 +199,15 @@ async def run_group(
         if blocked is not None:
             out.failed.setdefault(op.group, out.failed[blocked])
             return
-        out.intend(op)
         try:
             wrote = await _run(client, op, out, location)
         except OperationFailed as exc:
-            out.refused(op)
             out.failed[op.group] = (exc.reason, exc.message)
             log.warning("%s: %s (%s)", op.describe(), exc.message, exc.reason)
             return
         except ne.NitroError as exc:
             if aborts(exc):
                 raise to_aborted(exc) from exc
-            if isinstance(exc, ne.APIError):
-                out.refused(op)
             out.failed[op.group] = _failure(op, exc)
             log.warning("%s", out.failed[op.group][1])
             return

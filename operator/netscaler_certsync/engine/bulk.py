@@ -41,8 +41,6 @@ async def _bulk(
     """One bulk request per chunk; items it could not do go again one by one."""
     for start in range(0, len(ops), CHUNK):
         chunk = ops[start : start + CHUNK]
-        for op in chunk:
-            out.intend(op)
         results: list[BulkResult]
         try:
             if chunk[0].kind is Kind.ADD:
