@@ -15,7 +15,7 @@ from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine.verify import SMALL_SYNC, VerifyTarget, verify_deployed
 from netscaler_certsync.simulator import FaultRule, Simulator
 
-from .conftest import Harness, desired
+from tests.support.engine import Harness, desired
 
 
 @pytest.fixture
