@@ -6,6 +6,7 @@ Public surface:
 - naming: `render_certkey_name()`, `validate_name()`, `certificate_id()`, `owner_id()`,
   `successor_name()`, `ca_certkey_name()`, `leaf_file_names()`, `ca_file_name()` and the
   recognisers `leaf_file_owner()`, `leaf_file_fingerprint()`, `is_ca_file_name()`, `is_ca_certkey_name()`;
+- serials: `serial_text()` (NetScaler's form), `same_serial()` (compare as numbers);
 - `reasons`: CamelCase reason constants used in conditions, Events and results.
 """
 
@@ -30,6 +31,7 @@ from netscaler_certsync.domain.naming import (
     successor_name,
     validate_name,
 )
+from netscaler_certsync.domain.serials import same_serial, serial_text, serial_value
 
 __all__ = [
     "DEFAULT_NAME_LIMIT",
@@ -54,6 +56,9 @@ __all__ = [
     "parse_material",
     "reasons",
     "render_certkey_name",
+    "same_serial",
+    "serial_text",
+    "serial_value",
     "successor_name",
     "validate_name",
 ]

@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.domain.errors import MaterialError
+from netscaler_certsync.domain.serials import serial_text
 from netscaler_certsync.timestamps import utc_now
 
 MAX_PEM_BYTES = 2 * 1024 * 1024  # NITRO's systemfile limit
@@ -36,7 +37,7 @@ class CertInfo:
 
     pem: str
     fingerprint: str  # sha256, lower-case hex
-    serial: str  # upper-case hex, no separators (as NetScaler shows it)
+    serial: str  # as NetScaler shows it (`serial_text`); compare with `same_serial`
     subject: str  # RFC 4514
     issuer: str
     common_name: str
@@ -96,7 +97,7 @@ def cert_info(cert: x509.Certificate) -> CertInfo:
     return CertInfo(
         pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
         fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
-        serial=format(cert.serial_number, "X"),
+        serial=serial_text(cert.serial_number),
         subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),
         common_name=_cn(cert.subject),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from netscaler_certsync.domain import CertInfo, ca_certkey_name, ca_file_name
+from netscaler_certsync.domain import CertInfo, ca_certkey_name, ca_file_name, same_serial
 from netscaler_certsync.engine.model import DesiredCertificate
 from netscaler_certsync.engine.operations import Group, Kind, Operation
 from netscaler_certsync.engine.plan_types import PlanContext
@@ -26,12 +26,12 @@ def find_ca(ctx: PlanContext, ca: CertInfo) -> tuple[str, bool] | None:
     name = ca_certkey_name(ca.fingerprint, ctx.options.name_limit)
     ck = ctx.state.certkeys.get(name)
     if ck is not None:
-        same = ctx.state.cert_file(name) == ca_file_name(ca.fingerprint) or (ck.serial or "") == ca.serial
+        same = ctx.state.cert_file(name) == ca_file_name(ca.fingerprint) or same_serial(ck.serial, ca.serial)
         return (name, True) if same else None
     for other in ctx.state.certkeys.values():
         if (
             other.key is None
-            and (other.serial or "").upper() == ca.serial
+            and same_serial(other.serial, ca.serial)
             and other.subject
             and _norm_dn(other.subject) == _norm_dn(ca.subject)
         ):

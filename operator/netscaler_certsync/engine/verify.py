@@ -34,7 +34,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 
-from netscaler_certsync.domain import CertificateMaterial
+from netscaler_certsync.domain import CertificateMaterial, same_serial, serial_text
 from netscaler_certsync.domain.reasons import (
     ChainIncomplete,
     ServedCertificateMismatch,
@@ -78,14 +78,6 @@ class Verification:
     method: str  # "handshake" | "nitro"
     observed_serial: str | None = None
     chain_depth: int | None = None
-
-
-def _serial_hex(number: int) -> str:
-    return f"{number:X}"
-
-
-def _norm_serial(serial: str | None) -> str:
-    return (serial or "").replace(":", "").upper().lstrip("0")
 
 
 def _sni_name(material: CertificateMaterial, target: VerifyTarget) -> str | None:
@@ -145,10 +137,10 @@ def check_chain(material: CertificateMaterial, served: Sequence[x509.Certificate
     if not served:
         return Verification(False, ChainIncomplete, "the vserver sent no certificate", "handshake", None, 0)
     leaf, depth = served[0], len(served)
-    observed = _serial_hex(leaf.serial_number)
+    observed = serial_text(leaf.serial_number)
     fingerprint = leaf.fingerprint(hashes.SHA256()).hex()
     if (
-        _norm_serial(observed) != _norm_serial(material.leaf.serial)
+        not same_serial(observed, material.leaf.serial)
         or fingerprint != material.leaf.fingerprint
     ):
         return Verification(
@@ -231,7 +223,7 @@ def verify_readback(
             False, ServedCertificateMismatch, f"certkey {certkey} is not on the appliance", "nitro"
         )
     observed = (found.serial or "").upper()
-    if _norm_serial(observed) != _norm_serial(material.leaf.serial):
+    if not same_serial(observed, material.leaf.serial):
         return Verification(
             False,
             ServedCertificateMismatch,
@@ -250,7 +242,7 @@ def verify_readback(
         current = nxt
     expected = [c.serial for c in material.chain] if link_chain else []
     for i, want in enumerate(expected):
-        if i >= len(linked) or _norm_serial(linked[i].serial) != _norm_serial(want):
+        if i >= len(linked) or not same_serial(linked[i].serial, want):
             have = linked[i].name if i < len(linked) else "nothing"
             return Verification(
                 False,

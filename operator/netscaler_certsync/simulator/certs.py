@@ -90,6 +90,11 @@ def openssl_date(when: dt.datetime) -> str:
     return f"{when:%b} {when.day:2d} {when:%H:%M:%S %Y} GMT"
 
 
+def _serial_text(number: int) -> str:
+    """How NetScaler prints a serial: upper-case hex in whole bytes, leading zero kept, no sign byte."""
+    return number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big").hex().upper()
+
+
 def rdn_string(name: x509.Name) -> str:
     """` C=US,O=Let's Encrypt,CN=R3`: RDNs in certificate order, comma-joined, leading space."""
     return " " + ",".join(attr.rfc4514_string() for attr in name)
@@ -136,7 +141,7 @@ def info_from_x509(cert: x509.Certificate) -> CertInfo:
     if cn:
         domains.add(cn.lower())
     return CertInfo(
-        serial=format(cert.serial_number, "X"),
+        serial=_serial_text(cert.serial_number),
         subject=rdn_string(cert.subject),
         issuer=rdn_string(cert.issuer),
         subject_key=cert.subject.public_bytes(),

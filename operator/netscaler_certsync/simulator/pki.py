@@ -68,8 +68,9 @@ class Issued:
 
     @property
     def serial_hex(self) -> str:
-        """Serial as NetScaler shows it: upper-case hex, no separators."""
-        return format(self.cert.serial_number, "X")
+        """Serial as NetScaler shows it: upper-case hex in whole bytes, leading zero kept."""
+        n = self.cert.serial_number
+        return n.to_bytes(max(1, (n.bit_length() + 7) // 8), "big").hex().upper()
 
     @property
     def common_name(self) -> str:
@@ -98,6 +99,7 @@ def make_ca(
     not_before: dt.datetime | None = None,
     path_length: int | None = None,
     key: PrivateKey | None = None,
+    serial: int | None = None,
 ) -> Issued:
     """A root (no issuer) or an intermediate CA signed by `issuer`."""
     key = key or new_key(key_type)
@@ -109,7 +111,7 @@ def make_ca(
         .subject_name(subject)
         .issuer_name(issuer.cert.subject if issuer else subject)
         .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
+        .serial_number(serial or x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(start + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)

@@ -1,0 +1,49 @@
+"""The engine against answers real appliances give and the simulator once did not (issue 16).
+
+Each test sets up what a real NetScaler shows — a serial printed in whole bytes, a duplicate
+detected by serial and issuer, a platform that refuses ECDSA, an update refused while bound to VPN
+global — and asserts what a user would see: writes, saves, certkeys, the reason in the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from netscaler_certsync.engine import CertState
+from netscaler_certsync.simulator import Simulator
+from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf
+
+from .conftest import Harness, appliance, certkeys, desired, orphans
+
+LEADING_ZERO_SERIAL = 0x0A0141420000015385736A0B85ECA708  # the Let's Encrypt X3 intermediate's
+
+
+@pytest.fixture
+async def h(sim: Simulator) -> AsyncIterator[Harness]:
+    yield Harness(sim)
+    assert sim.check_invariants() == []
+
+
+async def test_foreign_ca_with_a_leading_zero_serial_is_found_and_nothing_is_saved_again(
+    h: Harness, pki: TestPKI
+) -> None:
+    ca = make_ca("Leading Zero CA", issuer=pki.root, path_length=0, serial=LEADING_ZERO_SERIAL)
+    async with h.client() as c:  # someone installed that CA under their own name
+        await c.upload_file("x3.crt", ca.cert_pem)
+        await c.add_certkey("LE-X3", "x3.crt")
+    assert certkeys(h.sim)["LE-X3"]["serial"] == "0A0141420000015385736A0B85ECA708"
+    d = desired(make_leaf(ca, "zero.example.com"), [ca])
+    first = await h.apply([d])
+    assert first.certificates[0].state == CertState.SYNCED
+    assert appliance(h.sim)["links"] == {d.name: "LE-X3"}
+    saves, writes = appliance(h.sim)["saves"], len(h.writes())
+    for _ in range(2):  # every later reconcile is a no-op: no re-upload, no alias, no save
+        again = await h.apply([d])
+        assert again.certificates[0].state == CertState.SYNCED
+        assert not again.saved
+    assert len(h.writes()) == writes
+    assert appliance(h.sim)["saves"] == saves
+    assert set(certkeys(h.sim)) == {"LE-X3", d.name}
+    assert orphans(h.sim) == set()
