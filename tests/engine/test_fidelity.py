@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from netscaler_certsync.engine import CertState
-from netscaler_certsync.simulator import Simulator
+from netscaler_certsync.simulator import FaultRule, Simulator
 from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf
 
 from .conftest import Harness, appliance, certkeys, desired, orphans
@@ -47,3 +47,18 @@ async def test_foreign_ca_with_a_leading_zero_serial_is_found_and_nothing_is_sav
     assert appliance(h.sim)["saves"] == saves
     assert set(certkeys(h.sim)) == {"LE-X3", d.name}
     assert orphans(h.sim) == set()
+
+
+@pytest.mark.parametrize("status,body", [(401, "html"), (200, "json")], ids=["html-401", "444-with-200"])
+async def test_a_dead_session_mid_apply_logs_in_once_and_the_apply_completes(
+    h: Harness, pki: TestPKI, status: int, body: str
+) -> None:
+    # After a failover the first write meets a dead session (issue 16 #2).
+    h.sim.faults.add(
+        FaultRule(resource="systemfile", method="POST", status=status, errorcode=444, body=body, times=1)
+    )  # type: ignore[arg-type]
+    d = desired(pki.leaf(), [pki.intermediate])
+    result = await h.apply([d])
+    assert result.certificates[0].state == CertState.SYNCED
+    assert [r.resource for r in h.sim.requests].count("login") == 2
+    assert d.name in certkeys(h.sim)

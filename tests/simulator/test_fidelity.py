@@ -5,6 +5,11 @@ Each test names the public source of the real answer; docs/nitro.md lists them w
 
 from __future__ import annotations
 
+import ssl
+
+import httpx
+
+from netscaler_certsync.simulator import FaultRule, Quirks, Simulator, SimulatorConfig, run_simulator
 from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf
 from tests.simulator.helpers import Nitro, assert_done
 
@@ -18,3 +23,31 @@ async def test_serial_is_whole_bytes_with_the_leading_zero(nitro: Nitro, pki: Te
     serials = {e["certkey"]: e["serial"] for e in assert_done(await nitro.get("sslcertkey"))["sslcertkey"]}
     assert serials["x3"] == "0A0141420000015385736A0B85ECA708"
     assert serials["odd"] == "80"
+
+
+async def test_no_credentials_answer_the_html_login_failure_page_when_configured() -> None:
+    # ansible/ansible #33378: "NITRO Login Failure … Authentication failed - Please provide credentials".
+    config = SimulatorConfig(log_requests=False, quirks=Quirks(no_credentials_answer="html"))
+    async with run_simulator(config) as sim:
+        verify = ssl.create_default_context(cafile=str(sim.ca_file))
+        async with httpx.AsyncClient(base_url=sim.url, verify=verify) as http:
+            replies = [
+                await http.get("/nitro/v1/config/sslcertkey", headers=h)
+                for h in ({}, {"Cookie": "SESSID=deleted"})
+            ]
+        for reply in replies:
+            assert reply.status_code == 401
+            assert reply.headers["content-type"].startswith("text/html")
+            assert "NITRO Login Failure" in reply.text
+
+
+async def test_error_faults_answer_html_or_empty_bodies(nitro: Nitro, sim: Simulator) -> None:
+    replies = []
+    for status, body in ((401, "html"), (401, "empty"), (200, "json")):
+        sim.faults.add(FaultRule(resource="nsversion", status=status, errorcode=444, body=body, times=1))  # type: ignore[arg-type]
+        replies.append(await nitro.get("nsversion"))
+    html, empty, ok_status = replies
+    assert html.status_code == 401 and "NITRO Login Failure" in html.text
+    assert empty.status_code == 401 and empty.content == b""
+    assert ok_status.status_code == 200 and ok_status.json()["errorcode"] == 444
+    assert_done(await nitro.get("nsversion"))

@@ -181,6 +181,8 @@ def api_error_class(status: int, errorcode: int | None) -> type[APIError]:
     """The most specific class for a failed reply; the errorcode wins where it is unambiguous."""
     if errorcode == ErrorCode.NOT_AUTHORIZED:
         return ForbiddenError
+    if errorcode in (ErrorCode.SESSION_EXPIRED, ErrorCode.NOT_LOGGED_IN):
+        return AuthenticationError  # with any HTTP status: some builds answer them with 200 or 403
     if errorcode in (ErrorCode.RESOURCE_EXISTS, ErrorCode.FILE_EXISTS):
         return AlreadyExistsError
     by_status: dict[int, type[APIError]] = {
@@ -279,10 +281,13 @@ def is_vserver_missing(exc: BaseException) -> bool:
 
 
 def is_session_expired(exc: BaseException) -> bool:
-    """401 with 444/1027: log in again and repeat (the request was not executed)."""
-    return isinstance(exc, AuthenticationError) and exc.errorcode in (
-        ErrorCode.SESSION_EXPIRED,
-        ErrorCode.NOT_LOGGED_IN,
+    """An authenticated call refused for its session: log in again and repeat once.
+
+    Any 401 (JSON, an HTML "NITRO Login Failure" page or no body, after a failover, a reboot or
+    an idle timeout), and 444/1027 whatever the HTTP status: the request was not executed.
+    """
+    return isinstance(exc, AuthenticationError) and (
+        exc.status == 401 or exc.errorcode in (ErrorCode.SESSION_EXPIRED, ErrorCode.NOT_LOGGED_IN)
     )
 
 

@@ -245,7 +245,16 @@ class NitroSession:
                 raise
             # The appliance refused before executing: safe to log in again and repeat once.
             token = await self._relogin(token)
-            return await self._send(call, attempt, token)
+            try:
+                return await self._send(call, attempt, token)
+            except errors.AuthenticationError as again:
+                if errors.is_session_expired(again):
+                    self._forget(token)  # never keep a token the appliance refuses
+                raise
+
+    def _forget(self, token: str) -> None:
+        if self._token == token:
+            self._token = None
 
     async def _send(self, call: Call, attempt: int, token: str | None) -> Reply:
         headers = {"Accept": "application/json", **call.headers}

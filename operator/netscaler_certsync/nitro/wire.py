@@ -141,13 +141,15 @@ def decode_body(call: Call, response: httpx.Response, secrets: Sequence[str]) ->
 def raise_for_status(
     call: Call, response: httpx.Response, body: dict[str, Any], secrets: Sequence[str]
 ) -> None:
-    """Raise the most specific APIError for a failed reply (severity ERROR counts even on 2xx)."""
+    """Raise the most specific APIError for a failed reply (severity ERROR, 444, 1027 count on 2xx)."""
     status = response.status_code
     errorcode = errorcode_of(body)
     severity = body.get("severity")
     if status == 207:
         return  # bulk partial failure: the caller reads the per-item results
-    if response.is_success and not (errorcode and str(severity).upper() == "ERROR"):
+    # 444/1027 refuse the session even on a 2xx without severity (nitro-python clears its session too).
+    refused = errorcode in (errors.ErrorCode.SESSION_EXPIRED, errors.ErrorCode.NOT_LOGGED_IN)
+    if response.is_success and not refused and not (errorcode and str(severity).upper() == "ERROR"):
         if status == 209 or response.headers.get("X-NITRO-WARNING"):
             logger.info(
                 "NITRO warning on %s %s: %s",

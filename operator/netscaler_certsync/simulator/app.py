@@ -21,7 +21,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from netscaler_certsync.simulator.config import SimulatorConfig
-from netscaler_certsync.simulator.errors import ERRORS, REASONS, NitroError, done
+from netscaler_certsync.simulator.errors import ERRORS, LOGIN_FAILURE_PAGE, REASONS, NitroError, done
 from netscaler_certsync.simulator.faults import FaultInjector, FaultRule
 from netscaler_certsync.simulator.policy import authorize
 from netscaler_certsync.simulator.protocol import (
@@ -112,6 +112,12 @@ class NitroApp:
             self._record(record, 0, 0, started)
             return web.Response(status=200)  # never reaches the client: the transport is gone
         except NitroError as exc:
+            if exc.form != "json":
+                self._record(record, exc.status, exc.code, started)
+                page = LOGIN_FAILURE_PAGE.encode() if exc.form == "html" else b""
+                html = dict(HEADERS, **{"Content-Type": "text/html; charset=utf-8"})
+                reason = REASONS.get(exc.status)
+                return web.Response(status=exc.status, reason=reason, body=page, headers=html)
             status, body, headers = exc.status, exc.envelope(), None
         except Exception as exc:
             log.exception("simulator bug while serving %s %s", request.method, path)
@@ -242,7 +248,7 @@ class NitroApp:
                 self.sessions.expire_all()
         for rule in fired:
             if rule.kind == "error":
-                raise NitroError(rule.errorcode, status=rule.status, message=rule.message)
+                raise NitroError(rule.errorcode, status=rule.status, message=rule.message, form=rule.body)
             if rule.kind in ("reset", "timeout"):
                 if rule.kind == "timeout":
                     await asyncio.sleep(rule.hang)

@@ -44,6 +44,9 @@ class Quirks:
     bind_without_key: Literal["reject", "accept"] = "reject"
     #: Success bodies of writes: the `{"errorcode":0,...}` envelope, or empty (some builds).
     empty_write_bodies: bool = False
+    #: A request without usable credentials (no token, `SESSID=deleted`): 401 with JSON 1027, or
+    #: the HTML "NITRO Login Failure" page (ansible/ansible #33378, 2017 build).
+    no_credentials_answer: Literal["json", "html"] = "json"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Message texts follow the NITRO error-message reference pages (NRD `docs/error-me
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 NS_SPECIFIC = 599
 REASONS = {599: "Netscaler specific error", 207: "Multi Status", 209: "X-NITRO-WARNING"}
@@ -66,10 +66,27 @@ ERRORS: dict[int, tuple[int, str]] = {
 }
 
 
-class NitroError(Exception):
-    """An error the appliance answers with: HTTP status + NITRO envelope."""
+#: The page some builds answer instead of JSON when a request has no usable credentials
+#: (ansible/ansible #33378: `text/html`, "NITRO Login Failure").
+LOGIN_FAILURE_PAGE = (
+    "<html><head><title>NITRO Login Failure</title></head><body>"
+    "<h1>Authentication failed - Please provide credentials</h1></body></html>"
+)
+BodyForm = Literal["json", "html", "empty"]
 
-    def __init__(self, code: int, *detail: object, status: int | None = None, message: str | None = None):
+
+class NitroError(Exception):
+    """An error the appliance answers with: HTTP status + NITRO envelope (or, with `form`, an
+    HTML login-failure page or no body at all, as some builds and proxies answer a 401)."""
+
+    def __init__(
+        self,
+        code: int,
+        *detail: object,
+        status: int | None = None,
+        message: str | None = None,
+        form: BodyForm = "json",
+    ):
         default_status, default_message = ERRORS.get(code, (NS_SPECIFIC, "Internal error"))
         text = message or default_message
         if detail:
@@ -78,6 +95,7 @@ class NitroError(Exception):
         self.code = code
         self.status = status or default_status
         self.message = text
+        self.form = form
 
     def envelope(self) -> dict[str, Any]:
         return {"errorcode": self.code, "message": self.message, "severity": "ERROR"}

@@ -40,6 +40,8 @@ class FaultRule:
     status: int = 503
     errorcode: int = 9999
     message: str = "Simulated fault"
+    #: for "error": the body form — the JSON envelope, an HTML login-failure page, or nothing
+    body: Literal["json", "html", "empty"] = "json"
     #: for "latency": seconds added, plus uniform(0, jitter)
     delay: float = 0.0
     jitter: float = 0.0
@@ -72,6 +74,8 @@ class FaultRule:
             raise ValueError(f"fault kind must be one of {KINDS}, not {self.kind!r}")
         if self.method is not None:
             self.method = self.method.upper()
+        if self.body not in ("json", "html", "empty"):
+            raise ValueError(f"fault body must be 'json', 'html' or 'empty', not {self.body!r}")
         if self.phase not in ("before", "after"):
             raise ValueError(f"fault phase must be 'before' or 'after', not {self.phase!r}")
 

@@ -112,4 +112,4 @@ class SessionStore:
             return session
         if username is not None:
             return Session("", self.authenticate(username, password), 0.0, self._clock())
-        raise NitroError(1027)
+        raise NitroError(1027, form=self.config.quirks.no_credentials_answer)
