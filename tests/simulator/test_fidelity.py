@@ -11,7 +11,7 @@ import httpx
 
 from netscaler_certsync.simulator import FaultRule, Quirks, Simulator, SimulatorConfig, run_simulator
 from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf
-from tests.simulator.helpers import Nitro, assert_done
+from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 
 async def test_serial_is_whole_bytes_with_the_leading_zero(nitro: Nitro, pki: TestPKI) -> None:
@@ -51,3 +51,19 @@ async def test_error_faults_answer_html_or_empty_bodies(nitro: Nitro, sim: Simul
     assert empty.status_code == 401 and empty.content == b""
     assert ok_status.status_code == 200 and ok_status.json()["errorcode"] == 444
     assert_done(await nitro.get("nsversion"))
+
+
+async def test_booleans_are_only_lower_case_true_and_false(nitro: Nitro, pki: TestPKI) -> None:
+    # ansible-collection-netscaleradc #454: `snicert:True` → 400/1097 "Invalid argument value [snicert]".
+    await nitro.install("www", pki.leaf("www.example.com"))
+    bind = {"vservername": "vs_sni", "certkeyname": "www", "snicert": True}
+    assert_done(await nitro.put("sslvserver_sslcertkey_binding", {"sslvserver_sslcertkey_binding": bind}))
+    for wrong in ("True", "yes", "1", "TRUE", "on"):
+        reply = await nitro.delete(
+            f"sslvserver_sslcertkey_binding/vs_sni?args=certkeyname:www,snicert:{wrong}"
+        )
+        assert_error(reply, 400, 1097)
+        assert reply.json()["message"] == "Invalid argument value [snicert]"
+        body = {"sslvserver_sslcertkey_binding": dict(bind, snicert=wrong)}
+        assert_error(await nitro.post("sslvserver_sslcertkey_binding?action=unbind", body), 400, 1097)
+    assert_done(await nitro.delete("sslvserver_sslcertkey_binding/vs_sni?args=certkeyname:www,snicert:true"))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from netscaler_certsync.simulator.errors import NitroError
-from netscaler_certsync.simulator.resources.registry import Ctx, Record, flag, read, require, write
+from netscaler_certsync.simulator.resources.registry import Ctx, Record, boolean, flag, read, require, write
 from netscaler_certsync.simulator.state import Binding, VServer
 
 RESOURCE = "sslvserver_sslcertkey_binding"
@@ -35,7 +35,7 @@ def bind(ctx: Ctx, item: Record) -> None:
     certkey = ctx.part.certkeys.get(ck_name)
     if certkey is None:
         raise NitroError(1540, ck_name)
-    sni, ca = flag(item.get("snicert")), flag(item.get("ca"))
+    sni, ca = boolean(item, "snicert"), boolean(item, "ca")
     if sni and ca:
         raise NitroError(1092, "snicert", "ca")
     if not ca and certkey.key is None and ctx.config.quirks.bind_without_key == "reject":
@@ -62,7 +62,7 @@ def bind(ctx: Ctx, item: Record) -> None:
         ca=ca,
         crlcheck=_check_mode(item.get("crlcheck"), "crlcheck"),
         ocspcheck=_check_mode(item.get("ocspcheck"), "ocspcheck"),
-        skipcaname=flag(item.get("skipcaname")),
+        skipcaname=boolean(item, "skipcaname"),
     )
     ctx.part.add_binding(binding)
     ctx.part.changed()
@@ -72,7 +72,7 @@ def bind(ctx: Ctx, item: Record) -> None:
 def unbind(ctx: Ctx, item: Record) -> None:
     vs_name, ck_name = (str(v) for v in require(item, "vservername", "certkeyname"))
     vserver = ssl_vserver(ctx, vs_name)
-    key = (ck_name, flag(item.get("snicert")), flag(item.get("ca")))
+    key = (ck_name, boolean(item, "snicert"), boolean(item, "ca"))
     if key not in vserver.bindings:
         raise NitroError(1542)
     ctx.part.remove_binding(vs_name, key)

@@ -117,8 +117,22 @@ def number(item: Record, key: str, low: int | None = None, high: int | None = No
     return result
 
 
+def boolean(item: Record, key: str) -> bool:
+    """A NITRO boolean attribute: JSON true/false or exactly "true"/"false" (absent: false).
+
+    A real appliance refuses `True`, `yes` or `1` with 400/1097 "Invalid argument value [<key>]"
+    (ansible-collection-netscaleradc #454: `snicert:True` refused, `snicert:true` accepted).
+    """
+    value = item.get(key)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if value in ("true", "false"):
+        return value == "true"
+    raise NitroError(1097, key)
+
+
 def flag(value: object) -> bool:
-    """NITRO booleans arrive as true/false, "true"/"false", "YES"/"NO" or "ENABLED"/"DISABLED"."""
+    """Query switches and enums: "yes"/"no", "ENABLED"/"DISABLED" (booleans go through `boolean`)."""
     if isinstance(value, bool):
         return value
     if value is None:

@@ -10,6 +10,7 @@ from netscaler_certsync.simulator.errors import ERRORS, NitroError
 from netscaler_certsync.simulator.resources.registry import (
     Ctx,
     Record,
+    boolean,
     flag,
     number,
     read,
@@ -79,7 +80,7 @@ def add(ctx: Ctx, item: Record) -> None:
     existing = ctx.part.by_fingerprint.get(info.fingerprint)
     if existing is not None:
         raise NitroError(273, "certkeyName Contents", existing)
-    certkey = CertKey(name, str(cert), key, inform, info, password=flag(item.get("password")))
+    certkey = CertKey(name, str(cert), key, inform, info, password=boolean(item, "password"))
     certkey.passplain = text(item, "passplain")
     if item.get("expirymonitor") is not None:
         certkey.expirymonitor = "ENABLED" if flag(item["expirymonitor"]) else "DISABLED"
@@ -128,12 +129,12 @@ def change(ctx: Ctx, item: Record) -> None:
     owner = ctx.part.by_fingerprint.get(info.fingerprint)
     if owner is not None and owner != name:
         raise NitroError(273, "certkeyName Contents", owner)
-    if not flag(item.get("nodomaincheck")) and not (info.domains & certkey.info.domains):
+    if not boolean(item, "nodomaincheck") and not (info.domains & certkey.info.domains):
         raise NitroError(3585)
     certkey.cert, certkey.key, certkey.inform = cert, key, inform
     certkey.passplain = text(item, "passplain") or certkey.passplain
     if "password" in item:
-        certkey.password = flag(item["password"])
+        certkey.password = boolean(item, "password")
     ctx.part.replace_info(certkey, info)
     _break_incompatible_links(ctx, certkey)
     ctx.part.changed()
@@ -194,7 +195,7 @@ def delete(ctx: Ctx, item: Record) -> None:
     ctx.part.remove_certkey(name)
     expired = certkey.info.status(now()) == "Expired"
     by_setting = certkey.deletefiles == "ALWAYS" or (certkey.deletefiles == "IF_EXPIRED" and expired)
-    if flag(item.get("deletefromdevice")) or by_setting:
+    if boolean(item, "deletefromdevice") or by_setting:
         for given in (certkey.cert, certkey.key):
             if given:
                 ctx.part.delete_file(*resolve_path(given))

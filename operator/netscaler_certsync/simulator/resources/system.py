@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from netscaler_certsync.simulator.errors import NitroError
 from netscaler_certsync.simulator.resources.bindings import ssl_vserver
-from netscaler_certsync.simulator.resources.registry import Ctx, Record, flag, read, require, write
+from netscaler_certsync.simulator.resources.registry import Ctx, Record, boolean, flag, read, require, write
 from netscaler_certsync.simulator.state import VServer
 
 
@@ -27,7 +27,7 @@ def get_config(ctx: Ctx) -> Record:
 
 @write("nsconfig", "save")
 def save(ctx: Ctx, item: Record) -> None:
-    targets = ctx.state.partitions.values() if flag(item.get("all")) else [ctx.part]
+    targets = ctx.state.partitions.values() if boolean(item, "all") else [ctx.part]
     for part in targets:
         part.save()
 
