@@ -67,3 +67,18 @@ async def test_booleans_are_only_lower_case_true_and_false(nitro: Nitro, pki: Te
         body = {"sslvserver_sslcertkey_binding": dict(bind, snicert=wrong)}
         assert_error(await nitro.post("sslvserver_sslcertkey_binding?action=unbind", body), 400, 1097)
     assert_done(await nitro.delete("sslvserver_sslcertkey_binding/vs_sni?args=certkeyname:www,snicert:true"))
+
+
+async def test_over_long_names_are_1106_with_the_limit(nitro: Nitro) -> None:
+    # GenLeCertForNS #34: `ERROR [1106]: String length exceeds maximum [fileName, 63]`.
+    reply = await nitro.upload("f" * 64 + ".crt", b"x")
+    assert_error(reply, 400, 1106, "String length exceeds maximum [fileName, 63]")
+    reply = await nitro.add_certkey("c" * 32, "www.crt")
+    assert_error(reply, 400, 1106, "String length exceeds maximum [certkeyName, 31]")
+
+
+async def test_invalid_argument_278_is_a_netscaler_specific_599(nitro: Nitro) -> None:
+    # adc-nitro-go #15: PUT sslcertkey with `cert` → `599 … "errorcode": 278, "Invalid argument [cert]"`.
+    await nitro.upload("a.crt", b"x")
+    body = {"sslcertkey": {"certkey": "ns-server-certificate", "cert": "a.crt"}}
+    assert_error(await nitro.put("sslcertkey", body), 599, 278, "Invalid argument [cert]")

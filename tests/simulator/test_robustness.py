@@ -17,7 +17,7 @@ async def test_malformed_json(nitro: Nitro) -> None:
         content=b"{not json",
         headers={**nitro.headers, "Content-Type": "application/json"},
     )
-    assert_error(response, 400, 278, "Invalid argument [malformed JSON]")
+    assert_error(response, 599, 278, "Invalid argument [malformed JSON]")
 
 
 async def test_wrong_content_type(nitro: Nitro) -> None:
@@ -36,8 +36,8 @@ async def test_old_sdk_content_type_is_accepted(nitro: Nitro) -> None:
 
 
 async def test_body_shape_errors(nitro: Nitro) -> None:
-    assert_error(await nitro.post("sslcertkey", ["x"]), 400, 278)
-    assert_error(await nitro.post("sslcertkey", {"sslcertkey": "www"}), 400, 278)
+    assert_error(await nitro.post("sslcertkey", ["x"]), 599, 278)
+    assert_error(await nitro.post("sslcertkey", {"sslcertkey": "www"}), 599, 278)
     assert_error(
         await nitro.post("sslcertkey", {"sslcertkey": {}}), 400, 1095, "Required argument missing [certkey]"
     )
@@ -50,13 +50,13 @@ async def test_unknown_resource_method_action_and_url(nitro: Nitro) -> None:
     assert_error(response, 405, 278)
     assert_error(
         await nitro.post("sslcertkey?action=explode", {"sslcertkey": {}}),
-        400,
+        599,
         278,
         "Invalid argument [action",
     )
     assert_error(await nitro.client.get("/"), 404, 258)
     assert_error(await nitro.client.get("/nitro/v1/stat/nosuchthing", headers=nitro.headers), 404, 258)
-    assert_error(await nitro.get("sslcertkey?filter=certkey"), 400, 278)
+    assert_error(await nitro.get("sslcertkey?filter=certkey"), 599, 278)
     assert_error(await nitro.delete("sslcertkey"), 400, 1095)
 
 

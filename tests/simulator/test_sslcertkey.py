@@ -93,7 +93,12 @@ async def test_combined_pem_file_and_absolute_paths(nitro: Nitro, pki: TestPKI) 
 
 async def test_name_rules_and_length(nitro: Nitro, pki: TestPKI) -> None:
     await nitro.upload("www.crt", pki.leaf().cert_pem)
-    assert_error(await nitro.add_certkey("x" * 32, "www.crt"), 400, 1097, "Invalid argument value [certkey")
+    assert_error(
+        await nitro.add_certkey("x" * 32, "www.crt"),
+        400,
+        1106,
+        "String length exceeds maximum [certkeyName, 31]",
+    )
     assert_error(await nitro.add_certkey("-bad", "www.crt"), 400, 1097)
     assert_error(await nitro.add_certkey("", "www.crt"), 400, 1095, "Required argument missing [certkey]")
     assert_done(await nitro.add_certkey("a b.c:d@e=f-g#h", "www.crt"), 201)
@@ -139,7 +144,7 @@ async def test_put_sets_monitor_fields_only(nitro: Nitro, pki: TestPKI) -> None:
         "30",
     )  # a string, like the box
     response = await nitro.put("sslcertkey", {"sslcertkey": {"certkey": "www", "cert": "other.crt"}})
-    assert_error(response, 400, 278, "Invalid argument [cert]")
+    assert_error(response, 599, 278, "Invalid argument [cert]")  # adc-nitro-go #15
 
 
 async def test_change_keeps_name_and_bindings(nitro: Nitro, pki: TestPKI, sim: Simulator) -> None:

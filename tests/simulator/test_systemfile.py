@@ -57,7 +57,9 @@ async def test_missing_arguments(nitro: Nitro) -> None:
 
 
 async def test_filename_longer_than_63_is_rejected(nitro: Nitro) -> None:
-    assert_error(await nitro.upload("x" * 64, b"one"), 400, 1097, "Invalid argument value [filename")
+    assert_error(
+        await nitro.upload("x" * 64, b"one"), 400, 1106, "String length exceeds maximum [fileName, 63]"
+    )
     assert_done(await nitro.upload("x" * 63, b"one"), 201)
 
 

@@ -47,6 +47,9 @@ class Quirks:
     #: A request without usable credentials (no token, `SESSID=deleted`): 401 with JSON 1027, or
     #: the HTML "NITRO Login Failure" page (ansible/ansible #33378, 2017 build).
     no_credentials_answer: Literal["json", "html"] = "json"
+    #: GET of a certkey that does not exist: 404/258 (adc-nitro-go's tests) or 599/1540
+    #: "Certificate does not exist" (netscaler-k8s-ingress-controller #37).
+    missing_certkey_code: Literal[258, 1540] = 258
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ REASONS = {599: "Netscaler specific error", 207: "Multi Status", 209: "X-NITRO-W
 ERRORS: dict[int, tuple[int, str]] = {
     258: (404, "No such resource"),
     273: (409, "Resource already exists"),
-    278: (400, "Invalid argument"),
+    278: (NS_SPECIFIC, "Invalid argument"),  # 599, adc-nitro-go #15 and terraform-provider #1447
     354: (401, "Invalid username or password"),
     444: (401, "Session expired or killed. Please login again"),
     445: (409, "Session limit exceeded"),
@@ -28,6 +28,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     1092: (400, "Arguments cannot both be specified"),
     1095: (400, "Required argument missing"),
     1097: (400, "Invalid argument value"),
+    1106: (400, "String length exceeds maximum"),  # GenLeCertForNS #34; HTTP status not quoted
     1243: (207, "Bulk operation failed"),
     1461: (NS_SPECIFIC, "Maximum number of concurrent save configs are in progress. Try again later."),
     1536: (NS_SPECIFIC, "Invalid certificate"),

@@ -67,7 +67,7 @@ def add(ctx: Ctx, item: Record) -> None:
     if not NAME_RE.match(name):
         raise NitroError(1097, "certkey", name)
     if len(name) > ctx.config.certkey_name_max:
-        raise NitroError(1097, "certkey", f"maximum length is {ctx.config.certkey_name_max}")
+        raise NitroError(1106, "certkeyName", ctx.config.certkey_name_max)
     if name in ctx.part.certkeys:
         if not flag(ctx.request.query.get("idempotent")):
             raise NitroError(273, "certkey", name)
@@ -232,6 +232,8 @@ def get(ctx: Ctx) -> list[Record]:
     if name is not None:
         certkey = ctx.part.certkeys.get(name)
         if certkey is None:
+            if ctx.config.quirks.missing_certkey_code == 1540:
+                raise NitroError(1540, name)  # CIC #37: "Certificate does not exist"
             raise NitroError(258, "certkey", name)
         return [record(certkey)]
     wanted = ctx.request.filters.get("certkey")

@@ -22,9 +22,13 @@ def add(ctx: Ctx, item: Record) -> None:
     location = text(item, "filelocation")
     if location is None:
         raise NitroError(1095, "filelocation")
-    if "/" in filename or len(filename) > MAX_NAME:
+    if "/" in filename:
         raise NitroError(1097, "filename", filename)
-    if len(location) > MAX_LOCATION or not location.startswith("/"):
+    if len(filename) > MAX_NAME:
+        raise NitroError(1106, "fileName", MAX_NAME)  # GenLeCertForNS #34: [fileName, 63]
+    if len(location) > MAX_LOCATION:
+        raise NitroError(1106, "fileLocation", MAX_LOCATION)
+    if not location.startswith("/"):
         raise NitroError(1097, "filelocation", location)
     encoding = str(item.get("fileencoding") or "BASE64")
     if encoding.upper() != "BASE64":
