@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import CertState
 from netscaler_certsync.simulator import FaultRule, Simulator
 from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf
@@ -62,3 +63,23 @@ async def test_a_dead_session_mid_apply_logs_in_once_and_the_apply_completes(
     assert result.certificates[0].state == CertState.SYNCED
     assert [r.resource for r in h.sim.requests].count("login") == 2
     assert d.name in certkeys(h.sim)
+
+
+async def test_a_different_ca_with_the_same_serial_and_issuer_is_never_used_as_ours(
+    h: Harness, pki: TestPKI
+) -> None:
+    # CTX206045: NetScaler holds one certificate per (serial, issuer). Someone holds a re-signed
+    # twin of our intermediate (same subject, serial and issuer; another key and validity).
+    serial = 0x1234567890
+    ours = make_ca("Twin CA", issuer=pki.root, path_length=0, serial=serial)
+    twin = make_ca("Twin CA", issuer=pki.root, path_length=0, serial=serial, days=400)
+    async with h.client() as c:
+        await c.upload_file("twin.crt", twin.cert_pem)
+        await c.add_certkey("THEIR-TWIN", "twin.crt")
+    d = desired(make_leaf(ours, "twin.example.com"), [ours])
+    result = await h.apply([d])
+    [cert] = result.certificates
+    assert cert.state == CertState.FAILED and cert.reason == reasons.DuplicateCertificate
+    assert "THEIR-TWIN" in cert.message and "same serial and issuer" in cert.message
+    assert appliance(h.sim)["links"].get(d.name) != "THEIR-TWIN"
+    assert certkeys(h.sim)["THEIR-TWIN"]["serial"] == twin.serial_hex  # theirs untouched

@@ -82,3 +82,20 @@ async def test_invalid_argument_278_is_a_netscaler_specific_599(nitro: Nitro) ->
     await nitro.upload("a.crt", b"x")
     body = {"sslcertkey": {"certkey": "ns-server-certificate", "cert": "a.crt"}}
     assert_error(await nitro.put("sslcertkey", body), 599, 278, "Invalid argument [cert]")
+
+
+async def test_a_second_certificate_with_the_same_serial_and_issuer_is_refused(
+    nitro: Nitro, pki: TestPKI
+) -> None:
+    # CTX206045: "You cannot install two certificates with the same serial number from the same
+    # certification authority" (errorcode not quoted: 409/273 with the holder's name assumed).
+    first = make_leaf(pki.intermediate, "a.example.com", serial=4242)
+    second = make_leaf(pki.intermediate, "b.example.com", serial=4242)
+    other_issuer = make_leaf(pki.root, "c.example.com", serial=4242)
+    await nitro.install("first", first)
+    for name, issued in (("second", second), ("third", other_issuer)):
+        assert (await nitro.upload(f"{name}.crt", issued.cert_pem)).status_code == 201
+        assert (await nitro.upload(f"{name}.key", issued.key_pem)).status_code == 201
+    reply = await nitro.add_certkey("second", "second.crt", "second.key")
+    assert_error(reply, 409, 273, "Resource already exists [certkeyName Contents, first]")
+    assert (await nitro.add_certkey("third", "third.crt", "third.key")).status_code == 201  # other issuer

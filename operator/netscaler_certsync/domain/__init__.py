@@ -12,7 +12,13 @@ Public surface:
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.domain.errors import DomainError, MaterialError, NamingError
-from netscaler_certsync.domain.material import CertificateMaterial, CertInfo, cert_info, parse_material
+from netscaler_certsync.domain.material import (
+    CertificateMaterial,
+    CertInfo,
+    cert_info,
+    file_fingerprint,
+    parse_material,
+)
 from netscaler_certsync.domain.naming import (
     DEFAULT_NAME_LIMIT,
     DEFAULT_TEMPLATE,
@@ -47,6 +53,7 @@ __all__ = [
     "ca_file_name",
     "cert_info",
     "certificate_id",
+    "file_fingerprint",
     "is_ca_certkey_name",
     "is_ca_file_name",
     "leaf_file_fingerprint",

@@ -134,6 +134,19 @@ def _load_certs(data: bytes, what: str) -> list[x509.Certificate]:
         raise MaterialError(reasons.InvalidPEM, f"{what} is not valid PEM: {type(exc).__name__}") from None
 
 
+def file_fingerprint(data: bytes) -> str | None:
+    """sha256 of the first certificate in a PEM or DER file as an appliance holds it (None: unreadable)."""
+    try:
+        cert = (
+            x509.load_pem_x509_certificates(data)[0]
+            if b"-----BEGIN CERTIFICATE-----" in data
+            else x509.load_der_x509_certificate(data)
+        )
+    except ValueError:
+        return None
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
 def _load_key(data: bytes) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
     if not data.strip():
         raise MaterialError(reasons.MissingData, "tls.key is empty")

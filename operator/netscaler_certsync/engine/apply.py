@@ -15,7 +15,7 @@ import posixpath
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from netscaler_certsync.domain import reasons
+from netscaler_certsync.domain import file_fingerprint, reasons
 from netscaler_certsync.engine.errors import SyncAborted, aborts, to_aborted
 from netscaler_certsync.engine.operations import Group, GroupKind, Kind, Operation
 from netscaler_certsync.engine.state import Counter
@@ -56,6 +56,14 @@ async def _add(client: NitroClient, op: Operation, out: ApplyOutcome, location: 
         if existing == op.name:
             return False
         if existing and op.ca_fp:
+            if not await _holds_same_certificate(client, existing, op.ca_fp, location):
+                # NetScaler refuses a second certificate with the same serial from the same CA
+                # (CTX206045): theirs is a different certificate, so it must not stand in for ours.
+                raise OperationFailed(
+                    reasons.DuplicateCertificate,
+                    f"certkey {existing} holds a different certificate with the same serial and issuer "
+                    f"as CA certificate {op.ca_fp[:12]}; NetScaler cannot hold both",
+                ) from None
             # NetScaler holds this CA already under another name: use that one, drop our file.
             out.ca_aliases[op.ca_fp] = existing
             await client.delete_file(op.cert, location=location)
@@ -168,6 +176,16 @@ def _cert(op: Operation) -> str:
 def _vserver(op: Operation) -> str:
     assert op.vserver is not None
     return op.vserver
+
+
+async def _holds_same_certificate(client: NitroClient, certkey: str, fingerprint: str, location: str) -> bool:
+    """Whether `certkey`'s certificate file is the certificate with `fingerprint` (read back)."""
+    found = await client.get_certkey(certkey)
+    if found is None or not found.cert:
+        return False
+    directory, _, filename = found.cert.rpartition("/")
+    file = await client.get_file(filename, location=directory or location)
+    return file is not None and file.content is not None and file_fingerprint(file.content) == fingerprint
 
 
 async def _run(client: NitroClient, op: Operation, out: ApplyOutcome, location: str) -> bool:

@@ -14,11 +14,28 @@ from netscaler_certsync.domain import CertInfo, ca_certkey_name, ca_file_name, s
 from netscaler_certsync.engine.model import DesiredCertificate
 from netscaler_certsync.engine.operations import Group, Kind, Operation
 from netscaler_certsync.engine.plan_types import PlanContext
+from netscaler_certsync.nitro import CertKey
 
 
 def _norm_dn(dn: str | None) -> frozenset[str]:
     """A distinguished name as a set of `k=v` parts (NetScaler and RFC 4514 order them differently)."""
     return frozenset(p.strip().replace(" = ", "=") for p in (dn or "").split(",") if p.strip())
+
+
+def _same_certificate(ck: CertKey, ca: CertInfo) -> bool:
+    """Whether a certkey NITRO shows is `ca`: serial, subject, issuer and validity all agree.
+
+    NetScaler refuses a second certificate with the same serial from the same issuer (CTX206045),
+    but serial and names alone do not make it *our* certificate: a re-signed CA keeps them.
+    """
+    return (
+        same_serial(ck.serial, ca.serial)
+        and bool(ck.subject)
+        and _norm_dn(ck.subject) == _norm_dn(ca.subject)
+        and (not ck.issuer or _norm_dn(ck.issuer) == _norm_dn(ca.issuer))
+        and (ck.not_before is None or ck.not_before == ca.not_before)
+        and (ck.not_after is None or ck.not_after == ca.not_after)
+    )
 
 
 def find_ca(ctx: PlanContext, ca: CertInfo) -> tuple[str, bool] | None:
@@ -29,12 +46,7 @@ def find_ca(ctx: PlanContext, ca: CertInfo) -> tuple[str, bool] | None:
         same = ctx.state.cert_file(name) == ca_file_name(ca.fingerprint) or same_serial(ck.serial, ca.serial)
         return (name, True) if same else None
     for other in ctx.state.certkeys.values():
-        if (
-            other.key is None
-            and same_serial(other.serial, ca.serial)
-            and other.subject
-            and _norm_dn(other.subject) == _norm_dn(ca.subject)
-        ):
+        if other.key is None and _same_certificate(other, ca):
             return other.name, True
     return name, False
 

@@ -139,10 +139,7 @@ def check_chain(material: CertificateMaterial, served: Sequence[x509.Certificate
     leaf, depth = served[0], len(served)
     observed = serial_text(leaf.serial_number)
     fingerprint = leaf.fingerprint(hashes.SHA256()).hex()
-    if (
-        not same_serial(observed, material.leaf.serial)
-        or fingerprint != material.leaf.fingerprint
-    ):
+    if not same_serial(observed, material.leaf.serial) or fingerprint != material.leaf.fingerprint:
         return Verification(
             False,
             ServedCertificateMismatch,

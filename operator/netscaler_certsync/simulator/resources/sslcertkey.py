@@ -77,7 +77,7 @@ def add(ctx: Ctx, item: Record) -> None:
         return
     key, inform = text(item, "key"), _inform(item)
     info = _load(ctx, str(cert), key, inform, text(item, "passplain"))
-    existing = ctx.part.by_fingerprint.get(info.fingerprint)
+    existing = _duplicate_of(ctx, info)
     if existing is not None:
         raise NitroError(273, "certkeyName Contents", existing)
     certkey = CertKey(name, str(cert), key, inform, info, password=boolean(item, "password"))
@@ -91,6 +91,19 @@ def add(ctx: Ctx, item: Record) -> None:
     # `linkcertkeyname` in an add body is not applied (nitro.md: needs ?action=link).
     ctx.part.add_certkey(certkey)
     ctx.part.changed()
+
+
+def _duplicate_of(ctx: Ctx, info: CertInfo, but: str | None = None) -> str | None:
+    """The certkey already holding this certificate: the same content, or — NetScaler's own rule,
+    CTX206045 — "two certificates with the same serial number from the same certification
+    authority" (the errorcode for that case is not quoted; 273 is assumed)."""
+    owner = ctx.part.by_fingerprint.get(info.fingerprint)
+    if owner is not None and owner != but:
+        return owner
+    for other in ctx.part.certkeys.values():
+        if other.name != but and other.info.serial == info.serial and other.info.issuer == info.issuer:
+            return other.name
+    return None
 
 
 def _deletefiles(value: object) -> str:
@@ -126,8 +139,8 @@ def change(ctx: Ctx, item: Record) -> None:
     key = text(item, "key") or certkey.key
     inform = _inform(item, certkey.inform)
     info = _load(ctx, cert, key, inform, text(item, "passplain"))
-    owner = ctx.part.by_fingerprint.get(info.fingerprint)
-    if owner is not None and owner != name:
+    owner = _duplicate_of(ctx, info, but=name)
+    if owner is not None:
         raise NitroError(273, "certkeyName Contents", owner)
     if not boolean(item, "nodomaincheck") and not (info.domains & certkey.info.domains):
         raise NitroError(3585)
