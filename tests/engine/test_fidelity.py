@@ -7,16 +7,18 @@ global — and asserts what a user would see: writes, saves, certkeys, the reaso
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import CertState
-from netscaler_certsync.simulator import FaultRule, Simulator
+from netscaler_certsync.simulator import FaultRule, Simulator, run_simulator
 from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf
 
-from .conftest import Harness, appliance, certkeys, desired, orphans
+from .conftest import SIM_CONFIG, Harness, appliance, certkeys, desired, orphans
 
 LEADING_ZERO_SERIAL = 0x0A0141420000015385736A0B85ECA708  # the Let's Encrypt X3 intermediate's
 
@@ -83,3 +85,22 @@ async def test_a_different_ca_with_the_same_serial_and_issuer_is_never_used_as_o
     assert "THEIR-TWIN" in cert.message and "same serial and issuer" in cert.message
     assert appliance(h.sim)["links"].get(d.name) != "THEIR-TWIN"
     assert certkeys(h.sim)["THEIR-TWIN"]["serial"] == twin.serial_hex  # theirs untouched
+
+
+@pytest.mark.parametrize(
+    "platform", [{"ecdsa": False}, {"ecdsa_curves": ("secp256r1",)}], ids=["rsa-only", "p256-only"]
+)
+async def test_a_platform_without_ecdsa_gets_a_named_reason(
+    pki: TestPKI, platform: dict[str, object]
+) -> None:
+    # 1675 "ECDSA certificates are not supported for this entity/platform", 1676 for the curve (NRD).
+    config = dataclasses.replace(SIM_CONFIG, **platform)  # type: ignore[arg-type]
+    key = ec.generate_private_key(ec.SECP384R1())  # an ECDSA P-384 leaf: refused either way
+    async with run_simulator(config) as sim:
+        h = Harness(sim)
+        result = await h.apply([desired(make_leaf(pki.intermediate, "p384.example.com", key=key))])
+        [cert] = result.certificates
+        assert cert.state == CertState.FAILED and cert.reason == reasons.KeyTypeNotSupported
+        assert "RSA" in cert.message
+        assert certkeys(sim) == {}
+        assert sim.check_invariants() == []

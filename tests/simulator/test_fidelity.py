@@ -99,3 +99,19 @@ async def test_a_second_certificate_with_the_same_serial_and_issuer_is_refused(
     reply = await nitro.add_certkey("second", "second.crt", "second.key")
     assert_error(reply, 409, 273, "Resource already exists [certkeyName Contents, first]")
     assert (await nitro.add_certkey("third", "third.crt", "third.key")).status_code == 201  # other issuer
+
+
+async def test_platforms_without_ecdsa_refuse_it_with_1675_and_curves_with_1676(pki: TestPKI) -> None:
+    # NRD gentool errors 1675/1676; NS11 docs: "On a NetScaler MPX appliance and a NetScaler FIPS
+    # appliance, only RSA private keys are supported."
+    for platform, code in (({"ecdsa": False}, 1675), ({"ecdsa_curves": ("secp384r1",)}, 1676)):
+        config = SimulatorConfig(log_requests=False, **platform)  # type: ignore[arg-type]
+        async with run_simulator(config) as sim:
+            verify = ssl.create_default_context(cafile=str(sim.ca_file))
+            async with httpx.AsyncClient(base_url=sim.url, verify=verify) as http:
+                nitro = Nitro(http)
+                await nitro.login()
+                leaf = pki.leaf("ec.example.com")  # P-256
+                await nitro.upload("ec.crt", leaf.cert_pem)
+                await nitro.upload("ec.key", leaf.key_pem)
+                assert_error(await nitro.add_certkey("ec", "ec.crt", "ec.key"), 599, code)

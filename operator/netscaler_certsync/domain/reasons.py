@@ -33,6 +33,7 @@ DuplicateCertificate: Final = (
 # The appliance side of one certificate (the apply goes on with the others).
 VServerNotFound: Final = "VServerNotFound"  # a binding names a vserver the appliance does not have
 VServerNotSSL: Final = "VServerNotSSL"  # a binding names a vserver that is not of type SSL
+KeyTypeNotSupported: Final = "KeyTypeNotSupported"  # the platform refuses ECDSA or its curve (1675/1676)
 ApplianceError: Final = "ApplianceError"  # NITRO refused or failed a request for another reason
 
 # The appliance as a whole: the apply aborts (`engine.errors.SyncAborted`).

@@ -206,6 +206,12 @@ async def _run(client: NitroClient, op: Operation, out: ApplyOutcome, location: 
 def _failure(op: Operation, exc: ne.NitroError) -> tuple[str, str]:
     if ne.is_key_mismatch(exc):
         return reasons.KeyMismatch, f"the appliance says certificate and key do not match ({op.describe()})"
+    if ne.is_key_type_refused(exc):
+        detail = exc.message if isinstance(exc, ne.APIError) else str(exc)
+        return reasons.KeyTypeNotSupported, (
+            f"{op.describe()}: the appliance refuses this key type ({detail}); MPX and FIPS "
+            "platforms load RSA keys only: issue an RSA certificate for this appliance"
+        )
     return reasons.ApplianceError, f"{op.describe()} failed: {exc}"
 
 

@@ -44,6 +44,8 @@ class ErrorCode(enum.IntEnum):
     REQUIRED_ARGUMENT_MISSING = 1095
     INVALID_ARGUMENT_VALUE = 1097
     STRING_TOO_LONG = 1106
+    ECDSA_NOT_SUPPORTED = 1675
+    EC_CURVE_NOT_SUPPORTED = 1676
     BULK_FAILED = 1243
     SAVE_IN_PROGRESS = 1461
     INVALID_CERTIFICATE = 1536
@@ -292,6 +294,11 @@ def is_session_expired(exc: BaseException) -> bool:
     )
 
 
+def is_key_type_refused(exc: BaseException) -> bool:
+    """The platform refuses this key type: ECDSA (1675) or its curve (1676), e.g. MPX/FIPS."""
+    return has_code(exc, ErrorCode.ECDSA_NOT_SUPPORTED, ErrorCode.EC_CURVE_NOT_SUPPORTED)
+
+
 def is_forbidden(exc: BaseException) -> bool:
     return isinstance(exc, ForbiddenError)
 
@@ -333,6 +340,7 @@ __all__ = [
     "is_file_missing",
     "is_forbidden",
     "is_key_mismatch",
+    "is_key_type_refused",
     "is_not_found",
     "is_retryable",
     "is_session_expired",

@@ -48,6 +48,8 @@ class CertInfo:
     public_der: bytes
     version: int
     der: bytes = field(default=b"", repr=False, compare=False)
+    #: the named curve of an EC public key (`secp256r1`…), None for other key types
+    curve: str | None = None
     #: the GET fields that depend on the certificate alone, computed once at parse time
     shown: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -161,6 +163,7 @@ def info_from_x509(cert: x509.Certificate) -> CertInfo:
         public_der=_spki(public_key),
         version=cert.version.value + 1,
         der=der,
+        curve=public_key.curve.name if isinstance(public_key, ec.EllipticCurvePublicKey) else None,
     )
 
 

@@ -90,6 +90,10 @@ class SimulatorConfig:
     sni_vservers: tuple[str, ...] = ()
     partitions: tuple[str, ...] = ()
     certkey_name_max: int = 31
+    #: the platform loads ECDSA certificates (False: MPX/FIPS-like, RSA only → 1675)
+    ecdsa: bool = True
+    #: EC curves the platform accepts (others → 1676); P-256/P-384 per NetScaler's ECDSA docs
+    ecdsa_curves: tuple[str, ...] = ("secp256r1", "secp384r1", "secp521r1", "secp224r1")
     #: seeds fault probabilities and jitter (session ids stay random: two simulators never share one)
     seed: int = 0
     ha_state: HAState = "standalone"

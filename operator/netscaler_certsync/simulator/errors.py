@@ -54,6 +54,8 @@ ERRORS: dict[int, tuple[int, str]] = {
     1642: (409, "Cannot create output file. File already exists"),
     1647: (NS_SPECIFIC, "Input file(s) not present or not accessible in current partition"),
     1674: (NS_SPECIFIC, "Duplicate domain cert cannot be added."),
+    1675: (NS_SPECIFIC, "ECDSA certificates are not supported for this entity/platform"),
+    1676: (NS_SPECIFIC, "The EC curve in the ECDSA certificate is not supported"),
     1677: (NS_SPECIFIC, "Linking the certificate would create a loop"),
     2138: (403, "Not authorized to execute this command"),
     3585: (

@@ -52,6 +52,10 @@ def _load(ctx: Ctx, cert: str, key: str | None, inform: str, passplain: str | No
     cert_data = _read(ctx, cert)
     key_data = _read(ctx, key) if key else None
     info = parse_certificate(cert_data, inform, passplain)
+    if info.curve is not None and not ctx.config.ecdsa:
+        raise NitroError(1675)  # MPX/FIPS platforms: RSA only
+    if info.curve is not None and info.curve not in ctx.config.ecdsa_curves:
+        raise NitroError(1676)
     if key_data is not None:
         check_key(key_data, info, inform, passplain, ctx.config.quirks.require_passplain)
     status = info.status(now())
