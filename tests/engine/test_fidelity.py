@@ -15,10 +15,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import CertState
+from netscaler_certsync.nitro.wire import Call
 from netscaler_certsync.simulator import FaultRule, Simulator, run_simulator
 from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf
 
 from .conftest import SIM_CONFIG, Harness, appliance, certkeys, desired, orphans
+
+
+def _vpn_bind(certkey: str) -> Call:
+    body = {"vpnglobal_sslcertkey_binding": {"certkeyname": certkey}}
+    return Call("PUT", "vpnglobal_sslcertkey_binding", "bind", body=body)
+
 
 LEADING_ZERO_SERIAL = 0x0A0141420000015385736A0B85ECA708  # the Let's Encrypt X3 intermediate's
 
@@ -104,3 +111,17 @@ async def test_a_platform_without_ecdsa_gets_a_named_reason(
         assert "RSA" in cert.message
         assert certkeys(sim) == {}
         assert sim.check_invariants() == []
+
+
+async def test_renewal_of_a_certkey_bound_to_vpn_global_says_what_to_do(h: Harness, pki: TestPKI) -> None:
+    # 1541 while bound to VPN global (NetScalerToolkit docs): a named reason, never a generic error.
+    old, new = pki.leaf(), pki.leaf()
+    first = await h.apply([desired(old, [pki.intermediate])])
+    name = first.certificates[0].certkey
+    async with h.client() as c:  # an administrator uses our certificate for the gateway too
+        await c._call(_vpn_bind(name))
+    result = await h.apply([desired(new, [pki.intermediate])])
+    [cert] = result.certificates
+    assert cert.state == CertState.FAILED and cert.reason == reasons.CertificateInUse
+    assert "VPN global" in cert.message and f"unbind vpn global -certkeyName {name}" in cert.message
+    assert certkeys(h.sim)[name]["serial"] == old.serial_hex  # the appliance still holds the old one

@@ -115,3 +115,22 @@ async def test_platforms_without_ecdsa_refuse_it_with_1675_and_curves_with_1676(
                 await nitro.upload("ec.crt", leaf.cert_pem)
                 await nitro.upload("ec.key", leaf.key_pem)
                 assert_error(await nitro.add_certkey("ec", "ec.crt", "ec.key"), 599, code)
+
+
+async def test_update_in_place_is_refused_while_bound_to_vpn_global(nitro: Nitro, pki: TestPKI) -> None:
+    # NetScalerToolkit docs: "NetScaler refuses to update a certkey in place while it is bound to
+    # the VPN global configuration … NITRO reports this as error 1541".
+    await nitro.install("gw", pki.leaf("gw.example.com"))
+    renewed = pki.leaf("gw.example.com")
+    await nitro.upload("gw2.crt", renewed.cert_pem)
+    await nitro.upload("gw2.key", renewed.key_pem)
+    binding = {"vpnglobal_sslcertkey_binding": {"certkeyname": "gw"}}
+    assert (await nitro.put("vpnglobal_sslcertkey_binding", binding)).status_code in (200, 201)
+    assert assert_done(await nitro.get("vpnglobal_sslcertkey_binding"))["vpnglobal_sslcertkey_binding"] == [
+        {"certkeyname": "gw"}
+    ]
+    update = {"sslcertkey": {"certkey": "gw", "cert": "gw2.crt", "key": "gw2.key", "nodomaincheck": True}}
+    assert_error(await nitro.post("sslcertkey?action=update", update), 599, 1541)
+    assert_error(await nitro.delete("sslcertkey/gw"), 599, 1541)
+    assert_done(await nitro.delete("vpnglobal_sslcertkey_binding?args=certkeyname:gw"))
+    assert_done(await nitro.post("sslcertkey?action=update", update))

@@ -34,6 +34,7 @@ DuplicateCertificate: Final = (
 VServerNotFound: Final = "VServerNotFound"  # a binding names a vserver the appliance does not have
 VServerNotSSL: Final = "VServerNotSSL"  # a binding names a vserver that is not of type SSL
 KeyTypeNotSupported: Final = "KeyTypeNotSupported"  # the platform refuses ECDSA or its curve (1675/1676)
+CertificateInUse: Final = "CertificateInUse"  # no update in place while bound to VPN global (1541)
 ApplianceError: Final = "ApplianceError"  # NITRO refused or failed a request for another reason
 
 # The appliance as a whole: the apply aborts (`engine.errors.SyncAborted`).

@@ -206,6 +206,12 @@ async def _run(client: NitroClient, op: Operation, out: ApplyOutcome, location: 
 def _failure(op: Operation, exc: ne.NitroError) -> tuple[str, str]:
     if ne.is_key_mismatch(exc):
         return reasons.KeyMismatch, f"the appliance says certificate and key do not match ({op.describe()})"
+    if op.kind is Kind.CHANGE and ne.is_still_referenced(exc):
+        return reasons.CertificateInUse, (
+            f"{op.describe()}: the appliance refuses to update certkey {op.name} in place while it is "
+            "bound to VPN global (or another bind point that forbids it); unbind it there "
+            f"(`unbind vpn global -certkeyName {op.name}`), let the operator renew it, then bind it again"
+        )
     if ne.is_key_type_refused(exc):
         detail = exc.message if isinstance(exc, ne.APIError) else str(exc)
         return reasons.KeyTypeNotSupported, (

@@ -303,9 +303,13 @@ class NitroApp:
         handler = WRITES[(req.resource, op)]
         if op == "delete" and req.method == "DELETE":
             key = KEY_FIELDS.get(req.resource, "name")
-            if req.name is None:
+            items: list[dict[str, Any]] | dict[str, Any]
+            if req.name is None and req.resource.endswith("global_sslcertkey_binding"):
+                items = dict(req.args)  # global bindings have no name: args only
+            elif req.name is None:
                 raise NitroError(1095, key)
-            items: list[dict[str, Any]] | dict[str, Any] = dict(req.args, **{key: req.name})
+            else:
+                items = dict(req.args, **{key: req.name})
         else:
             items = body_items(body, req.resource)
         status = self.config.quirks.add_status if op == "add" and req.method == "POST" else 200

@@ -23,6 +23,7 @@ CLI_GROUPS = {
     "sslcertkey_sslvserver_binding": "ssl certKey",
     "sslcertkey_binding": "ssl certKey",
     "sslcertificatechain": "ssl certificateChain",
+    "vpnglobal_sslcertkey_binding": "vpn global",
 }
 
 

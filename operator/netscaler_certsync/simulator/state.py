@@ -108,6 +108,7 @@ class Partition:
     cert_bindings: dict[str, set[tuple[str, bool, bool]]] = field(
         default_factory=dict
     )  # certkey -> (vs,sni,ca)
+    vpn_global: set[str] = field(default_factory=set)  # certkeys bound to VPN global
     configchanged: bool = False
     last_changed: dt.datetime | None = None
     last_saved: dt.datetime | None = None

@@ -139,6 +139,8 @@ def change(ctx: Ctx, item: Record) -> None:
     """CLI `update ssl certKey`: new files for an existing certkey, keeping its bindings."""
     name = str(require(item, "certkey")[0])
     certkey = _certkey(ctx, name)
+    if name in ctx.part.vpn_global:
+        raise NitroError(1541)  # no update in place while bound to VPN global (NetScalerToolkit)
     cert = text(item, "cert") or certkey.cert
     key = text(item, "key") or certkey.key
     inform = _inform(item, certkey.inform)
@@ -207,7 +209,7 @@ def delete(ctx: Ctx, item: Record) -> None:
         raise NitroError(258, "certkey", name)
     if certkey.builtin:
         raise NitroError(3719)
-    if ctx.part.cert_bindings.get(name) or ctx.part.children.get(name):
+    if ctx.part.cert_bindings.get(name) or ctx.part.children.get(name) or name in ctx.part.vpn_global:
         raise NitroError(1541)
     ctx.part.remove_certkey(name)
     expired = certkey.info.status(now()) == "Expired"
