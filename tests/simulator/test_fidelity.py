@@ -134,3 +134,19 @@ async def test_update_in_place_is_refused_while_bound_to_vpn_global(nitro: Nitro
     assert_error(await nitro.delete("sslcertkey/gw"), 599, 1541)
     assert_done(await nitro.delete("vpnglobal_sslcertkey_binding?args=certkeyname:gw"))
     assert_done(await nitro.post("sslcertkey?action=update", update))
+
+
+async def test_sessions_are_limited_per_user_when_configured() -> None:
+    # adc-nitro-go systemparameter: "maxsessionperuser … ranges from 1 to 40" (newer builds).
+    from netscaler_certsync.simulator import RestrictedUser
+
+    config = SimulatorConfig(
+        log_requests=False, max_sessions_per_user=2, restricted_users=(RestrictedUser("ro", "ro", "^show "),)
+    )
+    async with run_simulator(config) as sim:
+        verify = ssl.create_default_context(cafile=str(sim.ca_file))
+        async with httpx.AsyncClient(base_url=sim.url, verify=verify) as http:
+            nitro = Nitro(http)
+            assert [(await nitro.login()).status_code for _ in range(2)] == [201, 201]
+            assert_error(await nitro.login(), 409, 445)
+            assert (await nitro.login("ro", "ro")).status_code == 201  # another user's own allowance

@@ -10,6 +10,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+#: Idle timeout sent at login (seconds). NetScaler's own default is 30 minutes, so every session a
+#: killed operator never logged out of counted against the session limit (20, or per user on
+#: newer builds) that long; 10 minutes still outlives the 5-minute health check that keeps an
+#: operator's session in use.
+DEFAULT_SESSION_TIMEOUT = 600
+
 
 @dataclass(frozen=True)
 class Credentials:
@@ -17,8 +23,10 @@ class Credentials:
 
     username: str
     password: str = field(repr=False)
-    session_timeout: int | None = None
-    """Seconds of idle time before the appliance drops the session (login `timeout`)."""
+    session_timeout: int | None = DEFAULT_SESSION_TIMEOUT
+    """Seconds of idle time before the appliance drops the session (login `timeout`); None sends
+    none (the appliance default, 30 minutes). With "restricted timeout" on, NetScaler caps it at
+    the user's own `-timeout`."""
 
 
 @dataclass(frozen=True)
@@ -59,4 +67,4 @@ class RetryPolicy:
 
 NO_RETRY = RetryPolicy(attempts=1)
 
-__all__ = ["NO_RETRY", "Credentials", "RetryPolicy", "TLSConfig"]
+__all__ = ["DEFAULT_SESSION_TIMEOUT", "NO_RETRY", "Credentials", "RetryPolicy", "TLSConfig"]

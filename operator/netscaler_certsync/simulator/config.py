@@ -101,6 +101,8 @@ class SimulatorConfig:
     #: idle timeout of a session without an explicit login `timeout` (seconds)
     session_timeout: float = 1800.0
     max_sessions: int = 20
+    #: newer builds also limit sessions per user (systemparameter `maxsessionperuser`, 1-40)
+    max_sessions_per_user: int | None = None
     #: extra seconds every `nsconfig?action=save` takes (a slow save)
     save_delay: float = 0.0
     #: fault rules active from the start (copied per simulator: read counters from sim.faults.rules)

@@ -56,7 +56,10 @@ class SessionStore:
     def login(self, username: object, password: object, timeout: object = None) -> Session:
         user = self.authenticate(username, password)
         self._sweep()
-        if len(self.sessions) >= self.config.max_sessions:
+        per_user = self.config.max_sessions_per_user
+        if len(self.sessions) >= self.config.max_sessions or (
+            per_user is not None and sum(s.user is user for s in self.sessions.values()) >= per_user
+        ):
             raise NitroError(445, status=self.config.quirks.session_limit_status)
         try:
             seconds = float(timeout) if timeout not in (None, "") else self.config.session_timeout  # type: ignore[arg-type]
