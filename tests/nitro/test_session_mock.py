@@ -29,7 +29,7 @@ async def test_login_is_lazy_reused_and_logged_out() -> None:
         ("POST", "logout"),
     ]
     login = body_of(fake.requests[0])["login"]
-    assert login == {"username": "nsroot", "password": "s3cret-pw", "timeout": 600}  # idle timeout, always sent
+    assert login == {"username": "nsroot", "password": "s3cret-pw", "timeout": 600}
     # the URL-encoded cookie value is decoded and sent back as a Cookie
     assert all(r.headers["Cookie"] == "NITRO_AUTH_TOKEN=##ABC" for r in fake.requests[1:])
     assert not client.logged_in
