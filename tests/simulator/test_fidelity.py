@@ -150,3 +150,19 @@ async def test_sessions_are_limited_per_user_when_configured() -> None:
             assert [(await nitro.login()).status_code for _ in range(2)] == [201, 201]
             assert_error(await nitro.login(), 409, 445)
             assert (await nitro.login("ro", "ro")).status_code == 201  # another user's own allowance
+
+
+async def test_login_can_answer_with_sessid_deleted_and_a_sessionid_cookie() -> None:
+    config = SimulatorConfig(log_requests=False, quirks=Quirks(login_cookie="sessionid"))
+    async with run_simulator(config) as sim:
+        verify = ssl.create_default_context(cafile=str(sim.ca_file))
+        async with httpx.AsyncClient(base_url=sim.url, verify=verify) as http:
+            reply = await Nitro(http).login()
+            cookies = reply.headers.get_list("set-cookie")
+            assert cookies[0].startswith("SESSID=deleted;") and cookies[1].startswith("sessionid=%23%23")
+            assert "NITRO_AUTH_TOKEN" not in reply.headers["set-cookie"]
+            token = cookies[1].split(";")[0].split("=", 1)[1]
+            assert len(token) == 6 + 252
+            assert_done(
+                await http.get("/nitro/v1/config/nsversion", headers={"Cookie": f"sessionid={token}"})
+            )

@@ -103,13 +103,15 @@ def url_for(endpoint: str, call: Call) -> str:
 
 
 def token_from_cookies(headers: httpx.Headers) -> str | None:
-    """NITRO_AUTH_TOKEN from the login reply's Set-Cookie headers, URL-decoded (`%23%23...` → `##...`)."""
+    """The session token from the login reply's Set-Cookie headers, URL-decoded (`%23%23…` → `##…`):
+    `NITRO_AUTH_TOKEN`, or `sessionid` on builds that send that instead (telegraf #11478)."""
+    found: dict[str, str] = {}
     for header in headers.get_list("set-cookie"):
         first = header.split(";", 1)[0].strip()
         key, _, value = first.partition("=")
-        if key.strip() == TOKEN_COOKIE and value.strip():
-            return unquote(value.strip().strip('"'))
-    return None
+        if value.strip():
+            found.setdefault(key.strip(), unquote(value.strip().strip('"')))
+    return found.get(TOKEN_COOKIE) or found.get("sessionid")
 
 
 def errorcode_of(body: Mapping[str, Any]) -> int | None:

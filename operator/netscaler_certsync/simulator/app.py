@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from netscaler_certsync.simulator.config import SimulatorConfig
 from netscaler_certsync.simulator.errors import ERRORS, LOGIN_FAILURE_PAGE, REASONS, NitroError, done
@@ -130,7 +131,13 @@ class NitroApp:
         code = body.get("errorcode", 0) if body else 0
         self._record(record, status, code, started)
         payload = b"" if body is None else json.dumps(body).encode()
-        out_headers = dict(HEADERS, **headers) if headers else HEADERS
+        out_headers = CIMultiDict(HEADERS)
+        for key, value in (headers or {}).items():
+            if key.lower() == "set-cookie":  # several cookies: one header each
+                for cookie in value.split("\n"):
+                    out_headers.add(key, cookie)
+            else:
+                out_headers[key] = value
         return web.Response(status=status, reason=REASONS.get(status), body=payload, headers=out_headers)
 
     def _record(self, record: dict[str, Any], status: int, code: int, started: float) -> None:
@@ -275,7 +282,15 @@ class NitroApp:
         if username in (None, ""):
             raise NitroError(1095, "username")
         session = self.sessions.login(username, password, item.get("timeout"))
-        headers = {"Set-Cookie": f"NITRO_AUTH_TOKEN={quote(session.token)}; path=/nitro/v1"}
+        if self.config.quirks.login_cookie == "sessionid":
+            # influxdata/telegraf #11478 (a 2022 build): no NITRO_AUTH_TOKEN, a `sessionid` cookie.
+            cookies = [
+                "SESSID=deleted; expires=Thu, 01-Jan-1970 00:00:01 GMT; Max-Age=0; path=/",
+                f"sessionid={quote(session.token)}; path=/nitro/v1",
+            ]
+        else:
+            cookies = [f"NITRO_AUTH_TOKEN={quote(session.token)}; path=/nitro/v1"]
+        headers = {"Set-Cookie": "\n".join(cookies)}
         return 201, dict(done(), sessionid=session.token), headers
 
     def _session(self, request: web.Request) -> Session:

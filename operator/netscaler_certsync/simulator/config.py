@@ -50,6 +50,9 @@ class Quirks:
     #: GET of a certkey that does not exist: 404/258 (adc-nitro-go's tests) or 599/1540
     #: "Certificate does not exist" (netscaler-k8s-ingress-controller #37).
     missing_certkey_code: Literal[258, 1540] = 258
+    #: The login reply's session cookie: `NITRO_AUTH_TOKEN=%23%23<60 hex>` (reference pages, SDKs)
+    #: or `SESSID=deleted` plus `sessionid=%23%23<252 hex>` (influxdata/telegraf #11478).
+    login_cookie: Literal["NITRO_AUTH_TOKEN", "sessionid"] = "NITRO_AUTH_TOKEN"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from netscaler_certsync.simulator.config import SimulatorConfig
 from netscaler_certsync.simulator.errors import NitroError
 
 COOKIE = "NITRO_AUTH_TOKEN"
-_TOKEN = re.compile(r"NITRO_AUTH_TOKEN=([^;,\s]+)")
+_TOKEN = re.compile(r"(?:NITRO_AUTH_TOKEN|sessionid)=([^;,\s]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,8 @@ class SessionStore:
         except (TypeError, ValueError) as exc:
             raise NitroError(1097, "timeout") from exc
         # Random even with a fixed seed: two simulators (an HA pair) must never accept each other's tokens.
-        token = "##" + secrets.token_hex(30).upper()
+        length = 126 if self.config.quirks.login_cookie == "sessionid" else 30  # 252 or 60 hex digits
+        token = "##" + secrets.token_hex(length).upper()
         session = Session(token, user, seconds, self._clock())
         self.sessions[token] = session
         self.logins += 1
