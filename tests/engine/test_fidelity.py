@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from certsync_devkit.pki import TestPKI, make_ca, make_leaf
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import CertState
 from netscaler_certsync.nitro.wire import Call
 from netscaler_certsync.simulator import FaultRule, Simulator, run_simulator
-from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf
 
 from .conftest import SIM_CONFIG, Harness, appliance, certkeys, desired, orphans
 

@@ -9,8 +9,8 @@ import ssl
 
 import httpx
 
+from certsync_devkit.pki import TestPKI, make_ca, make_leaf
 from netscaler_certsync.simulator import FaultRule, Quirks, Simulator, SimulatorConfig, run_simulator
-from netscaler_certsync.testing.pki import TestPKI, make_ca, make_leaf
 from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 
