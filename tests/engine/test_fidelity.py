@@ -17,7 +17,7 @@ from certsync_devkit.pki import TestPKI, make_ca, make_leaf
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import CertState
 from netscaler_certsync.nitro.wire import Call
-from netscaler_certsync.simulator import FaultRule, Simulator, run_simulator
+from netscaler_certsync.simulator import FaultRule, Quirks, Simulator, run_simulator
 
 from .conftest import SIM_CONFIG, Harness, appliance, certkeys, desired, orphans
 
@@ -125,3 +125,18 @@ async def test_renewal_of_a_certkey_bound_to_vpn_global_says_what_to_do(h: Harne
     assert cert.state == CertState.FAILED and cert.reason == reasons.CertificateInUse
     assert "VPN global" in cert.message and f"unbind vpn global -certkeyName {name}" in cert.message
     assert certkeys(h.sim)[name]["serial"] == old.serial_hex  # the appliance still holds the old one
+
+
+async def test_a_121_build_that_wants_a_passplain_for_plain_keys_deploys_and_renews(pki: TestPKI) -> None:
+    # ryancbutler/ns-letsencrypt #5 (12.1): an unencrypted key refused with 1537 until a passplain
+    # was sent; the client sends Keyfactor's dummy one with every plain key (issue 16 #9).
+    config = dataclasses.replace(SIM_CONFIG, quirks=Quirks(require_passplain=True))
+    async with run_simulator(config) as sim:
+        h = Harness(sim)
+        first = await h.apply([desired(pki.leaf(), [pki.intermediate])])
+        assert first.certificates[0].state == CertState.SYNCED
+        renewed = await h.apply([desired(pki.leaf(), [pki.intermediate])])
+        assert renewed.certificates[0].state == CertState.SYNCED
+        assert renewed.certificates[0].reason == reasons.Renewed
+        assert [r.errorcode for r in sim.requests if r.errorcode == 1537] == []
+        assert sim.check_invariants() == []

@@ -20,15 +20,26 @@ def _same_file(shown: str | None, given: str) -> bool:
     return shown is not None and posixpath.basename(shown) == posixpath.basename(given)
 
 
+#: Sent with an unencrypted key: some 12.1 builds refuse one with 1537 unless a pass phrase is
+#: given (ryancbutler/ns-letsencrypt #5); Keyfactor's orchestrator always sends this one with
+#: `password: false`. Not a secret: it protects nothing.
+PLAIN_KEY_PASSPLAIN = "0"
+
+
+def _key_fields(key: str | None, passplain: str | None, inform: str) -> dict[str, Any]:
+    """`key`, and the pass phrase fields: the caller's for an encrypted key, else the dummy one."""
+    fields: dict[str, Any] = {"key": key} if key is not None else {}
+    if passplain is not None:
+        # "the PEM key is encrypted"; PFX carries its own flag
+        return fields | {"passplain": passplain} | ({"password": True} if inform == "PEM" else {})
+    if key is not None:
+        fields |= {"passplain": PLAIN_KEY_PASSPLAIN, "password": False}
+    return fields
+
+
 def _add_body(item: NewCertKey) -> dict[str, Any]:
     body: dict[str, Any] = {"certkey": item.name, "cert": item.cert, "inform": item.inform}
-    if item.key is not None:
-        body["key"] = item.key
-    if item.passplain is not None:
-        body["passplain"] = item.passplain
-        if item.inform == "PEM":
-            body["password"] = True  # "the PEM key is encrypted"; PFX carries its own flag
-    return body
+    return body | _key_fields(item.key, item.passplain, item.inform)
 
 
 class CertKeyOperations(NitroSession):
@@ -110,14 +121,9 @@ class CertKeyOperations(NitroSession):
         This is the CLI `update ssl certKey`, NITRO `POST ?action=update`. `nodomaincheck` lets a
         renewal whose names changed through (otherwise 3585).
         """
-        body: dict[str, Any] = {"certkey": name, "cert": cert}
-        if key is not None:
-            body["key"] = key
+        body: dict[str, Any] = {"certkey": name, "cert": cert, **_key_fields(key, passplain, "PEM")}
         if nodomaincheck:
             body["nodomaincheck"] = True
-        if passplain is not None:
-            body["passplain"] = passplain
-            body["password"] = True
 
         async def took_effect() -> bool:
             found = await self.get_certkey(name)
