@@ -19,7 +19,7 @@ from netscaler_certsync.engine import CertState
 from netscaler_certsync.nitro.wire import Call
 from netscaler_certsync.simulator import FaultRule, Quirks, Simulator, run_simulator
 
-from .conftest import SIM_CONFIG, Harness, appliance, certkeys, desired, orphans
+from tests.support.engine import SIM_CONFIG, Harness, appliance, certkeys, desired, orphans
 
 
 def _vpn_bind(certkey: str) -> Call:

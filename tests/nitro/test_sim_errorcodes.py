@@ -6,7 +6,7 @@ import pytest
 
 from netscaler_certsync.nitro import Credentials, NitroClient, RetryPolicy, TLSConfig, errors
 from netscaler_certsync.simulator import Quirks, SimulatorConfig, run_simulator
-from tests.nitro.conftest import ClientFactory
+from tests.support.nitro import ClientFactory
 
 
 @pytest.mark.parametrize("code", [258, 1540])

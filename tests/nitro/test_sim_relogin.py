@@ -14,7 +14,7 @@ import pytest
 
 from netscaler_certsync.nitro import errors
 from netscaler_certsync.simulator import FaultRule, Simulator
-from tests.nitro.conftest import ClientFactory
+from tests.support.nitro import ClientFactory
 
 SHAPES = {
     "html-401": FaultRule(resource="nsversion", status=401, errorcode=1027, body="html", times=1),
