@@ -18,7 +18,6 @@ from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import CertState
 from netscaler_certsync.nitro.wire import Call
 from netscaler_certsync.simulator import FaultRule, Quirks, Simulator, run_simulator
-
 from tests.support.engine import SIM_CONFIG, Harness, appliance, certkeys, desired, orphans
 
 

@@ -14,7 +14,6 @@ import pytest
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine.verify import SMALL_SYNC, VerifyTarget, verify_deployed
 from netscaler_certsync.simulator import FaultRule, Simulator
-
 from tests.support.engine import Harness, desired
 
 
