@@ -7,6 +7,7 @@ translates them at one seam and raises ours `from` the original. The tree::
     ├── ConfigurationError          # the client was asked for something unsafe or impossible
     ├── TransportError              # connect/read/write failures (retryable when idempotent)
     │   ├── NitroTimeoutError
+    │   ├── SessionClosedError      # this client was closed (shutdown, replaced settings): not retryable
     │   └── TLSVerificationError    # the appliance's certificate was not trusted: not retryable
     ├── APIError(status, errorcode, message)
     │   ├── BadRequestError         # 400: arguments (1095, 1097, 278 ...)
@@ -106,6 +107,11 @@ class TransportError(NitroError):
 
 class NitroTimeoutError(TransportError):
     """No answer in time."""
+
+
+class SessionClosedError(TransportError):
+    """This client was closed while a task still held it; nothing was sent. The next reconcile
+    takes a fresh client, so repeating the request on this one is pointless."""
 
 
 class TLSVerificationError(TransportError):
@@ -305,7 +311,7 @@ def is_forbidden(exc: BaseException) -> bool:
 
 def is_retryable(exc: BaseException) -> bool:
     """Worth repeating an *idempotent* request: transport trouble (not TLS) or a non-599 5xx."""
-    if isinstance(exc, TLSVerificationError):
+    if isinstance(exc, TLSVerificationError | SessionClosedError):
         return False
     return isinstance(exc, TransportError | ServerError)
 
@@ -324,6 +330,7 @@ __all__ = [
     "NotFoundError",
     "ProtocolError",
     "ServerError",
+    "SessionClosedError",
     "TLSVerificationError",
     "TransportError",
     "api_error_class",

@@ -257,6 +257,10 @@ class NitroSession:
             self._token = None
 
     async def _send(self, call: Call, attempt: int, token: str | None) -> Reply:
+        if self._http.is_closed:
+            raise errors.SessionClosedError(
+                f"the NITRO client for {self.endpoint} was closed", endpoint=self.endpoint, sent=False
+            )
         headers = {"Accept": "application/json", **call.headers}
         content = None
         if call.body is not None:
