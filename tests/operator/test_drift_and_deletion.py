@@ -117,3 +117,29 @@ def test_kstatus_reads_progress_success_and_failure(cluster: Cluster, operator: 
     assert kstatus(obj) == "InProgress"
     admin(cluster.simulator, "DELETE", "faults")
     assert kstatus(cluster.wait_ready("www", timeout=45)) == "Current"
+
+
+def test_retry_pending_at_deletion_does_not_redeploy(cluster: Cluster, operator: OperatorThread) -> None:
+    """A renewal that failed leaves kopf a retry; deleting the sync meanwhile must not run it."""
+    cluster.connection()
+    cluster.tls_secret("www")
+    cluster.sync("www", certificates=[{"secretName": "www"}], bindings=[{"vserver": "vs_https"}])
+    cluster.wait_ready("www")
+
+    # Every file upload fails: the renewal's reconcile ends with a transient error and kopf keeps
+    # the Secret handler's retry pending.
+    admin(cluster.simulator, "POST", "faults", {"kind": "error", "resource": "systemfile", "method": "POST"})
+    cluster.renew("www")
+    cluster.wait_reason("www", "ApplianceError")
+    admin(cluster.simulator, "DELETE", "faults")
+
+    cluster.crs.delete_namespaced_custom_object(keys.GROUP, keys.VERSION, "default", keys.SYNC_PLURAL, "www")
+    # kopf removes the finalizer only after every handler of the deletion cycle has finished, so
+    # once the object is gone nothing of it can run any more: what the appliance holds is final.
+    wait_for(lambda: cluster.get(keys.SYNC_PLURAL, "www") is None, timeout=60, what="the sync gone")
+    state = cluster.appliance()
+    leftovers = [n for n, c in state["certkeys"].items() if not c["builtin"]]
+    assert leftovers == [], f"certkeys of the deleted sync are back on the appliance: {leftovers}"
+    assert state["bindings"] == [], f"bindings of the deleted sync: {state['bindings']}"
+    assert [f for f in state["files"] if "cs-" in f] == [], "files of the deleted sync"
+    assert cluster.invariants() == []

@@ -2,7 +2,8 @@
 
 Every trigger runs the same reconcile; kopf runs one handler at a time per object, and the
 object lock keeps the drift timer from overlapping a change handler (a drift re-check takes it
-only once its turn comes: `OperatorContext.drift_turn`).
+only once its turn comes: `OperatorContext.drift_turn`). Once deletion begins, no handler but
+the delete handler reconciles the object (`DeletionGuard`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import kopf
 
+from netscaler_certsync.handlers.deletion import DeletionGuard
 from netscaler_certsync.handlers.outcomes import finish
 from netscaler_certsync.k8s import keys
 from netscaler_certsync.reconcile.certificatesync import finalize_sync, reconcile_sync
@@ -43,6 +45,8 @@ class _IndexView(Mapping[tuple[str, str], Mapping[str, Any]]):
 
 
 def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
+    guard = DeletionGuard()
+
     @kopf.index(GROUP, VERSION, keys.CONNECTION_PLURAL, id="connections", registry=registry)
     def connections(namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> Any:
         return {(namespace, name): {"spec": dict(spec), "status": dict(status)}}
@@ -50,9 +54,12 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     # async on purpose: kopf runs plain functions in a thread pool, and the index is read on the
     # event loop by the Secret watcher (a concurrent update dropped a renewal notice in a benchmark).
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-    async def track_triggers(type: str | None, namespace: str, name: str, spec: kopf.Spec, **_: Any) -> None:
+    async def track_triggers(
+        type: str | None, body: kopf.Body, namespace: str, name: str, spec: kopf.Spec, **_: Any
+    ) -> None:
         if type == "DELETED":
             ctx.triggers.remove(namespace, name)
+            guard.gone(body)
         else:
             ctx.triggers.update(namespace, name, spec)
 
@@ -74,16 +81,22 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             sync_request=sync_request,
         )
         started = time.monotonic()
+        if guard.deleting(body):
+            return  # the delete handler owns the object now; returning also ends kopf's retries
         if trigger == "drift":
             async with ctx.drift_turn(KIND, request.namespace, request.name) as go:
-                if not go:
-                    return  # a change is being reconciled: that is a check too
+                if not go or guard.deleting(body):
+                    return  # a change is being reconciled (that is a check too), or a deletion
                 outcome = await reconcile_sync(ctx, request, _IndexView(index))
         elif trigger == "spec":
             async with ctx.change_turn(KIND, request.namespace, request.name):
+                if guard.deleting(body):
+                    return
                 outcome = await reconcile_sync(ctx, request, _IndexView(index))
         else:
             async with ctx.object_lock(KIND, request.namespace, request.name):
+                if guard.deleting(body):
+                    return
                 outcome = await reconcile_sync(ctx, request, _IndexView(index))
         finish(outcome, body=body, patch=patch, status=status, ctx=ctx, started=started)
 
@@ -134,6 +147,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             status=body.get("status", {}),
             trigger="delete",
         )
+        guard.begin(body)  # before the lock: whatever waits for it must not reconcile after us
         async with ctx.object_lock(KIND, request.namespace, request.name):
             outcome = await finalize_sync(ctx, request, _IndexView(connections))
         for event in outcome.events:
