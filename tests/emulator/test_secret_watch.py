@@ -53,7 +53,9 @@ async def watching(
             await task
 
 
-async def test_reports_tls_content_changes_only(kube: KubeClient, writer: httpx.AsyncClient) -> None:
+async def test_reports_tls_content_and_label_changes_only(
+    kube: KubeClient, writer: httpx.AsyncClient
+) -> None:
     await post(writer, tls_secret("existing", b"C0", b"K0"))
     async with watching(kube) as (watcher, changes):
         assert set(watcher.index) == {("default", "existing")} and changes == []  # initial list is silent
@@ -61,16 +63,22 @@ async def test_reports_tls_content_changes_only(kube: KubeClient, writer: httpx.
         await post(writer, opaque_secret("creds", {"password": b"x"}))
         await settle(lambda: len(changes) == 1, "added")
         rv_before = watcher.index["default", "web"].resource_version
-        await patch(writer, "web", {"metadata": {"labels": {"team": "a"}, "annotations": {"x": "y"}}})
-        await settle(lambda: watcher.index["default", "web"].resource_version != rv_before, "metadata churn")
+        await patch(writer, "web", {"metadata": {"annotations": {"x": "y"}}})
+        await settle(
+            lambda: watcher.index["default", "web"].resource_version != rv_before, "annotation churn"
+        )
+        assert len(changes) == 1, "an annotation selects nothing"
+        await patch(writer, "web", {"metadata": {"labels": {"team": "a"}}})
+        await settle(lambda: len(changes) == 2, "relabelled")  # a selector may now pick it
         renewed = tls_secret("web", b"C2", b"K2")
         await patch(writer, "web", {"data": renewed["data"]})
-        await settle(lambda: len(changes) == 2, "modified")
+        await settle(lambda: len(changes) == 3, "modified")
         response = await writer.delete(f"{secrets_path()}/web")
         assert response.status_code == 200
-        await settle(lambda: len(changes) == 3, "deleted")
+        await settle(lambda: len(changes) == 4, "deleted")
     assert changes == [
         ("default", "web", "added"),
+        ("default", "web", "relabelled"),
         ("default", "web", "modified"),
         ("default", "web", "deleted"),
     ]

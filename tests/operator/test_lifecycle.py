@@ -130,7 +130,13 @@ def test_deselected_secret_is_removed_and_others_stay(cluster: Cluster, operator
     cluster.tls_secret("a", labels=labels)
     cluster.tls_secret("b", labels=labels)
     cluster.tls_secret("unrelated")  # no label: never deployed
-    cluster.sync("sel", secretSelector={"matchLabels": labels}, bindings=[{"vserver": "cs_sni", "sni": True}])
+    # No drift check: the relabelling alone must trigger the sync.
+    cluster.sync(
+        "sel",
+        secretSelector={"matchLabels": labels},
+        bindings=[{"vserver": "cs_sni", "sni": True}],
+        driftCheckIntervalSeconds=0,
+    )
     obj = cluster.wait_ready("sel")
     assert sorted(e["secretName"] for e in obj["status"]["certificates"]) == ["a", "b"]
     assert cluster.certkey("default-unrelated") is None
@@ -139,16 +145,24 @@ def test_deselected_secret_is_removed_and_others_stay(cluster: Cluster, operator
     cluster.core.patch_namespaced_secret(
         "a", "default", {"metadata": {"labels": {"netscaler.certsync.dev/deploy": None}}}
     )
-    cluster.patch_sync("sel", {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "deselect-a"}}})
     obj = cluster.wait_sync(
         "sel", lambda o: [e["secretName"] for e in o["status"]["certificates"]] == ["b"], "only b remains"
     )
-    assert obj["status"]["lastHandledSyncRequest"] == "deselect-a"
     assert cluster.certkey("default-a") is None
     assert cluster.certkey("default-b") is not None
     assert cluster.bound("cs_sni") == [("default-b", True)]
     assert cluster.invariants() == []
     cluster.wait_event("sel", "Removed")
+
+    # Label "unrelated": it is selected and deployed, without a manual request either.
+    cluster.core.patch_namespaced_secret("unrelated", "default", {"metadata": {"labels": labels}})
+    cluster.wait_sync(
+        "sel",
+        lambda o: sorted(e["secretName"] for e in o["status"]["certificates"]) == ["b", "unrelated"],
+        "unrelated deployed once labelled",
+    )
+    assert sorted(cluster.bound("cs_sni")) == [("default-b", True), ("default-unrelated", True)]
+    assert cluster.invariants() == []
 
 
 def test_deleted_secret_of_a_selector_is_removed_promptly(cluster: Cluster, operator: OperatorThread) -> None:

@@ -55,13 +55,19 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     # event loop by the Secret watcher (a concurrent update dropped a renewal notice in a benchmark).
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
     async def track_triggers(
-        type: str | None, body: kopf.Body, namespace: str, name: str, spec: kopf.Spec, **_: Any
+        type: str | None,
+        body: kopf.Body,
+        namespace: str,
+        name: str,
+        spec: kopf.Spec,
+        status: kopf.Status,
+        **_: Any,
     ) -> None:
         if type == "DELETED":
             ctx.triggers.remove(namespace, name)
             guard.gone(body)
         else:
-            ctx.triggers.update(namespace, name, spec)
+            ctx.triggers.update(namespace, name, spec, status)
 
     async def sync(
         trigger: str,

@@ -5,11 +5,13 @@ a record per object (docs/decisions/006-tls-secret-watcher.md). `TLSSecretWatche
 
 * lists and watches with server-side selectors: always `fieldSelector=type=kubernetes.io/tls`,
   plus an optional label selector, in one namespace or all;
-* keeps a small index `(namespace, name) -> IndexEntry(resourceVersion, digest)`: a 32-byte
-  SHA-256 of tls.crt/tls.key/ca.crt, never the data itself, so memory per indexed Secret is a
-  small fraction of the Secret's JSON (operator memory in docs/benchmarks.md);
+* keeps a small index `(namespace, name) -> IndexEntry(resourceVersion, digest, labels)`: a
+  32-byte SHA-256 of tls.crt/tls.key/ca.crt and an 8-byte digest of the labels, never the data
+  or the labels themselves, so memory per indexed Secret is a small fraction of the Secret's
+  JSON (operator memory in docs/benchmarks.md);
 * calls `on_change(namespace, name, kind)` with kind `added`, `modified` or `deleted` when the TLS
-  content appears, changes or goes away; label/annotation-only updates just refresh the index;
+  content appears, changes or goes away, and `relabelled` when only the labels changed (a label
+  selector may have selected or deselected the Secret); annotation-only updates just refresh it;
 * survives server-side watch timeouts (resume by resourceVersion), `410 Gone` (relist, then diff
   the new list against the index, so changes missed meanwhile are still reported) and transport
   or server errors (reconnect with capped exponential backoff and jitter).
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import inspect
 import logging
 import random
@@ -37,7 +40,7 @@ __all__ = ["Backoff", "ChangeKind", "IndexEntry", "OnChange", "TLSSecretWatcher"
 
 logger = logging.getLogger(__name__)
 
-ChangeKind = Literal["added", "modified", "deleted"]
+ChangeKind = Literal["added", "modified", "deleted", "relabelled"]
 OnChange = Callable[[str, str, ChangeKind], Awaitable[None] | None]
 Key = tuple[str, str]
 
@@ -46,6 +49,7 @@ Key = tuple[str, str]
 class IndexEntry:
     resource_version: str
     digest: bytes  # SHA-256 of the TLS content, see secrets.tls_content_digest
+    labels: bytes = b""  # 8-byte digest of the labels: enough to notice a change, nothing more
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,23 @@ def _key(obj: Mapping[str, Any]) -> Key:
     return str(md.get("namespace") or ""), str(md.get("name") or "")
 
 
+def _labels_digest(obj: Mapping[str, Any]) -> bytes:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    text = "\n".join(f"{k}={v}" for k, v in sorted(labels.items()))
+    return hashlib.blake2b(text.encode(), digest_size=8).digest()
+
+
 def _entry(obj: Mapping[str, Any]) -> IndexEntry:
     rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
-    return IndexEntry(rv, tls_content_digest(obj))
+    return IndexEntry(rv, tls_content_digest(obj), _labels_digest(obj))
+
+
+def _change(old: IndexEntry, new: IndexEntry) -> ChangeKind | None:
+    if old.digest != new.digest:
+        return "modified"  # a sync re-reads the Secret, labels included
+    if old.labels != new.labels:
+        return "relabelled"
+    return None
 
 
 class TLSSecretWatcher:
@@ -151,8 +169,8 @@ class TLSSecretWatcher:
         self._index[key] = entry
         if old is None:
             await self._notify(key, "added")
-        elif old.digest != entry.digest:
-            await self._notify(key, "modified")
+        elif (kind := _change(old, entry)) is not None:
+            await self._notify(key, kind)
 
     async def _relisted(self, items: Iterable[Mapping[str, Any]]) -> None:
         fresh = {_key(obj): _entry(obj) for obj in items if obj.get("type") == keys.TLS_SECRET_TYPE}
@@ -169,8 +187,8 @@ class TLSSecretWatcher:
         for key in sorted(fresh):
             if key not in old:
                 await self._notify(key, "added")
-            elif old[key].digest != fresh[key].digest:
-                await self._notify(key, "modified")
+            elif (kind := _change(old[key], fresh[key])) is not None:
+                await self._notify(key, kind)
         self.ready.set()
 
     async def _notify(self, key: Key, kind: ChangeKind) -> None:

@@ -68,7 +68,15 @@ class SecretChanges:
             version = "deleted-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%f")
         else:
             version = entry.resource_version if entry else dt.datetime.now(dt.UTC).strftime("%H%M%S.%f")
-        await secret_changed(self.ctx.triggers, namespace, name, version, self.labels_of, self.annotate)
+        await secret_changed(
+            self.ctx.triggers,
+            namespace,
+            name,
+            version,
+            self.labels_of,
+            self.annotate,
+            relabelled=kind == "relabelled",
+        )
 
 
 def start_secret_watchers(

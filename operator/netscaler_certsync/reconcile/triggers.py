@@ -1,8 +1,14 @@
 """Which CertificateSyncs a changed TLS Secret concerns: a small in-memory index, no Secret data.
 
-Fed from kopf events on CertificateSyncs (explicit Secret names, label selector, autoSync) and
-queried by the TLS Secret watcher's callback. Holds one small entry per CertificateSync, so its
-memory follows the number of syncs, not the number of Secrets in the cluster.
+Fed from kopf events on CertificateSyncs (explicit Secret names, label selector, autoSync, and
+the Secrets the status says the sync deployed) and queried by the TLS Secret watcher's callback.
+Holds one small entry per CertificateSync, so its memory follows the number of syncs and what
+they deploy, not the number of Secrets in the cluster.
+
+A relabelled Secret concerns the selector-based syncs whose selection it may have entered or
+left: those whose selector matches its new labels, and those that were using it (listed in
+status, or marked here when a relabelling selected it and the status does not show it yet: a
+deselection that follows quickly must still reach the sync that is deploying it).
 """
 
 from __future__ import annotations
@@ -27,14 +33,21 @@ class SyncTrigger:
     secrets: frozenset[str]
     selector: Mapping[str, Any] | None
     auto_sync: bool
+    #: Secrets the status lists as deployed (any state but Removed)
+    deployed: frozenset[str] = frozenset()
 
 
-def trigger_of(spec: Mapping[str, Any]) -> SyncTrigger:
+def trigger_of(spec: Mapping[str, Any], status: Mapping[str, Any] | None = None) -> SyncTrigger:
     names = frozenset(
         str(c.get("secretName")) for c in spec.get("certificates") or () if isinstance(c, Mapping)
     )
     selector = spec.get("secretSelector") or None
-    return SyncTrigger(names, selector, auto_sync(spec))
+    deployed = frozenset(
+        str(e.get("secretName"))
+        for e in (status or {}).get("certificates") or ()
+        if isinstance(e, Mapping) and e.get("state") != "Removed"
+    )
+    return SyncTrigger(names, selector, auto_sync(spec), deployed)
 
 
 def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
@@ -58,15 +71,43 @@ def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> 
 class TriggerIndex:
     def __init__(self) -> None:
         self._by_sync: dict[tuple[str, str], SyncTrigger] = {}
+        #: Secrets a relabelling selected for a sync whose status does not list them yet
+        self._entering: dict[tuple[str, str], set[str]] = {}
 
     def __len__(self) -> int:
         return len(self._by_sync)
 
-    def update(self, namespace: str, name: str, spec: Mapping[str, Any]) -> None:
-        self._by_sync[(namespace, name)] = trigger_of(spec)
+    def update(
+        self, namespace: str, name: str, spec: Mapping[str, Any], status: Mapping[str, Any] | None = None
+    ) -> None:
+        trig = trigger_of(spec, status)
+        self._by_sync[(namespace, name)] = trig
+        entering = self._entering.get((namespace, name))
+        if entering:
+            entering -= trig.deployed  # the status speaks for these now
+            if not entering:
+                del self._entering[(namespace, name)]
 
     def remove(self, namespace: str, name: str) -> None:
         self._by_sync.pop((namespace, name), None)
+        self._entering.pop((namespace, name), None)
+
+    def relabelled(self, namespace: str, secret: str, labels: Mapping[str, str] | None) -> list[str]:
+        """Selector-based syncs (with autoSync) whose selection `secret`, now labelled `labels`
+        (None: gone), may have entered or left."""
+        out = []
+        for (ns, name), trig in self._by_sync.items():
+            if ns != namespace or not trig.auto_sync or trig.selector is None or secret in trig.secrets:
+                continue
+            entering = self._entering.get((ns, name), set())
+            now = labels is not None and selector_matches(trig.selector, labels)
+            if now or secret in trig.deployed or secret in entering:
+                out.append(name)
+            if now and secret not in trig.deployed:
+                self._entering.setdefault((ns, name), set()).add(secret)
+            elif not now:
+                entering.discard(secret)
+        return sorted(out)
 
     def has_selectors(self, namespace: str) -> bool:
         return any(ns == namespace and t.selector is not None for (ns, _), t in self._by_sync.items())
@@ -104,12 +145,22 @@ async def secret_changed(
     version: str,
     labels_of: LabelsOf,
     annotate: Annotate,
+    *,
+    relabelled: bool = False,
 ) -> list[str]:
-    """Mark every CertificateSync (with autoSync) that uses `secret`; returns their names."""
+    """Mark every CertificateSync (with autoSync) that uses `secret`; returns their names.
+
+    `relabelled`: only the Secret's labels changed, so only selections can have changed.
+    """
     labels = None
-    if version != "deleted" and index.has_selectors(namespace):
-        labels = await labels_of(namespace, secret)
-    names = index.syncs_for(namespace, secret, labels)
+    if relabelled:
+        if not index.has_selectors(namespace):
+            return []
+        names = index.relabelled(namespace, secret, await labels_of(namespace, secret))
+    else:
+        if version != "deleted" and index.has_selectors(namespace):
+            labels = await labels_of(namespace, secret)
+        names = index.syncs_for(namespace, secret, labels)
     logger.debug("TLS Secret %s/%s changed (%s): syncing %s", namespace, secret, version, names or "nothing")
     for name in names:
         try:
