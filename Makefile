@@ -9,13 +9,14 @@ STAMP := $(VENV)/.installed-stamp
 # it is found on this path by the demo, the benchmarks, import-linter and (via pyproject) pytest.
 export PYTHONPATH := $(CURDIR)/devkit
 
-.PHONY: help venv test lint format demo bench tools e2e image clean
+.PHONY: help venv test lint format demo bench soak tools e2e image clean
 
 help:
 	@echo "make demo   - the operator syncing a certificate to a (simulated) NetScaler"
 	@echo "make test   - lint, import-linter and every test tier"
 	@echo "make lint   - ruff, import-linter, the reasons check and vulture only"
 	@echo "make bench  - benchmarks; results go to docs/benchmarks.md"
+	@echo "make soak   - the chaos tier, long: SEEDS=\"1 2 3\" MINUTES=5 per seed"
 	@echo "make tools  - fetch helm and kubectl into .tools/bin when the system lacks them"
 
 $(STAMP): pyproject.toml
@@ -48,6 +49,13 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
+
+SEEDS ?= 1 2 3
+MINUTES ?= 5
+
+soak: $(STAMP)
+	CERTSYNC_CHAOS_SEEDS="$(SEEDS)" CERTSYNC_CHAOS_SECONDS=$$(( $(MINUTES) * 60 )) \
+		$(PY) -m pytest tests/chaos -q -p no:cacheprovider $(PYTEST_ARGS)
 
 e2e:
 	bash hack/e2e-kind.sh

@@ -1,0 +1,106 @@
+"""The processes of a chaos run: the emulated Kubernetes API served standalone, the operator as
+`netscaler-certsync run` (killed with SIGKILL and restarted at will), the NITRO simulator.
+
+Each is started here and stopped by its own handle. The emulator's module is named in one place
+(`K8S_SERVE`), so moving the test kit is a one-line change.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+from kubernetes import client, config
+
+from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
+
+#: The emulated Kubernetes API, served for other processes (kubeconfig written on start).
+K8S_SERVE = "netscaler_certsync.testing.k8s_serve"
+
+
+class Emulator:
+    """`python -m K8S_SERVE` as its own process; the operator and the test reach it by kubeconfig."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.kubeconfig = workdir / "kubeconfig"
+        self._log = (workdir / "emulator.log").open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", K8S_SERVE, "--kubeconfig", str(self.kubeconfig)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while not self.kubeconfig.exists():  # written once it listens
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"emulator did not start: see {workdir / 'emulator.log'}")
+            time.sleep(0.05)
+        self.api = config.new_client_from_config(config_file=str(self.kubeconfig))
+
+    def stop(self) -> None:
+        self.api.close()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=15)
+        self._log.close()
+
+
+class Operator:
+    """The operator process; `kill()` is kill -9 (no clean-up, no logout), `start()` a new one."""
+
+    def __init__(self, kubeconfig: Path, log_path: Path) -> None:
+        self.kubeconfig = kubeconfig
+        self._log: IO[str] = log_path.open("w")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.kills = 0
+
+    def start(self) -> None:
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "netscaler_certsync", "run", "--liveness", "", "--metrics-port", "0",
+             "--verbose"],
+            env={**os.environ, "KUBECONFIG": str(self.kubeconfig)},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()  # SIGKILL: whatever it was doing stops mid-way
+            self.proc.wait(timeout=15)
+            self.kills += 1
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        self._log.close()
+
+
+def start_simulator(seed: int) -> SimulatorThread:
+    cfg = SimulatorConfig(
+        ssl_vservers=("vs_https", "vs_two", "vs_foreign", "cs_sni:cs"),
+        sni_vservers=("cs_sni",),
+        seed=seed,
+        log_requests=False,
+    )
+    return SimulatorThread(cfg).start()
+
+
+def core(api: client.ApiClient) -> client.CoreV1Api:
+    return client.CoreV1Api(api)
