@@ -118,23 +118,15 @@ class World:
         """One random change; returns what it did (the run's log, for reproducing a seed)."""
         rng = self.rng
         kind = rng.choices(
-            [
-                "renew",
-                "renew-same-key",
-                "renew-new-issuer",
-                "bindings",
-                "label",
-                "selector",
-                "delete",
-                "create",
-            ],
-            weights=[3, 2, 2, 2, 3, 1, 1, 2],
+            ["renew", "bindings", "label", "selector", "delete", "create"], weights=[7, 2, 3, 1, 1, 2]
         )[0]
-        if kind.startswith("renew"):
+        if kind == "renew":  # new key or the same key (--reuse-key), same issuer or the other one
             name = rng.choice(sorted(self.secrets))
-            self._renew(name, same_key=kind == "renew-same-key", new_issuer=kind == "renew-new-issuer")
+            same_key, new_issuer = rng.random() < 0.4, rng.random() < 0.4
+            self._renew(name, same_key=same_key, new_issuer=new_issuer)
             s = self.secrets[name]
-            what = f"{kind} {name} (serial {s.leaf.serial_hex}, issuer {s.issuer})"
+            how = ("same key" if same_key else "new key") + (", new issuer" if new_issuer else "")
+            what = f"renew {name} ({how}; serial {s.leaf.serial_hex}, issuer {s.issuer})"
         elif kind == "bindings":
             sync = rng.choice(sorted(NAMED))
             bindings = rng.choice(NAMED[sync][1])
