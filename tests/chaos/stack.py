@@ -17,10 +17,11 @@ from typing import IO
 
 from kubernetes import client, config
 
+import certsync_devkit
 from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
 
 #: The emulated Kubernetes API, served for other processes (kubeconfig written on start).
-K8S_SERVE = "netscaler_certsync.testing.k8s_serve"
+K8S_SERVE = "certsync_devkit.k8s_serve"
 
 
 class Emulator:
@@ -29,8 +30,11 @@ class Emulator:
     def __init__(self, workdir: Path) -> None:
         self.kubeconfig = workdir / "kubeconfig"
         self._log = (workdir / "emulator.log").open("w")
+        devkit = str(Path(certsync_devkit.__file__).resolve().parent.parent)  # not installed: on the path
+        path = os.pathsep.join(p for p in (devkit, os.environ.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", K8S_SERVE, "--kubeconfig", str(self.kubeconfig)],
+            env={**os.environ, "PYTHONPATH": path},
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from netscaler_certsync.testing.pki import TestPKI
+from certsync_devkit.pki import TestPKI
 from tests.chaos.stack import Emulator, Operator, start_simulator
 from tests.chaos.world import FOREIGN_CERTKEY, FOREIGN_FILES, World
 from tests.operator.harness import Cluster, admin, nitro

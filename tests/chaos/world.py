@@ -18,9 +18,9 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.pki import Issued, TestPKI, make_leaf, pem_bundle
 from netscaler_certsync.k8s import keys
-from netscaler_certsync.testing import k8s_builders as build
-from netscaler_certsync.testing.pki import Issued, TestPKI, make_leaf, pem_bundle
 
 NS = "default"
 G, V = keys.GROUP, keys.VERSION

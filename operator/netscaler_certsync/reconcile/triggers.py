@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from netscaler_certsync.engine.model import CertState
 from netscaler_certsync.k8s import keys
 from netscaler_certsync.reconcile.specs import auto_sync
 
@@ -45,7 +46,7 @@ def trigger_of(spec: Mapping[str, Any], status: Mapping[str, Any] | None = None)
     deployed = frozenset(
         str(e.get("secretName"))
         for e in (status or {}).get("certificates") or ()
-        if isinstance(e, Mapping) and e.get("state") != "Removed"
+        if isinstance(e, Mapping) and e.get("state") != CertState.REMOVED
     )
     return SyncTrigger(names, selector, auto_sync(spec), deployed)
 
