@@ -5,6 +5,7 @@ the appliance's state read back as plain data."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from certsync_devkit.pki import Issued, pem_bundle
@@ -51,8 +52,16 @@ class Harness:
     a fresh "process"), and records carried from one apply to the next, the intent stored before
     the first write (as the operator stores it in the status) and the result after."""
 
-    def __init__(self, sim: Simulator, *, appliances: Appliances | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        sim: Simulator,
+        *,
+        appliances: Appliances | None = None,
+        credentials: Credentials = Credentials("nsroot", "nsroot"),
+        **options: Any,
+    ) -> None:
         self.sim = sim
+        self.credentials = credentials
         self.records = Records()
         self.options = SyncOptions(**{"owner": OWNER, **options})
         self.appliances = appliances if appliances is not None else Appliances()
@@ -62,7 +71,7 @@ class Harness:
 
     async def store_intent(self, records: Records) -> None:
         self.intents.append(records)
-        self.records = records
+        self.records = replace(records, pending=True)  # as reconcile/intent.py stores it
 
     def restart(self) -> None:
         """A new operator process: the engine state is gone, the stored records stay."""
@@ -72,7 +81,7 @@ class Harness:
         kwargs.setdefault("tls", TLSConfig(ca_pem=self.sim.ca_pem))
         kwargs.setdefault("retry", RetryPolicy(attempts=2, base_delay=0.0))
         kwargs.setdefault("on_request", self.hooks)
-        return NitroClient(self.sim.url, Credentials("nsroot", "nsroot"), **kwargs)
+        return NitroClient(self.sim.url, self.credentials, **kwargs)
 
     async def apply(self, certs: Sequence[DesiredCertificate], **overrides: Any) -> ApplianceResult:
         options = SyncOptions(**{**self.options.__dict__, **overrides})

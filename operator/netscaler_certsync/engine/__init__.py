@@ -12,7 +12,8 @@ Public surface::
 - `Records`: what the last apply reported (store `result.records.to_dict()`, pass
   `Records.from_dict(...)` next time); with the owner tag in file names it decides ownership.
   `on_intent(records)` is awaited before the first write of an apply that may create what no
-  record names yet (a certkey, a binding): store those records the same way before returning.
+  record names yet (a certkey, a binding): store those records the same way before returning,
+  marked `pending` (`Records.pending`: the next apply then saves, whatever the apply did).
 - `ApplianceResult`: per-certificate `CertificateResult`s (certkey, serial, notAfter,
   fingerprint, bound vservers, state, reason, message), `changed`, `saved`, request counts,
   the new records, the plan as lines (`operations`), clean-up `warnings`, and `not_saved` (why

@@ -141,11 +141,16 @@ class Records:
     certificates: tuple[CertRecord, ...] = ()
     unsaved: bool = False
     """The last apply changed the appliance but could not save: the next one saves."""
+    pending: bool = False
+    """An intent stored before an apply wrote, which no result has replaced: that apply may have
+    written without saving (the process stopped, or it failed), so the next one saves."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"certificates": [r.to_dict() for r in self.certificates]}
         if self.unsaved:
             out["unsaved"] = True
+        if self.pending:
+            out["pending"] = True
         return out
 
     @classmethod
@@ -154,6 +159,7 @@ class Records:
         return cls(
             tuple(CertRecord.from_dict(r) for r in data.get("certificates", ())),
             bool(data.get("unsaved", False)),
+            bool(data.get("pending", False)),
         )
 
     def for_id(self, cert_id: str) -> list[CertRecord]:
@@ -223,7 +229,7 @@ class ApplianceResult:
     warnings: tuple[str, ...] = field(default=())
     """Clean-up that failed without affecting any certificate (e.g. an unused CA still referenced)."""
     not_saved: str | None = None
-    """Why the configuration is not saved (the save, or asking whether one is needed, failed):
+    """Why the configuration is not saved (the save failed):
     the changes are live, but a reboot of the appliance would lose them. None when saved."""
 
     @property

@@ -15,6 +15,11 @@ with nobody queued behind it is saved straight away, as before.
 Each member waits for the save and reports its outcome (saved, or the save's error) as if it had
 saved alone. A member that is cancelled while waiting does not stop the save for the others: the
 save goes through the client of a member still waiting.
+
+The queue also knows whether this process wrote to the appliance since its last save (`unsaved`):
+an apply cut short after writing never saves, and the next apply there must. That is how the
+operator decides to save without asking the appliance (`show ns config`, which the documented
+least-privilege command policy does not allow; docs/decisions/110-save-without-asking.md).
 """
 
 from __future__ import annotations
@@ -41,15 +46,15 @@ class _Batch:
 BUSY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
-async def _save_through_a_member(batch: _Batch) -> None:
+async def _save_through_a_member(batch: _Batch) -> bool:
     """Save with the newest member's client; if that member was cancelled meanwhile (and so may
-    have closed its client), try the next one."""
+    have closed its client), try the next one. False: nobody was left to save through."""
     busy = iter(BUSY_DELAYS)
     while batch.clients:
         client = batch.clients[-1]
         try:
             await client.save_config()
-            return
+            return True
         except ne.APIError as exc:
             if exc.errorcode == ne.ErrorCode.SAVE_IN_PROGRESS and (delay := next(busy, None)) is not None:
                 await asyncio.sleep(delay)
@@ -59,8 +64,9 @@ async def _save_through_a_member(batch: _Batch) -> None:
         except Exception:
             if client in batch.clients or not batch.clients:
                 raise
-    # Every member was cancelled: nobody to tell. Their next applies find the configuration
-    # unsaved (they did not finish cleanly, so they ask the appliance) and save it.
+    # Every member was cancelled: nobody to tell. The queue still counts their writes as unsaved,
+    # so the next apply to this appliance saves them.
+    return False
 
 
 class SaveQueue:
@@ -74,6 +80,21 @@ class SaveQueue:
         """Commit tasks in flight (asyncio keeps only weak references to tasks)."""
         self.saving = False
         """A save is being made (under the lock): for tests and diagnostics."""
+        self._written = 0
+        """Applies of this process that sent a write here."""
+        self._covered = 0
+        """How many of those a save made, or one queued, covers."""
+        self._saved = 0
+        """How many of those the last successful save covered."""
+
+    def wrote(self) -> None:
+        """An apply sent at least one write (whether or not it went on to save)."""
+        self._written += 1
+
+    @property
+    def unsaved(self) -> bool:
+        """This process wrote here and no save made or queued since covers it."""
+        return self._written > self._covered
 
     def _forget(self, priority: Priority, batch: _Batch) -> None:
         if self._pending.get(priority) is batch:
@@ -84,13 +105,19 @@ class SaveQueue:
             async with self._lock.turn(priority):
                 self._forget(priority, batch)  # from here on, an apply wanting a save starts the next group
                 self.saving = True
+                upto = self._written  # under the lock: every write so far is in this save
                 try:
-                    await _save_through_a_member(batch)
+                    if await _save_through_a_member(batch):
+                        self._saved = max(self._saved, upto)
+                    else:
+                        self._covered = self._saved
                 finally:
                     self.saving = False
         except Exception as exc:  # every member hears how the save ended
+            self._covered = self._saved  # what it was to cover is unsaved again
             batch.done.set_exception(exc)
         except BaseException:  # cancelled: the operator is stopping
+            self._covered = self._saved
             batch.done.cancel()
             raise
         else:
@@ -114,6 +141,7 @@ class SaveQueue:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
         batch.clients.append(client)
+        self._covered = max(self._covered, self._written)
         try:
             await asyncio.shield(batch.done)
         except asyncio.CancelledError:

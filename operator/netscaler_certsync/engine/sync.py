@@ -126,17 +126,13 @@ def _result(cp: CertPlan, outcome: ApplyOutcome | None, dry_run: bool) -> Certif
     )
 
 
-async def _needs_save(
-    client: NitroClient, counter: Counter, *, changed: bool, unsure: bool, unsaved: bool
-) -> bool:
-    """Save when this apply wrote, or the last save failed; when an earlier apply may have been
-    interrupted between writing and saving (it did not finish cleanly, or the records it would
-    have returned are missing), ask the appliance whether its running configuration is unsaved."""
-    if changed or unsaved:
-        return True
-    if not unsure:
-        return False
-    return (await client.config_state()).changed
+def _needs_save(*, wrote: bool, previous: Records, entry: Appliance) -> bool:
+    """Save when this apply sent a write, when an apply of this process wrote here and did not
+    save (it was cut short), or when the records say an earlier one may not have saved: its save
+    failed (`unsaved`), or it stored its intent and never reported (`pending`, a process that
+    stopped mid-apply). The appliance is never asked (`show ns config` is not in the documented
+    least-privilege policy, docs/decisions/110-save-without-asking.md)."""
+    return wrote or previous.unsaved or previous.pending or entry.saves.unsaved
 
 
 def _partial(cp: CertPlan, applied: Sequence[Operation]) -> list[CertRecord]:
@@ -207,8 +203,8 @@ async def _keep_snapshot(
 
 
 def _save_failed(exc: ne.NitroError) -> str:
-    """Why the configuration is not saved, after a save (or the check whether one is needed)
-    failed; trouble with the whole appliance (transport, authentication) aborts instead."""
+    """Why the configuration is not saved, after a save failed; trouble with the whole appliance
+    (transport, authentication) aborts instead."""
     if isinstance(exc, ne.TransportError | ne.AuthenticationError):
         raise to_aborted(exc) from exc
     return f"saving the configuration failed: {exc}"
@@ -248,6 +244,8 @@ async def sync_appliance(
             applied = await _sync(client, desired, previous, options, counter, entry, on_intent)
         finally:
             client.on_request.remove(counter)
+            if counter.writes:
+                entry.saves.wrote()  # unsaved until a save covers it, however this apply ends
     # The lock is released: the save is shared with the applies queued behind this one.
     if on_applied is not None:
         on_applied()
@@ -322,15 +320,8 @@ async def _sync(
     ]
     if Group.gc() in outcome.failed:
         warnings.append(f"clean-up of leftover files failed: {outcome.failed[Group.gc()][1]}")
-    needs_save, not_saved = False, None
-    try:
-        needs_save = await _needs_save(
-            client, counter, changed=changed, unsure=scan or records != previous, unsaved=previous.unsaved
-        )
-    except ne.NitroError as exc:  # asking whether the configuration is saved failed
-        not_saved = _save_failed(exc)
-        records = replace(records, unsaved=True)
-    clean = not outcome.failed and not warnings and not_saved is None
+    needs_save = _needs_save(wrote=counter.writes > 0, previous=previous, entry=entry)
+    clean = not outcome.failed and not warnings
     if clean:
         await _keep_snapshot(client, entry, state, p, options, listed_at)
     result = ApplianceResult(
@@ -342,6 +333,5 @@ async def _sync(
         writes=counter.writes,
         operations=lines,
         warnings=tuple(warnings),
-        not_saved=not_saved,
     )
     return _Applied(result, needs_save, clean)

@@ -169,8 +169,11 @@ async def sync_connection(
         except (SyncAborted, NitroError, OSError) as exc:  # e.g. a CA bundle that cannot be loaded
             raise appliance_failure(exc, endpoint) from exc
     except ReconcileError as error:
-        # Intent stored and then the apply failed: it may have created any of it (reconcile/intent.py).
-        return ConnectionRun(connection_name, intents.stored.get(connection_name, previous), None, error)
+        # Intent stored and then the apply failed: it may have created any of it (reconcile/intent.py),
+        # and not saved it: still pending, so the next apply saves.
+        stored = intents.stored.get(connection_name)
+        records = previous if stored is None else replace(stored, pending=True)
+        return ConnectionRun(connection_name, records, None, error)
     return ConnectionRun(connection_name, result.records, result, None, seen.certkeys, seen.verifications)
 
 
