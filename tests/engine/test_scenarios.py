@@ -249,6 +249,17 @@ async def test_dry_run_writes_nothing_and_lists_the_plan(h: Harness, pki: TestPK
     assert res.certificates[0].state == CertState.PLANNED
     assert any(line.startswith("bind certkey") for line in res.operations)
     assert h.records.certificates == ()
+    # It says what it would do: "created" where nothing was created misled (issue 17).
+    name = d.name
+    assert res.certificates[0].message == (
+        f"dry run: would create certkey {name} (serial {d.material.leaf.serial}); nothing was written"
+    )
+    await h.apply([d])
+    renewed = desired(pki.leaf(), [pki.intermediate], bindings=[HTTPS])
+    again = await h.apply([renewed], dry_run=True)
+    assert again.certificates[0].message.startswith(f"dry run: would renew certkey {name} (serial")
+    same = await h.apply([d], dry_run=True)  # what is deployed: nothing planned, nothing "would"
+    assert same.certificates[0].state == CertState.SYNCED and "would" not in same.certificates[0].message
 
 
 async def test_bad_credentials_abort_with_a_reason(sim: Simulator, pki: TestPKI) -> None:

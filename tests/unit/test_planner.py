@@ -335,6 +335,20 @@ def test_inactive_certificate_is_unbound_deleted_with_files_and_ca_collected(
     cp = only(p, Action.REMOVE)
     assert cp.records_ok == ()
     assert cp.reason == reasons.Removed
+    if cause == "expired":  # when, so the user can compare it with the Secret (issue 17)
+        assert cp.message == f"certkey {d.name} removed (expired on {d.material.leaf.not_after:%Y-%m-%d})"
+
+
+def test_an_expired_certificate_never_deployed_says_when_it_expired(pki: TestPKI) -> None:
+    leaf = pki.leaf()
+    d = want(leaf, bindings=[HTTPS])
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=365)
+    cp = only(make_plan([d], snapshot(files=[]), now=later), Action.FAILED)
+    assert cp.reason == reasons.CertificateExpired
+    assert cp.message == (
+        f"certificate {d.material.leaf.common_name!r} (serial {d.material.leaf.serial}) expired on "
+        f"{d.material.leaf.not_after:%Y-%m-%d}; not deployed"
+    )
 
 
 def test_removal_disabled_keeps_everything(pki: TestPKI) -> None:

@@ -74,6 +74,8 @@ def test_wrong_type_keeps_its_reason_and_message(pki: TestPKI) -> None:
     secret = build.opaque_secret("web", {"tls.crt": leaf.cert_pem, "tls.key": leaf.key_pem})
     expected = "Secret default/web has type 'Opaque', expected kubernetes.io/tls"
     assert _read(secret) == ("WrongSecretType", expected)
+    del secret["type"]  # no type is Opaque to the API server; the message said "type None"
+    assert _read(secret) == ("WrongSecretType", expected)
 
 
 @pytest.mark.parametrize(

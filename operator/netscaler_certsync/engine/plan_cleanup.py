@@ -102,7 +102,9 @@ def plan_removal(ctx: PlanContext, r: CertRecord, cause: str, *, visible: bool =
         )
         return
     ctx.ops.extend(ops + delete_ops(ctx, group, name))
-    why = "expired" if cause == reasons.CertificateExpired else "no longer selected"
+    why = "no longer selected"
+    if cause == reasons.CertificateExpired:
+        why = f"expired on {r.not_after[:10]}" if r.not_after else "expired"
     note(Action.REMOVE, reasons.Removed, f"certkey {name} removed ({why})", records_failed=(r,))
 
 

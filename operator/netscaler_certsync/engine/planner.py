@@ -34,6 +34,14 @@ from netscaler_certsync.engine.plan_types import Action, CertPlan, Plan, PlanCon
 from netscaler_certsync.engine.state import ApplianceState
 
 
+def _expired(d: DesiredCertificate) -> str:
+    """Which certificate expired, and when: the user compares it with the Secret."""
+    if d.material is not None:
+        leaf = d.material.leaf
+        return f"certificate {leaf.common_name!r} (serial {leaf.serial}) expired on {leaf.not_after:%Y-%m-%d}"
+    return d.problem.message if d.problem is not None else "the certificate has expired"
+
+
 def plan(
     desired: Sequence[DesiredCertificate],
     state: ApplianceState,
@@ -48,6 +56,7 @@ def plan(
     active: list[DesiredCertificate] = []
     broken: list[DesiredCertificate] = []
     inactive: dict[str, str] = {}
+    expiries: dict[str, str] = {}
     seen: set[str] = set()
     for d in desired:
         if d.id in seen:
@@ -58,6 +67,7 @@ def plan(
         )
         if expired:
             inactive[d.id] = reasons.CertificateExpired
+            expiries[d.id] = _expired(d)
         elif d.material is None or d.problem is not None:
             broken.append(d)
         else:
@@ -85,7 +95,7 @@ def plan(
                     Group.remove(cert_id),
                     Action.FAILED,
                     reasons.CertificateExpired,
-                    "the certificate has expired; not deployed",
+                    f"{expiries[cert_id]}; not deployed",
                 )
             )
     plan_leftovers(ctx)

@@ -92,14 +92,35 @@ async def gather_and_plan(
     return state, result
 
 
-def _result(cp: CertPlan, outcome: ApplyOutcome | None, dry_run: bool) -> CertificateResult:
+#: What a dry run says of each action: the plan's messages say what was done, and a dry run did none of it.
+_WOULD = {
+    Action.CREATE: "would create certkey {name}",
+    Action.RENEW: "would renew certkey {name}",
+    Action.REPLACE: "would replace certkey {name} with a new certkey",
+    Action.UPDATE: "would update the links or bindings of certkey {name}",
+    Action.REMOVE: "would remove certkey {name}",
+}
+
+
+def _would(cp: CertPlan) -> str:
+    text = _WOULD[cp.action].format(name=cp.certkey or cp.id)
+    serial = cp.desired.material.leaf.serial if cp.desired and cp.desired.material else None
+    if serial and cp.action is not Action.REMOVE:
+        text += f" (serial {serial})"
+    return f"dry run: {text}; nothing was written"
+
+
+def _result(
+    cp: CertPlan, outcome: ApplyOutcome | None, planned: set[Group] | None = None
+) -> CertificateResult:
+    """`planned`: in a dry run, the groups the plan has operations for (None: not a dry run)."""
     failure = outcome.failed.get(cp.group) if outcome else None
     d = cp.desired
     m = d.material if d else None
     if failure is not None:
         state, (reason, message) = CertState.FAILED, failure
-    elif dry_run and cp.action not in (Action.UNCHANGED, Action.FAILED):
-        state, reason, message = CertState.PLANNED, reasons.Planned, f"dry run: {cp.message}"
+    elif planned is not None and cp.group in planned and cp.action in _WOULD:
+        state, reason, message = CertState.PLANNED, reasons.Planned, _would(cp)
     else:
         state, reason, message = _STATE_OF.get(cp.action, CertState.SYNCED), cp.reason, cp.message
     # Report what is deployed: the new certificate only when its operations took effect.
@@ -294,7 +315,9 @@ async def _sync(
         if not scan:
             entry.clean.add(options.owner)  # nothing was written: as clean as before
         dry = ApplianceResult(
-            certificates=tuple(_result(cp, None, True) for cp in p.certificates if cp.visible),
+            certificates=tuple(
+                _result(cp, None, {op.group for op in p.operations}) for cp in p.certificates if cp.visible
+            ),
             records=previous,
             changed=False,
             saved=False,
@@ -325,7 +348,7 @@ async def _sync(
     if clean:
         await _keep_snapshot(client, entry, state, p, options, listed_at)
     result = ApplianceResult(
-        certificates=tuple(_result(cp, outcome, False) for cp in p.certificates if cp.visible),
+        certificates=tuple(_result(cp, outcome) for cp in p.certificates if cp.visible),
         records=records,
         changed=changed,
         saved=False,

@@ -104,7 +104,9 @@ def read_certificate(raw: Mapping[str, Any], *, include_ca_crt: bool = False) ->
     """
     namespace, name, rv = _identity(raw)
     if raw.get("type") != keys.TLS_SECRET_TYPE:
-        message = f"Secret {namespace}/{name} has type {raw.get('type')!r}, expected {keys.TLS_SECRET_TYPE}"
+        # No type is what the API server stores as Opaque: never print "type None".
+        kind = raw.get("type") or "Opaque"
+        message = f"Secret {namespace}/{name} has type {kind!r}, expected {keys.TLS_SECRET_TYPE}"
         raise SecretError(WrongSecretType, namespace, name, message)
     return MaterialInputs(
         namespace=namespace,
