@@ -237,6 +237,10 @@ async def test_unknown_vserver_and_appliance_refusal_fail_only_their_certificate
     assert by_id[mismatched.id] == (CertState.FAILED, reasons.KeyMismatch)
     assert by_id[fine.id] == (CertState.SYNCED, reasons.Synced)
     assert set(certkeys(h.sim)) == {fine.name}
+    # The message names the vservers there are, so a typo shows (issue 17).
+    assert next(c for c in res.certificates if c.id == missing.id).message == (
+        "no SSL virtual server named vs_nowhere; the SSL vservers there are vs_https, vs_sni, vs_two"
+    )
     # The failed one left its uploaded files; the next apply (still failing) does not pile up more.
     await h.apply([missing, not_ssl, mismatched, fine])
     assert len(files(h.sim)) <= 4

@@ -235,6 +235,20 @@ def _decided(
     return Decision(name, tuple(ops), action, reason, message, kept=handover.record)
 
 
+#: How many existing vserver names a VServerNotFound message lists (a large appliance has thousands).
+NAMES_LISTED = 10
+
+
+def _no_such_vserver(unknown: list[str], known: frozenset[str]) -> str:
+    """Which names are unknown, and which SSL vservers the appliance does have (a typo shows)."""
+    names = sorted(known)
+    listed = ", ".join(names[:NAMES_LISTED]) + (
+        f" and {len(names) - NAMES_LISTED} more" if len(names) > NAMES_LISTED else ""
+    )
+    there = f"the SSL vservers there are {listed}" if names else "the appliance has no SSL vserver"
+    return f"no SSL virtual server named {', '.join(unknown)}; {there}"
+
+
 def _precheck(ctx: PlanContext, d: DesiredCertificate) -> Refusal | None:
     """Why `d` must fail before any write (its chain or a vserver cannot be had), if it must."""
     assert d.material is not None
@@ -246,7 +260,7 @@ def _precheck(ctx: PlanContext, d: DesiredCertificate) -> Refusal | None:
         known = ctx.state.bound_vservers() | ctx.state.vservers
         unknown = sorted({b.vserver for b in d.bindings if b.vserver not in known})
         if unknown:
-            return Refusal(reasons.VServerNotFound, f"no SSL virtual server named {', '.join(unknown)}")
+            return Refusal(reasons.VServerNotFound, _no_such_vserver(unknown, known))
     if d.name in ctx.used_names:
         return Refusal(
             reasons.NameCollision, f"certkey name {d.name} is used by another certificate of this sync"

@@ -23,7 +23,8 @@ READY = "Ready"
 RECONCILING = "Reconciling"
 STALLED = "Stalled"
 # ... the NetScalerConnection's detail ...
-TLS_VERIFIED = "TLSVerified"  # is the appliance's own certificate verified (False: insecureSkipVerify)
+TLS_VERIFIED = "TLSVerified"  # is the appliance's own certificate verified (False: skipped, http, failed)
+AUTHENTICATED = "Authenticated"  # did the appliance accept the credentials (Unknown: not reached)
 # ... and the CertificateSync's details.
 SECRETS_VALID = "SecretsValid"  # every selected Secret holds usable material
 CERTIFICATES_UPLOADED = "CertificatesUploaded"  # every certificate is on every appliance
@@ -102,6 +103,16 @@ def stalled(reason: str, message: str) -> list[Condition]:
         Condition(READY, "False", reason, message),
         Condition(RECONCILING, "False", reason, ""),
         Condition(STALLED, "True", reason, message),
+    ]
+
+
+def idle(reason: str, message: str) -> list[Condition]:
+    """Nothing to do and nothing wrong, but not what the spec asks deployed (a dry run): Ready=False
+    says it is not deployed; no Reconciling, no Stalled (kstatus: Current, Argo CD: Suspended)."""
+    return [
+        Condition(READY, "False", reason, message),
+        Condition(RECONCILING, "False", reason, ""),
+        Condition(STALLED, "False", reason, ""),
     ]
 
 
