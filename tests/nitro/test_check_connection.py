@@ -83,4 +83,7 @@ def test_plain_http_is_refused_without_consent(
         "--endpoint", "http://127.0.0.1:9", "--username", "nsroot", "--password-file", str(password_file)
     )
     assert code == 1
-    assert "plain HTTP" in capsys.readouterr().err
+    lines = capsys.readouterr().err.strip().splitlines()
+    # One line that names the flag allowing it (issue 17: the hint did not).
+    assert len(lines) == 1 and "plain HTTP" in lines[0] and "--allow-http" in lines[0]
+

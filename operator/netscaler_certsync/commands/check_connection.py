@@ -57,6 +57,13 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     if not password:
         print("error: no password: give --password-file or set NS_PASSWORD", file=err)
         return EXIT_USAGE
+    if args.endpoint.lower().startswith("http://") and not args.allow_http:
+        print(
+            "error: the endpoint is plain HTTP, so the password would cross the network "
+            "unencrypted: use https://, or add --allow-http (labs and the simulator only)",
+            file=err,
+        )
+        return EXIT_FAILED
     tls = TLSConfig(
         ca_file=args.ca_file, server_name=args.server_name, insecure=args.insecure, allow_http=args.allow_http
     )

@@ -12,7 +12,7 @@ import base64
 import binascii
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from netscaler_certsync.domain import reasons
@@ -103,7 +103,12 @@ async def resolve_target(
     ca_pem = None
     if spec.ca is not None:
         ca_secret = await get_secret(namespace, spec.ca.name)
-        ca_pem = _decode(ca_secret, spec.ca.key) if ca_secret is not None else None
+        if ca_secret is None:
+            raise failure(
+                k8s_reasons.CANotFound,
+                f"Secret {namespace}/{spec.ca.name} with the appliance's CA does not exist",
+            )
+        ca_pem = _decode(ca_secret, spec.ca.key)
         if not ca_pem:
             raise failure(
                 k8s_reasons.CANotFound,
@@ -155,6 +160,66 @@ async def check_connection(
     )
 
 
+def _tls_warning(spec: ConnectionSpec) -> tuple[str, str] | None:
+    """Why the appliance's certificate is not verified by configuration, if it is not."""
+    if any(e.startswith("http://") for e in spec.endpoints):
+        return (
+            k8s_reasons.InsecureHTTP,
+            "the endpoint uses http:// (allowInsecureHTTP: true): the password and private keys "
+            "cross the network unencrypted and the appliance is not verified",
+        )
+    if spec.insecure_skip_verify:
+        return (
+            k8s_reasons.InsecureSkipVerify,
+            "TLS verification of the appliance is disabled (tls.insecureSkipVerify: true)",
+        )
+    return None
+
+
+#: What a failed check says about the login: refused, or not known because it was never tried.
+_NOT_TRIED = "Unknown"
+
+
+def _access_conditions(
+    raw_spec: Mapping[str, Any], error: ReconcileError | None
+) -> list[conditions.Condition]:
+    """TLSVerified and Authenticated: what the last check found about the appliance's certificate
+    and the login. A check that did not get that far says Unknown, with the reason it stopped."""
+    try:
+        spec: ConnectionSpec | None = parse_connection(raw_spec)
+    except ReconcileError:
+        spec = None
+    reason = error.reason if error is not None else ""
+    warning = _tls_warning(spec) if spec is not None else None
+    if warning is not None:
+        tls = conditions.Condition(conditions.TLS_VERIFIED, "False", *warning)
+    elif reason == reasons.TLSVerificationFailed:
+        tls = conditions.Condition(conditions.TLS_VERIFIED, "False", reason, error.message if error else "")
+    elif error is None or reason in (
+        reasons.AuthenticationFailed,
+        reasons.NotAuthorized,
+        k8s_reasons.NoPrimary,
+    ):
+        tls = conditions.Condition(
+            conditions.TLS_VERIFIED, "True", reasons.Verified, "The appliance's certificate is verified"
+        )
+    else:
+        tls = conditions.Condition(
+            conditions.TLS_VERIFIED, _NOT_TRIED, reason, "not checked: " + error.message
+        )
+    if error is None or reason in (reasons.NotAuthorized, k8s_reasons.NoPrimary):
+        auth = conditions.Condition(
+            conditions.AUTHENTICATED, "True", k8s_reasons.LoggedIn, "The appliance accepted the credentials"
+        )
+    elif reason == reasons.AuthenticationFailed:
+        auth = conditions.Condition(conditions.AUTHENTICATED, "False", reason, error.message)
+    else:
+        auth = conditions.Condition(
+            conditions.AUTHENTICATED, _NOT_TRIED, reason, "not checked: " + error.message
+        )
+    return [tls, auth]
+
+
 async def reconcile_connection(
     ctx: OperatorContext, namespace: str, name: str, spec: Mapping[str, Any], status: Mapping[str, Any]
 ) -> Outcome:
@@ -168,25 +233,17 @@ async def reconcile_connection(
         health = await check_connection(target, clock=ctx.clock, on_request=[hook])
     except ReconcileError as error:
         ctx.metrics.connection_up.labels(namespace, name).set(0)
-        return from_error(error, status=stamp)
+        failed = from_error(error, status=stamp)
+        return replace(failed, conditions=[*failed.conditions, *_access_conditions(spec, error)])
     ctx.metrics.connection_up.labels(namespace, name).set(1)
     was_ready = (conditions.get(status.get("conditions"), conditions.READY) or {}).get("status") == "True"
     message = f"{health.version}; {health.ha_state}; writes go to {health.primary_endpoint}"
     conds = list(conditions.ready(k8s_reasons.Connected, message))
     events = [] if was_ready else [Event("Normal", k8s_reasons.Connected, message)]
-    if parsed.insecure_skip_verify:
-        warning = "TLS verification of the appliance is disabled (tls.insecureSkipVerify: true)"
-        conds.append(
-            conditions.Condition(conditions.TLS_VERIFIED, "False", k8s_reasons.InsecureSkipVerify, warning)
-        )
-        if not was_ready:
-            events.append(Event("Warning", k8s_reasons.InsecureSkipVerify, warning))
-    else:
-        conds.append(
-            conditions.Condition(
-                conditions.TLS_VERIFIED, "True", reasons.Verified, "The appliance's certificate is verified"
-            )
-        )
+    conds += _access_conditions(spec, None)
+    warning = _tls_warning(parsed)
+    if warning is not None and not was_ready:
+        events.append(Event("Warning", warning[0], warning[1]))
     return Outcome(
         conditions=conds,
         status={

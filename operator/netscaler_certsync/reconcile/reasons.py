@@ -24,10 +24,12 @@ __all__ = [
     "CredentialsNotFound",
     "Deleting",
     "DryRun",
+    "InsecureHTTP",
     "InsecureSkipVerify",
     "IntentNotStored",
     "InvalidSecretData",
     "InvalidSpec",
+    "LoggedIn",
     "NoPrimary",
     "NotSynced",
     "Orphaned",
@@ -48,6 +50,8 @@ CANotFound: Final = "CANotFound"  # the Secret with the appliance's CA lacks the
 Connected: Final = "Connected"  # logged in; version and HA state read (Ready=True)
 NoPrimary: Final = "NoPrimary"  # every node answered, none is the HA primary writes must go to
 InsecureSkipVerify: Final = "InsecureSkipVerify"  # TLSVerified=False: verification is switched off
+InsecureHTTP: Final = "InsecureHTTP"  # TLSVerified=False: an http:// endpoint, no TLS at all
+LoggedIn: Final = "LoggedIn"  # Authenticated=True: the appliance accepted the credentials
 
 # CertificateSync results.
 DryRun: Final = "DryRun"  # Ready=True of a dry run: operations planned, nothing written

@@ -168,6 +168,30 @@ def _events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[
     return events
 
 
+#: Plan lines a dry-run Event quotes (the whole plan is in status.connections[].plan).
+EVENT_PLAN_LINES = 5
+
+
+def _dry_run_events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[Event]:
+    """One Event per connection whose dry-run plan is new or changed: what the sync would do."""
+    plans_before = {c.get("name"): c.get("plan") for c in previous.get("connections") or ()}
+    events = []
+    for run in runs:
+        if run.result is None:
+            continue
+        lines = list(run.result.operations[:MAX_PLAN])
+        if plans_before.get(run.name) == lines:
+            continue
+        if not lines:
+            events.append(Event("Normal", k8s_reasons.DryRun, f"{run.name}: dry run: nothing would change"))
+            continue
+        shown = "; ".join(lines[:EVENT_PLAN_LINES])
+        more = f"; and {len(lines) - EVENT_PLAN_LINES} more" if len(lines) > EVENT_PLAN_LINES else ""
+        message = f"{run.name}: dry run: would make {_count(len(lines), 'change')}: {shown}{more}"
+        events.append(Event("Normal", k8s_reasons.DryRun, _clip(message)))
+    return events
+
+
 def _failure(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
     """The one error that decides Reconciling vs Stalled: transient beats stalled beats fixed-by-input."""
     errors = [r.error for r in runs if r.error is not None]
@@ -207,36 +231,95 @@ def _unverified(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
     return transient(check.reason, message, retry_after=VERIFY_RETRY_SECONDS)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _detail_conditions(
-    sources: Sequence[SourceCertificate], runs: Sequence[ConnectionRun]
+    spec: SyncSpec, sources: Sequence[SourceCertificate], runs: Sequence[ConnectionRun]
 ) -> list[Condition]:
+    """SecretsValid, CertificatesUploaded and CertificatesBound, each True only when it holds for
+    every certificate on every appliance: a certificate that failed for any reason (a missing
+    Secret, a name that does not fit) is neither uploaded nor bound, and a dry run did neither."""
     bad = [s for s in sources if s.material is None]
-    secrets = (
-        Condition(SECRETS_VALID, "False", bad[0].reason or k8s_reasons.SecretNotFound, bad[0].message)
-        if bad
-        else Condition(
-            SECRETS_VALID, "True", k8s_reasons.Valid, f"{len(sources)} Secrets hold usable certificates"
+    if bad:
+        secrets = Condition(
+            SECRETS_VALID, "False", bad[0].reason or k8s_reasons.SecretNotFound, bad[0].message
         )
-    )
-    results = [c for r in runs if r.result for c in r.result.certificates]
-    not_synced = [c for c in results if c.state in (CertState.FAILED,)] + [None for r in runs if r.error]
-    uploaded = (
-        Condition(CERTIFICATES_UPLOADED, "True", reasons.Synced, "Every certificate is on every appliance")
-        if not not_synced
-        else Condition(
+    else:
+        held = "holds a usable certificate" if len(sources) == 1 else "hold usable certificates"
+        secrets = Condition(
+            SECRETS_VALID, "True", k8s_reasons.Valid, f"{_count(len(sources), 'Secret')} {held}"
+        )
+    failed = [(r.name, c) for r in runs if r.result for c in r.result.failed]
+    planned = [c for r in runs if r.result for c in r.result.certificates if c.state == CertState.PLANNED]
+    errors = [r.error for r in runs if r.error is not None]
+    not_synced = len(failed) + len(errors)
+    if not_synced:
+        parts = [f"{_count(len(failed), 'certificate')} failed"] if failed else []
+        parts += [f"{_count(len(errors), 'appliance')} not synced"] if errors else []
+        uploaded = Condition(CERTIFICATES_UPLOADED, "False", k8s_reasons.NotSynced, "; ".join(parts))
+    elif planned:
+        uploaded = Condition(
             CERTIFICATES_UPLOADED,
             "False",
-            k8s_reasons.NotSynced,
-            f"{len(not_synced)} certificate(s) not synced",
+            k8s_reasons.DryRun,
+            f"dry run: {_count(len(planned), 'certificate')} would be changed; nothing was written",
         )
-    )
-    unbound = [c for c in results if c.reason in (reasons.VServerNotFound, reasons.VServerNotSSL)]
-    bound = (
-        Condition(CERTIFICATES_BOUND, "False", unbound[0].reason, unbound[0].message)
-        if unbound
-        else Condition(CERTIFICATES_BOUND, "True", k8s_reasons.Bound, "Every requested binding is in place")
-    )
+    else:
+        uploaded = Condition(
+            CERTIFICATES_UPLOADED, "True", reasons.Synced, "Every certificate is on every appliance"
+        )
+    if not spec.bindings:
+        bound = Condition(
+            CERTIFICATES_BOUND, "True", k8s_reasons.Bound, "No bindings requested (upload only)"
+        )
+    elif failed:
+        name, first = failed[0]
+        bound = Condition(
+            CERTIFICATES_BOUND,
+            "False",
+            first.reason,
+            f"{name}: {first.certkey or _secret_name(first.id)}: {first.message}",
+        )
+    elif errors:  # whether the appliance still has the bindings is not known
+        bound = Condition(CERTIFICATES_BOUND, "Unknown", errors[0].reason, errors[0].message)
+    elif planned:
+        bound = Condition(CERTIFICATES_BOUND, "False", k8s_reasons.DryRun, "dry run: nothing was bound")
+    else:
+        bound = Condition(
+            CERTIFICATES_BOUND, "True", k8s_reasons.Bound, "Every requested binding is in place"
+        )
     return [secrets, uploaded, bound]
+
+
+def _connection_summary(
+    result: ApplianceResult, verifications: Mapping[str, Verification], dry_run: bool
+) -> tuple[bool, str, str]:
+    """`ready`, `reason` and `message` of one connection's entry after its apply."""
+    failed = result.failed
+    if failed:
+        return (
+            False,
+            failed[0].reason,
+            f"{len(failed)} of {_count(len(result.certificates), 'certificate')} failed",
+        )
+    unverified = [v for v in verifications.values() if not v.verified]
+    if unverified:
+        message = f"{_count(len(unverified), 'certificate')} not served as deployed: {unverified[0].message}"
+        return False, unverified[0].reason, _clip(message)
+    if dry_run:
+        return (
+            False,
+            k8s_reasons.DryRun,
+            f"dry run: {_count(len(result.operations), 'operation')} planned, nothing written",
+        )
+    saved = "saved" if result.saved else "nothing to save"
+    return (
+        True,
+        reasons.Synced,
+        f"{_count(len(result.certificates), 'certificate')}; {_count(result.writes, 'write')}, {saved}",
+    )
 
 
 def build_outcome(
@@ -260,25 +343,11 @@ def build_outcome(
                 item["lastSyncTime"] = old["lastSyncTime"]
         else:
             assert run.result is not None
-            failed = run.result.failed
-            unverified = [v for v in run.verifications.values() if not v.verified]
+            ready, reason, message = _connection_summary(run.result, run.verifications, spec.dry_run)
             item.update(
-                ready=not failed and not unverified,
-                reason=failed[0].reason
-                if failed
-                else unverified[0].reason
-                if unverified
-                else (k8s_reasons.DryRun if spec.dry_run else reasons.Synced),
-                message=(
-                    f"{len(failed)} of {len(run.result.certificates)} certificates failed"
-                    if failed
-                    else _clip(
-                        f"{len(unverified)} certificate(s) not served as deployed: {unverified[0].message}"
-                    )
-                    if unverified
-                    else f"{len(run.result.certificates)} certificates; {run.result.writes} writes, "
-                    f"{'saved' if run.result.saved else 'nothing to save'}"
-                ),
+                ready=ready,
+                reason=reason,
+                message=message,
                 lastSyncTime=now,
             )
             if spec.dry_run:
@@ -300,6 +369,8 @@ def build_outcome(
         status["lastHandledSyncRequest"] = request.sync_request
     error = _failure(runs)
     events = _events(runs, previous)
+    if spec.dry_run:
+        events += _dry_run_events(runs, previous)
     if error is not None:
         summary = (
             conditions.progressing(error.reason, error.message)
@@ -307,15 +378,20 @@ def build_outcome(
             else conditions.stalled(error.reason, error.message)
         )
     elif spec.dry_run:
+        # Nothing is deployed by a dry run: never Ready, or GitOps would show it Healthy.
         planned = sum(len(r.result.operations) for r in runs if r.result)
-        summary = conditions.ready(
-            k8s_reasons.DryRun, f"dry run: {planned} operations planned, nothing written"
+        summary = conditions.idle(
+            k8s_reasons.DryRun,
+            f"dry run: {_count(planned, 'operation')} planned on {_count(len(runs), 'appliance')}, "
+            "nothing written; set dryRun to false to deploy",
         )
     else:
         synced = sum(1 for e in entries if e.get("state") == CertState.SYNCED)
-        summary = conditions.ready(reasons.Synced, f"{synced} certificate(s) on {len(runs)} appliance(s)")
+        summary = conditions.ready(
+            reasons.Synced, f"{_count(synced, 'certificate')} on {_count(len(runs), 'appliance')}"
+        )
     return Outcome(
-        conditions=[*summary, *_detail_conditions(sources, runs)],
+        conditions=[*summary, *_detail_conditions(spec, sources, runs)],
         status=status,
         events=events,
         error=error,
