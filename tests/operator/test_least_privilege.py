@@ -8,12 +8,13 @@ import ssl
 import httpx
 import pytest
 
-from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.k8s_thread import EmulatorThread, wait_for
 from certsync_devkit.operator_thread import OperatorThread
 from certsync_devkit.policy import command_policy
-from netscaler_certsync.k8s import keys
+from netscaler_certsync.k8s import ClusterAccess, keys
+from netscaler_certsync.reconcile.context import OperatorOptions
 from netscaler_certsync.simulator import RestrictedUser
-from tests.operator.harness import Cluster
+from tests.operator.harness import Cluster, condition
 
 USER = ("certsync", "certsync-test")
 RESTRICTED = RestrictedUser(USER[0], USER[1], command_policy())
@@ -75,3 +76,41 @@ def test_the_policy_refuses_other_commands(cluster: Cluster) -> None:
         ):
             reply = c.request(method, path, json=body)
             assert (reply.status_code, reply.json()["errorcode"]) == (403, 2138), (method, path, reply.text)
+
+
+@pytest.mark.simulator(restricted_users=(RESTRICTED,))
+def test_a_failing_first_sync_and_a_restart_never_claim_an_unsaved_configuration(
+    cluster: Cluster, emulator: EmulatorThread, operator_options: OperatorOptions
+) -> None:
+    """Issue 17: as this user, `show ns config` is refused; a first sync that failed before writing
+    showed ConfigNotSaved instead of its reason, and after every restart every sync went red."""
+    cluster.connection(user=USER)
+    cluster.tls_secret("a")
+    cluster.sync("ok", certificates=[{"secretName": "a"}], bindings=[{"vserver": "vs_https"}])
+    cluster.sync("broken", certificates=[{"secretName": "missing"}], bindings=[{"vserver": "vs_two"}])
+    access = ClusterAccess(server=emulator.url, token="operator-token")
+    with OperatorThread(access, operator_options):
+        cluster.wait_ready("ok")
+        cluster.wait_reason("broken", "SecretNotFound")
+    saves = sum(1 for r in cluster.simulator.requests if r.resource == "nsconfig" and r.is_write)
+
+    with OperatorThread(access, operator_options):  # a new process: helm upgrade
+        for name in ("ok", "broken"):  # a sync after the start, whatever kopf resumes first
+            cluster.crs.patch_namespaced_custom_object(
+                keys.GROUP, keys.VERSION, "default", keys.SYNC_PLURAL, name,
+                {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "after-restart"}}},
+            )  # fmt: skip
+        for name in ("ok", "broken"):
+            cluster.wait_sync(
+                name, lambda o: o["status"].get("lastHandledSyncRequest") == "after-restart", "synced again"
+            )
+        assert condition(cluster.get_sync("ok"), "Ready")["status"] == "True"
+        assert condition(cluster.get_sync("broken"), "Ready")["reason"] == "SecretNotFound"
+
+    assert [
+        e.message for e in cluster.events("ok") + cluster.events("broken") if e.reason == "ConfigNotSaved"
+    ] == []
+    refused = [f"{r.method} {r.resource}" for r in cluster.simulator.requests if r.status == 403]
+    assert refused == []
+    # Nothing was written after the restart, so nothing was saved again.
+    assert sum(1 for r in cluster.simulator.requests if r.resource == "nsconfig" and r.is_write) == saves
