@@ -355,6 +355,22 @@ async def test_ca_found_only_at_apply_time_is_reused_under_its_name(h: Harness, 
     assert orphans(h.sim) == set()
 
 
+async def test_a_bind_refused_as_not_ssl_fails_with_vservernotssl(h: Harness, pki: TestPKI) -> None:
+    """The plan's vserver listing cannot tell an SSL vserver from another of that name created
+    since: the appliance's refusal of the bind is what the user reads."""
+    from netscaler_certsync.engine import ApplianceState, Records, SyncOptions, plan
+    from netscaler_certsync.engine.runner import apply_plan
+    from netscaler_certsync.engine.state import Counter
+
+    d = desired(pki.leaf(), bindings=[BindingSpec("vs_http")])
+    stale = ApplianceState.of([], vservers=["vs_http"], files=[])  # as if vs_http were an SSL vserver
+    p = plan([d], stale, Records(), SyncOptions(owner="shop/web-certs"))
+    async with h.client() as c:
+        outcome = await apply_plan(c, p, Counter(), "/nsconfig/ssl")
+    [(reason, message)] = outcome.failed.values()
+    assert (reason, message) == (reasons.VServerNotSSL, "vserver vs_http is not an SSL vserver")
+
+
 async def test_half_done_bindings_are_recorded_so_removal_undoes_them(h: Harness, pki: TestPKI) -> None:
     from netscaler_certsync.simulator import FaultRule
 

@@ -61,19 +61,23 @@ class World:
         )
 
     def connection_spec(self, **extra: Any) -> dict[str, Any]:
+        """The connection's spec; a key given as None is left out."""
         spec: dict[str, Any] = {"endpoint": self.sim.url, "credentialsSecretRef": {"name": "creds"}}
         if self.sim.ca_pem:
             spec["tls"] = {"caSecretRef": {"name": "ca"}}
-        return {**spec, **extra}
+        return {k: v for k, v in {**spec, **extra}.items() if v is not None}
 
     async def connection(self, **extra: Any) -> Outcome:
         return await reconcile_connection(self.ctx, NS, "ns", self.connection_spec(**extra), {})
 
-    async def sync(self, **spec: Any) -> Outcome:
-        body = {"connectionRefs": [{"name": "ns"}], **spec}
-        request = SyncRequest(NS, "web", 1, body, self.status, "spec")
-        connections = {(NS, "ns"): {"spec": self.connection_spec(), "status": {}}}
-        outcome = await reconcile_sync(self.ctx, request, connections)
+    def request(self, spec: Mapping[str, Any], trigger: str = "spec") -> SyncRequest:
+        return SyncRequest(NS, "web", 1, {"connectionRefs": [{"name": "ns"}], **spec}, self.status, trigger)
+
+    async def sync(self, connection: Mapping[str, Any] | None = None, **spec: Any) -> Outcome:
+        """Reconcile the CertificateSync `web` with `spec`; its status is carried to the next call."""
+        conn_spec = self.connection_spec(**(connection or {}))
+        connections = {(NS, "ns"): {"spec": conn_spec, "status": {}}}
+        outcome = await reconcile_sync(self.ctx, self.request(spec), connections)
         self.status = {**self.status, **outcome.status}
         return outcome
 

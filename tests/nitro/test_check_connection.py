@@ -86,4 +86,3 @@ def test_plain_http_is_refused_without_consent(
     lines = capsys.readouterr().err.strip().splitlines()
     # One line that names the flag allowing it (issue 17: the hint did not).
     assert len(lines) == 1 and "plain HTTP" in lines[0] and "--allow-http" in lines[0]
-

@@ -30,6 +30,7 @@ SIM_CONFIG = SimulatorConfig(
     log_requests=False,
 )
 OWNER = "shop/web-certs"
+ADMIN = Credentials("nsroot", "nsroot")
 
 
 def desired(
@@ -57,7 +58,7 @@ class Harness:
         sim: Simulator,
         *,
         appliances: Appliances | None = None,
-        credentials: Credentials = Credentials("nsroot", "nsroot"),
+        credentials: Credentials = ADMIN,
         **options: Any,
     ) -> None:
         self.sim = sim

@@ -44,7 +44,7 @@ SecretNotFound: Final = "SecretNotFound"  # a certificates[].secretName names no
 ConnectionNotFound: Final = "ConnectionNotFound"  # a connectionRefs entry names no NetScalerConnection
 ConnectionNotReady: Final = "ConnectionNotReady"  # the connection has not found the HA primary yet
 CredentialsNotFound: Final = "CredentialsNotFound"  # the credentials Secret is missing or incomplete
-CANotFound: Final = "CANotFound"  # the Secret with the appliance's CA lacks the named key
+CANotFound: Final = "CANotFound"  # the Secret with the appliance's CA is missing or lacks the named key
 
 # NetScalerConnection health.
 Connected: Final = "Connected"  # logged in; version and HA state read (Ready=True)
@@ -54,7 +54,7 @@ InsecureHTTP: Final = "InsecureHTTP"  # TLSVerified=False: an http:// endpoint, 
 LoggedIn: Final = "LoggedIn"  # Authenticated=True: the appliance accepted the credentials
 
 # CertificateSync results.
-DryRun: Final = "DryRun"  # Ready=True of a dry run: operations planned, nothing written
+DryRun: Final = "DryRun"  # Ready=False of a dry run: operations planned, nothing written
 ConfigNotSaved: Final = "ConfigNotSaved"  # the changes are live but the save failed: a reboot loses them
 Valid: Final = "Valid"  # SecretsValid=True: every selected Secret holds usable material
 NotSynced: Final = "NotSynced"  # CertificatesUploaded=False: some certificate is not on some appliance
