@@ -2,7 +2,8 @@
 -- It reads the kstatus conditions the operator writes: Stalled=True is Degraded, Ready=True is
 -- Healthy, everything before that (no status yet, an older generation observed, Reconciling=True,
 -- Ready=Unknown) is Progressing. Ready=False without Reconciling means the operator gave up on
--- this generation (for example an unknown vserver): Degraded, with the operator's message.
+-- this generation (for example an unknown vserver): Degraded, with the operator's message; a dry
+-- run (Ready=False, reason DryRun: nothing wrong, nothing deployed) is Suspended.
 -- Only Lua's base library is used: Argo CD does not open the string library by default.
 local hs = {status = "Progressing", message = "Waiting for the operator to report status"}
 
@@ -55,6 +56,9 @@ end
 if reconciling ~= nil and reconciling.status == "True" then
   hs.message = describe(reconciling, "Reconciling")
   return hs
+end
+if ready ~= nil and ready.status == "False" and ready.reason == "DryRun" then
+  return {status = "Suspended", message = describe(ready, "Dry run")}
 end
 if ready ~= nil and ready.status == "False" then
   return {status = "Degraded", message = describe(ready, "Not ready")}
