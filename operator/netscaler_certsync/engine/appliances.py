@@ -39,6 +39,9 @@ class Appliance:
     lock: ApplianceLock
     snapshot: SnapshotSlot
     saves: SaveQueue
+    owners: set[str] = field(default_factory=set)
+    """Owners that applied here in this process: who to look again when one apply finds
+    certkeys recorded by it gone (the appliance lost its configuration, see `ApplianceResult.vanished`)."""
     clean: set[str] = field(default_factory=set)
     """Owners whose last apply here finished without failure: the next one need not look for
     leftover files. Leftover files are invisible in the certkey list: they are looked for (one
@@ -72,6 +75,7 @@ class Appliances:
         """`owner` is gone (its CertificateSync was deleted): drop what was kept for it."""
         for entry in self._entries.values():
             entry.clean.discard(owner)
+            entry.owners.discard(owner)
 
     def reset(self) -> None:
         """Forget every snapshot and clean mark: every next apply lists and checks afresh.

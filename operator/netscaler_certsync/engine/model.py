@@ -228,6 +228,10 @@ class ApplianceResult:
     """The plan as readable lines (what a dry run would do, or what this apply attempted)."""
     warnings: tuple[str, ...] = field(default=())
     """Clean-up that failed without affecting any certificate (e.g. an unused CA still referenced)."""
+    vanished: tuple[str, ...] = ()
+    """Certkeys the records said were deployed here that the appliance did not have when this
+    apply listed it: its configuration was lost (a reboot before a save, a restore) or changed
+    by hand. This apply puts them back; the other owners there may have lost theirs too."""
     not_saved: str | None = None
     """Why the configuration is not saved (the save failed):
     the changes are live, but a reboot of the appliance would lose them. None when saved."""

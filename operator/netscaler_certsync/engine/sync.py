@@ -223,6 +223,14 @@ async def _keep_snapshot(
         entry.snapshot.store(after, entry.snapshot.now() if listed else listed_at)
 
 
+def _vanished(previous: Records, state: ApplianceState) -> tuple[str, ...]:
+    """Recorded certkeys the appliance does not have (records of a `pending` intent excepted:
+    their apply may never have created them)."""
+    if previous.pending:
+        return ()
+    return tuple(sorted({r.certkey for r in previous.certificates} - set(state.certkeys)))
+
+
 def _save_failed(exc: ne.NitroError) -> str:
     """Why the configuration is not saved, after a save failed; trouble with the whole appliance
     (transport, authentication) aborts instead."""
@@ -258,6 +266,7 @@ async def sync_appliance(
     """
     key = appliance or appliance_key(client.endpoint, client.partition)
     entry = appliances[key]
+    entry.owners.add(options.owner)
     counter = Counter()
     async with entry.lock.turn(options.priority):
         client.on_request.append(counter)
@@ -315,6 +324,7 @@ async def _sync(
         if not scan:
             entry.clean.add(options.owner)  # nothing was written: as clean as before
         dry = ApplianceResult(
+            vanished=_vanished(previous, state),
             certificates=tuple(
                 _result(cp, None, {op.group for op in p.operations}) for cp in p.certificates if cp.visible
             ),
@@ -348,6 +358,7 @@ async def _sync(
     if clean:
         await _keep_snapshot(client, entry, state, p, options, listed_at)
     result = ApplianceResult(
+        vanished=_vanished(previous, state),
         certificates=tuple(_result(cp, outcome) for cp in p.certificates if cp.visible),
         records=records,
         changed=changed,

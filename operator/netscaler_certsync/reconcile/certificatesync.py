@@ -33,6 +33,7 @@ from netscaler_certsync.engine import (
     sync_appliance,
 )
 from netscaler_certsync.engine.verify import verify_deployed
+from netscaler_certsync.k8s import keys
 from netscaler_certsync.nitro.errors import NitroError
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.connection import ApplianceTarget, resolve_target
@@ -116,6 +117,27 @@ def _endpoint(target: ApplianceTarget, connection: Mapping[str, Any]) -> str:
     )
 
 
+def _look_again_at_the_others(
+    ctx: OperatorContext, appliance: str, owner: str, result: ApplianceResult
+) -> None:
+    """Certkeys this sync had deployed were gone: the appliance may have lost its configuration
+    (a reboot before a save, a restore). The other CertificateSyncs that applied there are looked
+    at again at their next drift tick, not at the end of their own interval: the first drift
+    check to notice (whichever sync's comes first) repairs every sync on the appliance."""
+    others = sorted(ctx.appliances[appliance].owners - {owner})
+    logger.warning(
+        "%s: certkeys %s recorded by %s are gone from the appliance; looking again at %d other "
+        "CertificateSync(s) there",
+        appliance,
+        ", ".join(result.vanished),
+        owner,
+        len(others),
+    )
+    for other in others:
+        namespace, name = other.split("/", 1)
+        ctx.schedule_recheck(keys.SYNC_KIND, namespace, name, after=0)
+
+
 async def sync_connection(
     ctx: OperatorContext,
     request: SyncRequest,
@@ -162,6 +184,10 @@ async def sync_connection(
                 on_intent=intents.for_connection(connection_name),
             )
             await ctx.sessions.close_retired()
+            if result.vanished:
+                _look_again_at_the_others(
+                    ctx, appliance_key(endpoint, target.partition), options.owner, result
+                )
             targets = [b.verify for b in spec.bindings if b.verify is not None]
             seen = await verify_deployed(
                 client, result, desired, targets, link_chain=spec.link_chain, verify=not spec.dry_run
