@@ -18,7 +18,7 @@ import pytest
 from certsync_devkit.pki import TestPKI
 from certsync_devkit.policy import command_policy
 from netscaler_certsync.domain import reasons
-from netscaler_certsync.engine import BindingSpec, CertState
+from netscaler_certsync.engine import BindingSpec, CertState, SyncAborted
 from netscaler_certsync.nitro import Credentials, RequestEvent
 from netscaler_certsync.simulator import RestrictedUser, Simulator, run_simulator
 from tests.support.engine import SIM_CONFIG, Harness, desired
@@ -118,3 +118,20 @@ async def test_a_process_stopped_after_its_intent_has_the_next_process_save(
     sim.requests.clear()
     quiet = await h.apply([desired(leaf, bindings=[HTTPS])])  # saved now: nothing left to save
     assert not quiet.saved and _saves(sim) == 0
+
+
+async def test_an_apply_with_nothing_to_send_still_proves_its_credentials(
+    sim: Simulator, pki: TestPKI
+) -> None:
+    """Without the `nsconfig` read, an apply that reused another session's snapshot and had
+    nothing to write sent no request at all: wrong credentials went unnoticed (Unchanged)."""
+    leaf = pki.leaf()
+    first = Harness(sim, credentials=USER, snapshot_max_age=60)
+    await first.apply([desired(leaf, bindings=[HTTPS])])
+    wrong = Harness(
+        sim, appliances=first.appliances, credentials=Credentials(USER.username, "wrong"), snapshot_max_age=60
+    )
+    wrong.records = first.records
+    with pytest.raises(SyncAborted) as err:
+        await wrong.apply([desired(leaf, bindings=[HTTPS])])
+    assert err.value.reason == reasons.AuthenticationFailed

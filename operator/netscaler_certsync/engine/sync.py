@@ -316,6 +316,11 @@ async def _sync(
         state, p = await gather_and_plan(
             client, desired, previous, options, counter, scan_files=scan, reuse=reused and reused[0]
         )
+        # A snapshot vouches for the appliance's state, not for this client's access: an apply that
+        # would send nothing proves its session (perhaps with credentials the appliance refuses)
+        # with one read; one that writes logs in with its first write.
+        if not client.logged_in and (not p.operations or options.dry_run):
+            await client.version()
     except ne.NitroError as exc:
         raise to_aborted(exc) from exc
     lines = tuple(render_plan(p))
