@@ -102,6 +102,8 @@ ELSEWHERE = {
     "MaterialTooLarge": "tests/unit/test_material.py",
     "InvalidName": "tests/unit/test_naming.py",
     "NameCollision": "tests/unit/test_planner.py",
+    "KeyTypeNotSupported": "tests/engine/test_fidelity.py",
+    "CertificateInUse": "tests/engine/test_fidelity.py",
     "DuplicateCertificate": "tests/engine/test_scenarios.py",
     "VServerNotSSL": "tests/engine/test_scenarios.py",
     "ApplianceError": "tests/engine/test_failure_meaning.py",
