@@ -3,12 +3,16 @@ still answers with an envelope and shows up in the invariants."""
 
 from __future__ import annotations
 
+import ssl
+
+import anyio
 import httpx
 import pytest
 
 from netscaler_certsync.simulator import Simulator
 from netscaler_certsync.simulator.resources import WRITES
 from tests.simulator.helpers import CONFIG, Nitro, assert_done, assert_error
+from tests.support.waiting import until
 
 
 async def test_malformed_json(nitro: Nitro) -> None:
@@ -105,3 +109,30 @@ async def test_oversized_body_is_413(nitro: Nitro) -> None:
     headers = {**nitro.headers, "Content-Type": "application/json"}
     response = await nitro.client.post(f"{CONFIG}/systemfile", content=huge, headers=headers)
     assert_error(response, 413, 1097, "Invalid argument value [request body too large]")
+
+
+async def test_a_client_that_goes_away_mid_body_changes_nothing_and_is_no_simulator_error(
+    sim: Simulator, nitro: Nitro
+) -> None:
+    """A cancelled apply (or a killed operator) can close its connection while its request body
+    is still being sent. The appliance applies nothing and has nothing to answer; that is the
+    client's doing, not a simulator bug (the `sim` fixture asserts the invariants after)."""
+    host, port = sim.url.removeprefix("https://").split(":")
+    context = ssl.create_default_context(cafile=str(sim.ca_file))
+    stream = await anyio.connect_tcp(host, int(port), ssl_context=context, tls_standard_compatible=False)
+    headers = "".join(f"{k}: {v}\r\n" for k, v in nitro.headers.items())
+    await stream.send(
+        (
+            f"POST {CONFIG}/systemfile HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: 100000\r\n{headers}\r\n"
+        ).encode()
+        + b'{"systemfile": {"filename": "half.pem", "filecontent": "'
+    )
+    await stream.aclose()
+    await until(
+        lambda: any(r.resource == "systemfile" for r in sim.requests) or sim.app.internal_errors,
+        "the simulator noticing the closed connection",
+    )
+    listed = await nitro.get("systemfile?args=filelocation:%2Fnsconfig%2Fssl")
+    assert listed.status_code == 200
+    assert "half.pem" not in listed.text

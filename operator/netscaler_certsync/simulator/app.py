@@ -215,6 +215,9 @@ class NitroApp:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
             raise NitroError(1097, "request body too large", status=413) from exc
+        except ConnectionError as exc:
+            # The client went away mid-body (a cancelled or killed caller): nothing to apply or answer.
+            raise Aborted from exc
         return parse_body(raw, request.headers.get("Content-Type", ""))
 
     def _operation(self, req: NitroRequest) -> str:
