@@ -12,7 +12,8 @@ from netscaler_certsync.domain import (
     ca_file_name,
     cert_info,
     leaf_file_names,
-    owner_id,
+    cluster_tag,
+    owner_tag,
     parse_material,
 )
 from netscaler_certsync.engine import (
@@ -28,7 +29,9 @@ from netscaler_certsync.engine import (
 from netscaler_certsync.nitro import CertBinding, CertKey
 
 OWNER = "shop/web-certs"
-OWNER_ID = owner_id(OWNER)
+CLUSTER = "cluster-a"
+OWNER_ID = owner_tag(CLUSTER, OWNER)
+CLUSTER_TAG = cluster_tag(CLUSTER)
 
 
 def want(
@@ -75,7 +78,7 @@ def ca_certkey(
     info = _ca(ca)
     return CertKey(
         name or ca_name(ca),
-        cert=file or ca_file_name(ca.fingerprint_sha256),
+        cert=file or ca_file_name(ca.fingerprint_sha256, CLUSTER_TAG),
         key=None,
         serial=info.serial,
         subject=info.subject,
@@ -121,6 +124,7 @@ def make_plan(
     records: Iterable[CertRecord] = (),
     **options: object,
 ) -> Plan:
+    options.setdefault("cluster", CLUSTER)
     return plan(desired, state, Records(tuple(records)), SyncOptions(owner=OWNER, **options))  # type: ignore[arg-type]
 
 

@@ -12,7 +12,12 @@ from netscaler_certsync.domain import (
     is_ca_certkey_name,
     is_ca_file_name,
     leaf_file_names,
+    FileTag,
+    cluster_tag,
+    file_tag,
+    leaf_file_fingerprint,
     leaf_file_owner,
+    owner_tag,
     owner_id,
     reasons,
     render_certkey_name,
@@ -116,14 +121,33 @@ def test_ca_names_come_from_the_fingerprint() -> None:
     name = ca_certkey_name(FP)
     assert len(name) <= 31 and is_ca_certkey_name(name) and FP[:16] in name
     assert not is_ca_certkey_name("csca-mine")
-    assert is_ca_file_name(ca_file_name(FP)) and len(ca_file_name(FP)) <= 63
+    ca = ca_file_name(FP, cluster_tag("cluster-a"))
+    assert is_ca_file_name(ca) and len(ca) <= 63
+    assert file_tag(ca) == FileTag(cluster_tag("cluster-a"), None, FP[:40])
 
 
 def test_leaf_files_carry_owner_and_fit_the_file_limit() -> None:
-    owner = owner_id("shop/web")
+    owner = owner_tag("cluster-a", "shop/web")
     files = leaf_file_names(owner, FP)
     assert len(files.cert) <= 63 and len(files.key) <= 63
     assert leaf_file_owner(files.cert) == owner == leaf_file_owner(files.key)
     assert leaf_file_owner("cs-" + owner + "-ab.crt") is None  # not our full scheme
     assert leaf_file_owner("www.example.com.crt") is None
-    assert leaf_file_names(owner_id("shop/other"), FP) != files
+    assert leaf_file_names(owner_tag("cluster-a", "shop/other"), FP) != files
+    assert leaf_file_names(owner_tag("cluster-b", "shop/web"), FP) != files
+
+
+def test_file_tags_say_which_cluster_wrote_them() -> None:
+    """Two clusters with the same CertificateSync write differently tagged files; the tag names the
+    cluster. Files of an earlier version (no cluster in the name) are still recognised as ours."""
+    a, b = owner_tag("uid-a", "web/shop"), owner_tag("uid-b", "web/shop")
+    fa, fb = leaf_file_names(a, FP), leaf_file_names(b, FP)
+    assert len(fa.cert) == 63 and a != b
+    assert file_tag(fa.cert) == FileTag(cluster_tag("uid-a"), owner_id("web/shop"), FP[:40])
+    assert file_tag(fb.key).cluster == cluster_tag("uid-b") != cluster_tag("uid-a")
+    legacy = leaf_file_names(owner_id("web/shop"), FP)  # what the previous release wrote
+    assert file_tag(legacy.cert) == FileTag(None, owner_id("web/shop"), FP[:40])
+    assert leaf_file_owner(legacy.cert) == owner_id("web/shop") != leaf_file_owner(fa.cert)
+    assert file_tag("cs-ca-" + FP[:40] + ".crt") == FileTag(None, None, FP[:40])
+    assert is_ca_file_name("cs-ca-" + FP[:40] + ".crt") and not is_ca_file_name(fa.cert)
+    assert leaf_file_fingerprint(fa.cert) == leaf_file_fingerprint(legacy.cert) == FP[:40]

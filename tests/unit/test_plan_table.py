@@ -19,6 +19,7 @@ from netscaler_certsync.domain import NamingError, reasons, successor_name
 from netscaler_certsync.engine import ApplianceState, BindingSpec, CertRecord, DesiredCertificate
 
 from .plan_helpers import (
+    CLUSTER_TAG,
     bound,
     ca_certkey,
     ca_name,
@@ -116,7 +117,7 @@ def shared_by_another_sync(leaf: Any) -> Row:
     """`www-cert` deployed by another CertificateSync of this operator (its owner tag in the files)."""
     return Row(
         [want(leaf, bindings=[HTTPS])],
-        snapshot(leaf_certkey("www-cert", L1, owner="0badc0de"), files=[]),
+        snapshot(leaf_certkey("www-cert", L1, owner=f"{CLUSTER_TAG}-0badc0de"), files=[]),
     )
 
 

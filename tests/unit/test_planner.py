@@ -15,6 +15,7 @@ from netscaler_certsync.domain import NamingError, ca_file_name, leaf_file_names
 from netscaler_certsync.engine import Action, BindingSpec, DesiredCertificate, render_plan
 
 from .plan_helpers import (
+    CLUSTER_TAG,
     OWNER_ID,
     bound,
     ca_certkey,
@@ -163,7 +164,7 @@ def test_chain_removed_unlinks_and_collects_the_unused_ca(pki: TestPKI) -> None:
     assert render_plan(p) == [
         f"unlink certkey {d.name} from its CA",
         f"delete certkey {ca_name(pki.intermediate)}",
-        f"delete file {ca_file_name(pki.intermediate.fingerprint_sha256)}",
+        f"delete file {ca_file_name(pki.intermediate.fingerprint_sha256, CLUSTER_TAG)}",
     ]
 
 
@@ -446,11 +447,11 @@ def test_leftovers_of_an_interrupted_apply_are_collected(pki: TestPKI) -> None:
     stale = leaf_file_names(OWNER_ID, "f" * 64)
     state = snapshot(
         leaf_certkey("www-orphan", pki.leaf()),
-        files=[stale.cert, stale.key, ca_file_name("e" * 64), "somebody-elses.crt"],
+        files=[stale.cert, stale.key, ca_file_name("e" * 64, CLUSTER_TAG), "somebody-elses.crt"],
     )
     p = make_plan([d], state)
     deleted = {op.name for op in p.operations if op.kind in ("delete", "delete-file")}
-    assert {"www-orphan", stale.cert, stale.key, ca_file_name("e" * 64)} <= deleted
+    assert {"www-orphan", stale.cert, stale.key, ca_file_name("e" * 64, CLUSTER_TAG)} <= deleted
     assert "somebody-elses.crt" not in deleted
 
 

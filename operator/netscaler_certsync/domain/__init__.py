@@ -4,8 +4,10 @@ Public surface:
 - `parse_material()` → `CertificateMaterial` (leaf, ordered chain, root, canonical key) or
   `MaterialError`;
 - naming: `render_certkey_name()`, `validate_name()`, `certificate_id()`, `owner_id()`,
+  `cluster_tag()`, `owner_tag()`,
   `successor_name()`, `ca_certkey_name()`, `leaf_file_names()`, `ca_file_name()` and the
-  recognisers `leaf_file_owner()`, `leaf_file_fingerprint()`, `is_ca_file_name()`, `is_ca_certkey_name()`;
+  recognisers `file_tag()`, `leaf_file_owner()`, `leaf_file_fingerprint()`, `file_fingerprint()`,
+  `is_ca_file_name()`, `is_ca_certkey_name()`;
 - serials: `serial_text()` (NetScaler's form), `same_serial()` (compare as numbers);
 - `reasons`: CamelCase reason constants used in conditions, Events and results.
 """
@@ -23,16 +25,20 @@ from netscaler_certsync.domain.naming import (
     DEFAULT_NAME_LIMIT,
     DEFAULT_TEMPLATE,
     FILE_NAME_LIMIT,
+    FileTag,
     LeafFiles,
     ca_certkey_name,
     ca_file_name,
     certificate_id,
+    cluster_tag,
+    file_tag,
     is_ca_certkey_name,
     is_ca_file_name,
     leaf_file_fingerprint,
     leaf_file_names,
     leaf_file_owner,
     owner_id,
+    owner_tag,
     render_certkey_name,
     successor_name,
     validate_name,
@@ -46,6 +52,7 @@ __all__ = [
     "CertInfo",
     "CertificateMaterial",
     "DomainError",
+    "FileTag",
     "LeafFiles",
     "MaterialError",
     "NamingError",
@@ -53,13 +60,16 @@ __all__ = [
     "ca_file_name",
     "cert_info",
     "certificate_id",
+    "cluster_tag",
     "file_fingerprint",
+    "file_tag",
     "is_ca_certkey_name",
     "is_ca_file_name",
     "leaf_file_fingerprint",
     "leaf_file_names",
     "leaf_file_owner",
     "owner_id",
+    "owner_tag",
     "parse_material",
     "reasons",
     "render_certkey_name",

@@ -4,12 +4,17 @@ NetScaler's rules (nitro.md section 5): a certkey name starts with an ASCII lett
 and holds only letters, digits and `_ # . space : @ = -`; older builds cap it at 31 characters
 (configurable here); system file names are capped at 63.
 
-Ownership is written into the names so it can be decided from the appliance alone:
-- leaf files are `cs-<owner>-<fingerprint>.crt|.key`, where `<owner>` is a short hash of the scope
-  that deployed them (one CertificateSync), so an interrupted apply's leftovers can be found and
-  collected, and nobody else's files ever match;
-- CA files are `cs-ca-<fingerprint>.crt` and CA certkeys `csca-<fingerprint>`, shared by every
-  scope (the same intermediate serves many leaves).
+Ownership is written into the file names, the one place on the appliance a certkey's owner can
+be stored (a certkey has no free-text field), so it can be decided from the appliance alone:
+- leaf files are `cs-<cluster>-<scope>-<fingerprint>.crt|.key` (63 characters, the systemfile
+  limit): `<cluster>` is a 6-hex-digit tag of the cluster identity (`cluster_tag`), `<scope>` an
+  8-hex-digit hash of the CertificateSync (`owner_id`); together the owner tag (`owner_tag`). An
+  interrupted apply's leftovers are found by it, and no other sync's or cluster's files match;
+- CA files are `cs-ca-<cluster>-<fingerprint>.crt`, CA certkeys `csca-<fingerprint>`: the certkey
+  is shared by every sync and cluster (NetScaler loads a certificate once), its file says which
+  cluster added it;
+- files of earlier versions carry no cluster: `cs-<scope>-<fingerprint>` and `cs-ca-<fingerprint>`
+  (`FileTag.cluster` is None). Whose they are is decided by the records (engine/plan_types.py).
 """
 
 from __future__ import annotations
@@ -46,6 +51,20 @@ def certificate_id(namespace: str, secret_name: str) -> str:
 def owner_id(scope: str) -> str:
     """A stable 8-hex-digit id of a deploying scope (e.g. `namespace/certificatesync-name`)."""
     return _digest(scope).hex()[:8]
+
+
+def cluster_tag(identity: str) -> str:
+    """A stable 6-hex-digit tag of a cluster identity (the kube-system Namespace UID, or `--cluster-id`).
+
+    Six digits keep leaf file names within 63 characters; two clusters share a tag with a chance
+    of one in 16.7 million.
+    """
+    return _digest(f"cluster:{identity}").hex()[:6]
+
+
+def owner_tag(identity: str, scope: str) -> str:
+    """The owner tag in leaf file names: `<cluster tag>-<scope id>`."""
+    return f"{cluster_tag(identity)}-{owner_id(scope)}"
 
 
 def _sanitize_value(value: str) -> str:
@@ -150,7 +169,8 @@ class LeafFiles:
 
 
 def leaf_file_names(owner: str, fingerprint: str, key_id: str | None = None) -> LeafFiles:
-    """Content-addressed file names of a leaf certificate and its key, tagged with the owner id.
+    """Content-addressed file names of a leaf certificate and its key, tagged with `owner`
+    (`owner_tag`; an earlier version's scope id alone in files it wrote).
 
     The certificate file is named by the certificate's fingerprint, the key file by `key_id` (a
     hash of the public key, `CertificateMaterial.key_id`): a renewal that keeps its key reuses the
@@ -162,25 +182,56 @@ def leaf_file_names(owner: str, fingerprint: str, key_id: str | None = None) -> 
     return files
 
 
-def ca_file_name(fingerprint: str) -> str:
-    return f"cs-ca-{fingerprint[:40]}.crt"
+def ca_file_name(fingerprint: str, cluster: str) -> str:
+    """The file of a CA certificate added by the cluster with tag `cluster`."""
+    return f"cs-ca-{cluster}-{fingerprint[:40]}.crt"
 
 
-_LEAF_FILE = re.compile(r"cs-([0-9a-f]{8})-([0-9a-f]{40})\.(crt|key)")
-_CA_FILE = re.compile(r"cs-ca-([0-9a-f]{40})\.crt")
+_LEAF_FILE = re.compile(r"cs-(?:([0-9a-f]{6})-)?([0-9a-f]{8})-([0-9a-f]{40})\.(crt|key)")
+_CA_FILE = re.compile(r"cs-ca-(?:([0-9a-f]{6})-)?([0-9a-f]{40})\.crt")
+
+
+@dataclass(frozen=True)
+class FileTag:
+    """What a file name of ours says: who wrote it and what it holds."""
+
+    cluster: str | None
+    """The cluster tag; None in a file an earlier version wrote (no cluster in its name)."""
+    scope: str | None
+    """The scope id (one CertificateSync) of a leaf file; None for a CA file."""
+    fingerprint: str
+    """The first 40 hex digits of the certificate fingerprint (or public-key hash, `.key`)."""
+
+    @property
+    def owner(self) -> str | None:
+        """The owner tag as `leaf_file_names` wrote it (None for a CA file)."""
+        if self.scope is None:
+            return None
+        return f"{self.cluster}-{self.scope}" if self.cluster else self.scope
+
+
+def file_tag(filename: str) -> FileTag | None:
+    """The tag in one of our file names (any cluster, any version), or None for anyone else's file."""
+    base = filename.rsplit("/", 1)[-1]
+    if m := _LEAF_FILE.fullmatch(base):
+        return FileTag(m.group(1), m.group(2), m.group(3))
+    if m := _CA_FILE.fullmatch(base):
+        return FileTag(m.group(1), None, m.group(2))
+    return None
 
 
 def leaf_file_owner(filename: str) -> str | None:
-    """The owner id encoded in one of our leaf file names, or None for anyone else's file."""
-    m = _LEAF_FILE.fullmatch(filename.rsplit("/", 1)[-1])
-    return m.group(1) if m else None
+    """The owner tag encoded in a leaf file name of ours, or None for anyone else's file."""
+    tag = file_tag(filename)
+    return tag.owner if tag else None
 
 
 def leaf_file_fingerprint(filename: str) -> str | None:
     """The (shortened) certificate fingerprint in a leaf file name of any owner, or None."""
-    m = _LEAF_FILE.fullmatch(filename.rsplit("/", 1)[-1])
-    return m.group(2) if m else None
+    tag = file_tag(filename)
+    return tag.fingerprint if tag and tag.scope else None
 
 
 def is_ca_file_name(filename: str) -> bool:
-    return bool(_CA_FILE.fullmatch(filename.rsplit("/", 1)[-1]))
+    tag = file_tag(filename)
+    return tag is not None and tag.scope is None

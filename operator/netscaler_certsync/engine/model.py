@@ -48,9 +48,13 @@ class DesiredCertificate:
 
 @dataclass(frozen=True)
 class SyncOptions:
-    """How to sync; `owner` is the deploying scope (one CertificateSync), tagged into file names."""
+    """How to sync; `owner` is the deploying scope (one CertificateSync) and `cluster` the
+    identity of the cluster it lives in: both are tagged into file names (`domain.owner_tag`)."""
 
     owner: str
+    cluster: str = ""
+    """The cluster identity (reconcile passes the operator's); objects tagged with another are
+    never changed. Left empty, every apply is of one anonymous cluster."""
     preserve_on_renewal: bool = True
     remove_inactive: bool = True
     link_chain: bool = True

@@ -1,16 +1,17 @@
 """Planning CA certificates: reuse or install each intermediate once, and link every level.
 
-A CA is found on the appliance under our fingerprint name, or — NetScaler refuses to load the
-same certificate twice — under anyone's name with the same serial and subject; only when absent
-is `cs-ca-<fp>.crt` uploaded and `csca-<fp>` added. Issuers are installed before the certificates
-they issue, and only *our* CA certkeys are (re)linked: foreign ones keep their links.
+A CA is found on the appliance under our fingerprint name (added by any cluster), or — NetScaler
+refuses to load the same certificate twice — under anyone's name with the same serial and
+subject; only when absent is `cs-ca-<cluster>-<fp>.crt` uploaded and `csca-<fp>` added. Issuers
+are installed before the certificates they issue, and only *our* CA certkeys are (re)linked:
+another cluster's and hand-made ones keep their links.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from netscaler_certsync.domain import CertInfo, ca_certkey_name, ca_file_name, same_serial
+from netscaler_certsync.domain import CertInfo, ca_certkey_name, ca_file_name, file_tag, same_serial
 from netscaler_certsync.engine.model import DesiredCertificate
 from netscaler_certsync.engine.operations import Group, Kind, Operation
 from netscaler_certsync.engine.plan_types import PlanContext
@@ -43,7 +44,8 @@ def find_ca(ctx: PlanContext, ca: CertInfo) -> tuple[str, bool] | None:
     name = ca_certkey_name(ca.fingerprint, ctx.options.name_limit)
     ck = ctx.state.certkeys.get(name)
     if ck is not None:
-        same = ctx.state.cert_file(name) == ca_file_name(ca.fingerprint) or same_serial(ck.serial, ca.serial)
+        tag = file_tag(ctx.state.cert_file(name) or "")
+        same = (tag is not None and tag.fingerprint == ca.fingerprint[:40]) or same_serial(ck.serial, ca.serial)
         return (name, True) if same else None
     for other in ctx.state.certkeys.values():
         if other.key is None and _same_certificate(other, ca):
@@ -84,7 +86,7 @@ def plan_cas(ctx: PlanContext, active: Sequence[DesiredCertificate]) -> None:
         ctx.ca_names[fp] = name
         if not exists:
             group = Group.ca(fp)
-            file = ca_file_name(fp)
+            file = ca_file_name(fp, ctx.cluster)
             ctx.new_files.add(file)
             if not ctx.has_file(file):
                 ctx.ops.append(Operation(Kind.UPLOAD, group, file, content=ca.pem.encode(), cert=file))

@@ -2,15 +2,17 @@
 
 Removal unbinds only what this operator bound; a certkey someone else has bound is kept (and
 said so). Leftovers are our certkeys no record explains (an apply interrupted before it could
-report them). CA certkeys of ours that nothing links to any more are collected, children before
-parents. Files are collected only when they follow our naming scheme and no certkey uses them.
+report them): only a tag of this cluster and this CertificateSync makes one, never a tag of
+another cluster or an earlier version's. CA certkeys this cluster added that no certkey on the
+appliance (of any owner) links to any more are collected, children before parents. Files are
+collected only when they are ours (`PlanContext.owns_file`) and no certkey uses them.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from netscaler_certsync.domain import is_ca_file_name, leaf_file_owner, reasons
+from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine.model import CertRecord
 from netscaler_certsync.engine.operations import Group, Kind, Operation
 from netscaler_certsync.engine.plan_types import Action, CertPlan, PlanContext
@@ -23,7 +25,7 @@ def delete_ops(ctx: PlanContext, group: Group, name: str) -> list[Operation]:
         ops.append(Operation(Kind.UNLINK, group, name))
     ops.append(Operation(Kind.DELETE, group, name))
     for f in (ctx.state.cert_file(name), ctx.state.key_file(name)):
-        if f and (leaf_file_owner(f) == ctx.owner or is_ca_file_name(f)) and not ctx.used_elsewhere(f, name):
+        if f and ctx.owns_file(f) and not ctx.used_elsewhere(f, name):
             ctx.dropped_files.add(f)
             ops.append(Operation(Kind.DELETE_FILE, group, f))
     return ops
@@ -145,7 +147,9 @@ def plan_unused_cas(ctx: PlanContext) -> None:
         elif op.kind is Kind.LINK:
             relink(op.name, op.link_to)
     needed = set(ctx.ca_names.values())
-    candidates = set(ctx.state.operator_cas()) - needed
+    # Whoever links to a CA certkey keeps it: `links` counts every certkey on the appliance. Only
+    # this cluster's (and an earlier version's) are candidates; another cluster removes its own.
+    candidates = {n for n in ctx.state.operator_cas() if ctx.owned_ca(n)} - needed
     while True:
         free = sorted(n for n in candidates if links.get(n, 0) <= 0)
         if not free:
@@ -188,7 +192,7 @@ def settle_files(ctx: PlanContext) -> None:
     ctx.dropped_files = set(planned)
     users = {f for name in deleting for f in (ctx.state.cert_file(name), ctx.state.key_file(name)) if f}
     for f in sorted(users - loaded - planned):
-        if leaf_file_owner(f) != ctx.owner and not is_ca_file_name(f):
+        if not ctx.owns_file(f):
             continue
         needs = tuple(dict.fromkeys(deleting[u] for u in sorted(ctx.state.users_of(f))))
         ctx.ops.append(Operation(Kind.DELETE_FILE, Group.gc(f), f, needs=needs))
@@ -200,6 +204,5 @@ def plan_orphan_files(ctx: PlanContext) -> None:
         return
     referenced = ctx.state.referenced_files() - ctx.dropped_files
     for f in sorted(ctx.state.files):
-        ours = leaf_file_owner(f) == ctx.owner or is_ca_file_name(f)
-        if ours and f not in referenced and f not in ctx.new_files and f not in ctx.dropped_files:
+        if ctx.owns_file(f) and f not in referenced and f not in ctx.new_files and f not in ctx.dropped_files:
             ctx.ops.append(Operation(Kind.DELETE_FILE, Group.gc(), f))

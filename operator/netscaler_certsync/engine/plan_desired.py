@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netscaler_certsync.domain import leaf_file_fingerprint, leaf_file_owner, reasons
+from netscaler_certsync.domain import leaf_file_fingerprint, reasons
 from netscaler_certsync.engine.model import CertRecord, DesiredCertificate
 from netscaler_certsync.engine.operations import Kind, Operation
 from netscaler_certsync.engine.plan_certificate import Handover, Situation, situation
@@ -75,9 +75,9 @@ def shared(s: Situation) -> Decision | Refusal | None:
     state, name = s.ctx.state, s.desired.name
     if s.holder is not None or s.predecessor is not None or name not in state.certkeys or s.ctx.owned(name):
         return None
+    if not s.ctx.same_cluster(name):
+        return None  # someone else's, another cluster's included: `create_or_replace` reports it
     file = state.cert_file(name) or ""
-    if leaf_file_owner(file) is None:
-        return None  # someone else's: `create_or_replace` reports the collision
     if leaf_file_fingerprint(file) != s.material.fingerprint[:40]:
         return Refusal(
             reasons.NameCollision,
@@ -160,7 +160,7 @@ def in_place(s: Situation) -> Decision | None:
     ctx = s.ctx
     before, after = link_ops(ctx, s.desired, name, new=False)
     stale = {f for f in (ctx.state.cert_file(name), ctx.state.key_file(name)) if f}
-    stale = {f for f in stale if leaf_file_owner(f) == ctx.owner and not ctx.used_elsewhere(f, name)}
+    stale = {f for f in stale if ctx.owns_file(f) and not ctx.used_elsewhere(f, name)}
     stale -= {s.files.cert, s.files.key}  # a renewal that keeps its key keeps its key file
     ctx.dropped_files |= stale
     change = Operation(Kind.CHANGE, s.group, name, needs=s.needs, cert=s.files.cert, key=s.files.key)
@@ -213,7 +213,8 @@ def _new_certkey(
     if name in ctx.state.certkeys or name in ctx.used_names:
         return Refusal(
             reasons.NameCollision,
-            f"certkey {name} already exists on the appliance and was not created by this operator",
+            f"certkey {name} already exists on the appliance and {ctx.whose(name)}; "
+            "it is left as it is and this certificate is not deployed",
         )
     _, link = link_ops(ctx, s.desired, name, new=True)
     ops = [*s.uploads(), s.add(name), *link]

@@ -1,8 +1,13 @@
 """What a plan is made of (`Plan`, `CertPlan`, `Action`) and the planner's working context.
 
-`PlanContext` carries the inputs, what has been decided so far, and the ownership rules: a leaf
-certkey is ours when its certificate file carries our owner tag (`domain.leaf_file_names`); a CA
-certkey when both its name and its file follow the CA scheme.
+`PlanContext` carries the inputs, what has been decided so far, and the ownership rules
+(docs/decisions/090-cluster-identity-in-file-names.md):
+- a leaf certkey is ours when its certificate file carries our owner tag (this cluster and this
+  CertificateSync, `domain.owner_tag`), or an earlier version's tag of this CertificateSync (no
+  cluster in it) and our records list it;
+- a CA certkey is ours to relink or remove when its name follows the CA scheme and its file was
+  added by this cluster or by an earlier version;
+- anything tagged by another cluster is foreign: never changed, unlinked, unbound or deleted.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from netscaler_certsync.domain import is_ca_certkey_name, is_ca_file_name, leaf_file_owner
+from netscaler_certsync.domain import cluster_tag, file_tag, is_ca_certkey_name, owner_id, owner_tag
 from netscaler_certsync.engine.model import BindingSpec, CertRecord, DesiredCertificate, Records, SyncOptions
 from netscaler_certsync.engine.operations import Group, Operation
 from netscaler_certsync.engine.state import ApplianceState
@@ -73,6 +78,11 @@ class PlanContext:
     options: SyncOptions
     now: dt.datetime
     owner: str
+    """Our owner tag in leaf file names (`domain.owner_tag`)."""
+    cluster: str = ""
+    """Our cluster tag (`domain.cluster_tag`)."""
+    legacy_owner: str = ""
+    """The owner tag an earlier version wrote for this CertificateSync (no cluster in it)."""
     ops: list[Operation] = field(default_factory=list)
     certs: list[CertPlan] = field(default_factory=list)
     ca_names: dict[str, str] = field(default_factory=dict)
@@ -84,14 +94,74 @@ class PlanContext:
     new_files: set[str] = field(default_factory=set)
     dropped_files: set[str] = field(default_factory=set)
     mismatch: bool = False
+    recorded_certkeys: frozenset[str] = frozenset()
+    recorded_files: frozenset[str] = frozenset()
+
+    @classmethod
+    def start(
+        cls,
+        desired: Sequence[DesiredCertificate],
+        state: ApplianceState,
+        previous: Records,
+        options: SyncOptions,
+        now: dt.datetime,
+    ) -> PlanContext:
+        return cls(
+            desired,
+            state,
+            previous,
+            options,
+            now,
+            owner_tag(options.cluster, options.owner),
+            cluster=cluster_tag(options.cluster),
+            legacy_owner=owner_id(options.owner),
+            recorded_certkeys=frozenset(r.certkey for r in previous.certificates),
+            recorded_files=frozenset(f for r in previous.certificates for f in r.files),
+        )
 
     def owned(self, name: str | None) -> bool:
         file = self.state.cert_file(name) if name else None
-        return file is not None and leaf_file_owner(file) == self.owner
+        tag = file_tag(file) if file else None
+        if tag is None or tag.scope is None:
+            return False
+        if tag.owner == self.owner:
+            return True
+        # An earlier version's certkey stays managed by the cluster whose records list it.
+        return tag.cluster is None and tag.scope == self.legacy_owner and name in self.recorded_certkeys
 
     def owned_ca(self, name: str) -> bool:
+        """A CA certkey this cluster (or an earlier version, which shared them all) added."""
         file = self.state.cert_file(name)
-        return is_ca_certkey_name(name) and file is not None and is_ca_file_name(file)
+        tag = file_tag(file) if file else None
+        return is_ca_certkey_name(name) and tag is not None and tag.scope is None and tag.cluster in (self.cluster, None)
+
+    def owns_file(self, file: str) -> bool:
+        """Whether `file` is ours to delete once nothing loads it."""
+        tag = file_tag(file)
+        if tag is None:
+            return False
+        if tag.scope is None:  # a CA file: this cluster's, or an earlier version's (shared by all)
+            return tag.cluster in (self.cluster, None)
+        return tag.owner == self.owner or (tag.cluster is None and file in self.recorded_files)
+
+    def same_cluster(self, name: str) -> bool:
+        """A leaf certkey of another CertificateSync of this cluster (one our records list, for an
+        earlier version's, which names no cluster)."""
+        tag = file_tag(self.state.cert_file(name) or "")
+        if tag is None or tag.scope is None:
+            return False
+        return tag.cluster == self.cluster or (tag.cluster is None and name in self.recorded_certkeys)
+
+    def whose(self, name: str) -> str:
+        """Who holds certkey `name`, which is not ours, as a NameCollision message says it."""
+        tag = file_tag(self.state.cert_file(name) or "")
+        if tag is None:
+            return "was not created by this operator"
+        if tag.cluster is None:
+            return "was deployed by an earlier version of this operator and this cluster's records do not list it"
+        if tag.cluster != self.cluster:
+            return f"belongs to another cluster (cluster tag {tag.cluster}; this cluster's is {self.cluster})"
+        return "belongs to another CertificateSync of this cluster"
 
     def used_elsewhere(self, file: str, besides: str) -> bool:
         """Whether a certkey other than `besides` loads `file` (two certificates may share a key)."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from netscaler_certsync.domain import owner_id, reasons
+from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine.model import DesiredCertificate, Records, SyncOptions
 from netscaler_certsync.engine.operations import Group
 from netscaler_certsync.engine.plan_chain import plan_cas
@@ -50,7 +50,7 @@ def plan(
 ) -> Plan:
     """The operations that bring the appliance from `state` to `desired` (see the module doc)."""
     now = options.now or dt.datetime.now(dt.UTC)
-    ctx = PlanContext(desired, state, previous, options, now, owner_id(options.owner))
+    ctx = PlanContext.start(desired, state, previous, options, now)
     ctx.mismatch = any(state.cert_file(r.certkey) not in r.files for r in previous.certificates)
 
     active: list[DesiredCertificate] = []
