@@ -11,8 +11,8 @@ from netscaler_certsync.domain import (
     ca_certkey_name,
     ca_file_name,
     cert_info,
-    leaf_file_names,
     cluster_tag,
+    leaf_file_names,
     owner_tag,
     parse_material,
 )

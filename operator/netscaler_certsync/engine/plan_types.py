@@ -133,7 +133,12 @@ class PlanContext:
         """A CA certkey this cluster (or an earlier version, which shared them all) added."""
         file = self.state.cert_file(name)
         tag = file_tag(file) if file else None
-        return is_ca_certkey_name(name) and tag is not None and tag.scope is None and tag.cluster in (self.cluster, None)
+        return (
+            is_ca_certkey_name(name)
+            and tag is not None
+            and tag.scope is None
+            and tag.cluster in (self.cluster, None)
+        )
 
     def owns_file(self, file: str) -> bool:
         """Whether `file` is ours to delete once nothing loads it."""

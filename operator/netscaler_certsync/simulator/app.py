@@ -105,7 +105,13 @@ class NitroApp:
         started = time.perf_counter()
         path, _, raw_query = request.raw_path.partition("?")
         query = parse_query(raw_query)
-        record = {"method": request.method, "path": path, "query": query, "resource": "", "name": None}
+        record: dict[str, Any] = {
+            "method": request.method,
+            "path": path,
+            "query": query,
+            "resource": "",
+            "name": None,
+        }
         record["action"] = query.get("action")
         try:
             status, body, headers = await self._serve(request, path, query, record)
@@ -176,6 +182,7 @@ class NitroApp:
         nreq.filters = parse_pairs(query.get("filter"))
         op = self._operation(nreq)
         body = await self._body(request) if method in ("POST", "PUT") else None
+        record["targets"] = _targets(name, resource, body)
 
         params = body.get("params") if isinstance(body, dict) else None
         onerror = request.headers.get("X-NITRO-ONERROR") or query.get("onerror")
@@ -190,18 +197,25 @@ class NitroApp:
         try:
             fired = self.faults.fire(method, resource, action, name)
             await self._apply_faults(request, [r for r in fired if r.phase == "before"])
-            answer = await self._answer(request, nreq, op, body, saving)
+            answer = await self._answer(request, nreq, op, body, saving, record)
             await self._apply_faults(request, [r for r in fired if r.phase == "after"])
             return answer
         finally:
             self._saving -= saving
 
     async def _answer(
-        self, request: web.Request, nreq: NitroRequest, op: str, body: Any, saving: bool
+        self,
+        request: web.Request,
+        nreq: NitroRequest,
+        op: str,
+        body: Any,
+        saving: bool,
+        record: dict[str, Any],
     ) -> tuple[int, dict[str, Any] | None, dict[str, str] | None]:
         if nreq.resource == "login":
             return self._login(body)
         session = self._session(request)
+        record["user"] = session.user.name
         if nreq.resource == "logout":
             self.sessions.logout(session)
             return self.config.quirks.logout_status, done(), None
@@ -392,3 +406,19 @@ class NitroApp:
         elif records or not self.config.quirks.omit_empty_arrays:
             out[req.resource] = records
         return out
+
+
+_TARGET_FIELDS = ("certkey", "filename", "certkeyname")
+
+
+def _targets(name: str | None, resource: str, body: Any) -> tuple[str, ...]:
+    """The names of the objects a request addresses, for the request log (see `RequestRecord`)."""
+    if name:
+        return (name,)
+    if not isinstance(body, dict):
+        return ()
+    items = body.get(resource)
+    items = items if isinstance(items, list) else [items]
+    return tuple(
+        str(item[f]) for item in items if isinstance(item, dict) for f in _TARGET_FIELDS if item.get(f)
+    )

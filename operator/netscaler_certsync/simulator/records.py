@@ -17,6 +17,11 @@ class RequestRecord:
     status: int = 0
     errorcode: int = 0
     duration: float = 0.0
+    user: str | None = None
+    """The NetScaler user the request was made as (None before a session is known)."""
+    targets: tuple[str, ...] = ()
+    """The names of the objects a write addresses (URL name, else the body's certkey, file or
+    certkeyname of a binding): names only, never content."""
 
     @property
     def is_write(self) -> bool:
