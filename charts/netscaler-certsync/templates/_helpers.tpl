@@ -81,4 +81,11 @@ being deleted or re-created. Cluster-wide it never does, so that install does no
   resources: ["namespaces"]
   verbs: ["list", "watch"]
 {{- end }}
+{{- if not .Values.clusterId }}
+{{- /* The cluster identity: the UID of kube-system, the one Namespace read (reconcile/identity.py). */}}
+- apiGroups: [""]
+  resources: ["namespaces"]
+  resourceNames: ["kube-system"]
+  verbs: ["get"]
+{{- end }}
 {{- end }}

@@ -49,6 +49,12 @@ def register(subparsers: Any) -> None:
         default=10.0,
         help="seconds reconciles on one appliance may reuse a full listing of its certkeys (0: never)",
     )
+    parser.add_argument(
+        "--cluster-id",
+        default=None,
+        help="the cluster identity tagged into every object on the appliance "
+        "(default: the UID of the kube-system Namespace); keep it when the cluster is rebuilt",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         snapshot_max_age_seconds=args.snapshot_max_age,
         drift_concurrency=args.drift_concurrency,
         change_concurrency=args.change_concurrency,
+        cluster_id=args.cluster_id or None,
     )
     run_operator(
         options,

@@ -10,7 +10,7 @@ from typing import Any
 import kopf
 
 from netscaler_certsync.k8s import ClusterAccess, KubeClient, TLSSecretWatcher, keys
-from netscaler_certsync.reconcile import cluster
+from netscaler_certsync.reconcile import cluster, identity
 from netscaler_certsync.reconcile.context import OperatorContext
 
 
@@ -80,6 +80,7 @@ def register(
         client = KubeClient(access)
         clients.append(client)
         cluster.attach(ctx, client)
+        ctx.cluster = await identity.resolve(ctx.options.cluster_id, client.namespace_uid)
         if ctx.options.watch_secrets:
             running.extend(cluster.start_secret_watchers(ctx, client, secret_namespaces))
 

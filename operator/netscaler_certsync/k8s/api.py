@@ -208,6 +208,13 @@ class KubeClient:
                         raise error_for_status(int(status.get("code") or 500), status)
                     yield event
 
+    # ------------------------------------------------------------------ cluster identity
+    async def namespace_uid(self, name: str) -> str:
+        """The UID of Namespace `name` (kube-system's identifies the cluster); `NotFound` if absent."""
+        namespace = await self._request("GET", resource_path("", "v1", "namespaces", None, name))
+        self.stats.objects_received += 1
+        return str(namespace["metadata"]["uid"])
+
     # ------------------------------------------------------------------ Secrets
     async def get_secret(self, namespace: str, name: str) -> dict[str, Any]:
         """The Secret as the API returns it; `NotFound` when it does not exist."""

@@ -68,4 +68,11 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
         "cluster",
         "kopf's namespace observer lists namespaces when it serves named namespaces or globs",
     ),
+    _p(
+        "",
+        "namespaces",
+        "get",
+        "cluster",
+        "the cluster identity is the UID of the kube-system Namespace (only that one is read)",
+    ),
 )

@@ -161,6 +161,7 @@ async def sync_connection(
         endpoint = _endpoint(target, connection)
         options = SyncOptions(
             owner=f"{namespace}/{request.name}",
+            cluster=ctx.cluster.id,
             preserve_on_renewal=spec.preserve_on_renewal,
             remove_inactive=spec.remove_inactive,
             link_chain=spec.link_chain,

@@ -225,7 +225,7 @@ async def reconcile_connection(
 ) -> Outcome:
     """Validate, log in, read version and HA state; the status a user reads with `kubectl get`."""
     now = ctx.clock()
-    stamp = {"lastCheckedTime": rfc3339(now)}
+    stamp = {"lastCheckedTime": rfc3339(now), "clusterIdentity": ctx.cluster.status()}
     try:
         parsed = parse_connection(spec)
         target = await resolve_target(namespace, name, parsed, ctx.get_secret)

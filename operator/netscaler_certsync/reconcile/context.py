@@ -17,6 +17,7 @@ from typing import Any
 
 from netscaler_certsync.engine import Appliances
 from netscaler_certsync.metrics import Metrics
+from netscaler_certsync.reconcile.identity import ClusterIdentity
 from netscaler_certsync.reconcile.sessions import NitroSessions
 from netscaler_certsync.reconcile.triggers import TriggerIndex
 from netscaler_certsync.timestamps import utc_now
@@ -52,6 +53,9 @@ class OperatorOptions:
     change_concurrency: int = 32
     """Reconciles of created, changed or resumed CertificateSyncs running at once (see
     `OperatorContext.change_turn`); renewals and deletions do not wait for these slots."""
+    cluster_id: str | None = None
+    """The cluster identity tagged into every object on the appliance (`--cluster-id`); None:
+    the UID of the kube-system Namespace (docs/decisions/090-cluster-identity-in-file-names.md)."""
     snapshot_max_age_seconds: float = 10.0
     """Reconciles on one appliance share a full listing of its certkeys for this long (see
     engine/snapshot.py); a change made by hand on the appliance is seen this much later."""
@@ -67,6 +71,8 @@ class OperatorContext:
     metrics: Metrics = field(default_factory=Metrics)
     sessions: NitroSessions = field(default_factory=NitroSessions)
     appliances: Appliances = field(default_factory=Appliances)
+    cluster: ClusterIdentity = field(default_factory=ClusterIdentity)
+    """Whose objects on the appliance are ours; settled at startup (reconcile/identity.py)."""
     patch_sync_status: StatusPatcher = _no_status_writer
     """Used to store what an apply may create before it writes (reconcile/intent.py)."""
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
