@@ -163,7 +163,10 @@ class PlanContext:
         if tag is None:
             return "was not created by this operator"
         if tag.cluster is None:
-            return "was deployed by an earlier version of this operator and this cluster's records do not list it"
+            return (
+                "was deployed by an earlier version of this operator and this cluster's records "
+                "do not list it"
+            )
         if tag.cluster != self.cluster:
             return f"belongs to another cluster (cluster tag {tag.cluster}; this cluster's is {self.cluster})"
         return "belongs to another CertificateSync of this cluster"
