@@ -20,7 +20,7 @@ Grant = tuple[str, str, str, str]  # (where: "*" cluster-wide or a namespace, gr
 #: Permissions the operator needs only in some install modes, keyed by (group, resource). kopf
 #: lists and watches namespaces only when it is not cluster-wide (kopf/_core/reactor/observation.py,
 #: namespace_observer skips it for clusterwide=True), so the all-namespaces install lacks the right.
-ONLY_WHEN_WATCHING_SOME = {("", "namespaces")}
+ONLY_WHEN_WATCHING_SOME = {("", "namespaces", "list"), ("", "namespaces", "watch")}
 
 
 def _grants(docs: list[dict[str, Any]]) -> set[Grant]:
@@ -36,7 +36,14 @@ def _grants(docs: list[dict[str, Any]]) -> set[Grant]:
         role_ns = None if ref["kind"] == "ClusterRole" else where
         role = roles[(ref["kind"], role_ns, ref["name"])]
         for rule in role["rules"]:
-            assert "resourceNames" not in rule and "nonResourceURLs" not in rule
+            assert "nonResourceURLs" not in rule
+            # The one named grant: the cluster identity reads kube-system and no other Namespace.
+            assert "resourceNames" not in rule or rule == {
+                "apiGroups": [""],
+                "resources": ["namespaces"],
+                "resourceNames": ["kube-system"],
+                "verbs": ["get"],
+            }
             for group in rule["apiGroups"]:
                 for resource in rule["resources"]:
                     for verb in rule["verbs"]:
@@ -47,11 +54,11 @@ def _grants(docs: list[dict[str, Any]]) -> set[Grant]:
 def _required(namespaces: list[str] | None) -> set[Grant]:
     wanted: set[Grant] = set()
     for perm in REQUIRED_PERMISSIONS:
-        if not namespaces and (perm.group, perm.resource) in ONLY_WHEN_WATCHING_SOME:
-            continue
         places = ["*"] if perm.scope == "cluster" or not namespaces else namespaces
         for where in places:
             for verb in perm.verbs:
+                if not namespaces and (perm.group, perm.resource, verb) in ONLY_WHEN_WATCHING_SOME:
+                    continue
                 wanted.add((where, perm.group, perm.resource, verb))
     return wanted
 
@@ -99,3 +106,11 @@ def test_permissions_module_is_not_empty_and_has_reasons() -> None:
     # Guards the test above against passing vacuously on an empty list.
     assert len(REQUIRED_PERMISSIONS) >= 6
     assert all(p.why and p.verbs for p in REQUIRED_PERMISSIONS)
+
+
+def test_a_fixed_cluster_id_needs_no_namespace_read(render: Render) -> None:
+    """With `clusterId` set, the identity is not read from kube-system: no grant for it."""
+    grants = _grants(render(clusterId="fleet-eu-1"))
+    assert ("*", "", "namespaces", "get") not in grants
+    deployment = next(d for d in render(clusterId="fleet-eu-1") if d["kind"] == "Deployment")
+    assert "--cluster-id=fleet-eu-1" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
