@@ -35,6 +35,8 @@ def test_request_record_fields() -> None:
         "status",
         "errorcode",
         "duration",
+        "user",
+        "targets",
     ]
     assert RequestRecord("GET", "/x").is_write is False
     assert RequestRecord("POST", "/x", resource="sslcertkey").is_write is True

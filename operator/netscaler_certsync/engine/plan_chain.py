@@ -45,7 +45,8 @@ def find_ca(ctx: PlanContext, ca: CertInfo) -> tuple[str, bool] | None:
     ck = ctx.state.certkeys.get(name)
     if ck is not None:
         tag = file_tag(ctx.state.cert_file(name) or "")
-        same = (tag is not None and tag.fingerprint == ca.fingerprint[:40]) or same_serial(ck.serial, ca.serial)
+        same = tag is not None and tag.fingerprint == ca.fingerprint[:40]
+        same = same or same_serial(ck.serial, ca.serial)
         return (name, True) if same else None
     for other in ctx.state.certkeys.values():
         if other.key is None and _same_certificate(other, ca):
