@@ -39,9 +39,11 @@ def simulator() -> Iterator[SimulatorThread]:
 def operator(proxy: ProxyThread, via_proxy: client.ApiClient, namespace: str) -> Iterator[OperatorThread]:
     # Watching only this test's namespace: the real server also holds other tests' objects. kopf
     # waits for a namespace it is told to serve to exist; namespaces live on the emulated side.
-    client.CoreV1Api(via_proxy).create_namespace(
-        client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace))
-    )
+    core = client.CoreV1Api(via_proxy)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    # Every cluster has kube-system; its UID is the operator's default cluster identity.
+    if not [n for n in core.list_namespace().items if n.metadata.name == "kube-system"]:
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="kube-system")))
     options = OperatorOptions(health_check_tick_seconds=0.5, drift_check_tick_seconds=0.5)
     op = OperatorThread(
         ClusterAccess(server=proxy.url, token="operator-token"), options, namespaces=[namespace]
