@@ -15,7 +15,7 @@ from typing import Any
 import kopf
 
 from netscaler_certsync.handlers.deletion import DeletionGuard
-from netscaler_certsync.handlers.outcomes import finish
+from netscaler_certsync.handlers.outcomes import finish, kubernetes_failures_are_temporary
 from netscaler_certsync.k8s import keys
 from netscaler_certsync.reconcile.certificatesync import finalize_sync, reconcile_sync
 from netscaler_certsync.reconcile.context import OperatorContext
@@ -89,21 +89,22 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         started = time.monotonic()
         if guard.deleting(body):
             return  # the delete handler owns the object now; returning also ends kopf's retries
-        if trigger == "drift":
-            async with ctx.drift_turn(KIND, request.namespace, request.name) as go:
-                if not go or guard.deleting(body):
-                    return  # a change is being reconciled (that is a check too), or a deletion
-                outcome = await reconcile_sync(ctx, request, _IndexView(index))
-        elif trigger == "spec":
-            async with ctx.change_turn(KIND, request.namespace, request.name):
-                if guard.deleting(body):
-                    return
-                outcome = await reconcile_sync(ctx, request, _IndexView(index))
-        else:
-            async with ctx.object_lock(KIND, request.namespace, request.name):
-                if guard.deleting(body):
-                    return
-                outcome = await reconcile_sync(ctx, request, _IndexView(index))
+        with kubernetes_failures_are_temporary():
+            if trigger == "drift":
+                async with ctx.drift_turn(KIND, request.namespace, request.name) as go:
+                    if not go or guard.deleting(body):
+                        return  # a change is being reconciled (that is a check too), or a deletion
+                    outcome = await reconcile_sync(ctx, request, _IndexView(index))
+            elif trigger == "spec":
+                async with ctx.change_turn(KIND, request.namespace, request.name):
+                    if guard.deleting(body):
+                        return
+                    outcome = await reconcile_sync(ctx, request, _IndexView(index))
+            else:
+                async with ctx.object_lock(KIND, request.namespace, request.name):
+                    if guard.deleting(body):
+                        return
+                    outcome = await reconcile_sync(ctx, request, _IndexView(index))
         finish(outcome, body=body, patch=patch, status=status, ctx=ctx, started=started)
 
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
@@ -155,7 +156,8 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         )
         guard.begin(body)  # before the lock: whatever waits for it must not reconcile after us
         async with ctx.object_lock(KIND, request.namespace, request.name):
-            outcome = await finalize_sync(ctx, request, _IndexView(connections))
+            with kubernetes_failures_are_temporary():
+                outcome = await finalize_sync(ctx, request, _IndexView(connections))
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message)
         if outcome.error is not None:

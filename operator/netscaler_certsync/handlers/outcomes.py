@@ -9,11 +9,13 @@ Kubernetes (see `finish`), so kopf never waits out a delay while a newer spec is
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import kopf
 
+from netscaler_certsync.k8s.errors import KubernetesError
 from netscaler_certsync.reconcile import conditions
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.outcome import Outcome
@@ -68,3 +70,18 @@ def finish(
     ctx.schedule_recheck(kind, meta.get("namespace", ""), meta.get("name", ""), recheck)
     if error is not None and not error.stalled:
         raise kopf.TemporaryError(str(error), delay=error.retry_after or 10)
+
+
+#: Seconds before kopf retries a handler whose Kubernetes API call failed.
+KUBERNETES_RETRY_SECONDS = 10
+
+
+@contextmanager
+def kubernetes_failures_are_temporary() -> Iterator[None]:
+    """A Kubernetes API call that failed under a handler (the API server restarting, a reset
+    connection, the operator's own client closed at shutdown while a timer still ran) is retried
+    by kopf like any transient failure: one log line, no traceback, no crash."""
+    try:
+        yield
+    except KubernetesError as exc:
+        raise kopf.TemporaryError(f"Kubernetes API: {exc}", delay=KUBERNETES_RETRY_SECONDS) from exc
