@@ -16,7 +16,7 @@ import pytest
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine import BindingSpec, CertState, Records
 from netscaler_certsync.nitro import RequestEvent
-from netscaler_certsync.simulator import Simulator, run_simulator
+from netscaler_certsync.simulator import FaultRule, Simulator, run_simulator
 from tests.support.engine import SIM_CONFIG, Harness, bindings, certkeys, desired, files, orphans
 
 HTTPS, TWO = BindingSpec("vs_https"), BindingSpec("vs_two")
@@ -135,3 +135,26 @@ async def test_no_write_when_the_intent_cannot_be_stored(
     h.store_intent = Harness.store_intent.__get__(h)  # type: ignore[method-assign]
     result = await h.apply([desired(pki.leaf(), bindings=[HTTPS])])  # the next try goes through
     assert result.certificates[0].state == CertState.SYNCED
+
+
+async def test_a_bind_answered_with_a_server_error_is_still_claimed_and_later_undone(
+    sim: Simulator, pki: TestPKI
+) -> None:
+    """Found by the chaos tier (seed 1): the appliance made the binding and answered 503. The
+    result's records dropped the binding, so the sync's deletion took it for someone else's and
+    left certkey, files and binding behind. A write whose outcome is unknown stays claimed."""
+    h = Harness(sim)
+    leaf = pki.leaf()
+    sim.faults.add(FaultRule(resource="sslvserver_sslcertkey_binding", method="PUT", phase="after"))
+    failed = await h.apply([desired(leaf, bindings=[HTTPS])])
+    assert failed.certificates[0].state == CertState.FAILED
+    name = h.records.certificates[0].certkey
+    assert ("vs_https", name, False) in bindings(sim)  # it did take effect
+    assert HTTPS in h.records.certificates[0].bindings
+
+    sim.faults.clear()
+    h.restart()
+    await h.apply([])  # the sync is deleted
+    assert name not in certkeys(sim)
+    assert orphans(sim) == set()
+    assert not any(b[1] == name for b in bindings(sim))

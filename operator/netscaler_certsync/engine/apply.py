@@ -39,6 +39,9 @@ class ApplyOutcome:
     done: set[Group] = field(default_factory=set)
     """Groups in which at least one write took effect."""
     applied: list[Operation] = field(default_factory=list)
+    uncertain: list[Operation] = field(default_factory=list)
+    """Writes that failed with an unknown outcome (a 5xx other than 599): they may have taken
+    effect, so what they would create stays claimed in the records."""
     ca_aliases: dict[str, str] = field(default_factory=dict)
     """CA fingerprint → the name it already had on the appliance (found at apply time)."""
 
@@ -239,6 +242,8 @@ async def run_group(
             if aborts(exc):
                 raise to_aborted(exc) from exc
             out.failed[op.group] = _failure(op, exc)
+            if isinstance(exc, ne.ServerError):
+                out.uncertain.append(op)
             log.warning("%s", out.failed[op.group][1])
             return
         out.took_effect(op)

@@ -156,12 +156,16 @@ def _needs_save(*, wrote: bool, previous: Records, entry: Appliance) -> bool:
     return wrote or previous.unsaved or previous.pending or entry.saves.unsaved
 
 
-def _partial(cp: CertPlan, applied: Sequence[Operation]) -> list[CertRecord]:
+def _partial(
+    cp: CertPlan, applied: Sequence[Operation], uncertain: Sequence[Operation] = ()
+) -> list[CertRecord]:
     """Records of a group that failed half-way: what it had, plus the certkeys it added and the
-    bindings it made (so that a later removal knows to undo them), minus what it deleted."""
+    bindings it made (so that a later removal knows to undo them), minus what it deleted. An add
+    or bind whose outcome is unknown counts as made: claiming it costs a removal that finds it
+    gone; not claiming it leaves it to be taken for someone else's forever."""
     recs = {r.certkey: r for r in cp.records_failed}
     planned = {r.certkey: r for r in cp.records_ok}
-    for op in applied:
+    for op in [*applied, *(op for op in uncertain if op.kind in (Kind.ADD, Kind.BIND))]:
         if op.kind is Kind.ADD and op.name not in recs and op.name in planned:
             recs[op.name] = replace(planned[op.name], bindings=())
         elif op.kind is Kind.DELETE:
@@ -183,7 +187,13 @@ def _records(p: Plan, outcome: ApplyOutcome) -> Records:
     out: list[CertRecord] = []
     for cp in p.certificates:
         if cp.group in outcome.failed:
-            out.extend(_partial(cp, [op for op in outcome.applied if op.group == cp.group]))
+            out.extend(
+                _partial(
+                    cp,
+                    [op for op in outcome.applied if op.group == cp.group],
+                    [op for op in outcome.uncertain if op.group == cp.group],
+                )
+            )
         else:
             out.extend(cp.records_ok)
     # A predecessor whose certificate failed is still that certificate's record (first): its
