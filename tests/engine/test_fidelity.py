@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from certsync_devkit.pki import TestPKI, make_ca, make_leaf
 from netscaler_certsync.domain import reasons
-from netscaler_certsync.engine import CertState
+from netscaler_certsync.engine import BindingSpec, CertState
 from netscaler_certsync.nitro.wire import Call
 from netscaler_certsync.simulator import FaultRule, Quirks, Simulator, run_simulator
-from tests.support.engine import SIM_CONFIG, Harness, appliance, certkeys, desired, orphans
+from tests.support.engine import SIM_CONFIG, Harness, appliance, bindings, certkeys, desired, orphans
 
 
 def _vpn_bind(certkey: str) -> Call:
@@ -139,3 +139,26 @@ async def test_a_121_build_that_wants_a_passplain_for_plain_keys_deploys_and_ren
         assert renewed.certificates[0].reason == reasons.Renewed
         assert [r.errorcode for r in sim.requests if r.errorcode == 1537] == []
         assert sim.check_invariants() == []
+
+
+async def test_an_rsa_and_an_ecdsa_default_certificate_stay_bound_side_by_side(
+    h: Harness, pki: TestPKI
+) -> None:
+    # CTX224272 (issue 16 #11): one vserver serves an RSA and an ECDSA default certificate. Both
+    # bound once, later applies change nothing and the appliance keeps both bindings.
+    vs = (BindingSpec("vs_https"),)
+    ec_cert = desired(pki.leaf("dual.example.com"), [pki.intermediate], secret="dual-ec", bindings=vs)
+    rsa_leaf = pki.leaf("dual.example.com", key_type="rsa")
+    rsa_cert = desired(rsa_leaf, [pki.intermediate], secret="dual-rsa", bindings=vs)
+    first = await h.apply([ec_cert, rsa_cert])
+    assert [c.state for c in first.certificates] == [CertState.SYNCED, CertState.SYNCED]
+    expected = {("vs_https", ec_cert.name, False), ("vs_https", rsa_cert.name, False)}
+    assert bindings(h.sim) == expected
+    writes = len(h.writes())
+    again = await h.apply([ec_cert, rsa_cert])
+    assert [c.state for c in again.certificates] == [CertState.SYNCED, CertState.SYNCED]
+    assert len(h.writes()) == writes and not again.saved
+    assert bindings(h.sim) == expected
+    async with h.client() as c:  # what the client reads tells which slot each certkey fills
+        assert (await c.get_certkey(ec_cert.name)).key_type == "EC"  # type: ignore[union-attr]
+        assert (await c.get_certkey(rsa_cert.name)).key_type == "RSA"  # type: ignore[union-attr]

@@ -130,3 +130,22 @@ async def test_server_binding_needs_a_key(nitro: Nitro, pki: TestPKI) -> None:
     await nitro.install("inter", pki.intermediate, with_key=False)
     assert_error(await nitro.bind("vs_https", "inter"), 599, 1547, "Certificate is not a server certificate")
     assert_done(await nitro.bind("vs_https", "inter", ca=True))
+
+
+async def test_rsa_and_ecdsa_defaults_coexist(nitro: Nitro, pki: TestPKI, sim: Simulator) -> None:
+    """CTX224272: a vserver holds one RSA and one ECDSA default certificate side by side; a new
+    default replaces only the one of its own key type."""
+    await nitro.install("ec1", pki.leaf())
+    await nitro.install("rsa1", pki.leaf(key_type="rsa"))
+    await nitro.install("ec2", pki.leaf())
+    assert_done(await nitro.bind("vs_https", "ec1"))
+    assert_done(await nitro.bind("vs_https", "rsa1"))
+    assert sorted(pairs((await nitro.get(f"{BINDING}/vs_https")).json())) == [
+        ("ec1", False, False),
+        ("rsa1", False, False),
+    ]
+    assert_done(await nitro.bind("vs_https", "ec2"))  # replaces ec1, keeps rsa1
+    assert sorted(pairs((await nitro.get(f"{BINDING}/vs_https")).json())) == [
+        ("ec2", False, False),
+        ("rsa1", False, False),
+    ]

@@ -103,3 +103,37 @@ async def test_encrypted_key_is_served(served: tuple[Simulator, Nitro], pki: Tes
 async def test_not_served_unless_asked(sim: Simulator) -> None:
     with pytest.raises(RuntimeError):
         sim.vserver_address("vs_https")
+
+
+async def handshake_with(address: tuple[str, int], ciphers: str) -> x509.Certificate:
+    """TLS 1.2 offering only `ciphers`: the server must pick the certificate whose key can sign."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(ciphers)
+    _, writer = await asyncio.open_connection(*address, ssl=context, server_hostname="www.example.com")
+    try:
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        return x509.load_der_x509_certificate(der)
+    finally:
+        writer.close()
+
+
+async def test_rsa_and_ecdsa_defaults_served_by_client_capability(
+    served: tuple[Simulator, Nitro], pki: TestPKI
+) -> None:
+    """One vserver, an RSA and an ECDSA default certificate: an ECDSA-capable client gets the EC
+    certificate, an RSA-only client the RSA one (CTX224272)."""
+    sim, nitro = served
+    address = sim.vserver_address("vs_https")
+    ec_leaf = pki.leaf("www.example.com")
+    rsa_leaf = pki.leaf("www.example.com", key_type="rsa")
+    await nitro.install("www_ec", ec_leaf)
+    await nitro.install("www_rsa", rsa_leaf)
+    assert_done(await nitro.bind("vs_https", "www_ec"))
+    assert_done(await nitro.bind("vs_https", "www_rsa"))
+    ecdsa_only = await handshake_with(address, "ECDHE-ECDSA-AES128-GCM-SHA256")
+    rsa_only = await handshake_with(address, "ECDHE-RSA-AES128-GCM-SHA256")
+    assert ecdsa_only.serial_number == ec_leaf.cert.serial_number
+    assert rsa_only.serial_number == rsa_leaf.cert.serial_number

@@ -32,6 +32,10 @@ class CertKey:
     linked_to: str | None = None
     """The CA certkey this one is linked to (`linkcertkeyname`)."""
     inform: str | None = None
+    key_type: str | None = None
+    """`RSA` or `EC` from NITRO's `publickey` (rsaEncryption, id-ecPublicKey), None when not shown.
+    The same word starts the domain's material key type (`RSA-2048`, `EC-secp256r1`): a vserver
+    holds one default certificate per key type (CTX224272)."""
 
     @property
     def is_ca(self) -> bool:

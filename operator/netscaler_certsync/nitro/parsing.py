@@ -113,6 +113,16 @@ def _types(value: Any) -> tuple[str, ...]:
     return ()
 
 
+def key_type(publickey: str | None) -> str | None:
+    """`RSA` or `EC` from the appliance's public key algorithm (`rsaEncryption`, `id-ecPublicKey`)."""
+    text = (publickey or "").lower()
+    if "rsa" in text:
+        return "RSA"
+    if "ec" in text:  # id-ecPublicKey; ECDSA/EC as some builds may word it
+        return "EC"
+    return None
+
+
 def certkey(row: Mapping[str, Any]) -> CertKey:
     serial = as_str(row.get("serial"))
     return CertKey(
@@ -129,6 +139,7 @@ def certkey(row: Mapping[str, Any]) -> CertKey:
         certificate_types=_types(row.get("certificatetype")),
         linked_to=as_str(row.get("linkcertkeyname")),
         inform=as_str(row.get("inform")),
+        key_type=key_type(as_str(row.get("publickey"))),
     )
 
 

@@ -33,13 +33,14 @@ def _partition(part: Partition) -> list[str]:
             seen.add(cursor)
             cursor = part.certkeys[cursor].link
     for vserver in part.vservers.values():
-        defaults = 0
-        for certkey_name, sni, ca in vserver.bindings:
+        for certkey_name, _, _ in vserver.bindings:
             if certkey_name not in part.certkeys:
                 problems.append(f"{prefix}vserver {vserver.name!r} binds missing certkey {certkey_name!r}")
-            defaults += not sni and not ca
-        if defaults > 1:
-            problems.append(f"{prefix}vserver {vserver.name!r} has {defaults} default server certificates")
+        families = [part.certkeys[n].family for n in vserver.defaults() if n in part.certkeys]
+        for family in sorted({f for f in families if families.count(f) > 1}):
+            problems.append(
+                f"{prefix}vserver {vserver.name!r} has {families.count(family)} {family} default certificates"
+            )
         for domain, owner in vserver.sni_domains.items():
             certkey = part.certkeys.get(owner)
             if (

@@ -44,6 +44,12 @@ class StoredFile:
     accessed: dt.datetime
 
 
+def key_family(publickey: str) -> str:
+    """The default-certificate slot a public key fills on a vserver: "RSA" or "EC" (CTX224272:
+    one RSA and one ECDSA default certificate coexist; DSA and others share the RSA slot here)."""
+    return "EC" if publickey == "id-ecPublicKey" else "RSA"
+
+
 @dataclass(slots=True)
 class CertKey:
     name: str
@@ -60,6 +66,10 @@ class CertKey:
     builtin: bool = False
     #: kept (never shown) so a vserver served over TLS can load an encrypted key
     passplain: str | None = field(default=None, repr=False)
+
+    @property
+    def family(self) -> str:
+        return key_family(self.info.publickey)
 
 
 BindingKey = tuple[str, bool, bool]  # (certkey, snicert, ca) within one vserver
@@ -85,6 +95,10 @@ class VServer:
     bindings: dict[BindingKey, Binding] = field(default_factory=dict)
     #: domain -> SNI-bound certkey serving it, so the duplicate-domain check is a lookup
     sni_domains: dict[str, str] = field(default_factory=dict)
+
+    def defaults(self) -> list[str]:
+        """The certkeys bound as default server certificate: at most one per key family."""
+        return [name for name, sni, ca in self.bindings if not sni and not ca]
 
     def index_sni(self, certkey: str, domains: frozenset[str], add: bool) -> None:
         for domain in domains:

@@ -2,10 +2,12 @@
 bound to it, so a client can check by handshake what the appliance really serves.
 
 The server certificate is chosen per handshake: an SNI binding whose domains contain the
-requested server name, otherwise the default binding; with neither the handshake fails (a
-vserver without a certificate is down). The chain sent is the certkey's certificate followed by
-its linked CA certkeys, as the appliance sends it. One `ssl.SSLContext` is built per
-(certkey, certificate, chain) and reused until any of them changes.
+requested server name, otherwise the default bindings; with neither the handshake fails (a
+vserver without a certificate is down). A vserver with an RSA and an ECDSA default certificate
+loads both into one context, and OpenSSL picks by what the client offers (TLS 1.2 cipher suites,
+TLS 1.3 signature algorithms), as the appliance does (CTX224272). The chain sent is the certkey's
+certificate followed by its linked CA certkeys, as the appliance sends it. One `ssl.SSLContext`
+is built per set of (certkey, certificate, chain) and reused until any of them changes.
 
 Atomic renewal: the choice is made inside the handshake, on the event loop that also serves
 NITRO, so a handshake sees the state before or after a change (`?action=update`, link, bind),
@@ -87,7 +89,7 @@ class VServerListeners:
         def choose(sock: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> int | None:
             part = self.nitro.state.default
             vserver = part.vservers.get(vserver_name)
-            certkey = self._certkey_for(part, vserver, server_name) if vserver is not None else None
+            certkeys = self._certkeys_for(part, vserver, server_name) if vserver is not None else []
             faults = self.nitro.faults.fire_serving(vserver_name)
             last_key = (vserver_name, (server_name or "").lower())
             stale = self._last.get(last_key) if "stale_serving" in faults else None
@@ -95,12 +97,13 @@ class VServerListeners:
                 sock.context = stale
                 self.handshakes[vserver_name] = self.handshakes.get(vserver_name, 0) + 1
                 return None
-            if certkey is None:
+            if not certkeys:
                 return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
             try:
-                sock.context = self._context(part, certkey, with_chain="drop_link" not in faults)
+                sock.context = self._context(part, certkeys, with_chain="drop_link" not in faults)
             except (NitroError, OSError, ssl.SSLError, ValueError):
-                log.exception("cannot serve certkey %r on vserver %r", certkey.name, vserver_name)
+                names = [c.name for c in certkeys]
+                log.exception("cannot serve certkeys %r on vserver %r", names, vserver_name)
                 return ssl.ALERT_DESCRIPTION_INTERNAL_ERROR
             self._last[last_key] = sock.context
             self.handshakes[vserver_name] = self.handshakes.get(vserver_name, 0) + 1
@@ -109,52 +112,59 @@ class VServerListeners:
         return choose
 
     @staticmethod
-    def _certkey_for(part: Partition, vserver: VServer, server_name: str | None) -> CertKey | None:
+    def _certkeys_for(part: Partition, vserver: VServer, server_name: str | None) -> list[CertKey]:
         if server_name and vserver.snienable:
             owner = vserver.sni_domains.get(server_name.lower())
-            if owner is not None:
-                return part.certkeys.get(owner)
-        for certkey_name, sni, ca in vserver.bindings:
-            if not sni and not ca:
-                return part.certkeys.get(certkey_name)
-        return None
+            if owner is not None and owner in part.certkeys:
+                return [part.certkeys[owner]]
+        return [part.certkeys[name] for name in vserver.defaults() if name in part.certkeys]
 
-    def _context(self, part: Partition, certkey: CertKey, *, with_chain: bool = True) -> ssl.SSLContext:
-        chain = [certkey]
-        seen = {certkey.name}
-        while with_chain and (link := chain[-1].link) and link not in seen and link in part.certkeys:
-            seen.add(link)
-            chain.append(part.certkeys[link])
-        key: ContextKey = (certkey.name, certkey.key or "", *(c.info.fingerprint for c in chain))
+    def _context(
+        self, part: Partition, certkeys: list[CertKey], *, with_chain: bool = True
+    ) -> ssl.SSLContext:
+        chains = []
+        key: ContextKey = ()
+        for certkey in sorted(certkeys, key=lambda c: c.name):
+            chain = [certkey]
+            seen = {certkey.name}
+            while with_chain and (link := chain[-1].link) and link not in seen and link in part.certkeys:
+                seen.add(link)
+                chain.append(part.certkeys[link])
+            chains.append(chain)
+            key += (certkey.name, certkey.key or "", *(c.info.fingerprint for c in chain), "|")
         context = self._contexts.get(key)
         if context is None:
             self._built += 1
-            context = self._build(part, certkey, chain, self._built)
+            context = self._build(part, chains, self._built)
             self._contexts[key] = context
             while len(self._contexts) > MAX_CONTEXTS:  # renewals without end (kind e2e, long demos)
                 self._contexts.popitem(last=False)
         self._contexts.move_to_end(key)
         return context
 
-    def _build(self, part: Partition, certkey: CertKey, chain: list[CertKey], serial: int) -> ssl.SSLContext:
-        key_data = part.read_path(certkey.key) if certkey.key else None
-        if key_data is None:
-            raise NitroError(1647)
-        key = load_key(key_data, certkey.inform, certkey.passplain)
-        cert_file, key_file = self.workdir / f"{serial}.crt", self.workdir / f"{serial}.key"
-        cert_file.write_text("".join(ssl.DER_cert_to_PEM_cert(c.info.der) for c in chain))
-        key_file.touch(mode=0o600)
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
+    def _build(self, part: Partition, chains: list[list[CertKey]], serial: int) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        try:
-            context.load_cert_chain(cert_file, key_file)
-        finally:  # loaded into memory: the files (an unencrypted key among them) are not needed
-            cert_file.unlink(missing_ok=True)
-            key_file.unlink(missing_ok=True)
+        for chain in chains:  # one chain per key type: OpenSSL keeps a certificate slot for each
+            certkey = chain[0]
+            key_data = part.read_path(certkey.key) if certkey.key else None
+            if key_data is None:
+                raise NitroError(1647)
+            key = load_key(key_data, certkey.inform, certkey.passplain)
+            cert_file, key_file = self.workdir / f"{serial}.crt", self.workdir / f"{serial}.key"
+            cert_file.write_text("".join(ssl.DER_cert_to_PEM_cert(c.info.der) for c in chain))
+            key_file.touch(mode=0o600)
+            key_file.write_bytes(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+            try:
+                context.load_cert_chain(cert_file, key_file)
+            finally:  # loaded into memory: the files (an unencrypted key among them) are not needed
+                cert_file.unlink(missing_ok=True)
+                key_file.unlink(missing_ok=True)
         return context
 
     # -- answering -------------------------------------------------------------------------------------

@@ -51,10 +51,12 @@ def bind(ctx: Ctx, item: Record) -> None:
         if any(domain in vserver.sni_domains for domain in certkey.info.domains):
             raise NitroError(1674)
     elif not ca:
-        # A new default server certificate replaces the previous one (CTX109711).
-        for old in [k for k in vserver.bindings if not k[1] and not k[2]]:
-            ctx.part.remove_binding(vs_name, old)
-            ctx.warnings.append((1546, "Current certificate replaces the previous binding"))
+        # A new default server certificate replaces the previous one of its key type (CTX109711);
+        # one RSA and one ECDSA default certificate coexist (CTX224272, NetScaler's ECDSA docs).
+        for old in vserver.defaults():
+            if ctx.part.certkeys[old].family == certkey.family:
+                ctx.part.remove_binding(vs_name, (old, False, False))
+                ctx.warnings.append((1546, "Current certificate replaces the previous binding"))
     binding = Binding(
         vs_name,
         ck_name,
