@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from netscaler_certsync.simulator import Simulator
+import httpx
+
+from netscaler_certsync.simulator import Quirks, Simulator, SimulatorConfig, run_simulator
 from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 ARGS = "args=filelocation:%2Fnsconfig%2Fssl"
@@ -73,3 +75,23 @@ async def test_delete_and_delete_missing(nitro: Nitro, sim: Simulator) -> None:
 
 async def test_put_is_not_allowed(nitro: Nitro) -> None:
     assert_error(await nitro.put("systemfile", {"systemfile": {"filename": "a"}}), 405, 278)
+
+
+async def test_documented_single_file_read_with_args(nitro: Nitro) -> None:
+    # NRD systemfile (12.1, 13): GET (ALL) with `args=filename:…,filelocation:…` answers one file
+    # with its content (Terraform's resource_citrixadc_systemfile reads it so).
+    await nitro.upload("a.pem", b"aaa")
+    await nitro.upload("b.pem", b"bbb")
+    body = assert_done(await nitro.get("systemfile?args=filename:b.pem,filelocation:%2Fnsconfig%2Fssl"))
+    assert [(f["filename"], base64.b64decode(f["filecontent"])) for f in body["systemfile"]] == [
+        ("b.pem", b"bbb")
+    ]
+
+
+async def test_builds_without_the_name_form_refuse_it() -> None:
+    config = SimulatorConfig(https=False, quirks=Quirks(systemfile_get_by_name=False), log_requests=False)
+    async with run_simulator(config) as sim, httpx.AsyncClient(base_url=sim.url) as http:
+        nitro = Nitro(http)
+        await nitro.login()
+        await nitro.upload("a.pem", b"aaa")
+        assert_error(await nitro.get("systemfile/a.pem?args=filelocation:%2Fnsconfig%2Fssl"), 405, 278)

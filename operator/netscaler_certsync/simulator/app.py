@@ -381,6 +381,9 @@ class NitroApp:
             return status, dict(done(), response=results), None
         if snapshot is not None:
             self.state.partitions[ctx.part.name] = snapshot
+        if onerror == "exit":
+            # "The response payload only shows the error details of the failed operation" (NRD EEH).
+            results = results[-1:]
         return (
             207,
             {"errorcode": 1243, "message": "Bulk operation failed", "severity": "ERROR", "response": results},

@@ -39,6 +39,10 @@ class Quirks:
     require_passplain: bool = False
     #: `POST systemfile?override=yes` overwrites (newer builds); False: still 1642.
     systemfile_override: bool = True
+    #: `GET systemfile/<name>?args=filelocation:…` (one file with content; ANS uses it). False: only
+    #: the documented `GET systemfile?args=filename:…,filelocation:…` reads one file (the 12.1 and 13
+    #: reference pages list GET (ALL) only; TF reads so) and the `/<name>` form is 405/278.
+    systemfile_get_by_name: bool = True
     #: Binding a certkey without a private key as a server (default or SNI) certificate:
     #: "reject" with 599/1547 "Certificate is not a server certificate" (guess), or "accept".
     bind_without_key: Literal["reject", "accept"] = "reject"

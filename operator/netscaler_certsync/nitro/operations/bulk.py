@@ -17,6 +17,14 @@ def bulk_results(reply: Reply, count: int) -> list[BulkResult]:
         return [BulkResult(index, 0, "Done", "NONE") for index in range(count)]
     if not isinstance(items, list):
         raise ProtocolError("bulk reply 207 without a per-item `response` array")
+    listed_ok = any(isinstance(i, dict) and not as_int(i.get("errorcode")) for i in items)
+    if len(items) < count and reply.status == 207 and not listed_ok:
+        # X-NITRO-ONERROR: exit lists only the failed item (NRD error-and-exception-handling.md):
+        # which one failed, and which ran before it, cannot be told. Every item's outcome is
+        # unknown; the caller reads the state or repeats them one by one.
+        failure = next((i for i in items if isinstance(i, dict) and as_int(i.get("errorcode"))), {})
+        message = f"outcome unknown: the bulk request stopped at a failure ({failure.get('message', '')})"
+        return [BulkResult(index, -1, message, None) for index in range(count)]
     results = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -29,7 +37,7 @@ def bulk_results(reply: Reply, count: int) -> list[BulkResult]:
                 severity=as_str(item.get("severity")),
             )
         )
-    # With onerror=exit the appliance stops at the first failure: the rest never ran.
+    # Fewer items than sent without a failure among them: the rest never ran.
     results.extend(
         BulkResult(index, -1, "not attempted: the bulk request stopped at an earlier failure", None)
         for index in range(len(results), count)

@@ -52,15 +52,19 @@ class FileOperations(NitroSession):
         )
 
     async def get_file(self, filename: str, *, location: str = SSL_DIR) -> SystemFile | None:
-        """One file with its content, or None when it does not exist."""
+        """One file with its content, or None when it does not exist.
+
+        Asked in the documented form, `GET systemfile?args=filename:…,filelocation:…` (reference
+        pages of 12.1 and 13 list GET (ALL) only; Terraform reads one file so): not every build
+        answers `GET systemfile/<name>`."""
         try:
             reply = await self._call(
                 Call(
                     "GET",
                     RESOURCE,
                     "get",
-                    name=filename,
-                    query=[("args", arg_list({"filelocation": location}))],
+                    name=None,
+                    query=[("args", arg_list({"filename": filename, "filelocation": location}))],
                     idempotent=True,
                 )
             )
@@ -68,7 +72,8 @@ class FileOperations(NitroSession):
             if errors.is_not_found(exc) or errors.is_file_missing(exc):
                 return None
             raise
-        found = parsing.rows(reply.body, RESOURCE)
+        # A build that ignores `filename` lists the directory: only the file asked for counts.
+        found = [row for row in parsing.rows(reply.body, RESOURCE) if row.get("filename") == filename]
         if not found:
             return None
         row = found[0]

@@ -65,6 +65,9 @@ def get(ctx: Ctx) -> list[Record]:
     location = _location(ctx)
     directory = ctx.part.files.get(location, {})
     name = ctx.request.name
+    if name is not None and not ctx.config.quirks.systemfile_get_by_name:
+        raise NitroError(278, "method", "GET", status=405)
+    name = name if name is not None else ctx.request.args.get("filename")  # the documented form
     if name is not None:
         stored = directory.get(name)
         if stored is None:
