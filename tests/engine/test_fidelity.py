@@ -162,3 +162,32 @@ async def test_an_rsa_and_an_ecdsa_default_certificate_stay_bound_side_by_side(
     async with h.client() as c:  # what the client reads tells which slot each certkey fills
         assert (await c.get_certkey(ec_cert.name)).key_type == "EC"  # type: ignore[union-attr]
         assert (await c.get_certkey(rsa_cert.name)).key_type == "RSA"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("max_age", [0.0, 3600.0], ids=["list-every-apply", "snapshot-reuse"])
+async def test_a_reboot_before_the_save_is_noticed_and_the_renewal_applied_again(
+    harness: object, sim: Simulator, pki: TestPKI, max_age: float
+) -> None:
+    # Issue 16 #12: a renewal is live but its save failed; the appliance restarts and comes back
+    # with the saved configuration (the old certificate), files kept, every session dead.
+    h = harness(snapshot_max_age=max_age)  # type: ignore[operator]
+    vs = (BindingSpec("vs_https"),)
+    old, new = pki.leaf("boot.example.com"), pki.leaf("boot.example.com")
+    first = await h.apply([desired(old, [pki.intermediate], bindings=vs)])
+    assert first.saved and first.certificates[0].state == CertState.SYNCED
+    sim.faults.add(
+        FaultRule(kind="error", resource="nsconfig", method="POST", status=599, errorcode=3000, times=1)
+    )
+    renewed = await h.apply([desired(new, [pki.intermediate], bindings=vs)])
+    assert renewed.not_saved is not None  # the operator knows a reboot would lose it
+    name = renewed.certificates[0].certkey
+    assert certkeys(sim)[name]["serial"] == new.serial_hex
+    sim.reboot()
+    # The renewal is gone from the box (and, as its old files were deleted before the save, so is
+    # the certkey: ns.conf cannot load it at boot).
+    assert certkeys(sim).get(name, {}).get("serial") != new.serial_hex
+    again = await h.apply([desired(new, [pki.intermediate], bindings=vs)])
+    assert again.certificates[0].state == CertState.SYNCED and again.saved
+    assert certkeys(sim)[name]["serial"] == new.serial_hex
+    assert appliance(sim)["saved"]["certkeys"][name]["serial"] == new.serial_hex
+    assert ("vs_https", name, False) in bindings(sim)

@@ -9,7 +9,7 @@ import httpx
 
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.simulator import Simulator, SimulatorConfig, SimulatorThread
-from tests.simulator.helpers import Nitro, assert_done
+from tests.simulator.helpers import Nitro, assert_done, assert_error
 
 
 async def test_state_requests_invariants_reset(
@@ -96,3 +96,48 @@ async def test_request_log_cap() -> None:
                 await http.get("/nitro/v1/config/nsversion")
         assert 5 <= len(sim.requests) <= 10
         assert all(r.resource == "nsversion" for r in sim.requests)
+
+
+async def test_reboot_brings_back_the_saved_configuration(
+    client: httpx.AsyncClient, nitro: Nitro, sim: Simulator, pki: TestPKI
+) -> None:
+    """A restart (issue 16 #12): what was saved runs again, what was applied after the save is gone,
+    files stay, and a session from before is answered 401/444."""
+    old, new = pki.leaf("boot.example.com"), pki.leaf("boot.example.com")
+    await nitro.install("inter", pki.intermediate, with_key=False)
+    await nitro.install("www", old)
+    assert_done(
+        await nitro.post(
+            "sslcertkey?action=link", {"sslcertkey": {"certkey": "www", "linkcertkeyname": "inter"}}
+        )
+    )
+    assert_done(await nitro.bind("vs_https", "www"))
+    assert_done(await nitro.post("nsconfig?action=save", {"nsconfig": {}}))
+    # after the save: an update in place, an unbind and a new certkey, never saved
+    await nitro.upload("new.crt", new.cert_pem)
+    await nitro.upload("new.key", new.key_pem)
+    body = {"sslcertkey": {"certkey": "www", "cert": "new.crt", "key": "new.key"}}
+    assert_done(await nitro.post("sslcertkey?action=update", body))
+    assert_done(await nitro.delete("sslvserver_sslcertkey_binding/vs_https?args=certkeyname:www"))
+    await nitro.install("extra", pki.leaf("extra.example.com"))
+    assert (await client.post("/_simulator/reboot")).json() == {"rebooted": True}
+    assert_error(await nitro.get("sslcertkey"), 401, 444)
+    await nitro.login()
+    state = sim.state.dump()
+    assert set(state["certkeys"]) == {"ns-server-certificate", "inter", "www"}
+    assert (
+        state["certkeys"]["www"]["serial"] == old.serial_hex and state["certkeys"]["www"]["cert"] == "www.crt"
+    )
+    assert state["links"] == {"www": "inter"}
+    assert state["bindings"] == [{"vserver": "vs_https", "certkey": "www", "snicert": False, "ca": False}]
+    assert {"/nsconfig/ssl/new.crt", "/nsconfig/ssl/extra.crt"} <= set(state["files"])  # files survive
+    assert state["configchanged"] is False
+    # the restored objects are live: the duplicate index knows www again, a second reboot agrees
+    await nitro.upload("old.crt", old.cert_pem)
+    assert_error(await nitro.add_certkey("dup", "old.crt"), 409, 273)
+    assert sim.check_invariants() == []
+    await nitro.upload("extra2.crt", pki.leaf("extra2.example.com").cert_pem)
+    assert_done(await nitro.add_certkey("extra", "extra2.crt"), 201)
+    sim.reboot()
+    await nitro.login()
+    assert "extra" not in sim.state.dump()["certkeys"]

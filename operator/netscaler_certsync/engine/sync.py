@@ -304,6 +304,7 @@ async def _save(
     try:
         await entry.saves.save(client, priority)
     except ne.NitroError as exc:
+        entry.snapshot.drop()  # live but unsaved: a restart would bring back what the snapshot lacks
         return replace(result, records=replace(result.records, unsaved=True), not_saved=_save_failed(exc))
     return replace(result, saved=True, writes=result.writes + 1)
 
@@ -320,7 +321,9 @@ async def _sync(
     scan = options.owner not in entry.clean
     entry.clean.discard(options.owner)
     # Taken, not read: whatever way this apply ends other than below, the next one lists afresh.
-    reused = entry.snapshot.take(options.snapshot_max_age)
+    # After a failed save nothing in memory can be trusted: a restart since brought back the saved
+    # configuration (issue 16 #12), so this apply looks at the appliance.
+    reused = entry.snapshot.take(0 if previous.unsaved else options.snapshot_max_age)
     listed_at = reused[1] if reused else entry.snapshot.now()
     try:
         state, p = await gather_and_plan(

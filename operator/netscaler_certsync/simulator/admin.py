@@ -1,5 +1,5 @@
 """The admin endpoint under `/_simulator/` (a path NITRO never uses): state, request log,
-faults, invariants, forced session expiry and reset, for tests and scripts in other processes."""
+faults, invariants, forced session expiry, reboot and reset, for tests and scripts in other processes."""
 
 from __future__ import annotations
 
@@ -76,6 +76,10 @@ def add_admin_routes(app: web.Application, nitro: NitroApp) -> None:
         nitro.reset()
         return _json({"reset": True})
 
+    async def reboot(_: web.Request) -> web.Response:
+        nitro.reboot()
+        return _json({"rebooted": True})
+
     app.router.add_get("/_simulator/state", state)
     app.router.add_get("/_simulator/requests", requests)
     app.router.add_delete("/_simulator/requests", clear_requests)
@@ -87,3 +91,4 @@ def add_admin_routes(app: web.Application, nitro: NitroApp) -> None:
     app.router.add_post("/_simulator/ha", ha)
     app.router.add_get("/_simulator/ca.pem", ca)
     app.router.add_post("/_simulator/reset", reset)
+    app.router.add_post("/_simulator/reboot", reboot)

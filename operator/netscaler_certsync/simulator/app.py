@@ -90,6 +90,13 @@ class NitroApp:
         self.requests.clear()
         self.internal_errors.clear()
 
+    def reboot(self) -> None:
+        """Restart the appliance: every partition back to its saved configuration, files kept,
+        every session gone (a known token is then answered 401/444, as after a restart)."""
+        for part in self.state.partitions.values():
+            part.reboot()
+        self.sessions.expire_all()
+
     @property
     def state(self) -> ApplianceState:
         return self._box[0]

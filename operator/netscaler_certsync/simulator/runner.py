@@ -75,6 +75,11 @@ class Simulator:
     def reset(self) -> None:
         self.app.reset()
 
+    def reboot(self) -> None:
+        """Restart: the saved configuration comes back, unsaved changes are lost, files stay,
+        sessions are dropped."""
+        self.app.reboot()
+
     @property
     def ha_state(self) -> str:
         return self.app.ha_state

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netscaler_certsync.simulator.certs import CertInfo, openssl_date
@@ -128,6 +128,8 @@ class Partition:
     last_saved: dt.datetime | None = None
     saves: int = 0
     saved: dict[str, Any] = field(default_factory=dict)
+    #: copies of the objects as last saved: what a reboot brings back (files are on disk: kept)
+    saved_objects: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- files -------------------------------------------------------------------------------
     def get_file(self, location: str, name: str) -> StoredFile | None:
@@ -233,9 +235,47 @@ class Partition:
 
     def save(self) -> None:
         self.saved = self.running_config()  # freshly built: later changes cannot leak into it
+        self.saved_objects = self._objects()
         self.configchanged = False
         self.last_saved = now()
         self.saves += 1
+
+    def _objects(self) -> dict[str, Any]:
+        """Copies of the running configuration's objects (a CertInfo is never changed in place)."""
+        return {
+            "certkeys": {name: replace(c) for name, c in self.certkeys.items()},
+            "by_fingerprint": dict(self.by_fingerprint),
+            "by_subject": {k: set(v) for k, v in self.by_subject.items()},
+            "children": {k: set(v) for k, v in self.children.items()},
+            "vservers": {
+                name: replace(vs, bindings=dict(vs.bindings), sni_domains=dict(vs.sni_domains))
+                for name, vs in self.vservers.items()
+            },
+            "cert_bindings": {k: set(v) for k, v in self.cert_bindings.items()},
+            "vpn_global": set(self.vpn_global),
+        }
+
+    def reboot(self) -> None:
+        """What a restart leaves: the saved configuration running again, every file kept.
+        Whatever was applied but not saved is gone (NetScaler loads ns.conf at boot)."""
+        for name, value in self.saved_objects.items():
+            setattr(self, name, value)
+        self.saved_objects = self._objects()  # the next reboot starts from the same saved copy
+        # ns.conf's `add ssl certKey` fails at boot for a certkey whose file is gone (1647): it is
+        # not loaded, and neither are its bindings or the links to and from it.
+        for certkey in [c for c in self.certkeys.values() if not c.builtin]:
+            if any(given and self.read_path(given) is None for given in (certkey.cert, certkey.key)):
+                self._unload(certkey.name)
+        self.configchanged = False
+        self.last_changed = None
+
+    def _unload(self, name: str) -> None:
+        for vs, sni, ca in list(self.cert_bindings.get(name, ())):
+            self.remove_binding(vs, (name, sni, ca))
+        for child in list(self.children.get(name, ())):
+            self.set_link(child, None)
+        self.vpn_global.discard(name)
+        self.remove_certkey(name)
 
     def dump(self) -> dict[str, Any]:
         running = self.running_config()
