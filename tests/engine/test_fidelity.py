@@ -191,3 +191,25 @@ async def test_a_reboot_before_the_save_is_noticed_and_the_renewal_applied_again
     assert certkeys(sim)[name]["serial"] == new.serial_hex
     assert appliance(sim)["saved"]["certkeys"][name]["serial"] == new.serial_hex
     assert ("vs_https", name, False) in bindings(sim)
+
+
+@pytest.mark.parametrize("uploads", ["refuse", "accept"])
+async def test_a_sync_into_an_admin_partition_uses_the_partitions_own_directory(
+    pki: TestPKI, uploads: str
+) -> None:
+    # Issue 16 #10: a partition loads certkey files only from /nsconfig/partitions/<name>/ssl; an
+    # upload elsewhere is refused (1645) or, where accepted, cannot be loaded (1647).
+    config = dataclasses.replace(SIM_CONFIG, partitions=("p1",), quirks=Quirks(partition_uploads=uploads))  # type: ignore[arg-type]
+    async with run_simulator(config) as sim:
+        h = Harness(sim)
+        make = h.client
+        h.client = lambda **kw: make(**{"partition": "p1", **kw})  # type: ignore[method-assign]
+        d = desired(pki.leaf("p1.example.com"), [pki.intermediate], bindings=(BindingSpec("vs_https"),))
+        first = await h.apply([d])
+        assert first.certificates[0].state == CertState.SYNCED and first.saved
+        p1 = sim.state.dump()["partitions"]["p1"]
+        assert d.name in p1["certkeys"] and d.name not in certkeys(sim)
+        assert all(path.startswith("/nsconfig/partitions/p1/ssl/") for path in p1["files"])
+        again = await h.apply([d])
+        assert again.certificates[0].state == CertState.SYNCED and not again.saved
+        assert sim.check_invariants() == []

@@ -65,7 +65,7 @@ async def test_wrong_password(sim: Simulator, make_client: ClientFactory) -> Non
 
 async def test_partition_switch_at_login(sim: Simulator, make_client: ClientFactory) -> None:
     async with make_client(partition="p1") as client:
-        await client.upload_file("only-in-p1.txt", b"p1 data", location="/nsconfig/ssl")
+        await client.upload_file("only-in-p1.txt", b"p1 data")  # the partition's own directory
         assert sim.expire_sessions() == 1
         files = await client.list_files()  # new session: must be back in p1
     assert "only-in-p1.txt" in {f.filename for f in files}

@@ -55,11 +55,13 @@ class Nitro:
             item["key"] = key
         return await self.post("sslcertkey", {"sslcertkey": item})
 
-    async def install(self, name: str, issued: Issued, *, with_key: bool = True) -> None:
+    async def install(
+        self, name: str, issued: Issued, *, with_key: bool = True, location: str = "/nsconfig/ssl"
+    ) -> None:
         """Upload `<name>.crt` (+ `.key`) and add certkey `name`; asserts each step worked."""
-        assert (await self.upload(f"{name}.crt", issued.cert_pem)).status_code == 201
+        assert (await self.upload(f"{name}.crt", issued.cert_pem, location)).status_code == 201
         if with_key:
-            assert (await self.upload(f"{name}.key", issued.key_pem)).status_code == 201
+            assert (await self.upload(f"{name}.key", issued.key_pem, location)).status_code == 201
         response = await self.add_certkey(name, f"{name}.crt", f"{name}.key" if with_key else None)
         assert response.status_code == 201, response.text
 

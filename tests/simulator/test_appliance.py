@@ -63,7 +63,7 @@ async def test_partitions_are_separate(pki: TestPKI) -> None:
         assert [p["partitionname"] for p in listed] == ["p1"]
         switch = {"nspartition": {"partitionname": "p1"}}
         assert_done(await nitro.post("nspartition?action=Switch", switch))
-        await nitro.install("www", pki.leaf())
+        await nitro.install("www", pki.leaf(), location="/nsconfig/partitions/p1/ssl")
         assert_done(await nitro.post("nsconfig?action=save", {"nsconfig": {}}))
         dump = sim.state.dump()
         assert "www" not in dump["certkeys"] and "www" in dump["partitions"]["p1"]["certkeys"]
@@ -109,3 +109,36 @@ async def test_secondary_accepts_writes_with_a_warning_when_asked() -> None:
 async def test_nshardware(nitro: Nitro) -> None:
     hardware = assert_done(await nitro.get("nshardware"))["nshardware"]
     assert {"hwdescription", "sysid", "serialno", "cpufrequncy"} <= set(hardware)
+
+
+async def test_an_admin_partition_has_its_own_file_tree(pki: TestPKI) -> None:
+    """Issue 16 #10: in partition p1 a bare file name means /nsconfig/partitions/p1/ssl; files
+    elsewhere are refused on upload (1645) and are not accessible to a certkey (1647)."""
+    leaf = pki.leaf("p1.example.com")
+    config = SimulatorConfig(https=False, partitions=("p1",), log_requests=False)
+    async with run_simulator(config) as sim, httpx.AsyncClient(base_url=sim.url) as http:
+        nitro = Nitro(http)
+        await nitro.login()
+        await nitro.upload("shared.crt", leaf.cert_pem)  # the default partition's /nsconfig/ssl
+        assert_done(await nitro.post("nspartition?action=Switch", {"nspartition": {"partitionname": "p1"}}))
+        assert_error(await nitro.upload("p1.crt", leaf.cert_pem), 599, 1645)
+        assert_error(await nitro.add_certkey("www", "/nsconfig/ssl/shared.crt"), 599, 1647)
+        home = "/nsconfig/partitions/p1/ssl"
+        assert_done(await nitro.upload("p1.crt", leaf.cert_pem, home), 201)
+        assert_done(await nitro.upload("p1.key", leaf.key_pem, home), 201)
+        assert_done(
+            await nitro.add_certkey("www", "p1.crt", "p1.key"), 201
+        )  # bare names: the partition's dir
+        assert sim.state.partitions["p1"].get_file(home, "p1.crt") is not None
+
+
+async def test_builds_that_accept_uploads_anywhere_still_load_only_the_partitions_files(pki: TestPKI) -> None:
+    leaf = pki.leaf("p1.example.com")
+    config = SimulatorConfig(https=False, partitions=("p1",), quirks=Quirks(partition_uploads="accept"))
+    async with run_simulator(config) as sim, httpx.AsyncClient(base_url=sim.url) as http:
+        nitro = Nitro(http)
+        await nitro.login()
+        assert_done(await nitro.post("nspartition?action=Switch", {"nspartition": {"partitionname": "p1"}}))
+        assert_done(await nitro.upload("p1.crt", leaf.cert_pem), 201)  # into /nsconfig/ssl
+        assert_error(await nitro.add_certkey("www", "p1.crt"), 599, 1647)
+        assert sim.check_invariants() == []

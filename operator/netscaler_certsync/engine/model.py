@@ -60,7 +60,9 @@ class SyncOptions:
     link_chain: bool = True
     dry_run: bool = False
     name_limit: int = DEFAULT_NAME_LIMIT
-    file_location: str = "/nsconfig/ssl"
+    file_location: str | None = None
+    """Where certificate files go; None: the client's admin partition's own SSL directory
+    (`/nsconfig/ssl`, or `/nsconfig/partitions/<name>/ssl` in an admin partition)."""
     scan_files: bool = False
     """List files on every apply (finds leftovers even when nothing else looks wrong)."""
     snapshot_max_age: float = 0.0

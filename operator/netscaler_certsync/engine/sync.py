@@ -87,7 +87,9 @@ async def gather_and_plan(
     result = plan(desired, state, previous, options)
     if scan_files or options.scan_files or result.operations or result.mismatch:
         if state.files is None or options.scan_files:
-            state = state.with_extra(files=await read_files(client, counter, options.file_location))
+            state = state.with_extra(
+                files=await read_files(client, counter, options.file_location or client.ssl_dir)
+            )
         result = plan(desired, state, previous, options)
     return state, result
 
@@ -360,7 +362,12 @@ async def _sync(
             await on_intent(intent)
     outcome = ApplyOutcome()
     await apply_plan(
-        client, p, counter, options.file_location, concurrency=client.max_concurrency, out=outcome
+        client,
+        p,
+        counter,
+        options.file_location or client.ssl_dir,
+        concurrency=client.max_concurrency,
+        out=outcome,
     )
     records = _records(p, outcome)
     changed = bool(outcome.done)

@@ -43,6 +43,10 @@ class Quirks:
     #: the documented `GET systemfile?args=filename:…,filelocation:…` reads one file (the 12.1 and 13
     #: reference pages list GET (ALL) only; TF reads so) and the `/<name>` form is 405/278.
     systemfile_get_by_name: bool = True
+    #: An upload from an admin partition to a directory outside `/nsconfig/partitions/<name>`:
+    #: "refuse" with 599/1645 (the gentool error text; the NITRO answer is not quoted anywhere), or
+    #: "accept" it - then a certkey add there still fails: 1647 "not accessible in current partition".
+    partition_uploads: Literal["refuse", "accept"] = "refuse"
     #: Binding a certkey without a private key as a server (default or SNI) certificate:
     #: "reject" with 599/1547 "Certificate is not a server certificate" (guess), or "accept".
     bind_without_key: Literal["reject", "accept"] = "reject"

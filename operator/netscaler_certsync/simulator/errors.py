@@ -52,6 +52,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     1589: (NS_SPECIFIC, "The certificate has expired"),  # a warning on add/update
     1614: (NS_SPECIFIC, "Invalid password"),
     1642: (409, "Cannot create output file. File already exists"),
+    1645: (NS_SPECIFIC, "Output filepath should be under the partitions default SSL directory"),
     1647: (NS_SPECIFIC, "Input file(s) not present or not accessible in current partition"),
     1674: (NS_SPECIFIC, "Duplicate domain cert cannot be added."),
     1675: (NS_SPECIFIC, "ECDSA certificates are not supported for this entity/platform"),

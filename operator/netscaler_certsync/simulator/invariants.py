@@ -6,7 +6,7 @@ A violation usually means the client did something a real appliance would later 
 
 from __future__ import annotations
 
-from netscaler_certsync.simulator.state import ApplianceState, Partition, resolve_path
+from netscaler_certsync.simulator.state import ApplianceState, Partition
 
 
 def _partition(part: Partition) -> list[str]:
@@ -16,7 +16,7 @@ def _partition(part: Partition) -> list[str]:
         if certkey.builtin:
             continue
         for given in (certkey.cert, certkey.key):
-            if given and part.get_file(*resolve_path(given)) is None:
+            if given and part.get_file(*part.resolve(given)) is None:
                 problems.append(f"{prefix}certkey {certkey.name!r} references missing file {given!r}")
         if certkey.link is not None:
             ca = part.certkeys.get(certkey.link)

@@ -29,12 +29,34 @@ def normalize_location(location: str) -> str:
     return location.rstrip("/") or "/"
 
 
-def resolve_path(given: str) -> tuple[str, str]:
-    """A certkey's `cert`/`key` value -> (directory, file name); bare names live in /nsconfig/ssl."""
+def partition_root(partition: str) -> str:
+    """Where an admin partition's files live: `/nsconfig/partitions/<name>` (Citrix's
+    tdToPartition.pl copies certkey files to `<root>/ssl`; n8n's Citrix ADC node offers
+    `/nsconfig/partitions/<name>/ssl/` as a partition's certificate location)."""
+    return f"/nsconfig/partitions/{partition}"
+
+
+def ssl_dir(partition: str) -> str:
+    """The partition's default SSL directory: where a bare certkey file name is looked up."""
+    return DEFAULT_LOCATION if partition == "default" else f"{partition_root(partition)}/ssl"
+
+
+def resolve_path(given: str, partition: str = "default") -> tuple[str, str]:
+    """A certkey's `cert`/`key` value -> (directory, file name); a bare name lives in the
+    partition's default SSL directory."""
     if "/" not in given:
-        return DEFAULT_LOCATION, given
+        return ssl_dir(partition), given
     directory, _, name = given.rpartition("/")
     return normalize_location(directory), name
+
+
+def accessible(location: str, partition: str) -> bool:
+    """Whether a directory is inside what an admin partition may read and write (its own tree);
+    the default partition reaches everything."""
+    if partition == "default":
+        return True
+    root = partition_root(partition)
+    return location == root or location.startswith(root + "/")
 
 
 @dataclass(slots=True)
@@ -143,8 +165,11 @@ class Partition:
         directory = self.files.get(normalize_location(location), {})
         return directory.pop(name, None) is not None
 
+    def resolve(self, given: str) -> tuple[str, str]:
+        return resolve_path(given, self.name)
+
     def read_path(self, given: str) -> bytes | None:
-        found = self.get_file(*resolve_path(given))
+        found = self.get_file(*self.resolve(given))
         return found.content if found else None
 
     # -- certkeys ------------------------------------------------------------------------------

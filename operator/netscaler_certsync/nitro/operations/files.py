@@ -1,4 +1,8 @@
-"""`systemfile`: upload (optionally overriding), read, list and delete files on the appliance."""
+"""`systemfile`: upload (optionally overriding), read, list and delete files on the appliance.
+
+Without an explicit `location`, files go to the session's admin partition's own SSL directory
+(`ssl_dir`): an admin partition cannot load certificate files from /nsconfig/ssl (docs/nitro.md F10).
+"""
 
 from __future__ import annotations
 
@@ -15,11 +19,26 @@ SSL_DIR = "/nsconfig/ssl"
 MAX_FILE_BYTES = 2 * 1024 * 1024  # NITRO documents 2 MB per systemfile
 
 
+def ssl_dir(partition: str | None) -> str:
+    """Where a certkey's bare file names are looked up: /nsconfig/ssl in the default partition,
+    `/nsconfig/partitions/<name>/ssl` in an admin partition (Citrix's tdToPartition.pl copies
+    certkey files there; n8n's Citrix ADC node offers it as a partition's certificate location)."""
+    if not partition or partition.lower() == "default":
+        return SSL_DIR
+    return f"/nsconfig/partitions/{partition}/ssl"
+
+
 class FileOperations(NitroSession):
+    @property
+    def ssl_dir(self) -> str:
+        """This session's partition's SSL directory, the default `location` of every call here."""
+        return ssl_dir(self.partition)
+
     async def upload_file(
-        self, filename: str, content: bytes, *, location: str = SSL_DIR, override: bool = False
+        self, filename: str, content: bytes, *, location: str | None = None, override: bool = False
     ) -> None:
         """Write `content` to `location/filename`; an existing file is 1642 unless `override`."""
+        location = location or self.ssl_dir
         if len(content) > MAX_FILE_BYTES:
             raise errors.ConfigurationError(
                 f"{filename}: {len(content)} bytes exceeds NITRO's 2 MB file limit"
@@ -51,12 +70,13 @@ class FileOperations(NitroSession):
             readback=took_effect,
         )
 
-    async def get_file(self, filename: str, *, location: str = SSL_DIR) -> SystemFile | None:
+    async def get_file(self, filename: str, *, location: str | None = None) -> SystemFile | None:
         """One file with its content, or None when it does not exist.
 
         Asked in the documented form, `GET systemfile?args=filename:…,filelocation:…` (reference
         pages of 12.1 and 13 list GET (ALL) only; Terraform reads one file so): not every build
         answers `GET systemfile/<name>`."""
+        location = location or self.ssl_dir
         try:
             reply = await self._call(
                 Call(
@@ -85,7 +105,8 @@ class FileOperations(NitroSession):
                 raise errors.ProtocolError(f"{filename}: filecontent is not base64") from exc
         return parsing.system_file(row, location, content)
 
-    async def list_files(self, location: str = SSL_DIR) -> list[SystemFile]:
+    async def list_files(self, location: str | None = None) -> list[SystemFile]:
+        location = location or self.ssl_dir
         reply = await self._call(
             Call(
                 "GET",
@@ -97,7 +118,8 @@ class FileOperations(NitroSession):
         )
         return [parsing.system_file(row, location) for row in parsing.rows(reply.body, RESOURCE)]
 
-    async def delete_file(self, filename: str, *, location: str = SSL_DIR) -> None:
+    async def delete_file(self, filename: str, *, location: str | None = None) -> None:
+        location = location or self.ssl_dir
         await self._call(
             Call(
                 "DELETE",
@@ -111,4 +133,4 @@ class FileOperations(NitroSession):
         )
 
 
-__all__ = ["MAX_FILE_BYTES", "SSL_DIR", "FileOperations"]
+__all__ = ["MAX_FILE_BYTES", "SSL_DIR", "FileOperations", "ssl_dir"]

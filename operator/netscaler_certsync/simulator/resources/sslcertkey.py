@@ -18,7 +18,7 @@ from netscaler_certsync.simulator.resources.registry import (
     text,
     write,
 )
-from netscaler_certsync.simulator.state import CertKey, now, resolve_path
+from netscaler_certsync.simulator.state import CertKey, accessible, now
 
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_#. :@=-]*\Z")
 SETTABLE = {"certkey", "expirymonitor", "notificationperiod", "deletecertkeyfilesonremoval"}
@@ -33,7 +33,9 @@ def _certkey(ctx: Ctx, name: str) -> CertKey:
 
 
 def _read(ctx: Ctx, given: str) -> bytes:
-    data = ctx.part.read_path(given)
+    """A file a certkey loads; outside the admin partition's own tree it is not accessible (1647)."""
+    directory, _ = ctx.part.resolve(given)
+    data = ctx.part.read_path(given) if accessible(directory, ctx.part.name) else None
     if data is None:
         raise NitroError(1647)
     return data
@@ -217,7 +219,7 @@ def delete(ctx: Ctx, item: Record) -> None:
     if boolean(item, "deletefromdevice") or by_setting:
         for given in (certkey.cert, certkey.key):
             if given:
-                ctx.part.delete_file(*resolve_path(given))
+                ctx.part.delete_file(*ctx.part.resolve(given))
     ctx.part.changed()
 
 

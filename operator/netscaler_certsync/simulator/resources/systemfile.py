@@ -7,7 +7,7 @@ import binascii
 
 from netscaler_certsync.simulator.errors import NitroError
 from netscaler_certsync.simulator.resources.registry import Ctx, Record, flag, read, require, text, write
-from netscaler_certsync.simulator.state import normalize_location
+from netscaler_certsync.simulator.state import accessible, normalize_location
 
 MAX_NAME, MAX_LOCATION, MAX_SIZE = 63, 127, 2 * 1024 * 1024
 
@@ -30,6 +30,11 @@ def add(ctx: Ctx, item: Record) -> None:
         raise NitroError(1106, "fileLocation", MAX_LOCATION)
     if not location.startswith("/"):
         raise NitroError(1097, "filelocation", location)
+    if (
+        not accessible(normalize_location(location), ctx.part.name)
+        and ctx.config.quirks.partition_uploads == "refuse"
+    ):
+        raise NitroError(1645)  # a partition writes under its own directory only (guess: gentool 1645)
     encoding = str(item.get("fileencoding") or "BASE64")
     if encoding.upper() != "BASE64":
         raise NitroError(1097, "fileencoding", encoding)
