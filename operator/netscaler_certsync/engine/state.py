@@ -137,14 +137,15 @@ class ApplianceState:
 
 class Counter:
     """Counts every request of one apply as the client reports it (retries and read-backs included),
-    by kind: reads (GET) and writes (anything else but login and logout)."""
+    by kind: reads (GET) and writes (anything else but login, logout and the partition switch that
+    belongs to a login: none of them changes the configuration, so none calls for a save)."""
 
     def __init__(self) -> None:
         self.reads = 0
         self.writes = 0
 
     def __call__(self, event: RequestEvent) -> None:
-        if event.resource in ("login", "logout"):
+        if event.resource in ("login", "logout", "nspartition"):
             return
         if event.method == "GET":
             self.reads += 1
