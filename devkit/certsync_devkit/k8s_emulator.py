@@ -9,7 +9,12 @@ kmock internals) and adds what a real kube-apiserver does and vanilla kmock does
   generateName, Secret stringData folding and type rules, 201 on create, PUT (replace),
   resourceVersion preconditions (409), failed JSON-patch `test` (422), no-op patches that emit
   nothing, the status subresource kept apart from the main object, `?dryRun` not persisted,
-  server-side apply approximated as create-if-absent-else-merge, protobuf bodies refused (415);
+  server-side apply approximated as create-if-absent-else-merge, protobuf bodies of Secrets,
+  ConfigMaps and Namespaces decoded (`k8s_protobuf`; other kinds 415);
+* errors: a `Status` whose message never contains the request body (it may carry a private
+  key), and no traceback;
+* kubectl: OpenAPI v3 discovery for field validation, CRDs `Established` once created (and
+  served), server-side `Table`s with a CRD's printer columns (`k8s_kubectl`);
 * reads: label and field selectors on list and watch, list `kind`/`apiVersion`/`resourceVersion`;
 * watch: JSON content type, no lost events between snapshot and stream, resume from a
   resourceVersion out of a bounded history (`HistoryBus`), in-stream 410 Gone for a compacted
@@ -23,16 +28,17 @@ Parts: `k8s_writes` (writes), `k8s_watching` (list/watch), `k8s_history` (watch 
 `k8s_selectors`, `k8s_objects` (object rules), `k8s_namespaces`, `k8s_matching` (fast kmock
 reaction matching); `k8s_thread` runs it.
 
-Not emulated: schema validation/defaulting/pruning, strategic-merge list semantics, field
-managers, RBAC, admission, ownerReference GC, namespace lifecycle (objects may be created in a
-namespace that does not exist; deleting a namespace deletes nothing else), `limit`/`continue`
-paging, periodic bookmarks.
+Not emulated: schema validation/defaulting/pruning (`fieldValidation` is accepted and ignored),
+strategic-merge list semantics, field managers, RBAC, admission, ownerReference GC, namespace
+lifecycle (objects may be created in a namespace that does not exist; deleting a namespace deletes
+nothing else), `limit`/`continue` paging, periodic bookmarks.
 """
 
 from __future__ import annotations
 
 import collections
 import copy
+import json
 from typing import Any
 
 import aiohttp.web
@@ -40,9 +46,11 @@ import attrs
 from kmock._internal import boxes, dsl, enums, k8s, references, rendering
 
 from .k8s_history import HistoryBus
+from .k8s_kubectl import CRDS, openapi_group_version, openapi_root, table, wants_table
 from .k8s_matching import FastMatchingHandler
 from .k8s_namespaces import parse_namespace_request
 from .k8s_objects import bad_request, unsupported_media_type
+from .k8s_protobuf import ProtobufError, decode_object
 from .k8s_selectors import SelectorError, match_fields, match_labels
 from .k8s_watching import ReadsMixin
 from .k8s_writes import WritesMixin
@@ -153,6 +161,18 @@ class RealisticEmulator(ReadsMixin, WritesMixin, k8s.KubernetesEmulator, FastMat
 
     # ------------------------------------------------------------------ dispatch
     async def __call__(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        try:
+            return await self._dispatch(raw_request)
+        except Exception as e:  # aiohttp would answer with a traceback that may quote the body
+            return await self._render_error(e)
+
+    async def _dispatch(self, raw_request: aiohttp.web.BaseRequest) -> aiohttp.web.StreamResponse:
+        if raw_request.path.startswith("/openapi/v3"):
+            return aiohttp.web.json_response(self._openapi(raw_request.path))
+        try:
+            raw_request = await self._json_from_protobuf(raw_request)
+        except ProtobufError as e:
+            return await self._render_error(unsupported_media_type(str(e)))
         request = await parse_namespace_request(raw_request, len(self._requests))
         if request is None:
             return await super().__call__(raw_request)
@@ -164,6 +184,43 @@ class RealisticEmulator(ReadsMixin, WritesMixin, k8s.KubernetesEmulator, FastMat
         except Exception as e:  # as kmock does: the client gets the error as a Status
             return await self._render_error(e)
 
+    async def _json_from_protobuf(self, raw: aiohttp.web.BaseRequest) -> aiohttp.web.BaseRequest:
+        """kubectl's protobuf writes as the JSON request they stand for (see `k8s_protobuf`)."""
+        if "protobuf" not in raw.headers.get("Content-Type", "") or raw.method not in ("POST", "PUT"):
+            return raw
+        clone = raw.clone(headers={**raw.headers, "Content-Type": "application/json"})  # before reading
+        obj = decode_object(await clone.read())
+        clone._read_bytes = json.dumps(obj).encode()  # aiohttp's read() cache: the body kmock parses
+        return clone
+
+    def _openapi(self, path: str) -> dict[str, Any]:
+        declared = [(r, self._resources[r]) for r in self._resources if r.plural and "/" not in r.plural]
+        if path.rstrip("/") == "/openapi/v3":
+            return openapi_root({(r.group, r.version) for r, _ in declared})
+        wanted = path.removeprefix("/openapi/v3/").strip("/")
+        return openapi_group_version(
+            [
+                (r.group, r.version, r.plural, info.kind, bool(info.namespaced))
+                for r, info in declared
+                if (f"apis/{r.group}/{r.version}" if r.group else f"api/{r.version}") == wanted
+            ]
+        )
+
+    async def _render_error(self, exc: Exception) -> aiohttp.web.StreamResponse:
+        """A `Status` as a real server sends it: never the request body, never a traceback.
+
+        kmock puts `repr(exc)` and a traceback in the answer; for a body it could not parse that
+        repr contains the body, which for a Secret is its private key.
+        """
+        if isinstance(exc, k8s.KubernetesError):
+            code, reason, message = exc.status, exc.reason or type(exc).__name__, exc.message or ""
+        else:
+            code, reason = 500, "InternalError"
+            message = f"the Kubernetes API emulator failed on this request ({type(exc).__name__})"
+        status = {"apiVersion": "v1", "kind": "Status", "metadata": {}, "status": "Failure"}
+        body = {**status, "code": code, "reason": reason, "message": message}
+        return aiohttp.web.json_response(body, status=code)
+
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         if request.resource is None or request.resource.plural is None:
             return await super()._handle(request)
@@ -172,6 +229,10 @@ class RealisticEmulator(ReadsMixin, WritesMixin, k8s.KubernetesEmulator, FastMat
             if rejection is not None:
                 return await rejection(request)  # an injected failure: the write must not happen
         try:
+            if request.action in (enums.action.LIST, enums.action.FETCH) and wants_table(
+                request.headers.get("Accept", "")
+            ):
+                return await self._table(request)
             return await self._handle_resource(request)
         except k8s.KubernetesError as e:  # an ordinary API answer, not a kmock error to escalate
             return await self._render_error(e)
@@ -205,6 +266,25 @@ class RealisticEmulator(ReadsMixin, WritesMixin, k8s.KubernetesEmulator, FastMat
         elif request.method == enums.method.PUT and request.name:
             return await self._replace(request)
         return await super()._handle(request)
+
+    async def _table(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        """`kubectl get`'s Table: the JSON answer, rendered with the CRD's printer columns."""
+        response = await self._handle_resource(request)
+        if not isinstance(response, aiohttp.web.Response) or response.status != 200 or response.body is None:
+            return response
+        answer = json.loads(bytes(response.body))  # type: ignore[arg-type]
+        items = answer.get("items", []) if request.action == enums.action.LIST else [answer]
+        rv = str((answer.get("metadata") or {}).get("resourceVersion", self._last_rv))
+        return aiohttp.web.json_response(table(items, self._printer_columns(request.resource), rv))
+
+    def _printer_columns(self, res: references.resource) -> list[dict[str, Any]] | None:
+        key = (CRDS, None, f"{res.plural}.{res.group}")
+        if not res.group or key not in self._objects or self._objects[key].deleted:
+            return None
+        for version in (self._objects[key].raw.get("spec") or {}).get("versions") or []:
+            if version.get("name") == res.version:
+                return version.get("additionalPrinterColumns") or None
+        return None
 
     # kmock finds the object for these answers by scanning every stored object (O(n) per request);
     # the address is known, so look it up directly.

@@ -17,6 +17,7 @@ import jsonpatch
 import jsonpointer
 from kmock._internal import dicts, k8s, references, rendering
 
+from .k8s_kubectl import CRDS, established
 from .k8s_namespaces import NAMESPACES
 from .k8s_objects import (
     SERVER_MANAGED,
@@ -48,6 +49,23 @@ class WritesMixin(EmulatorBase):
 
     __slots__ = ()
 
+    def _serve_crd(self, crd: dict[str, Any]) -> None:
+        """Declare a created CRD's kinds in discovery (kept when already declared, e.g. by a test)."""
+        spec = crd.get("spec") or {}
+        names = spec.get("names") or {}
+        for version in spec.get("versions") or []:
+            res = references.resource(spec.get("group", ""), version.get("name", ""), names.get("plural"))
+            if names.get("plural") and res not in self._resources:
+                self._resources[res] = references.ResourceInfo(
+                    kind=names.get("kind"),
+                    singular=names.get("singular") or str(names.get("kind", "")).lower(),
+                    namespaced=spec.get("scope") == "Namespaced",
+                    shortnames=set(names.get("shortNames") or ()),
+                    categories=set(names.get("categories") or ()),
+                    verbs={"list", "watch", "get", "create", "patch", "update", "delete", "deletecollection"},
+                    subresources=set((version.get("subresources") or {}).keys()),
+                )
+
     def _prepare_create(self, request: rendering.Request) -> None:
         data: dict[str, Any] = request.data
         md = data.setdefault("metadata", {})
@@ -75,6 +93,11 @@ class WritesMixin(EmulatorBase):
             md["labels"] = {**(md.get("labels") or {}), "kubernetes.io/metadata.name": md["name"]}
         if self._has_status(request):
             data.pop("status", None)
+        if request.resource == NAMESPACES:
+            data["status"] = {"phase": "Active"}
+        if request.resource == CRDS:  # served at once, as a real server does within a second
+            data["status"] = established(data)
+            self._serve_crd(data)
         if not request.params.get("dryRun"):
             md["resourceVersion"] = str(self._bump())
 

@@ -1,7 +1,7 @@
 """kubectl against the emulator: apply, get by short name and category, label selectors, wait.
 
 Needs `.tools/bin/kubectl` (`bash hack/tools.sh` provides it); skipped loudly otherwise.
-`--validate=false` everywhere: the emulator serves no OpenAPI schema.
+A few calls keep `--validate=false` (still accepted); test_kubectl_first_day.py runs without it.
 """
 
 from __future__ import annotations
