@@ -6,17 +6,31 @@ task API in their event loop; production runs `run_operator()`.
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 import kopf
 
 from netscaler_certsync import logs
 from netscaler_certsync.handlers import certificatesync, connection, startup
-from netscaler_certsync.k8s import ClusterAccess
+from netscaler_certsync.k8s import ClusterAccess, ConfigError
 from netscaler_certsync.reconcile.context import OperatorContext, OperatorOptions
 
-__all__ = ["OperatorContext", "OperatorOptions", "build_registry", "cluster_access", "run_operator"]
+__all__ = [
+    "OperatorContext",
+    "OperatorOptions",
+    "StartupError",
+    "build_registry",
+    "cluster_access",
+    "run_operator",
+]
+
+
+class StartupError(Exception):
+    """The operator cannot start for a reason the user can fix; the message says which (one line)."""
 
 
 async def _not_attached(*_: object) -> None:
@@ -54,6 +68,18 @@ def _watch_scope(namespaces: Sequence[str]) -> list[str | None]:
     return list(namespaces)
 
 
+def _check_liveness_address(liveness: str) -> None:
+    """Bind the liveness address once before kopf does: kopf only logs a failed bind and goes on."""
+    url = urlsplit(liveness)
+    host, port = url.hostname or "0.0.0.0", url.port or 80  # noqa: S104 - kopf's own default
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds it
+            probe.bind((host, port))
+    except OSError as e:
+        raise StartupError(f"cannot serve the liveness endpoint {liveness} (--liveness): {e.strerror}") from e
+
+
 def run_operator(
     options: OperatorOptions,
     *,
@@ -67,14 +93,32 @@ def run_operator(
     # elsewhere as well would print every line twice.
     logs.configure(log_format=log_format, verbose=verbose)
     ctx = new_context(options)
+    try:
+        access = cluster_access()
+    except ConfigError as e:
+        raise StartupError(str(e)) from e
     if metrics_port:
-        ctx.metrics.serve(metrics_port)
-    access = cluster_access()
+        try:
+            ctx.metrics.serve(metrics_port)
+        except OSError as e:
+            raise StartupError(
+                f"cannot serve metrics on port {metrics_port} (--metrics-port): {e.strerror}"
+            ) from e
+    if liveness:
+        _check_liveness_address(liveness)
     registry = build_registry(ctx, access, _watch_scope(namespaces))
-    kopf.run(
-        registry=registry,
-        standalone=True,
-        clusterwide=not namespaces,
-        namespaces=list(namespaces),
-        liveness_endpoint=liveness,
-    )
+    try:
+        kopf.run(
+            registry=registry,
+            standalone=True,
+            clusterwide=not namespaces,
+            namespaces=list(namespaces),
+            liveness_endpoint=liveness,
+        )
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE:
+            raise
+        # kopf binds nothing else: this is the liveness endpoint
+        raise StartupError(
+            f"cannot serve the liveness endpoint {liveness} (--liveness): address in use"
+        ) from e

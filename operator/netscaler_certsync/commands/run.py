@@ -7,12 +7,16 @@ liveness endpoint and our metrics port.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "run", help="run the operator against the current Kubernetes context or in-cluster"
+        "run",
+        help="run the operator against the current Kubernetes context or in-cluster",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,  # every flag shows its default
     )
     scope = parser.add_mutually_exclusive_group()
     scope.add_argument(
@@ -21,15 +25,22 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="NS",
-        help="watch this namespace (repeatable; kopf globs allowed); default: all namespaces",
+        help="watch this namespace (repeatable; kopf globs allowed); none given: all namespaces",
     )
-    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch all namespaces (default)")
+    scope.add_argument(
+        "-A", "--all-namespaces", action="store_true", help="watch all namespaces (what no -n means)"
+    )
     parser.add_argument(
         "--liveness", default="http://0.0.0.0:8080/healthz", help="kopf liveness endpoint ('' disables it)"
     )
     parser.add_argument("--metrics-port", type=int, default=9090, help="Prometheus metrics port (0 disables)")
-    parser.add_argument("--log-format", choices=["plain", "json"], default="plain")
-    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--log-format",
+        choices=["plain", "json"],
+        default="plain",
+        help="log line format (one object per line for json)",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="DEBUG logging: every NITRO call")
     parser.add_argument(
         "--health-check-tick", type=float, default=15.0, help="seconds between connection health ticks"
     )
@@ -59,7 +70,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from netscaler_certsync.runtime import OperatorOptions, run_operator
+    from netscaler_certsync.runtime import OperatorOptions, StartupError, run_operator
 
     # logs.configure() (in run_operator) sets up kopf's log handler and format; a basicConfig
     # here as well would print every line twice.
@@ -71,12 +82,16 @@ def run(args: argparse.Namespace) -> int:
         change_concurrency=args.change_concurrency,
         cluster_id=args.cluster_id or None,
     )
-    run_operator(
-        options,
-        namespaces=args.namespace,
-        liveness=args.liveness or None,
-        metrics_port=args.metrics_port or None,
-        log_format=args.log_format,
-        verbose=args.verbose,
-    )
+    try:
+        run_operator(
+            options,
+            namespaces=args.namespace,
+            liveness=args.liveness or None,
+            metrics_port=args.metrics_port or None,
+            log_format=args.log_format,
+            verbose=args.verbose,
+        )
+    except StartupError as e:  # one line the user can act on, not a traceback
+        print(f"netscaler-certsync run: {e}", file=sys.stderr)
+        return 1
     return 0

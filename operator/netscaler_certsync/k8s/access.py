@@ -111,6 +111,11 @@ class ClusterAccess:
             env = os.environ.get("KUBECONFIG", "")
             path = env.split(os.pathsep)[0] if env else Path.home() / ".kube" / "config"
         file = str(path)
+        if not Path(file).is_file():
+            raise ConfigError(
+                f"cannot use kubeconfig {file}: no such file (set KUBECONFIG or create ~/.kube/config; "
+                "in a pod the service account is used)"
+            )
         configuration = client.Configuration()
         try:
             contexts, active = config.list_kube_config_contexts(config_file=file)

@@ -80,6 +80,16 @@ def add_admin_routes(app: web.Application, nitro: NitroApp) -> None:
         nitro.reboot()
         return _json({"rebooted": True})
 
+    async def index(_: web.Request) -> web.Response:
+        """The admin URL the CLI prints answers with what it offers (not a NITRO error)."""
+        routes = sorted(
+            {f"{r.method} {r.resource.canonical}" for r in app.router.routes() if r.resource is not None}
+        )
+        endpoints = [e for e in routes if "/_simulator/" in e and not e.startswith("HEAD")]
+        return _json({"simulator": "NITRO simulator admin endpoint", "endpoints": endpoints})
+
+    app.router.add_get("/_simulator", index)
+    app.router.add_get("/_simulator/", index)
     app.router.add_get("/_simulator/state", state)
     app.router.add_get("/_simulator/requests", requests)
     app.router.add_delete("/_simulator/requests", clear_requests)
