@@ -7,6 +7,7 @@ task API in their event loop; production runs `run_operator()`.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import socket
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 
 import kopf
 
-from netscaler_certsync import logs
+from netscaler_certsync import __version__, logs
 from netscaler_certsync.handlers import certificatesync, connection, startup
 from netscaler_certsync.k8s import ClusterAccess, ConfigError
 from netscaler_certsync.reconcile.context import OperatorContext, OperatorOptions
@@ -106,6 +107,7 @@ def run_operator(
             ) from e
     if liveness:
         _check_liveness_address(liveness)
+    logging.getLogger(__name__).info(logs.startup_line(__version__, namespaces))
     registry = build_registry(ctx, access, _watch_scope(namespaces))
     try:
         kopf.run(

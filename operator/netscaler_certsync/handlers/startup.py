@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +25,10 @@ def configure(settings: kopf.OperatorSettings) -> None:
     # kopf posts an Event for every handler log line at INFO by default: that floods
     # `kubectl describe`. We post our own Events explicitly; kopf only its warnings.
     settings.posting.level = logging.WARNING
+    # Events say who reported them (`kubectl describe` shows "From netscaler-certsync", not kopf).
+    settings.posting.reporting_component = keys.EVENT_COMPONENT
+    settings.posting.reporting_instance = os.environ.get("HOSTNAME") or socket.gethostname()
+    settings.posting.event_name_prefix = f"{keys.EVENT_COMPONENT}-"
     settings.networking.request_timeout = 30
     # Periodic reconnects guard against silent watch stalls (kopf issues #585, #1120). kopf lists
     # every object again at each reconnect and waits `reconnect_backoff` first: no event is seen

@@ -14,6 +14,7 @@ __all__ = [
     "CONNECTION_PLURAL",
     "CREDENTIALS_PASSWORD",
     "CREDENTIALS_USERNAME",
+    "EVENT_COMPONENT",
     "FINALIZER",
     "GROUP",
     "LAST_SYNCED_SECRET_VERSION",
@@ -35,6 +36,9 @@ PREFIX = f"{GROUP}/"
 #: itself: kopf ignores every annotation under its storage prefix when it looks for changes, so
 #: sharing `netscaler.certsync.dev/` would hide `sync-requested-at` from our handlers.
 STATE_PREFIX = f"kopf.{GROUP}"
+
+#: Who reports the operator's Events (`source.component`, `reportingComponent`).
+EVENT_COMPONENT = "netscaler-certsync"
 
 #: Held on NetScalerConnection and CertificateSync until the appliance side is cleaned up.
 FINALIZER = f"{PREFIX}cleanup"

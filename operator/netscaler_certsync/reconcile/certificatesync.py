@@ -34,6 +34,7 @@ from netscaler_certsync.engine import (
 )
 from netscaler_certsync.engine.verify import verify_deployed
 from netscaler_certsync.k8s import keys
+from netscaler_certsync.logs import object_ref
 from netscaler_certsync.nitro.errors import NitroError
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.connection import ApplianceTarget, resolve_target
@@ -237,7 +238,13 @@ def log_sync(request: SyncRequest, runs: Sequence[ConnectionRun], outcome: Outco
             parts.append(f"{run.name}: {len(r.certificates)} certs, {r.writes} writes, {saved}")
     state = outcome.error.reason if outcome.error else "ok"
     logger.info(
-        "sync %s/%s (%s): %s; %s", request.namespace, request.name, request.trigger, state, "; ".join(parts)
+        "sync %s/%s (%s): %s; %s",
+        request.namespace,
+        request.name,
+        request.trigger,
+        state,
+        "; ".join(parts),
+        extra=object_ref(keys.SYNC_KIND, request.namespace, request.name),  # `object` in JSON
     )
 
 
