@@ -38,7 +38,10 @@ def test_alerts_cover_expiry_sync_and_connection(render: Render) -> None:
         "NetScalerCertificateExpiringSoon",
         "NetScalerCertificateSyncFailing",
         "NetScalerConnectionDown",
+        "NetScalerCertsyncOperatorAbsent",
     }
+    # absent(): an operator that is gone exports nothing, so the other alerts cannot fire
+    assert alerts["NetScalerCertsyncOperatorAbsent"]["expr"] == "absent(certsync_build_info)"
     assert str(21 * 86400) in alerts["NetScalerCertificateExpiringSoon"]["expr"]
     used = {m for r in alerts.values() for m in _METRIC.findall(r["expr"])}
     assert used and used <= exported_names(), used - exported_names()

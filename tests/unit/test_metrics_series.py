@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from prometheus_client import generate_latest
+
 from netscaler_certsync.metrics import Metrics
 
 WHEN = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
@@ -33,3 +35,12 @@ def test_deleting_a_sync_drops_its_ready_and_expiry_series() -> None:
     assert set(Metrics.series(m.ready)) == set()
     assert _expiry_labels(m) == {("ns", "b", "adc", "b-cert")}
     assert m.expiry_series("ns", "a") == set()
+
+
+def test_no_created_series_are_exported() -> None:
+    metrics = Metrics()
+    metrics.reconcile_total.labels("CertificateSync", "ok").inc()
+    metrics.reconcile_duration.labels("CertificateSync").observe(0.1)
+    text = generate_latest(metrics.registry).decode()
+    assert "certsync_reconcile_total" in text
+    assert "_created" not in text
