@@ -96,9 +96,12 @@ def _previous_records(status: Mapping[str, Any], connection: str) -> Records:
 def _snapshot_max_age(ctx: OperatorContext, request: SyncRequest, spec: SyncSpec) -> float:
     """How old a shared listing of the appliance this reconcile may start from (engine/snapshot.py).
 
-    A removal always looks afresh: it is rare, and it deletes. A drift check never trusts a
-    listing older than its own interval, so a short interval still means a short one."""
-    if request.trigger == "delete":
+    A removal always looks afresh: it is rare, and it deletes. So does a manual request: a user who
+    asks for a sync wants the appliance as it is now, not as a listing of a few seconds ago left it
+    (a binding removed by hand meanwhile must be seen and repaired, not reported as in place). A
+    drift check never trusts a listing older than its own interval, so a short interval still
+    means a short one."""
+    if request.trigger in ("delete", "manual"):
         return 0.0
     if request.trigger == "drift" and spec.drift_check_interval_seconds > 0:
         return min(ctx.options.snapshot_max_age_seconds, spec.drift_check_interval_seconds)

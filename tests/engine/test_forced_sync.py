@@ -1,0 +1,106 @@
+"""A manual sync request looks at the appliance as it is now (issue 13, defect 4).
+
+The reconciler runs without kopf against the simulator over HTTPS on loopback, with the
+operator's snapshot reuse on (engine/snapshot.py) and its clock frozen: every listing an earlier
+reconcile left is still "young". A binding removed by hand after that listing must be seen by a
+`sync-requested-at` request and put back, and status must not say it is in place when it is not.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from certsync_devkit.pki import TestPKI
+from netscaler_certsync.engine import Appliances
+from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
+from netscaler_certsync.reconcile.certificatesync import SyncRequest, reconcile_sync
+from netscaler_certsync.reconcile.context import OperatorContext, OperatorOptions
+from netscaler_certsync.reconcile.outcome import Outcome
+from netscaler_certsync.simulator import Simulator
+from tests.support.engine import bindings
+from tests.support.waiting import FakeClock
+
+NS = "shop"
+SPEC = {
+    "connectionRefs": [{"name": "ns"}],
+    "certificates": [{"secretName": "www"}],
+    "bindings": [{"vserver": "vs_https"}],
+}
+
+
+def _secret(name: str, data: Mapping[str, bytes], type_: str = "Opaque") -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": NS, "name": name},
+        "type": type_,
+        "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
+    }
+
+
+def _context(sim: Simulator, pki: TestPKI) -> OperatorContext:
+    leaf = pki.leaf("www.example.com")
+    secrets = {
+        "creds": _secret("creds", {"username": b"nsroot", "password": b"nsroot"}),
+        "ca": _secret("ca", {"ca.crt": sim.ca_pem or b""}),
+        "www": _secret("www", {"tls.crt": leaf.cert_pem, "tls.key": leaf.key_pem}, "kubernetes.io/tls"),
+    }
+
+    async def get_secret(namespace: str, name: str) -> Mapping[str, Any] | None:
+        return secrets.get(name) if namespace == NS else None
+
+    async def list_secrets(namespace: str, selector: str) -> list[Mapping[str, Any]]:
+        return []
+
+    async def patch_sync_status(namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        pass
+
+    return OperatorContext(
+        get_secret=get_secret,
+        list_secrets=list_secrets,
+        patch_sync_status=patch_sync_status,
+        options=OperatorOptions(snapshot_max_age_seconds=60.0),
+        appliances=Appliances(FakeClock()),  # never advanced: every snapshot stays young
+    )
+
+
+async def _reconcile(
+    ctx: OperatorContext, sim: Simulator, trigger: str, status: Mapping[str, Any]
+) -> Outcome:
+    connection = {
+        "spec": {
+            "endpoint": sim.url,
+            "credentialsSecretRef": {"name": "creds"},
+            "tls": {"caSecretRef": {"name": "ca"}},
+        },
+        "status": {},
+    }
+    request = SyncRequest(
+        NS, "web", 1, SPEC, status, trigger, sync_request="now" if trigger == "manual" else None
+    )
+    return await reconcile_sync(ctx, request, {(NS, "ns"): connection})
+
+
+def _condition(outcome: Outcome, type_: str) -> str | None:
+    return next((c.status for c in outcome.conditions if c.type == type_), None)
+
+
+async def test_a_manual_request_sees_a_binding_removed_by_hand_and_puts_it_back(
+    sim: Simulator, pki: TestPKI
+) -> None:
+    ctx = _context(sim, pki)
+    first = await _reconcile(ctx, sim, "spec", {})
+    certkey = first.status["certificates"][0]["certKeyName"]
+    assert ("vs_https", certkey, False) in bindings(sim)
+    # Someone removes the binding by hand, right after the listing the first reconcile left.
+    async with NitroClient(sim.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=sim.ca_pem)) as c:
+        await c.unbind_certkey("vs_https", certkey)
+    sim.clear_requests()
+    forced = await _reconcile(ctx, sim, "manual", first.status)
+    await ctx.sessions.close()
+    # The request listed the appliance afresh and bound the certificate again.
+    listings = [r for r in sim.requests if r.method == "GET" and r.resource == "sslcertkey" and not r.name]
+    assert len(listings) == 1
+    assert ("vs_https", certkey, False) in bindings(sim)
+    assert forced.error is None
+    assert _condition(forced, "Ready") == "True"
