@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from certsync_devkit.pki import TestPKI
+from netscaler_certsync.domain import reasons
+from netscaler_certsync.engine import BindingSpec
 from netscaler_certsync.engine.verify import SMALL_SYNC, VerifyTarget, verify_deployed
 from netscaler_certsync.simulator import FaultRule, Simulator
 from tests.support.engine import Harness, desired
@@ -68,3 +70,62 @@ async def test_a_failed_read_back_leaves_the_certificates_unverified(h: Harness,
     async with h.client() as client:
         seen = await verify_deployed(client, result, [d], [])
     assert (dict(seen.certkeys), dict(seen.verifications)) == ({}, {})
+
+
+def _binding_reads(sim: Simulator) -> list[tuple[str, str | None]]:
+    return [
+        (r.resource, r.name)
+        for r in sim.requests
+        if r.method == "GET" and r.resource == "sslvserver_sslcertkey_binding"
+    ]
+
+
+async def test_the_read_back_checks_the_bindings_one_read_per_vserver(h: Harness, pki: TestPKI) -> None:
+    d = desired(pki.leaf("www.example.com"), bindings=[BindingSpec("vs_https")])
+    result = await h.apply([d])
+    h.sim.clear_requests()
+    async with h.client() as client:
+        seen = await verify_deployed(client, result, [d], [])
+    assert _binding_reads(h.sim) == [("sslvserver_sslcertkey_binding", "vs_https")]
+    assert seen.verifications[d.id].verified
+
+
+async def test_a_binding_removed_by_hand_is_not_claimed(h: Harness, pki: TestPKI) -> None:
+    d = desired(pki.leaf("www.example.com"), bindings=[BindingSpec("vs_https")])
+    result = await h.apply([d])
+    async with h.client() as client:
+        await client.unbind_certkey("vs_https", d.name)  # after the apply reported it bound
+        seen = await verify_deployed(client, result, [d], [])
+    check = seen.verifications[d.id]
+    assert (check.verified, check.reason) == (False, reasons.ServedCertificateMismatch)
+    assert "not bound to vs_https" in check.message
+
+
+async def test_a_default_binding_another_owner_took_over_is_reported_not_claimed(
+    h: Harness, pki: TestPKI
+) -> None:
+    d = desired(pki.leaf("www.example.com"), bindings=[BindingSpec("vs_https")])
+    result = await h.apply([d])
+    theirs = pki.leaf("theirs.example.com")
+    async with h.client() as client:
+        # Someone else puts their own certificate in as the vserver's default.
+        await client.unbind_certkey("vs_https", d.name)
+        await client.upload_file("theirs.crt", theirs.cert_pem)
+        await client.upload_file("theirs.key", theirs.key_pem)
+        await client.add_certkey("theirs", "theirs.crt", "theirs.key")
+        await client.bind_certkey("vs_https", "theirs")
+        seen = await verify_deployed(client, result, [d], [])
+    check = seen.verifications[d.id]
+    assert (check.verified, check.reason) == (False, reasons.BindingConflict)
+    assert "theirs" in check.message
+
+
+async def test_a_failed_binding_read_leaves_the_certificates_unverified(h: Harness, pki: TestPKI) -> None:
+    d = desired(pki.leaf(), bindings=[BindingSpec("vs_https")])
+    result = await h.apply([d])
+    h.sim.faults.add(
+        FaultRule(kind="error", resource="sslvserver_sslcertkey_binding", method="GET", status=500)
+    )
+    async with h.client() as client:
+        seen = await verify_deployed(client, result, [d], [])
+    assert seen.verifications == {}

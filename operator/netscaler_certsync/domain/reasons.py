@@ -49,6 +49,7 @@ NotAuthorized: Final = "NotAuthorized"  # the user's command policy forbids an o
 Verified: Final = "Verified"  # it is (also: the appliance's own certificate was verified on login)
 ServedCertificateMismatch: Final = "ServedCertificateMismatch"  # another certificate is served, or none
 ChainIncomplete: Final = "ChainIncomplete"  # the served chain does not lead to the configured CA
+BindingConflict: Final = "BindingConflict"  # the vserver's default certificate is another certkey
 
 # Outcomes of one certificate.
 Synced: Final = "Synced"  # deployed and bound as asked (written now or before)

@@ -9,8 +9,11 @@ not what was sent) and checks each synced certificate. Two ways, per binding:
   must carry the expected serial and fingerprint, and the chain must lead, certificate by
   certificate (checked by signature), to the configured CA: the issuer of the top of the chain
   the Secret provides (its root from ca.crt, or the last intermediate's issuer);
-- without one, the certkey read back through NITRO: its serial, and its `linkcertkeyname` chain
-  against the Secret's intermediates (what the appliance *says* it serves).
+- without one, the certkey read back through NITRO: its serial, its `linkcertkeyname` chain
+  against the Secret's intermediates, and its bindings: each vserver the sync reports bound must
+  list the certkey (as default or SNI, as reported); where another certkey holds the vserver's
+  default certificate instead, someone else took it over, and that is reported (`BindingConflict`),
+  not claimed (what the appliance *says* it serves).
 
 The handshake trusts nothing by itself (no CA store, no hostname check): the point is to see what
 is served, and the chain check below is stricter than path building (it wants *this* leaf and a
@@ -36,13 +39,14 @@ from cryptography.hazmat.primitives import hashes
 
 from netscaler_certsync.domain import CertificateMaterial, same_serial, serial_text
 from netscaler_certsync.domain.reasons import (
+    BindingConflict,
     ChainIncomplete,
     ServedCertificateMismatch,
     Unreachable,
     Verified,
 )
-from netscaler_certsync.engine.model import ApplianceResult, CertState, DesiredCertificate
-from netscaler_certsync.nitro import CertKey, NitroClient
+from netscaler_certsync.engine.model import ApplianceResult, BindingSpec, CertState, DesiredCertificate
+from netscaler_certsync.nitro import CertBinding, CertKey, NitroClient
 from netscaler_certsync.nitro.errors import NitroError
 
 DEFAULT_PORT: Final = 443
@@ -211,9 +215,16 @@ async def verify_handshake(
 
 
 def verify_readback(
-    material: CertificateMaterial, certkey: str, certkeys: Mapping[str, CertKey], *, link_chain: bool = True
+    material: CertificateMaterial,
+    certkey: str,
+    certkeys: Mapping[str, CertKey],
+    *,
+    link_chain: bool = True,
+    bound: Sequence[BindingSpec] = (),
+    served: Mapping[str, Sequence[CertBinding]] | None = None,
 ) -> Verification:
-    """What NITRO reports for `certkey`: its serial, and (with `link_chain`) the linked intermediates."""
+    """What NITRO reports for `certkey`: its serial, (with `link_chain`) the linked intermediates,
+    and (with `served`, the bindings of each vserver as read back) the bindings in `bound`."""
     found = certkeys.get(certkey)
     if found is None:
         return Verification(
@@ -250,8 +261,33 @@ def verify_readback(
                 observed,
                 1 + len(linked),
             )
-    message = f"certkey {certkey}: serial {observed}, {len(linked)} linked CA(s)"
-    return Verification(True, Verified, message, "nitro", observed, 1 + len(linked))
+    depth = 1 + len(linked)
+    if served is not None:
+        wrong = _check_bindings(certkey, bound, served)
+        if wrong is not None:
+            reason, message = wrong
+            return Verification(False, reason, message, "nitro", observed, depth)
+    bound_to = f", bound to {len(bound)} vserver(s)" if served is not None and bound else ""
+    message = f"certkey {certkey}: serial {observed}, {len(linked)} linked CA(s){bound_to}"
+    return Verification(True, Verified, message, "nitro", observed, depth)
+
+
+def _check_bindings(
+    certkey: str, bound: Sequence[BindingSpec], served: Mapping[str, Sequence[CertBinding]]
+) -> tuple[str, str] | None:
+    """Whether each binding the sync reports is on the appliance; (reason, message) if not."""
+    for spec in bound:
+        rows = [b for b in served.get(spec.vserver, ()) if not b.ca]
+        if any(b.certkey == certkey and b.sni == spec.sni for b in rows):
+            continue
+        others = sorted(b.certkey for b in rows if not b.sni and b.certkey != certkey)
+        if not spec.sni and others:
+            return BindingConflict, (
+                f"vserver {spec.vserver} has certkey {others[0]} as its default certificate, not "
+                f"{certkey}: another owner took the binding over"
+            )
+        return ServedCertificateMismatch, f"certkey {certkey} is not bound to {spec.describe()}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -281,8 +317,32 @@ async def verify_deployed(
     certkeys = {
         c.certkey: listed[c.certkey] for c in result.certificates if c.certkey and c.certkey in listed
     }
-    checks = await _verify_all(result, desired, targets, listed, link_chain) if verify else {}
-    return Deployed(certkeys, checks)
+    if not verify:
+        return Deployed(certkeys, {})
+    served = await _read_bindings(client, result) if listed else {}
+    if served is None:
+        return Deployed(certkeys, {})  # bindings unknown: nothing is claimed verified
+    return Deployed(certkeys, await _verify_all(result, desired, targets, listed, served, link_chain))
+
+
+async def _read_bindings(client: NitroClient, result: ApplianceResult) -> dict[str, list[CertBinding]] | None:
+    """The bindings of each vserver the synced certificates report bound, read back: one GET per
+    vserver for a few, else every binding in one request; None when the read failed."""
+    vservers = sorted(
+        {b.vserver for c in result.certificates if c.state == CertState.SYNCED for b in c.bound}
+    )
+    if not vservers:
+        return {}
+    try:
+        if len(vservers) > SMALL_SYNC:
+            found: dict[str, list[CertBinding]] = {v: [] for v in vservers}
+            for b in await client.list_all_bindings():
+                if b.vserver in found:
+                    found[b.vserver].append(b)
+            return found
+        return {v: await client.list_bindings(v) for v in vservers}
+    except NitroError:
+        return None
 
 
 async def _read_back(client: NitroClient, result: ApplianceResult) -> dict[str, CertKey]:
@@ -328,6 +388,7 @@ async def _verify_all(
     desired: Sequence[DesiredCertificate],
     targets: Sequence[VerifyTarget],
     listed: Mapping[str, CertKey],
+    served: Mapping[str, Sequence[CertBinding]],
     link_chain: bool,
 ) -> dict[str, Verification]:
     """Per certificate id: is the appliance serving it? The first failing check wins.
@@ -357,7 +418,9 @@ async def _verify_all(
             if mine:
                 pending[cert.id] = [group.create_task(handshake(material, t)) for t in mine]
             elif listed:
-                checks[cert.id] = verify_readback(material, cert.certkey, listed, link_chain=link_chain)
+                checks[cert.id] = verify_readback(
+                    material, cert.certkey, listed, link_chain=link_chain, bound=cert.bound, served=served
+                )
     for cert_id, tasks in pending.items():
         results = [t.result() for t in tasks]
         checks[cert_id] = next((r for r in results if not r.verified), results[0])
