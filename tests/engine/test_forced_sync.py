@@ -104,3 +104,27 @@ async def test_a_manual_request_sees_a_binding_removed_by_hand_and_puts_it_back(
     assert ("vs_https", certkey, False) in bindings(sim)
     assert forced.error is None
     assert _condition(forced, "Ready") == "True"
+
+
+async def test_a_default_taken_over_within_the_snapshot_age_is_reported_not_claimed(
+    sim: Simulator, pki: TestPKI
+) -> None:
+    ctx = _context(sim, pki)
+    first = await _reconcile(ctx, sim, "spec", {})
+    certkey = first.status["certificates"][0]["certKeyName"]
+    theirs = pki.leaf("theirs.example.com")
+    async with NitroClient(sim.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=sim.ca_pem)) as c:
+        await c.unbind_certkey("vs_https", certkey)
+        await c.upload_file("theirs.crt", theirs.cert_pem)
+        await c.upload_file("theirs.key", theirs.key_pem)
+        await c.add_certkey("theirs", "theirs.crt", "theirs.key")
+        await c.bind_certkey("vs_https", "theirs")
+    # A reconcile that may start from the young snapshot does not see the change, but its
+    # read-back does: status names the other certkey instead of saying the binding is in place.
+    again = await _reconcile(ctx, sim, "spec", first.status)
+    await ctx.sessions.close()
+    entry = again.status["certificates"][0]
+    assert (entry["verified"], entry["verificationReason"]) == (False, "BindingConflict")
+    assert "theirs" in entry["verificationMessage"]
+    assert _condition(again, "Ready") == "False"
+    assert ("vs_https", "theirs", False) in bindings(sim)  # reported, not taken back on a snapshot
