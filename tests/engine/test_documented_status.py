@@ -88,7 +88,7 @@ def test_reasons_in_the_docs_are_those_of_the_registries() -> None:
 #: Reasons the scenarios below do not reach (a fault, bad input, a second process): the test that
 #: asserts each one on a user-visible surface. The file must assert the word.
 ELSEWHERE = {
-    "BindingConflict": "tests/engine/test_forced_sync.py",
+    "BindingConflict": "tests/engine/test_binding_truth.py",
     "InsecureHTTP": "tests/engine/test_status_is_true.py",
     "CredentialsNotFound": "tests/operator/test_connection.py",
     "WrongSecretType": "tests/operator/test_bad_input.py",

@@ -37,6 +37,7 @@ from netscaler_certsync.k8s import keys
 from netscaler_certsync.logs import object_ref
 from netscaler_certsync.nitro.errors import NitroError
 from netscaler_certsync.reconcile import reasons as k8s_reasons
+from netscaler_certsync.reconcile.binding_conflicts import hold_back_default_conflicts
 from netscaler_certsync.reconcile.connection import ApplianceTarget, resolve_target
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.errors import ReconcileError, transient
@@ -214,7 +215,7 @@ async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections
         sources = await gather_sources(ctx, request.namespace, spec)
     except ReconcileError as error:
         return from_error(error)
-    desired = desired_certificates(request.namespace, spec, sources)
+    desired = hold_back_default_conflicts(desired_certificates(request.namespace, spec, sources))
     intents = IntentWriter(ctx, request.namespace, request.name, request.status)
     # Fan-out: appliances are independent, so they are synced concurrently.
     runs = await asyncio.gather(

@@ -1,4 +1,6 @@
-"""A manual sync request looks at the appliance as it is now (issue 13, defect 4).
+"""Status tells the truth about bindings (issue 13): a manual sync request looks at the appliance
+as it is now (defect 4), the read-back checks bindings, and two certificates of one sync never
+fight over one vserver's default certificate (defect 3).
 
 The reconciler runs without kopf against the simulator over HTTPS on loopback, with the
 operator's snapshot reuse on (engine/snapshot.py) and its clock frozen: every listing an earlier
@@ -38,13 +40,16 @@ def _secret(name: str, data: Mapping[str, bytes], type_: str = "Opaque") -> dict
     }
 
 
-def _context(sim: Simulator, pki: TestPKI) -> OperatorContext:
-    leaf = pki.leaf("www.example.com")
+def _context(sim: Simulator, pki: TestPKI, hosts: tuple[str, ...] = ("www",)) -> OperatorContext:
     secrets = {
         "creds": _secret("creds", {"username": b"nsroot", "password": b"nsroot"}),
         "ca": _secret("ca", {"ca.crt": sim.ca_pem or b""}),
-        "www": _secret("www", {"tls.crt": leaf.cert_pem, "tls.key": leaf.key_pem}, "kubernetes.io/tls"),
     }
+    for host in hosts:
+        leaf = pki.leaf(f"{host}.example.com")
+        secrets[host] = _secret(
+            host, {"tls.crt": leaf.cert_pem, "tls.key": leaf.key_pem}, "kubernetes.io/tls"
+        )
 
     async def get_secret(namespace: str, name: str) -> Mapping[str, Any] | None:
         return secrets.get(name) if namespace == NS else None
@@ -65,7 +70,11 @@ def _context(sim: Simulator, pki: TestPKI) -> OperatorContext:
 
 
 async def _reconcile(
-    ctx: OperatorContext, sim: Simulator, trigger: str, status: Mapping[str, Any]
+    ctx: OperatorContext,
+    sim: Simulator,
+    trigger: str,
+    status: Mapping[str, Any],
+    spec: Mapping[str, Any] = SPEC,
 ) -> Outcome:
     connection = {
         "spec": {
@@ -76,7 +85,7 @@ async def _reconcile(
         "status": {},
     }
     request = SyncRequest(
-        NS, "web", 1, SPEC, status, trigger, sync_request="now" if trigger == "manual" else None
+        NS, "web", 1, spec, status, trigger, sync_request="now" if trigger == "manual" else None
     )
     return await reconcile_sync(ctx, request, {(NS, "ns"): connection})
 
@@ -128,3 +137,37 @@ async def test_a_default_taken_over_within_the_snapshot_age_is_reported_not_clai
     assert "theirs" in entry["verificationMessage"]
     assert _condition(again, "Ready") == "False"
     assert ("vs_https", "theirs", False) in bindings(sim)  # reported, not taken back on a snapshot
+
+
+def _entry(outcome: Outcome, secret: str) -> Mapping[str, Any]:
+    return next(e for e in outcome.status["certificates"] if e["secretName"] == secret)
+
+
+async def test_two_defaults_in_one_sync_the_later_is_held_back_and_nothing_flaps(
+    sim: Simulator, pki: TestPKI
+) -> None:
+    ctx = _context(sim, pki, hosts=("www", "api"))
+    both = {**SPEC, "certificates": [{"secretName": "www"}, {"secretName": "api"}]}
+    first = await _reconcile(ctx, sim, "spec", {}, both)
+    # "api" comes first by name: it is the vserver's default; "www" is not deployed.
+    winner, loser = _entry(first, "api"), _entry(first, "www")
+    assert (winner["state"], winner["verified"]) == ("Synced", True)
+    assert (loser["state"], loser["reason"]) == ("Failed", "BindingConflict")
+    assert "api" in loser["message"]
+    assert _condition(first, "Ready") == "False"
+    warnings = [e for e in first.events if e.type == "Warning" and e.reason == "BindingConflict"]
+    assert warnings and "api" in warnings[0].message
+    assert [b for b in bindings(sim) if b[0] == "vs_https"] == [("vs_https", winner["certKeyName"], False)]
+    sim.clear_requests()
+    again = await _reconcile(ctx, sim, "manual", first.status, both)
+    writes = [r for r in sim.requests if r.method != "GET" and r.resource not in ("login", "logout")]
+    assert writes == []  # no binding taken back and forth
+    assert _entry(again, "www")["reason"] == "BindingConflict"
+    # The winner leaves the sync: the loser binds within one reconcile.
+    alone = {**SPEC, "certificates": [{"secretName": "www"}]}
+    after = await _reconcile(ctx, sim, "spec", again.status, alone)
+    await ctx.sessions.close()
+    entry = _entry(after, "www")
+    assert (entry["state"], entry["verified"]) == ("Synced", True)
+    assert [b for b in bindings(sim) if b[0] == "vs_https"] == [("vs_https", entry["certKeyName"], False)]
+    assert _condition(after, "Ready") == "True"
