@@ -7,7 +7,12 @@ re-exports it and adds `TestPKI`, a root and an intermediate issuing leaves.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from netscaler_certsync.simulator.pki import (
     Issued,
@@ -27,8 +32,22 @@ __all__ = [
     "make_leaf",
     "new_key",
     "pem_bundle",
+    "pkcs12_keystore",
     "server_certificate",
 ]
+
+
+def pkcs12_keystore(
+    key: PrivateKey | None,
+    cert: x509.Certificate | None,
+    others: Sequence[x509.Certificate] = (),
+    password: bytes | None = b"changeit",
+) -> bytes:
+    """A PKCS#12 keystore as cert-manager or Keyfactor writes one (None password: unencrypted)."""
+    encryption = (
+        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+    )
+    return pkcs12.serialize_key_and_certificates(b"certsync", key, cert, list(others) or None, encryption)
 
 
 @dataclass(frozen=True)
@@ -53,3 +72,7 @@ class TestPKI:
         """What a `kubernetes.io/tls` Secret holds for `leaf` (raw bytes, not base64)."""
         crt = pem_bundle([leaf, self.intermediate] if with_chain else [leaf])
         return {"tls.crt": crt, "tls.key": leaf.key_pem, "ca.crt": self.root.cert_pem}
+
+    def keystore(self, leaf: Issued, password: bytes | None = b"changeit") -> bytes:
+        """`leaf`, its key and the intermediate as a PKCS#12 keystore (cert-manager's keystore.p12)."""
+        return pkcs12_keystore(leaf.key, leaf.cert, [self.intermediate.cert], password)

@@ -72,7 +72,10 @@ def test_ca_crt_is_read_only_when_asked(pki: TestPKI) -> None:
 def test_wrong_type_keeps_its_reason_and_message(pki: TestPKI) -> None:
     leaf = pki.leaf("www.example.com")
     secret = build.opaque_secret("web", {"tls.crt": leaf.cert_pem, "tls.key": leaf.key_pem})
-    expected = "Secret default/web has type 'Opaque', expected kubernetes.io/tls"
+    expected = (
+        "Secret default/web has type 'Opaque', expected kubernetes.io/tls; "
+        "set source to read an Opaque Secret"
+    )
     assert _read(secret) == ("WrongSecretType", expected)
     del secret["type"]  # no type is Opaque to the API server; the message said "type None"
     assert _read(secret) == ("WrongSecretType", expected)

@@ -29,6 +29,8 @@ from netscaler_certsync.timestamps import utc_now
 MAX_PEM_BYTES = 2 * 1024 * 1024  # NITRO's systemfile limit
 MAX_CHAIN = 9  # NetScaler serves at most nine intermediates (bundle limit, nitro.md section 5)
 RSA_BITS = (2048, 4096)  # below: weak; above: NetScaler refuses (3590)
+#: What messages call the three inputs of a `kubernetes.io/tls` Secret.
+TLS_NAMES = ("tls.crt", "tls.key", "ca.crt")
 
 
 @dataclass(frozen=True)
@@ -147,20 +149,21 @@ def file_fingerprint(data: bytes) -> str | None:
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
-def _load_key(data: bytes) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+def _load_key(data: bytes, what: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
     if not data.strip():
-        raise MaterialError(reasons.MissingData, "tls.key is empty")
+        raise MaterialError(reasons.MissingData, f"{what} is empty")
     if len(data) > MAX_PEM_BYTES:
-        raise MaterialError(reasons.MaterialTooLarge, f"tls.key is larger than {MAX_PEM_BYTES} bytes")
+        raise MaterialError(reasons.MaterialTooLarge, f"{what} is larger than {MAX_PEM_BYTES} bytes")
+    encrypted = f"{what} is encrypted; supply an unencrypted key"
     if b"ENCRYPTED" in data:  # PKCS#8 "ENCRYPTED PRIVATE KEY" or legacy "Proc-Type: 4,ENCRYPTED"
-        raise MaterialError(reasons.EncryptedKey, "tls.key is encrypted; supply an unencrypted key")
+        raise MaterialError(reasons.EncryptedKey, encrypted)
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:
-        raise MaterialError(reasons.EncryptedKey, "tls.key is encrypted; supply an unencrypted key") from None
+        raise MaterialError(reasons.EncryptedKey, encrypted) from None
     except (ValueError, UnsupportedAlgorithm):
         # The library's message may quote the input: report only that it failed.
-        raise MaterialError(reasons.InvalidPEM, "tls.key is not a readable PEM private key") from None
+        raise MaterialError(reasons.InvalidPEM, f"{what} is not a readable PEM private key") from None
     if isinstance(key, rsa.RSAPrivateKey):
         if not RSA_BITS[0] <= key.key_size <= RSA_BITS[1]:
             raise MaterialError(
@@ -215,30 +218,36 @@ def parse_material(
     *,
     now: dt.datetime | None = None,
     allow_expired: bool = False,
+    names: tuple[str, str, str] = TLS_NAMES,
 ) -> CertificateMaterial:
-    """Validate a TLS Secret's content; raise `MaterialError` (with a reason) when it cannot be used."""
+    """Validate a TLS Secret's content; raise `MaterialError` (with a reason) when it cannot be used.
+
+    `names` are what messages call the certificate, key and CA inputs (the Secret keys they came
+    from), so that a message about an Opaque Secret names the keys the user configured.
+    """
+    crt_name, key_name, ca_name = names
     crt_bytes, key_bytes, ca_bytes = _as_bytes(tls_crt), _as_bytes(tls_key), _as_bytes(ca_crt)
     if not crt_bytes.strip():
-        raise MaterialError(reasons.MissingData, "tls.crt is empty")
-    certs = _load_certs(crt_bytes, "tls.crt")
-    key = _load_key(key_bytes)
-    extra = _load_certs(ca_bytes, "ca.crt") if ca_bytes.strip() else []
+        raise MaterialError(reasons.MissingData, f"{crt_name} is empty")
+    certs = _load_certs(crt_bytes, crt_name)
+    key = _load_key(key_bytes, key_name)
+    extra = _load_certs(ca_bytes, ca_name) if ca_bytes.strip() else []
 
     key_der = _public_der(key.public_key())
     leaves = [c for c in certs if _public_der(c.public_key()) == key_der]
     if not leaves:
-        raise MaterialError(reasons.KeyMismatch, "tls.key does not match any certificate in tls.crt")
+        raise MaterialError(reasons.KeyMismatch, f"{key_name} does not match any certificate in {crt_name}")
     leaf = leaves[0]
     others = [c for c in certs if c is not leaf]
     chain, root = _order_chain(leaf, others)
     unused = [c for c in others if c not in chain and c is not root]
     if unused:
-        names = ", ".join(repr(_cn(c.subject) or c.subject.rfc4514_string()) for c in unused)
+        outside = ", ".join(repr(_cn(c.subject) or c.subject.rfc4514_string()) for c in unused)
         raise MaterialError(
-            reasons.ChainInvalid, f"tls.crt holds certificates outside the leaf's chain: {names}"
+            reasons.ChainInvalid, f"{crt_name} holds certificates outside the leaf's chain: {outside}"
         )
     if root is None and extra:
-        # ca.crt may continue the chain (an intermediate) and usually ends it (the root).
+        # The CA input may continue the chain (an intermediate) and usually ends it (the root).
         more, root = _order_chain(chain[-1] if chain else leaf, extra)
         chain += more
         if len(chain) > MAX_CHAIN:

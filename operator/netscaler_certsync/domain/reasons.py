@@ -21,6 +21,10 @@ CertificateExpired: Final = "CertificateExpired"  # the leaf's notAfter has pass
 ChainInvalid: Final = "ChainInvalid"  # the chain in tls.crt/ca.crt is out of order, too long, or not a chain
 MaterialTooLarge: Final = "MaterialTooLarge"  # a PEM larger than the appliance accepts
 MissingData: Final = "MissingData"  # tls.crt or tls.key is empty
+InvalidPKCS12: Final = "InvalidPKCS12"  # the keystore is not a PKCS#12 file the operator can read
+WrongPassword: Final = "WrongPassword"  # the password does not open the PKCS#12 keystore
+MissingKey: Final = "MissingKey"  # the PKCS#12 keystore holds certificates but no private key
+MultipleLeaves: Final = "MultipleLeaves"  # the keystore holds more than one end-entity certificate
 
 # Naming: the certkey name rendered from spec.certKeyNameTemplate (or given) cannot be used.
 NameTooLong: Final = "NameTooLong"  # longer than the appliance's limit for certkey names
@@ -68,6 +72,10 @@ MATERIAL_REASONS: Final = frozenset(
         ChainInvalid,
         MaterialTooLarge,
         MissingData,
+        InvalidPKCS12,
+        WrongPassword,
+        MissingKey,
+        MultipleLeaves,
     }
 )
 """Reasons that describe the Secret's content: fixing them needs a new Secret, not a retry."""

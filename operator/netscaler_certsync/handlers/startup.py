@@ -11,7 +11,7 @@ from typing import Any
 
 import kopf
 
-from netscaler_certsync.k8s import ClusterAccess, KubeClient, TLSSecretWatcher, keys
+from netscaler_certsync.k8s import ClusterAccess, KubeClient, keys
 from netscaler_certsync.reconcile import cluster, identity
 from netscaler_certsync.reconcile.context import OperatorContext
 
@@ -73,7 +73,7 @@ def register(
     access: ClusterAccess,
     secret_namespaces: Sequence[str | None],
 ) -> None:
-    running: list[tuple[TLSSecretWatcher, asyncio.Task[None]]] = []
+    running: list[tuple[object, asyncio.Task[None]]] = []
     clients: list[KubeClient] = []
 
     @kopf.on.login(registry=registry)

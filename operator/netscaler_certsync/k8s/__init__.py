@@ -7,7 +7,8 @@ Public surface:
   (`get_secret`, `list_secrets`, `watch_secrets`, `patch_merge`, `create_event`, `stats`);
 - the error tree: `KubernetesError` → `NotFound`, `Conflict`, `Forbidden` (`Unauthorized`),
   `Gone`, `Invalid`, `TransportError`; `ConfigError` for unusable connection settings;
-- `read_certificate` (→ `MaterialInputs`), `CredentialsSecret`, `SecretError`, `tls_content_digest`;
+- `read_certificate` (→ `MaterialInputs`, as a `SecretSource` says), `CredentialsSecret`,
+  `SecretError`, `tls_content_digest`, `data_digest`;
 - `TLSSecretWatcher` (selector-filtered watch with a digest-only index and change callbacks);
 - `keys` (label/annotation/finalizer names) and `permissions` (the RBAC the operator needs).
 """
@@ -31,6 +32,8 @@ from netscaler_certsync.k8s.secrets import (
     CredentialsSecret,
     MaterialInputs,
     SecretError,
+    SecretSource,
+    data_digest,
     read_certificate,
     tls_content_digest,
 )
@@ -53,11 +56,13 @@ __all__ = [
     "ObjectList",
     "OnChange",
     "SecretError",
+    "SecretSource",
     "TLSSecretWatcher",
     "TrafficStats",
     "TransportError",
     "Unauthorized",
     "WatchEvent",
+    "data_digest",
     "keys",
     "permissions",
     "read_certificate",

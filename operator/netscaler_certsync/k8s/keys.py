@@ -17,9 +17,13 @@ __all__ = [
     "EVENT_COMPONENT",
     "FINALIZER",
     "GROUP",
+    "KEYSTORE_P12",
     "LAST_SYNCED_SECRET_VERSION",
+    "OPAQUE_SECRET_TYPE",
+    "PASSWORD_KEY",
     "PREFIX",
     "SECRET_SYNC_LABEL",
+    "SOURCE_SECRET_TYPES",
     "STATE_PREFIX",
     "SYNC_KIND",
     "SYNC_PLURAL",
@@ -63,5 +67,12 @@ TLS_TYPE_FIELD_SELECTOR = f"type={TLS_SECRET_TYPE}"
 TLS_CRT = "tls.crt"
 TLS_KEY = "tls.key"
 CA_CRT = "ca.crt"
+#: The PKCS#12 keystore cert-manager writes beside tls.crt (`spec.keystores.pkcs12`).
+KEYSTORE_P12 = "keystore.p12"
+#: The key of a keystore's password in its Secret when the reference names none.
+PASSWORD_KEY = "password"  # noqa: S105 - a data key name, not a password
+OPAQUE_SECRET_TYPE = "Opaque"  # noqa: S105 - a Secret type, not a password
+#: The Secret types a certificate with a declared source may come in.
+SOURCE_SECRET_TYPES = (TLS_SECRET_TYPE, OPAQUE_SECRET_TYPE)
 CREDENTIALS_USERNAME = "username"
 CREDENTIALS_PASSWORD = "password"  # noqa: S105 - a data key name, not a password

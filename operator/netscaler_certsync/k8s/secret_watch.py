@@ -17,6 +17,10 @@ a record per object (docs/decisions/006-tls-secret-watcher.md). `TLSSecretWatche
   or server errors (reconnect with capped exponential backoff and jitter).
 
 The callback may be sync or async; an exception in it is logged and does not stop the watch.
+
+The same watcher follows Secrets of other types that a sync names (an Opaque Secret with a
+keystore, the Secret with its password): given `field_selector="metadata.name=..."` (one Secret)
+or a sync's own label selector, `secret_types` and `digest=data_digest` (every key counts).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from netscaler_certsync.k8s import keys
 from netscaler_certsync.k8s.api import KubeClient, WatchEvent
 from netscaler_certsync.k8s.errors import KubernetesError
 from netscaler_certsync.k8s.secrets import tls_content_digest
+
+Digest = Callable[[Mapping[str, Any]], bytes]
 
 __all__ = ["Backoff", "ChangeKind", "IndexEntry", "OnChange", "TLSSecretWatcher"]
 
@@ -77,11 +83,6 @@ def _labels_digest(obj: Mapping[str, Any]) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=8).digest()
 
 
-def _entry(obj: Mapping[str, Any]) -> IndexEntry:
-    rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
-    return IndexEntry(rv, tls_content_digest(obj), _labels_digest(obj))
-
-
 def _change(old: IndexEntry, new: IndexEntry) -> ChangeKind | None:
     if old.digest != new.digest:
         return "modified"  # a sync re-reads the Secret, labels included
@@ -103,11 +104,17 @@ class TLSSecretWatcher:
         notify_initial: bool = False,
         backoff: Backoff | None = None,
         watch_timeout_seconds: int = 300,
+        field_selector: str | None = keys.TLS_TYPE_FIELD_SELECTOR,
+        secret_types: frozenset[str] | None = frozenset({keys.TLS_SECRET_TYPE}),
+        digest: Digest = tls_content_digest,
     ) -> None:
         self._client = client
         self._on_change = on_change
         self.namespace = namespace
         self.label_selector = label_selector
+        self.field_selector = field_selector
+        self._types = secret_types
+        self._digest = digest
         self._notify_initial = notify_initial
         self._backoff = backoff or Backoff()
         self._watch_timeout = watch_timeout_seconds
@@ -134,7 +141,7 @@ class TLSSecretWatcher:
                 events = self._client.watch_secrets(
                     self.namespace,
                     label_selector=self.label_selector,
-                    field_selector=keys.TLS_TYPE_FIELD_SELECTOR,
+                    field_selector=self.field_selector,
                     resource_version=self._resource_version,
                     timeout_seconds=self._watch_timeout,
                 )
@@ -158,13 +165,20 @@ class TLSSecretWatcher:
         elif event.type == "DELETED" and event.object is not None and self._forget(_key(event.object)):
             await self._notify(_key(event.object), "deleted")
 
+    def _wanted(self, obj: Mapping[str, Any]) -> bool:
+        return self._types is None or obj.get("type") in self._types  # None: any type
+
+    def _entry(self, obj: Mapping[str, Any]) -> IndexEntry:
+        rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+        return IndexEntry(rv, self._digest(obj), _labels_digest(obj))
+
     def _forget(self, key: Key) -> bool:
         return self._index.pop(key, None) is not None
 
     async def _upsert(self, obj: Mapping[str, Any]) -> None:
-        if obj.get("type") != keys.TLS_SECRET_TYPE:
+        if not self._wanted(obj):
             return  # the field selector keeps these away; be safe if a server ignores it
-        key, entry = _key(obj), _entry(obj)
+        key, entry = _key(obj), self._entry(obj)
         old = self._index.get(key)
         self._index[key] = entry
         if old is None:
@@ -173,7 +187,7 @@ class TLSSecretWatcher:
             await self._notify(key, kind)
 
     async def _relisted(self, items: Iterable[Mapping[str, Any]]) -> None:
-        fresh = {_key(obj): _entry(obj) for obj in items if obj.get("type") == keys.TLS_SECRET_TYPE}
+        fresh = {_key(obj): self._entry(obj) for obj in items if self._wanted(obj)}
         old, self._index = self._index, fresh
         first = not self._listed_once
         self._listed_once = True

@@ -7,11 +7,13 @@ excluded from `repr()` so that a logged model leaks nothing.
 
 `read_certificate()` is the one place that knows how a Secret stores a certificate. It checks the
 Secret's shape (type, base64) and hands over bytes; whether they are a usable certificate is
-`domain.parse_material`'s question. A new kind of source (an Opaque Secret with named keys, a
-PKCS#12 bundle and its password) is a further branch of it yielding the same `MaterialInputs`.
+`domain.parse_material`'s question (after `domain.open_pkcs12` for a keystore). Without a
+`SecretSource` only a `kubernetes.io/tls` Secret is read; with one, an Opaque Secret too, PEM
+under the configured keys or a PKCS#12 keystore with its password (read from another Secret).
 
 `tls_content_digest()` fingerprints only what a sync depends on (tls.crt, tls.key, ca.crt), so a
-watcher can tell a certificate renewal from label or annotation churn without keeping the data.
+watcher can tell a certificate renewal from label or annotation churn without keeping the data;
+`data_digest()` fingerprints every key, for Secrets watched by name (keystores, passwords).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import binascii
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from netscaler_certsync.k8s import keys
 from netscaler_certsync.k8s.reasons import InvalidSecretData, MissingData, WrongSecretType
@@ -32,7 +34,9 @@ __all__ = [
     "MaterialInputs",
     "MissingData",
     "SecretError",
+    "SecretSource",
     "WrongSecretType",
+    "data_digest",
     "read_certificate",
     "tls_content_digest",
 ]
@@ -84,9 +88,40 @@ def tls_content_digest(raw: Mapping[str, Any]) -> bytes:
     return digest.digest()
 
 
+def data_digest(raw: Mapping[str, Any]) -> bytes:
+    """SHA-256 over every data key and value as stored (sorted, length-prefixed)."""
+    digest = hashlib.sha256()
+    for key, value in sorted((raw.get("data") or {}).items()):
+        for part in (str(key).encode(), str(value or "").encode()):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+    return digest.digest()
+
+
+@dataclass(frozen=True)
+class SecretSource:
+    """How a Secret holds its certificate (`certificates[].source` / `secretSource` of the spec).
+
+    The defaults are cert-manager's names: tls.crt, tls.key, ca.crt, and keystore.p12 for the
+    PKCS#12 keystore it writes beside them (`spec.keystores.pkcs12`).
+    """
+
+    format: Literal["PEM", "PKCS12"] = "PEM"
+    certificate_key: str = keys.TLS_CRT
+    private_key_key: str = keys.TLS_KEY
+    ca_key: str = keys.CA_CRT
+    keystore_key: str = keys.KEYSTORE_P12
+    password_secret: str | None = None
+    """The Secret (same namespace) with the keystore's password; None: no password."""
+    password_key: str = keys.PASSWORD_KEY
+
+
 @dataclass(frozen=True)
 class MaterialInputs:
-    """A certificate as a Secret holds it: PEM bytes as stored, the inputs of `parse_material`."""
+    """A certificate as a Secret holds it: PEM bytes as stored (or a keystore and its password).
+
+    `names` are the Secret keys the PEM inputs came from, for messages about them.
+    """
 
     namespace: str
     name: str
@@ -94,27 +129,70 @@ class MaterialInputs:
     cert_pem: bytes = field(repr=False)
     key_pem: bytes = field(repr=False)
     ca_pem: bytes | None = field(default=None, repr=False)
+    names: tuple[str, str, str] = (keys.TLS_CRT, keys.TLS_KEY, keys.CA_CRT)
+    keystore: bytes | None = field(default=None, repr=False)
+    """A PKCS#12 keystore (then cert_pem and key_pem are empty); `names[0]` is its key."""
+    password: bytes | None = field(default=None, repr=False)
 
 
-def read_certificate(raw: Mapping[str, Any], *, include_ca_crt: bool = False) -> MaterialInputs:
-    """A `kubernetes.io/tls` Secret's tls.crt and tls.key (and ca.crt when asked), or a SecretError.
-
-    A missing key reads as empty: the material check then says which one is empty, the same
-    message as for a key that is present but empty (the API server only lets the latter exist).
-    """
-    namespace, name, rv = _identity(raw)
-    if raw.get("type") != keys.TLS_SECRET_TYPE:
+def _check_type(raw: Mapping[str, Any], allowed: tuple[str, ...], hint: str = "") -> None:
+    if raw.get("type") not in allowed:
+        namespace, name, _ = _identity(raw)
         # No type is what the API server stores as Opaque: never print "type None".
         kind = raw.get("type") or "Opaque"
-        message = f"Secret {namespace}/{name} has type {kind!r}, expected {keys.TLS_SECRET_TYPE}"
-        raise SecretError(WrongSecretType, namespace, name, message)
+        message = f"Secret {namespace}/{name} has type {kind!r}, expected {' or '.join(allowed)}"
+        raise SecretError(WrongSecretType, namespace, name, message + hint)
+
+
+def read_password(raw: Mapping[str, Any], key: str) -> bytes:
+    """The password under `key` of a Secret (any type); a trailing newline is not part of it."""
+    value = _decode(raw, key, required=True)
+    assert value is not None
+    return value.rstrip(b"\r\n")
+
+
+def read_certificate(
+    raw: Mapping[str, Any],
+    *,
+    include_ca_crt: bool = False,
+    source: SecretSource | None = None,
+    password_secret: Mapping[str, Any] | None = None,
+) -> MaterialInputs:
+    """A Secret's certificate, key (and CA when asked) as the source says, or a SecretError.
+
+    Without `source`: a `kubernetes.io/tls` Secret's tls.crt and tls.key. A missing key reads as
+    empty: the material check then says which one is empty, the same message as for a key that
+    is present but empty (the API server only lets the latter exist). With a PKCS#12 source,
+    `password_secret` is the Secret `source.password_secret` names (the caller fetched it).
+    """
+    namespace, name, rv = _identity(raw)
+    if source is None:
+        _check_type(raw, (keys.TLS_SECRET_TYPE,), "; set source to read an Opaque Secret")
+        source = SecretSource()
+    else:
+        _check_type(raw, keys.SOURCE_SECRET_TYPES)
+    if source.format == "PKCS12":
+        password = None
+        if password_secret is not None:
+            password = read_password(password_secret, source.password_key)
+        return MaterialInputs(
+            namespace=namespace,
+            name=name,
+            resource_version=rv,
+            cert_pem=b"",
+            key_pem=b"",
+            names=(source.keystore_key, source.keystore_key, source.keystore_key),
+            keystore=_decode(raw, source.keystore_key, required=True),
+            password=password,
+        )
     return MaterialInputs(
         namespace=namespace,
         name=name,
         resource_version=rv,
-        cert_pem=_decode(raw, keys.TLS_CRT, required=False) or b"",
-        key_pem=_decode(raw, keys.TLS_KEY, required=False) or b"",
-        ca_pem=_decode(raw, keys.CA_CRT, required=False) if include_ca_crt else None,
+        cert_pem=_decode(raw, source.certificate_key, required=False) or b"",
+        key_pem=_decode(raw, source.private_key_key, required=False) or b"",
+        ca_pem=_decode(raw, source.ca_key, required=False) if include_ca_crt else None,
+        names=(source.certificate_key, source.private_key_key, source.ca_key),
     )
 
 

@@ -1,7 +1,8 @@
 """Bind the reconcilers to a live Kubernetes API through the thin `k8s` client.
 
 Adapts `KubeClient` to the small callables `OperatorContext` expects (a missing Secret is None,
-not an exception), and wires the TLS Secret watcher to the trigger index.
+not an exception), and wires the TLS Secret watcher (and the watches of declared sources,
+reconcile/source_watch.py) to the trigger index.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from netscaler_certsync.k8s import KubeClient, NotFound, TLSSecretWatcher, keys
 from netscaler_certsync.reconcile.context import OperatorContext
+from netscaler_certsync.reconcile.source_watch import SourceWatches
 from netscaler_certsync.reconcile.triggers import SECRET_CHANGED, secret_changed
 
 
@@ -23,8 +25,10 @@ def attach(ctx: OperatorContext, client: KubeClient) -> None:
         except NotFound:
             return None
 
-    async def list_secrets(namespace: str, label_selector: str) -> Sequence[Mapping[str, Any]]:
-        listed = await client.list_secrets(namespace, label_selector, keys.TLS_TYPE_FIELD_SELECTOR)
+    async def list_secrets(
+        namespace: str, label_selector: str, field_selector: str | None = keys.TLS_TYPE_FIELD_SELECTOR
+    ) -> Sequence[Mapping[str, Any]]:
+        listed = await client.list_secrets(namespace, label_selector, field_selector)
         return listed.items
 
     async def patch_sync_status(namespace: str, name: str, status: Mapping[str, Any]) -> None:
@@ -81,13 +85,18 @@ class SecretChanges:
 
 def start_secret_watchers(
     ctx: OperatorContext, client: KubeClient, namespaces: Sequence[str | None]
-) -> list[tuple[TLSSecretWatcher, asyncio.Task[None]]]:
-    """One watcher per plain namespace, or one cluster-wide (None: all namespaces, or globs)."""
-    started = []
+) -> list[tuple[object, asyncio.Task[None]]]:
+    """One TLS watcher per plain namespace, or one cluster-wide (None: all namespaces, or globs),
+    and the task that follows the Secrets of declared sources by name (reconcile/source_watch.py).
+    """
+    started: list[tuple[object, asyncio.Task[None]]] = []
     for namespace in namespaces:
         changes = SecretChanges(ctx, client)
         watcher = TLSSecretWatcher(client, changes, namespace=namespace)
         changes.watcher = watcher
         task = asyncio.create_task(watcher.run(), name=f"tls-secret-watch:{namespace or '*'}")
         started.append((watcher, task))
+    sources = SourceWatches(ctx, client, lambda: SecretChanges(ctx, client))
+    ctx.triggers.on_change = sources.changed
+    started.append((sources, asyncio.create_task(sources.run(), name="source-secret-watches")))
     return started

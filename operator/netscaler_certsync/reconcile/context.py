@@ -24,8 +24,9 @@ from netscaler_certsync.timestamps import utc_now
 
 #: (namespace, name) -> the Secret as the API returns it, or None when absent.
 SecretGetter = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
-#: (namespace, label selector string) -> TLS Secrets matching it (server-side selected).
-SecretLister = Callable[[str, str], Awaitable[Sequence[Mapping[str, Any]]]]
+#: (namespace, label selector string[, field selector]) -> Secrets matching them, selected on the
+#: server; the field selector defaults to the TLS type, None lists every type (declared sources).
+SecretLister = Callable[..., Awaitable[Sequence[Mapping[str, Any]]]]
 #: (namespace, name, JSON merge patch of `status`) -> a CertificateSync's status patched (stored).
 StatusPatcher = Callable[[str, str, Mapping[str, Any]], Awaitable[None]]
 

@@ -10,6 +10,7 @@ whether a re-check is due rather than read spec fields themselves.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 from netscaler_certsync.domain.naming import DEFAULT_NAME_LIMIT, DEFAULT_TEMPLATE
 from netscaler_certsync.engine.verify import DEFAULT_PORT, VerifyTarget
+from netscaler_certsync.k8s import SecretSource, keys
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.errors import invalid
 from netscaler_certsync.timestamps import parse_rfc3339
@@ -58,6 +60,7 @@ class BindingSpec:
 class CertificateRef:
     secret_name: str
     certkey_name: str | None = None
+    source: SecretSource | None = None  # None: a kubernetes.io/tls Secret's tls.crt / tls.key
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class SyncSpec:
     connections: tuple[str, ...]
     certificates: tuple[CertificateRef, ...] = ()
     secret_selector: Mapping[str, Any] | None = None
+    secret_source: SecretSource | None = None  # how Secrets the selector picks are read
     bindings: tuple[BindingSpec, ...] = ()
     name_template: str = DEFAULT_TEMPLATE
     name_max_length: int = DEFAULT_NAME_LIMIT
@@ -169,6 +173,42 @@ def parse_connection(spec: Mapping[str, Any]) -> ConnectionSpec:
     )
 
 
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
+
+
+def _data_key(value: Any, default: str, where: str) -> str:
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str) or not _SECRET_KEY.fullmatch(value):
+        raise invalid(INVALID_SPEC, f"{where} must be a Secret data key (letters, digits, '-', '_', '.')")
+    return value
+
+
+def parse_source(value: Any, where: str) -> SecretSource | None:
+    """`certificates[].source` or `secretSource`: None when absent (a kubernetes.io/tls Secret)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise invalid(INVALID_SPEC, f"{where} must be an object")
+    fmt = value.get("format") or "PEM"
+    if fmt not in ("PEM", "PKCS12"):
+        raise invalid(INVALID_SPEC, f"{where}.format must be PEM or PKCS12, not {fmt!r}")
+    password = value.get("passwordSecretRef")
+    if password is not None and fmt != "PKCS12":
+        raise invalid(INVALID_SPEC, f"{where}.passwordSecretRef is for format PKCS12")
+    return SecretSource(
+        format=fmt,
+        certificate_key=_data_key(value.get("certificateKey"), keys.TLS_CRT, f"{where}.certificateKey"),
+        private_key_key=_data_key(value.get("privateKeyKey"), keys.TLS_KEY, f"{where}.privateKeyKey"),
+        ca_key=_data_key(value.get("caKey"), keys.CA_CRT, f"{where}.caKey"),
+        keystore_key=_data_key(value.get("keystoreKey"), keys.KEYSTORE_P12, f"{where}.keystoreKey"),
+        password_secret=_ref_name(password, f"{where}.passwordSecretRef") if password is not None else None,
+        password_key=_data_key(
+            (password or {}).get("key"), keys.PASSWORD_KEY, f"{where}.passwordSecretRef.key"
+        ),
+    )
+
+
 def parse_sync(spec: Mapping[str, Any]) -> SyncSpec:
     refs = spec.get("connectionRefs") or []
     if not refs:
@@ -178,7 +218,8 @@ def parse_sync(spec: Mapping[str, Any]) -> SyncSpec:
     for i, item in enumerate(spec.get("certificates") or []):
         if not isinstance(item, Mapping) or not item.get("secretName"):
             raise invalid(INVALID_SPEC, f"certificates[{i}].secretName is required")
-        certificates.append(CertificateRef(item["secretName"], item.get("certKeyName") or None))
+        source = parse_source(item.get("source"), f"certificates[{i}].source")
+        certificates.append(CertificateRef(item["secretName"], item.get("certKeyName") or None, source))
     selector = spec.get("secretSelector") or None
     if not certificates and selector is None:
         raise invalid(INVALID_SPEC, "set certificates, secretSelector, or both")
@@ -195,6 +236,7 @@ def parse_sync(spec: Mapping[str, Any]) -> SyncSpec:
         connections=connections,
         certificates=tuple(certificates),
         secret_selector=selector,
+        secret_source=parse_source(spec.get("secretSource"), "secretSource"),
         bindings=tuple(bindings),
         name_template=spec.get("certificateNameTemplate") or DEFAULT_TEMPLATE,
         name_max_length=int(spec.get("certKeyNameMaxLength") or DEFAULT_NAME_LIMIT),

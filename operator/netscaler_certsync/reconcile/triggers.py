@@ -36,19 +36,42 @@ class SyncTrigger:
     auto_sync: bool
     #: Secrets the status lists as deployed (any state but Removed)
     deployed: frozenset[str] = frozenset()
+    named_watches: frozenset[str] = frozenset()
+    """Secrets the TLS watcher does not see (declared sources, passwords): each watched by name."""
+    selector_watch: bool = False
+    """The selector reads Opaque Secrets too (`secretSource`): watched by the selector itself."""
+
+
+def _password_of(source: Any) -> str | None:
+    ref = source.get("passwordSecretRef") if isinstance(source, Mapping) else None
+    name = ref.get("name") if isinstance(ref, Mapping) else None
+    return str(name) if name else None
 
 
 def trigger_of(spec: Mapping[str, Any], status: Mapping[str, Any] | None = None) -> SyncTrigger:
-    names = frozenset(
-        str(c.get("secretName")) for c in spec.get("certificates") or () if isinstance(c, Mapping)
-    )
+    entries = [c for c in spec.get("certificates") or () if isinstance(c, Mapping)]
+    names = {str(c.get("secretName")) for c in entries}
+    # A Secret read through a declared source may be Opaque, and a password Secret of any kind;
+    # neither passes the TLS watcher's type selector, so each is followed by name.
+    named = {str(c.get("secretName")) for c in entries if c.get("source") is not None}
+    passwords = {p for c in entries if (p := _password_of(c.get("source")))}
     selector = spec.get("secretSelector") or None
+    selected_source = spec.get("secretSource")
+    if selector is not None and (p := _password_of(selected_source)):
+        passwords.add(p)
     deployed = frozenset(
         str(e.get("secretName"))
         for e in (status or {}).get("certificates") or ()
         if isinstance(e, Mapping) and e.get("state") != CertState.REMOVED
     )
-    return SyncTrigger(names, selector, auto_sync(spec), deployed)
+    return SyncTrigger(
+        frozenset(names | passwords),
+        selector,
+        auto_sync(spec),
+        deployed,
+        frozenset(named | passwords),
+        selector is not None and selected_source is not None,
+    )
 
 
 def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
@@ -74,15 +97,31 @@ class TriggerIndex:
         self._by_sync: dict[tuple[str, str], SyncTrigger] = {}
         #: Secrets a relabelling selected for a sync whose status does not list them yet
         self._entering: dict[tuple[str, str], set[str]] = {}
+        self.on_change: Callable[[], None] | None = None
+        """Called when a sync's Secrets changed (the watches by name may have to follow)."""
 
     def __len__(self) -> int:
         return len(self._by_sync)
+
+    def items(self) -> list[tuple[tuple[str, str], SyncTrigger]]:
+        return list(self._by_sync.items())
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def update(
         self, namespace: str, name: str, spec: Mapping[str, Any], status: Mapping[str, Any] | None = None
     ) -> None:
         trig = trigger_of(spec, status)
+        old = self._by_sync.get((namespace, name))
         self._by_sync[(namespace, name)] = trig
+        if old is None or (old.named_watches, old.selector, old.selector_watch) != (
+            trig.named_watches,
+            trig.selector,
+            trig.selector_watch,
+        ):
+            self._changed()
         entering = self._entering.get((namespace, name))
         if entering:
             entering -= trig.deployed  # the status speaks for these now
@@ -90,8 +129,9 @@ class TriggerIndex:
                 del self._entering[(namespace, name)]
 
     def remove(self, namespace: str, name: str) -> None:
-        self._by_sync.pop((namespace, name), None)
         self._entering.pop((namespace, name), None)
+        if self._by_sync.pop((namespace, name), None) is not None:
+            self._changed()
 
     def relabelled(self, namespace: str, secret: str, labels: Mapping[str, str] | None) -> list[str]:
         """Selector-based syncs (with autoSync) whose selection `secret`, now labelled `labels`

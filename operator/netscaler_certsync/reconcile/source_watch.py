@@ -1,0 +1,105 @@
+"""Follow the Secrets the TLS watcher cannot see: declared sources and keystore passwords.
+
+The TLS watcher selects `type=kubernetes.io/tls` on the server. A certificate read through a
+declared source may sit in an Opaque Secret, and a keystore's password in a Secret of any type;
+watching every Opaque Secret would put each one in the cluster on the wire. Instead each such
+Secret is watched by name (`fieldSelector=metadata.name=...` in its namespace), and a selector
+with a `secretSource` by that selector itself (no type filter: the labels keep it tight), so the
+operator only ever lists Secrets a CertificateSync names or selects.
+
+`SourceWatches.run()` is one task: it starts and stops these watchers whenever the trigger index
+says a sync's Secrets changed, and cancels them all when it is cancelled. Each watcher reports
+through the same callback as the TLS watcher (`SecretChanges`), so a change marks the syncs that
+use the Secret exactly as a renewal of a TLS Secret does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from netscaler_certsync.k8s import KubeClient, TLSSecretWatcher, data_digest, keys
+from netscaler_certsync.reconcile.context import OperatorContext
+from netscaler_certsync.reconcile.errors import ReconcileError
+from netscaler_certsync.reconcile.sources import selector_string
+
+logger = logging.getLogger(__name__)
+
+#: (namespace, field selector, label selector): what one watcher lists and watches.
+WatchKey = tuple[str, str | None, str | None]
+
+
+def wanted_watches(ctx: OperatorContext) -> set[WatchKey]:
+    """The watches by name or by selector that the CertificateSyncs known now need."""
+    wanted: set[WatchKey] = set()
+    for (namespace, _sync), trigger in ctx.triggers.items():
+        for name in trigger.named_watches:
+            wanted.add((namespace, f"metadata.name={name}", None))
+        if trigger.selector_watch and trigger.selector is not None:
+            try:
+                wanted.add((namespace, None, selector_string(trigger.selector)))
+            except ReconcileError:
+                continue  # an invalid selector: the sync reports it, there is nothing to watch
+    return wanted
+
+
+class SourceWatches:
+    """Keeps one watcher running per `WatchKey` that `wanted_watches` returns."""
+
+    def __init__(
+        self,
+        ctx: OperatorContext,
+        client: KubeClient,
+        make_callback: Callable[[], object],
+    ) -> None:
+        self._ctx = ctx
+        self._client = client
+        self._make_callback = make_callback
+        self._changed = asyncio.Event()
+        self.running: dict[WatchKey, tuple[TLSSecretWatcher, asyncio.Task[None]]] = {}
+
+    def changed(self) -> None:
+        """The trigger index changed: refresh the watches soon (called on the event loop)."""
+        self._changed.set()
+
+    def _start(self, key: WatchKey) -> None:
+        namespace, field_selector, label_selector = key
+        callback = self._make_callback()
+        watcher = TLSSecretWatcher(
+            self._client,
+            callback,  # type: ignore[arg-type]
+            namespace=namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            # By name: a password may be in a Secret of any type; by selector: the source types.
+            secret_types=None if field_selector else frozenset(keys.SOURCE_SECRET_TYPES),
+            digest=data_digest,
+        )
+        callback.watcher = watcher  # type: ignore[attr-defined]
+        name = f"source-secret-watch:{namespace}:{field_selector or label_selector}"
+        self.running[key] = (watcher, asyncio.create_task(watcher.run(), name=name))
+
+    async def refresh(self) -> None:
+        wanted = wanted_watches(self._ctx)
+        gone = [key for key in self.running if key not in wanted]
+        for key in gone:
+            self.running[key][1].cancel()
+        await asyncio.gather(*(self.running.pop(key)[1] for key in gone), return_exceptions=True)
+        for key in sorted(wanted - self.running.keys(), key=str):
+            self._start(key)
+        logger.debug("source Secret watches: %d running", len(self.running))
+
+    async def run(self) -> None:
+        """Refresh on every change of the trigger index until cancelled; then stop every watcher."""
+        try:
+            while True:
+                await self.refresh()
+                await self._changed.wait()
+                self._changed.clear()
+        finally:
+            tasks = [task for _, task in self.running.values()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.running.clear()
