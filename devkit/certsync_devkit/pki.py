@@ -44,9 +44,7 @@ def pkcs12_keystore(
     password: bytes | None = b"changeit",
 ) -> bytes:
     """A PKCS#12 keystore as cert-manager or Keyfactor writes one (None password: unencrypted)."""
-    encryption = (
-        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
-    )
+    encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
     return pkcs12.serialize_key_and_certificates(b"certsync", key, cert, list(others) or None, encryption)
 
 
