@@ -77,3 +77,45 @@ def test_keys_and_passwords_never_leave(cluster: Cluster, operator: OperatorThre
     for where, text in haystacks.items():
         leaked = [i for i, needle in enumerate(needles) if needle in text]
         assert not leaked, f"secret material (needles {leaked}) found in {where}"  # never print the needle
+
+
+KEYSTORE_PASSWORD = "P12-Keystore-Pa55w0rd"
+
+
+def test_keystore_passwords_never_leave(cluster: Cluster, operator: OperatorThread, logs: Recorder) -> None:
+    # One keystore opens with its password, one is refused it (WrongPassword): neither password,
+    # nor the keystore, nor its key may show in logs, Events or status.
+    cluster.connection()
+    source = {"format": "PKCS12", "passwordSecretRef": {"name": "p12-pass"}}
+    right, wrong = cluster.pki.leaf("p12.example.com"), cluster.pki.leaf("wrong.example.com")
+    cluster.core.create_namespaced_secret(
+        NS, build.opaque_secret("p12-pass", {"password": KEYSTORE_PASSWORD.encode()})
+    )
+    right_store = cluster.pki.keystore(right, KEYSTORE_PASSWORD.encode())
+    wrong_store = cluster.pki.keystore(wrong, KEYSTORE_PASSWORD.encode() + b"-other")
+    cluster.core.create_namespaced_secret(NS, build.opaque_secret("p12", {"keystore.p12": right_store}))
+    cluster.core.create_namespaced_secret(NS, build.opaque_secret("p12w", {"keystore.p12": wrong_store}))
+    cluster.sync(
+        "p12",
+        certificates=[{"secretName": "p12", "source": source}, {"secretName": "p12w", "source": source}],
+        bindings=[{"vserver": "vs_https"}],
+    )
+    cluster.wait_reason("p12", "WrongPassword")
+    assert (cluster.certkey("default-p12") or {}).get("serial") == right.serial_hex
+
+    needles = [
+        KEYSTORE_PASSWORD,
+        base64.b64encode(KEYSTORE_PASSWORD.encode()).decode(),
+        base64.b64encode(right_store).decode()[:60],
+        *_needles(right.key_pem, wrong.key_pem)[2:],
+    ]
+    haystacks = {
+        "logs": "\n".join(logs.lines),
+        "events": json.dumps(
+            [e.to_dict() for e in cluster.core.list_namespaced_event(NS).items], default=str
+        ),
+        "sync": json.dumps(cluster.get(keys.SYNC_PLURAL, "p12") or {}),
+    }
+    for where, text in haystacks.items():
+        leaked = [i for i, needle in enumerate(needles) if needle in text]
+        assert not leaked, f"secret material (needles {leaked}) found in {where}"  # never print the needle
