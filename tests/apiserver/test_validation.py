@@ -115,6 +115,16 @@ REFUSED: list[tuple[str, dict[str, Any], list[str]]] = [
         ["spec.certificates[1]", "Duplicate value"],
     ),
     (
+        "password-for-a-pem-source",
+        certificate_sync(certificates=[{"secretName": "a", "source": {"passwordSecretRef": {"name": "pw"}}}]),
+        ["spec.certificates[0].source", "passwordSecretRef is for format PKCS12"],
+    ),
+    (
+        "unknown-source-format",
+        certificate_sync(secretSelector={"matchLabels": {"a": "b"}}, secretSource={"format": "JKS"}),
+        ["spec.secretSource.format", 'Unsupported value: "JKS"'],
+    ),
+    (
         "unknown-deletion-policy",
         certificate_sync(deletionPolicy="Destroy"),
         ["spec.deletionPolicy", 'Unsupported value: "Destroy"', '"Delete", "Orphan"'],
