@@ -115,6 +115,10 @@ ELSEWHERE = {
     "ChainIncomplete": "tests/dataplane/test_operator_verification.py",
     "ConfigNotSaved": "tests/engine/test_failure_meaning.py",
     "CleanupFailed": "tests/operator/test_drift_and_deletion.py",
+    "InvalidKeystore": "tests/operator/test_sources.py",
+    "WrongPassword": "tests/operator/test_sources.py",
+    "MissingKey": "tests/operator/test_sources.py",
+    "MultipleLeaves": "tests/operator/test_sources.py",
 }
 
 

@@ -118,7 +118,7 @@ def test_bad_keystores_are_reported_and_change_nothing_else(
         certificates=[{"secretName": "good"}] + [{"secretName": name, "source": P12_SOURCE} for name in bad],
         bindings=[{"vserver": "cs_sni", "sni": True}],
     )
-    expected = {"nokey": "MissingKey", "twoleaves": "MultipleLeaves", "notp12": "InvalidPKCS12"}
+    expected = {"nokey": "MissingKey", "twoleaves": "MultipleLeaves", "notp12": "InvalidKeystore"}
     obj = cluster.wait_sync(
         "mixed",
         lambda o: (

@@ -149,7 +149,7 @@ def test_bad_keystores_have_named_reasons(pki: TestPKI) -> None:
     ed_key = ed25519.Ed25519PrivateKey.generate()
     cases = {
         "WrongPassword": (pki.keystore(leaf, b"another"), "the password does not open keystore.p12"),
-        "InvalidPKCS12": (b"-----BEGIN CERTIFICATE-----\n", "keystore.p12 is not a PKCS#12 keystore"),
+        "InvalidKeystore": (b"-----BEGIN CERTIFICATE-----\n", "keystore.p12 is not a PKCS#12 keystore"),
         "MissingKey": (pkcs12_keystore(None, leaf.cert, [], PASSWORD), "keystore.p12 holds no private key"),
         "MultipleLeaves": (
             pkcs12_keystore(leaf.key, leaf.cert, [second.cert], PASSWORD),

@@ -3,7 +3,7 @@
 Keystores come from cert-manager (`keystore.p12`), Keyfactor, Venafi or a vault through External
 Secrets. Opening one is the only step that differs from a PEM Secret: after it the leaf, chain and
 key go through the same checks as `tls.crt` / `tls.key`. The reasons name what went wrong without
-quoting the keystore: a file that is not PKCS#12 at all (`InvalidPKCS12`), a password that does
+quoting the keystore: a file that is not PKCS#12 at all (`InvalidKeystore`), a password that does
 not open it (`WrongPassword`), no private key (`MissingKey`), more than one end-entity
 certificate (`MultipleLeaves`); an unsupported key type is `parse_material`'s `UnsupportedKey`.
 """
@@ -56,7 +56,7 @@ def open_pkcs12(data: bytes, password: bytes | None, what: str = "keystore.p12")
     if len(data) > MAX_PEM_BYTES:
         raise MaterialError(reasons.MaterialTooLarge, f"{what} is larger than {MAX_PEM_BYTES} bytes")
     if not _looks_like_pfx(data):
-        raise MaterialError(reasons.InvalidPKCS12, f"{what} is not a PKCS#12 keystore")
+        raise MaterialError(reasons.InvalidKeystore, f"{what} is not a PKCS#12 keystore")
     try:
         store = pkcs12.load_pkcs12(data, password or None)
     except UnsupportedAlgorithm:

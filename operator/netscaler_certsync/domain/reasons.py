@@ -21,7 +21,7 @@ CertificateExpired: Final = "CertificateExpired"  # the leaf's notAfter has pass
 ChainInvalid: Final = "ChainInvalid"  # the chain in tls.crt/ca.crt is out of order, too long, or not a chain
 MaterialTooLarge: Final = "MaterialTooLarge"  # a PEM larger than the appliance accepts
 MissingData: Final = "MissingData"  # tls.crt or tls.key is empty
-InvalidPKCS12: Final = "InvalidPKCS12"  # the keystore is not a PKCS#12 file the operator can read
+InvalidKeystore: Final = "InvalidKeystore"  # the keystore is not a PKCS#12 file the operator can read
 WrongPassword: Final = "WrongPassword"  # the password does not open the PKCS#12 keystore
 MissingKey: Final = "MissingKey"  # the PKCS#12 keystore holds certificates but no private key
 MultipleLeaves: Final = "MultipleLeaves"  # the keystore holds more than one end-entity certificate
@@ -72,7 +72,7 @@ MATERIAL_REASONS: Final = frozenset(
         ChainInvalid,
         MaterialTooLarge,
         MissingData,
-        InvalidPKCS12,
+        InvalidKeystore,
         WrongPassword,
         MissingKey,
         MultipleLeaves,
