@@ -18,6 +18,7 @@ from netscaler_certsync.handlers.deletion import DeletionGuard
 from netscaler_certsync.handlers.outcomes import finish, kubernetes_failures_are_temporary
 from netscaler_certsync.k8s import keys
 from netscaler_certsync.reconcile.certificatesync import finalize_sync, reconcile_sync
+from netscaler_certsync.reconcile.connection_triggers import CONNECTION_READY
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.request import SyncRequest
 from netscaler_certsync.reconcile.specs import auto_sync, drift_check_due
@@ -105,7 +106,17 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
                     if guard.deleting(body):
                         return
                     outcome = await reconcile_sync(ctx, request, _IndexView(index))
-        finish(outcome, body=body, patch=patch, status=status, ctx=ctx, started=started)
+        # A drift re-check's kopf retry runs only if a re-check is due: a transient failure found
+        # by one (the appliance went away) schedules its own, or the next would be an interval away.
+        finish(
+            outcome,
+            body=body,
+            patch=patch,
+            status=status,
+            ctx=ctx,
+            started=started,
+            recheck_transient=trigger == "drift",
+        )
 
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
@@ -130,6 +141,15 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     ) -> None:
         if new and auto_sync(body.get("spec", {})):
             await sync("secret", body, patch, connections)
+
+    @kopf.on.field(
+        GROUP, VERSION, PLURAL, field=("metadata", "annotations", CONNECTION_READY), registry=registry
+    )
+    async def sync_on_connection(
+        body: kopf.Body, patch: kopf.Patch, new: Any, connections: Any, **_: Any
+    ) -> None:
+        if new:  # a connection it uses turned Ready (reconcile/connection_triggers.py)
+            await sync("connection", body, patch, connections)
 
     @kopf.timer(
         GROUP, VERSION, PLURAL, interval=ctx.options.drift_check_tick_seconds, idle=5, registry=registry

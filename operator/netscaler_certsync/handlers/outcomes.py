@@ -47,6 +47,7 @@ def finish(
     status: Mapping[str, Any] | None,
     ctx: OperatorContext,
     started: float,
+    recheck_transient: bool = False,
 ) -> None:
     """Write status, Events and metrics, then raise what kopf needs to retry (or not).
 
@@ -55,6 +56,8 @@ def finish(
     delay the user's fix. Stalled failures end the handler; a spec or Secret change re-triggers
     it, and when the fix may come from elsewhere (the appliance, a credentials Secret) the
     periodic check looks again after `retry_after` (see `OperatorContext.recheck_due`).
+    `recheck_transient`: a timer's kopf retry only runs if its check is due, so transient
+    failures of a timer-driven kind (NetScalerConnection) schedule their re-check too.
     """
     metrics = ctx.metrics
     write_status(outcome, body=body, patch=patch, status=status)
@@ -66,7 +69,7 @@ def finish(
     metrics.reconcile_duration.labels(kind).observe(time.monotonic() - started)
     is_ready = any(c.type == conditions.READY and c.status == "True" for c in outcome.conditions)
     metrics.ready.labels(kind, meta.get("namespace", ""), meta.get("name", "")).set(1 if is_ready else 0)
-    recheck = error.retry_after if error is not None and error.stalled else None
+    recheck = error.retry_after if error is not None and (error.stalled or recheck_transient) else None
     ctx.schedule_recheck(kind, meta.get("namespace", ""), meta.get("name", ""), recheck)
     if error is not None and not error.stalled:
         raise kopf.TemporaryError(str(error), delay=error.retry_after or 10)

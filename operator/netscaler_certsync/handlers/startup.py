@@ -11,7 +11,7 @@ from typing import Any
 
 import kopf
 
-from netscaler_certsync.k8s import ClusterAccess, KubeClient, keys
+from netscaler_certsync.k8s import ClusterAccess, KubeClient, NamedSecretWatch, keys
 from netscaler_certsync.reconcile import cluster, identity
 from netscaler_certsync.reconcile.context import OperatorContext
 
@@ -74,6 +74,7 @@ def register(
     secret_namespaces: Sequence[str | None],
 ) -> None:
     running: list[tuple[object, asyncio.Task[None]]] = []
+    named: list[NamedSecretWatch] = []
     clients: list[KubeClient] = []
 
     @kopf.on.login(registry=registry)
@@ -89,6 +90,7 @@ def register(
         ctx.cluster = await identity.resolve(ctx.options.cluster_id, client.namespace_uid)
         if ctx.options.watch_secrets:
             running.extend(cluster.start_secret_watchers(ctx, client, secret_namespaces))
+            named.append(cluster.start_connection_secret_watch(ctx, client))
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
@@ -96,6 +98,9 @@ def register(
             task.cancel()
         await asyncio.gather(*(task for _, task in running), return_exceptions=True)
         running.clear()
+        for watch in named:
+            await watch.close()
+        named.clear()
         for client in clients:
             await client.aclose()
         clients.clear()
@@ -105,6 +110,7 @@ def register(
     def watchers_alive(**_: Any) -> int:
         """Liveness: a dead Secret watcher would silently stop renewals, so it fails the probe."""
         dead = [task.get_name() for _, task in running if task.done()]
+        dead += ["connection Secrets" for watch in named if not watch.alive()]
         if dead:
             raise RuntimeError(f"Secret watchers stopped: {dead}")
         return len(running)

@@ -10,6 +10,7 @@ Public surface:
 - `read_certificate` (→ `MaterialInputs`, as a `SecretSource` says), `CredentialsSecret`,
   `SecretError`, `tls_content_digest`, `data_digest`;
 - `TLSSecretWatcher` (selector-filtered watch with a digest-only index and change callbacks);
+- `NamedSecretWatch` (a watch per named Secret, any type, digest only: connections' Secrets);
 - `keys` (label/annotation/finalizer names) and `permissions` (the RBAC the operator needs).
 """
 
@@ -27,6 +28,7 @@ from netscaler_certsync.k8s.errors import (
     TransportError,
     Unauthorized,
 )
+from netscaler_certsync.k8s.named_secret_watch import NamedSecretWatch
 from netscaler_certsync.k8s.secret_watch import Backoff, ChangeKind, IndexEntry, OnChange, TLSSecretWatcher
 from netscaler_certsync.k8s.secrets import (
     CredentialsSecret,
@@ -52,6 +54,7 @@ __all__ = [
     "KubeClient",
     "KubernetesError",
     "MaterialInputs",
+    "NamedSecretWatch",
     "NotFound",
     "ObjectList",
     "OnChange",

@@ -288,8 +288,12 @@ async def finalize_sync(ctx: OperatorContext, request: SyncRequest, connections:
         return Outcome(conditions=[], events=[Event("Normal", k8s_reasons.Orphaned, message)])
     removal = replace(spec, dry_run=False, remove_inactive=True)
     intents = IntentWriter(ctx, request.namespace, request.name, request.status)
+    # Records are stored before an apply's first write (reconcile/intent.py), so a connection
+    # without any never got a write from this sync: nothing to remove, no need to reach it (it
+    # may be unreachable or gone, which must not hold the deletion).
+    deployed = [name for name in spec.connections if _previous_records(request.status, name) != Records()]
     runs = await asyncio.gather(
-        *(sync_connection(ctx, request, removal, name, connections, (), intents) for name in spec.connections)
+        *(sync_connection(ctx, request, removal, name, connections, (), intents) for name in deployed)
     )
     errors = [r.error for r in runs if r.error is not None]
     failed = [(r.name, c) for r in runs if r.result for c in r.result.failed]

@@ -1,8 +1,9 @@
 """Bind the reconcilers to a live Kubernetes API through the thin `k8s` client.
 
 Adapts `KubeClient` to the small callables `OperatorContext` expects (a missing Secret is None,
-not an exception), and wires the TLS Secret watcher (and the watches of declared sources,
-reconcile/source_watch.py) to the trigger index.
+not an exception), wires the TLS Secret watcher (and the watches of declared sources,
+reconcile/source_watch.py) to the trigger index, and the watch of the connections' Secrets to
+the connections (reconcile/connection_triggers.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from netscaler_certsync.k8s import KubeClient, NotFound, TLSSecretWatcher, keys
+from netscaler_certsync.k8s import KubeClient, NamedSecretWatch, NotFound, TLSSecretWatcher, keys
+from netscaler_certsync.reconcile import connection_triggers
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.source_watch import SourceWatches
 from netscaler_certsync.reconcile.triggers import SECRET_CHANGED, secret_changed
@@ -42,9 +44,14 @@ def attach(ctx: OperatorContext, client: KubeClient) -> None:
             subresource="status",
         )
 
+    async def annotate(plural: str, namespace: str, name: str, key: str, value: str) -> None:
+        patch = {"metadata": {"annotations": {key: value}}}
+        await client.patch_merge(keys.GROUP, keys.VERSION, plural, namespace, name, patch)
+
     ctx.get_secret = get_secret
     ctx.list_secrets = list_secrets
     ctx.patch_sync_status = patch_sync_status
+    ctx.annotate = annotate
 
 
 class SecretChanges:
@@ -81,6 +88,18 @@ class SecretChanges:
             self.annotate,
             relabelled=kind == "relabelled",
         )
+
+
+def start_connection_secret_watch(ctx: OperatorContext, client: KubeClient) -> NamedSecretWatch:
+    """Watch the Secrets NetScalerConnections reference; the connections' handlers add them."""
+
+    async def changed(namespace: str, name: str, version: str) -> None:
+        await connection_triggers.secret_changed(ctx, namespace, name, version)
+
+    watch = NamedSecretWatch(changed)
+    ctx.secret_refs = watch
+    watch.start(client)
+    return watch
 
 
 def start_secret_watchers(

@@ -11,17 +11,18 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from netscaler_certsync.domain import reasons
-from netscaler_certsync.k8s import CredentialsSecret, SecretError
+from netscaler_certsync.k8s import CredentialsSecret, SecretError, keys
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig, errors
 from netscaler_certsync.reconcile import conditions
 from netscaler_certsync.reconcile import reasons as k8s_reasons
+from netscaler_certsync.reconcile.connection_triggers import SyncUse, backoff
 from netscaler_certsync.reconcile.context import OperatorContext, SecretGetter
-from netscaler_certsync.reconcile.errors import ReconcileError
+from netscaler_certsync.reconcile.errors import ReconcileError, transient
 from netscaler_certsync.reconcile.failures import appliance_failure, failure
 from netscaler_certsync.reconcile.outcome import Event, Outcome, from_error
 from netscaler_certsync.reconcile.specs import ConnectionSpec, parse_connection
@@ -220,6 +221,16 @@ def _access_conditions(
     return [tls, auth]
 
 
+def is_ready(status: Mapping[str, Any] | None) -> bool:
+    return (conditions.get((status or {}).get("conditions"), conditions.READY) or {}).get("status") == "True"
+
+
+def _same_failure(status: Mapping[str, Any], error: ReconcileError) -> bool:
+    ready = conditions.get(status.get("conditions"), conditions.READY) or {}
+    stored = str(ready.get("message") or "")  # may be truncated
+    return ready.get("reason") == error.reason and bool(stored) and error.message.startswith(stored)
+
+
 async def reconcile_connection(
     ctx: OperatorContext, namespace: str, name: str, spec: Mapping[str, Any], status: Mapping[str, Any]
 ) -> Outcome:
@@ -233,10 +244,15 @@ async def reconcile_connection(
         health = await check_connection(target, clock=ctx.clock, on_request=[hook])
     except ReconcileError as error:
         ctx.metrics.connection_up.labels(namespace, name).set(0)
-        failed = from_error(error, status=stamp)
-        return replace(failed, conditions=[*failed.conditions, *_access_conditions(spec, error)])
+        streak = ctx.failure_streak(keys.CONNECTION_KIND, namespace, name, failed=True)
+        failed = from_error(backoff(error, streak), status=stamp)
+        failed = replace(failed, conditions=[*failed.conditions, *_access_conditions(spec, error)])
+        if _same_failure(status, error):  # retried every few seconds: one Event, not one a retry
+            failed = replace(failed, events=())
+        return failed
+    ctx.failure_streak(keys.CONNECTION_KIND, namespace, name, failed=False)
     ctx.metrics.connection_up.labels(namespace, name).set(1)
-    was_ready = (conditions.get(status.get("conditions"), conditions.READY) or {}).get("status") == "True"
+    was_ready = is_ready(status)
     message = f"{health.version}; {health.ha_state}; writes go to {health.primary_endpoint}"
     conds = list(conditions.ready(k8s_reasons.Connected, message))
     events = [] if was_ready else [Event("Normal", k8s_reasons.Connected, message)]
@@ -254,3 +270,27 @@ async def reconcile_connection(
         },
         events=events,
     )
+
+
+#: How soon a held deletion looks again whether its CertificateSyncs are gone (no I/O: an index).
+IN_USE_RETRY_SECONDS = 3.0
+
+
+def hold_deletion(status: Mapping[str, Any], users: Iterable[SyncUse]) -> Outcome | None:
+    """A deleted connection stays (its finalizer held) while CertificateSyncs use it.
+
+    Their own deletion needs it to remove what they deployed, and a sync left without its
+    connection would find out only at its next re-check. The Event is posted when the list of
+    syncs changes, not at every look.
+    """
+    names = sorted({u.name for u in users})
+    if not names:
+        return None
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    message = (
+        f"deletion waits until no CertificateSync uses this connection; still used by {len(names)}: {shown}"
+    )
+    error = transient(k8s_reasons.ConnectionInUse, message, retry_after=IN_USE_RETRY_SECONDS)
+    ready = conditions.get(status.get("conditions"), conditions.READY) or {}
+    events = [] if ready.get("message") == message else [Event("Warning", error.reason, message)]
+    return Outcome(conditions=conditions.progressing(error.reason, message), events=events, error=error)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netscaler_certsync.engine import Appliances
+from netscaler_certsync.k8s.named_secret_watch import NamedSecretWatch
 from netscaler_certsync.metrics import Metrics
 from netscaler_certsync.reconcile.identity import ClusterIdentity
 from netscaler_certsync.reconcile.sessions import NitroSessions
@@ -29,6 +30,8 @@ SecretGetter = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
 SecretLister = Callable[..., Awaitable[Sequence[Mapping[str, Any]]]]
 #: (namespace, name, JSON merge patch of `status`) -> a CertificateSync's status patched (stored).
 StatusPatcher = Callable[[str, str, Mapping[str, Any]], Awaitable[None]]
+#: (plural of our kinds, namespace, name, annotation, value) -> the annotation set on the object.
+Annotator = Callable[[str, str, str, str, str], Awaitable[None]]
 
 
 async def _no_status_writer(*_: object) -> None:
@@ -76,8 +79,14 @@ class OperatorContext:
     """Whose objects on the appliance are ours; settled at startup (reconcile/identity.py)."""
     patch_sync_status: StatusPatcher = _no_status_writer
     """Used to store what an apply may create before it writes (reconcile/intent.py)."""
+    annotate: Annotator = _no_status_writer
+    """Sets the trigger annotations that hand work to another object's handlers (a connection's
+    changed Secret, a connection that turned Ready: reconcile/connection_triggers.py)."""
+    secret_refs: NamedSecretWatch | None = None
+    """The watch of the Secrets NetScalerConnections reference, once the client is attached."""
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
     _rechecks: dict[tuple[str, str, str], dt.datetime] = field(default_factory=dict, repr=False)
+    _streaks: dict[tuple[str, str, str], int] = field(default_factory=dict, repr=False)
     _drift_slots: asyncio.Semaphore | None = field(default=None, repr=False)
     _change_slots: asyncio.Semaphore | None = field(default=None, repr=False)
 
@@ -153,6 +162,16 @@ class OperatorContext:
     def forget(self, kind: str, namespace: str, name: str) -> None:
         self._locks.pop((kind, namespace, name), None)
         self._rechecks.pop((kind, namespace, name), None)
+        self._streaks.pop((kind, namespace, name), None)
+
+    def failure_streak(self, kind: str, namespace: str, name: str, *, failed: bool) -> int:
+        """Count consecutive failed checks of an object (0 after a success): for retry backoff."""
+        key = (kind, namespace, name)
+        if not failed:
+            self._streaks.pop(key, None)
+            return 0
+        self._streaks[key] = self._streaks.get(key, 0) + 1
+        return self._streaks[key]
 
     def schedule_recheck(self, kind: str, namespace: str, name: str, after: float | None) -> None:
         """Look at a stalled object again after `after` seconds (None: only on a change)."""

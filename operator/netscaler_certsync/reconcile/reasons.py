@@ -19,6 +19,7 @@ __all__ = [
     "CleanupFailed",
     "ConfigNotSaved",
     "Connected",
+    "ConnectionInUse",
     "ConnectionNotFound",
     "ConnectionNotReady",
     "CredentialsNotFound",
@@ -67,3 +68,6 @@ CleanupFailed: Final = "CleanupFailed"  # a removal (on deletion, or of a leftov
 
 # Before an apply writes.
 IntentNotStored: Final = "IntentNotStored"  # what an apply may create was not stored: nothing written
+
+# Deletion of a NetScalerConnection.
+ConnectionInUse: Final = "ConnectionInUse"  # deletion waits: CertificateSyncs still use the connection
