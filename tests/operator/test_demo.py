@@ -9,6 +9,8 @@ import pytest
 
 from certsync_devkit.demo.__main__ import nitro_demo
 from certsync_devkit.demo.operator_demo import operator_demo
+from certsync_devkit.k8s_thread import EmulatorThread
+from certsync_devkit.operator_thread import OperatorThread
 
 
 def test_operator_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -29,3 +31,20 @@ def test_nitro_session_demo(capsys: pytest.CaptureFixture[str]) -> None:
     for step in ("1. upload", "2. add", "3. bind", "4. renew in place", "5. save", "6. logged out"):
         assert step in out
     assert "POST   nsconfig" in out and "POST   logout" in out
+
+
+def test_real_cluster_demo_refuses_when_another_operator_runs(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    emulator: EmulatorThread,
+    operator: OperatorThread,
+) -> None:
+    # `--real-cluster` uses the current kube context: here the emulated API, where `operator`
+    # (the one already running in that cluster) reconciles every namespace.
+    monkeypatch.setenv("KUBECONFIG", str(emulator.write_kubeconfig(tmp_path / "kubeconfig")))
+    assert operator_demo(real_cluster=True, workdir=tmp_path) == 2
+    out = capsys.readouterr().out
+    assert "another netscaler-certsync operator is running in this cluster" in out
+    assert "added the finalizer netscaler.certsync.dev/cleanup" in out
+    assert "1. apply" not in out, "the demo stops before it applies anything"

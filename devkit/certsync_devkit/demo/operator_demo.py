@@ -2,8 +2,10 @@
 
 Kubernetes is the embedded emulated API by default (nothing to install), or the current kube
 context with `--real-cluster` (CRDs are applied there, everything else goes into a throw-away
-namespace that is deleted at the end). The appliance is the bundled NITRO simulator, reached
-over verified HTTPS by a user restricted to the command policy of docs/netscaler-setup.md.
+namespace that is deleted at the end; the demo first checks, with a probe object, that no other
+netscaler-certsync operator reconciles that cluster, and refuses to run if one does).
+The appliance is the bundled NITRO simulator, reached over verified HTTPS by a user restricted
+to the command policy of docs/netscaler-setup.md.
 The operator itself runs in this process.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -60,7 +63,7 @@ def kubernetes(real_cluster: bool, workdir: Path) -> Iterator[tuple[client.ApiCl
             api = config.new_client_from_config(config_file=str(kubeconfig))
             yield api, ClusterAccess.from_kubeconfig(kubeconfig), "default"
         return
-    api = config.new_client_from_config()
+    api = config.new_client_from_config(config_file=os.environ.get("KUBECONFIG"))  # read now, not at import
     access = ClusterAccess.from_kubeconfig()
     say(f"   Kubernetes: your current kube context at {access.server}")
     ext = client.ApiextensionsV1Api(api)
@@ -71,9 +74,62 @@ def kubernetes(real_cluster: bool, workdir: Path) -> Iterator[tuple[client.ApiCl
     namespace = f"certsync-demo-{int(time.time()) % 100000}"
     client.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
     try:
+        say(f"   checking for another netscaler-certsync operator in that cluster ({PROBE_SECONDS:.0f} s)")
+        other = another_operator(api, namespace)
+        if other is not None:
+            raise OtherOperator(
+                f"another netscaler-certsync operator is running in this cluster: within seconds it {other} "
+                f"on a probe object in {namespace}. Both would reconcile the demo and its results "
+                "would not be this operator's: stop that operator (e.g. scale its Deployment to 0), "
+                "or run `make demo` without --real-cluster"
+            )
         yield api, access, namespace
     finally:
         client.CoreV1Api(api).delete_namespace(namespace)
+
+
+class OtherOperator(RuntimeError):
+    """Another netscaler-certsync operator reconciles this cluster: the demo's results would be
+    its results too (both reconcile the demo namespace), so the demo does not run."""
+
+
+#: How long the probe waits for another operator to touch it; kopf reacts in well under a second.
+PROBE_SECONDS = 5.0
+
+
+def another_operator(api: client.ApiClient, namespace: str, timeout: float = PROBE_SECONDS) -> str | None:
+    """Create a probe NetScalerConnection before the demo's operator starts: anything that adds a
+    finalizer, kopf state or status to it within `timeout` is another operator; what it did."""
+    crs = client.CustomObjectsApi(api)
+    probe = build.netscaler_connection(
+        "certsync-demo-probe",
+        {"endpoint": "https://127.0.0.1:9", "credentialsSecretRef": {"name": "none"}},
+        namespace=namespace,
+    )
+    crs.create_namespaced_custom_object(G, V, namespace, keys.CONNECTION_PLURAL, probe)
+
+    def touched() -> str | None:
+        obj = crs.get_namespaced_custom_object(G, V, namespace, keys.CONNECTION_PLURAL, "certsync-demo-probe")
+        meta = obj.get("metadata") or {}
+        if meta.get("finalizers"):
+            return f"added the finalizer {meta['finalizers'][0]}"
+        if any(k.startswith(keys.STATE_PREFIX) for k in meta.get("annotations") or {}):
+            return "stored kopf state on it"
+        if obj.get("status"):
+            return "wrote its status"
+        return None
+
+    deadline = time.monotonic() + timeout
+    found = touched()
+    while found is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        found = touched()
+    with contextlib.suppress(ApiException):
+        crs.delete_namespaced_custom_object(G, V, namespace, keys.CONNECTION_PLURAL, "certsync-demo-probe")
+        crs.patch_namespaced_custom_object(
+            G, V, namespace, keys.CONNECTION_PLURAL, "certsync-demo-probe", {"metadata": {"finalizers": []}}
+        )
+    return found
 
 
 def example_objects(sim: SimulatorThread, namespace: str) -> list[dict[str, Any]]:
@@ -123,6 +179,14 @@ def operator_demo(real_cluster: bool = False, workdir: Path | None = None) -> in
     policy = command_policy()
     sim_config = SimulatorConfig(restricted_users=(RestrictedUser("certsync", "certsync-demo", policy),))
     workdir = workdir or Path(__import__("tempfile").mkdtemp(prefix="certsync-demo-"))
+    try:
+        return _run(sim_config, real_cluster, workdir)
+    except OtherOperator as exc:
+        say(f"\nnot run: {exc}")
+        return 2
+
+
+def _run(sim_config: SimulatorConfig, real_cluster: bool, workdir: Path) -> int:
     with SimulatorThread(sim_config) as sim, kubernetes(real_cluster, workdir) as (api, access, ns):
         say(f"   appliance: the bundled NITRO simulator at {sim.url} (HTTPS, verified with its CA)")
         say("   login: user 'certsync', limited to the command policy in docs/netscaler-setup.md")
