@@ -3,8 +3,9 @@
 The real operator in-process (`OperatorThread`, production option defaults: health tick 15 s,
 drift tick 30 s), the emulated Kubernetes API and the NITRO simulator; a fresh stack per run.
 Time runs from the fix (the Secret PATCH or create, the simulator's faults cleared) to the first
-poll (every 50 ms) that shows Ready=True. The outage is made noticeable by moving the operator's
-clock forward past the check intervals (injected), not by waiting for them.
+poll (every 50 ms) that shows Ready=True. The outage (every NITRO connection reset) is made
+noticeable by moving the operator's clock forward past the check intervals (injected), not by
+waiting for them; in that run the snapshot is off so the sync's re-check reads the appliance.
 """
 
 from __future__ import annotations
@@ -89,11 +90,11 @@ class Stack:
 
 
 @contextmanager
-def stack() -> Iterator[Stack]:
+def stack(options: OperatorOptions | None = None) -> Iterator[Stack]:
     emu = EmulatorThread().start()
     sim = SimulatorThread(SimulatorConfig(ssl_vservers=("vs_https",))).start()
     access = ClusterAccess(server=emu.url, token="bench")  # noqa: S106 - the emulator's token
-    op = OperatorThread(access, OperatorOptions()).start()
+    op = OperatorThread(access, options or OperatorOptions()).start()
     with tempfile.TemporaryDirectory() as tmp:
         api = config.new_client_from_config(config_file=emu.write_kubeconfig(Path(tmp) / "kubeconfig"))
         try:
@@ -131,7 +132,9 @@ def sync_after_password(pki: TestPKI) -> list[float]:
 
 
 def appliance_back(pki: TestPKI) -> list[float]:
-    with stack() as s:
+    # No shared appliance listing (snapshot), so the sync's drift re-check reads the appliance
+    # and sees the outage; everything else at production defaults.
+    with stack(OperatorOptions(snapshot_max_age_seconds=0)) as s:
         s.connection("nsroot")
         s.sync(pki)
         s.wait(keys.SYNC_PLURAL, "www", "Ready")

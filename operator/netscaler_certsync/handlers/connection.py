@@ -43,7 +43,8 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     async def connection_users(
         namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any
     ) -> Any:
-        use = SyncUse(name, is_ready(status), bool(meta.get("deletionTimestamp")))
+        failed = bool(status.get("conditions")) and not is_ready(status)
+        use = SyncUse(name, failed, bool(meta.get("deletionTimestamp")))
         return {(namespace, conn): use for conn in connections_of(spec)}
 
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)

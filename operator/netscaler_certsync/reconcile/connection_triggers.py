@@ -5,7 +5,7 @@
   the Secret, and the connection's handler checks it again (a fixed password is Ready in seconds).
 - `sync-requested-at` on a connection asks for a check now, like on a CertificateSync.
 - When a check finds the appliance again (not Ready before, Ready now), every CertificateSync
-  that uses the connection and is not Ready gets `connection-ready`, and its handler syncs it:
+  that uses the connection and whose last sync failed gets `connection-ready`, and its handler syncs it:
   a sync that failed on the connection recovers with it, not at its next timed re-check.
 - A transient failure (the appliance unreachable) is retried with a backoff that starts at
   `FIRST_RETRY_SECONDS` and doubles up to the failure table's delay for the reason.
@@ -42,7 +42,8 @@ class SyncUse:
     """One CertificateSync that uses a connection, as the connection's handlers see it."""
 
     name: str
-    ready: bool
+    failed: bool
+    """Its last sync ended not Ready (one that was never synced yet is being synced anyway)."""
     deleting: bool = False
 
 
@@ -87,8 +88,8 @@ async def secret_changed(ctx: OperatorContext, namespace: str, secret: str, vers
 async def connection_ready(
     ctx: OperatorContext, namespace: str, connection: str, users: Iterable[SyncUse], checked: str
 ) -> list[str]:
-    """The connection turned Ready: mark the syncs that use it and are not Ready; their names."""
-    names = sorted({u.name for u in users if not u.ready and not u.deleting})
+    """The connection turned Ready: mark the syncs that use it and failed; their names."""
+    names = sorted({u.name for u in users if u.failed and not u.deleting})
     for name in names:
         try:
             await ctx.annotate(keys.SYNC_PLURAL, namespace, name, CONNECTION_READY, f"{connection}@{checked}")
