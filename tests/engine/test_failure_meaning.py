@@ -16,6 +16,7 @@ from netscaler_certsync.domain import reasons
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.certificatesync import SyncRequest, reconcile_sync
 from netscaler_certsync.reconcile.connection import reconcile_connection
+from netscaler_certsync.reconcile.connection_triggers import FIRST_RETRY_SECONDS
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.outcome import Outcome
 from netscaler_certsync.simulator import FaultRule, Simulator
@@ -96,8 +97,11 @@ async def test_an_unusable_ca_bundle_is_a_failure_of_the_sync_not_a_crash(
     health, sync = await _both(_context(sim, pki, ca=garbage), sim)
     assert health.error is not None and sync.error is not None
     for error in (health.error, sync.error):
-        assert (error.reason, error.stalled, error.retry_after) == (reasons.ApplianceError, False, 30)
+        assert (error.reason, error.stalled) == (reasons.ApplianceError, False)
         assert "CA bundle" in error.message
+    # The same meaning; the connection looks again sooner, on its backoff (docs/decisions/120).
+    assert sync.error.retry_after == 30
+    assert health.error.retry_after == FIRST_RETRY_SECONDS
 
 
 async def test_a_failed_save_is_reported_as_not_saved_not_as_a_clean_up(sim: Simulator, pki: TestPKI) -> None:
