@@ -26,6 +26,8 @@ class Failure:
 
 #: Tried in order, the first matching row wins (so a subclass comes before its base).
 FAILURES: tuple[Failure, ...] = (
+    # This process may not write now (leadership fence): nothing was sent, and nothing will be.
+    Failure(nitro_errors.WriteFenced, reasons.ApplianceError, aborts=True),
     Failure(nitro_errors.TLSVerificationError, reasons.TLSVerificationFailed, aborts=True),
     Failure(nitro_errors.TransportError, reasons.Unreachable, aborts=True),
     Failure(nitro_errors.AuthenticationError, reasons.AuthenticationFailed, aborts=True),

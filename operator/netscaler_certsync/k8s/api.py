@@ -8,7 +8,9 @@ server-side selectors, so that unrelated Secrets never reach the process (see `s
   event with the complete set), follows the watch, resumes after server timeouts from the last
   resourceVersion (BOOKMARKs move it forward without an object), and on `410 Gone` lists again
   (another `RELISTED`). Transport errors propagate: the caller owns the backoff policy;
-* `patch_merge` (JSON merge patch, e.g. annotations or status) and `create_event`.
+* `patch_merge` (JSON merge patch, e.g. annotations or status) and `create_event`;
+* `get_object`, `create_object`, `replace_object` (PUT with a resourceVersion precondition):
+  what the Lease elector (`lease`) needs.
 
 Every failure is mapped at one seam, `_request`/`_stream`, to the tree in `errors`.
 `stats` counts requests, bytes and objects received, so tests and benchmarks can prove
@@ -278,6 +280,25 @@ class KubeClient:
                 # The server ended the watch at once without a word (a misbehaving proxy?):
                 # do not turn that into a busy loop of requests.
                 await asyncio.sleep(1)
+
+    # ------------------------------------------------------------------ any object by name
+    async def get_object(
+        self, group: str, version: str, plural: str, namespace: str | None, name: str
+    ) -> dict[str, Any]:
+        """One object as the API returns it; `NotFound` when it does not exist."""
+        return await self._request("GET", resource_path(group, version, plural, namespace, name))
+
+    async def create_object(
+        self, group: str, version: str, plural: str, namespace: str | None, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """POST a new object; `Conflict` when one of that name exists already."""
+        return await self._request("POST", resource_path(group, version, plural, namespace), body=body)
+
+    async def replace_object(
+        self, group: str, version: str, plural: str, namespace: str | None, name: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """PUT the whole object; with metadata.resourceVersion set, `Conflict` when it changed since."""
+        return await self._request("PUT", resource_path(group, version, plural, namespace, name), body=body)
 
     # ------------------------------------------------------------------ writes
     async def patch_merge(

@@ -5,6 +5,7 @@ translates them at one seam and raises ours `from` the original. The tree::
 
     NitroError
     ├── ConfigurationError          # the client was asked for something unsafe or impossible
+    ├── WriteFenced                 # the write guard refused a write: nothing was sent
     ├── TransportError              # connect/read/write failures (retryable when idempotent)
     │   ├── NitroTimeoutError
     │   ├── SessionClosedError      # this client was closed (shutdown, replaced settings): not retryable
@@ -89,6 +90,12 @@ class NitroError(Exception):
 
 class ConfigurationError(NitroError):
     """The client cannot be built as asked (plain HTTP not allowed, unreadable CA bundle...)."""
+
+
+class WriteFenced(NitroError):
+    """A write refused before it was sent, by the session's write guard: this process may not
+    write to appliances now (the operator's leadership fence, docs/design.md "High availability").
+    Nothing reached the appliance."""
 
 
 class TransportError(NitroError):
@@ -333,6 +340,7 @@ __all__ = [
     "SessionClosedError",
     "TLSVerificationError",
     "TransportError",
+    "WriteFenced",
     "api_error_class",
     "existing_name_for_content",
     "has_code",

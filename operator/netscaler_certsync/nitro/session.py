@@ -7,6 +7,14 @@ become `errors.*`, chained with `from`), retries, request events and the one DEB
 request. Typed operations live in `operations/` and only describe a `Call`; `wire.py` turns
 calls into URLs and replies into data or errors.
 
+Write guard (why): `before_write`, when set, is awaited before every request that may change the
+appliance (anything but GET, login, logout and the partition switch), after the request has its
+concurrency slot, so as late as possible before it is sent. It returns how many seconds the
+request may take at most (the whole request is cancelled after that, an unknown outcome like any
+timeout) or raises `errors.WriteFenced`, and then
+nothing is sent. The operator uses it to fence writes by leadership (k8s/lease.py); the client
+itself knows nothing of it.
+
 Retry rules (why): idempotent calls (GET, DELETE, save) are repeated on transport errors and
 non-599 5xx with backoff and jitter. Writes are repeated only when the request provably never
 left (connect errors); when a write's outcome is unknown (timeout, reset after sending), the
@@ -46,6 +54,15 @@ logger = logging.getLogger("netscaler_certsync.nitro")
 
 RequestHook = Callable[[RequestEvent], None]
 Readback = Callable[[], Awaitable[bool]]
+#: Awaited before each write: the seconds it may take (None: no limit), or raises WriteFenced.
+WriteGuard = Callable[[Call], Awaitable[float | None]]
+#: Requests that change no configuration: never fenced (a deposed process may still log out).
+_SESSION_ONLY = frozenset({"login", "logout", "nspartition"})
+
+
+def is_write(call: Call) -> bool:
+    """Whether `call` may change the appliance's configuration (what the write guard checks)."""
+    return call.method != "GET" and call.resource not in _SESSION_ONLY
 
 
 class NitroSession:
@@ -62,6 +79,7 @@ class NitroSession:
         max_concurrency: int = 4,
         retry: RetryPolicy | None = None,
         on_request: Sequence[RequestHook] = (),
+        before_write: WriteGuard | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -74,6 +92,7 @@ class NitroSession:
         self.max_concurrency = max_concurrency
         self.retry = retry or RetryPolicy()
         self.on_request: list[RequestHook] = list(on_request)
+        self.before_write = before_write
         self._owns_http = http_client is None
         if http_client is None:
             verify: ssl.SSLContext | bool = (
@@ -268,24 +287,40 @@ class NitroSession:
             content = json.dumps(call.body).encode()
         if token is not None:
             headers["Cookie"] = f"{TOKEN_COOKIE}={token}"
-        request = self._http.build_request(
-            call.method,
-            url_for(self.endpoint, call),
-            headers=headers,
-            content=content,
-            extensions=self._extensions,
-        )
         status: int | None = None
         errorcode: int | None = None
         failure: BaseException | None = None
         started = time.perf_counter()
-        try:
-            async with self._slots:
+        async with self._slots:
+            # Guarded inside the slot: as close to sending as the client can get (a write that
+            # waited for a slot past the guard's deadline is refused, not sent late).
+            limit = await self._guard(call)
+            request = self._http.build_request(
+                call.method,
+                url_for(self.endpoint, call),
+                headers=headers,
+                content=content,
+                extensions=self._extensions,
+            )
+            started = time.perf_counter()
+            try:
                 try:
-                    response = await self._http.send(request)
+                    # The guard's limit bounds the whole request, not each phase as httpx's does.
+                    async with asyncio.timeout(limit):
+                        response = await self._http.send(request)
                 except httpx.TransportError as exc:
                     raise translate_transport(exc, self.endpoint) from exc
+                except TimeoutError as exc:
+                    raise errors.NitroTimeoutError(
+                        f"{call.method} {call.resource}: no answer within the write guard's {limit:.1f}s",
+                        endpoint=self.endpoint,
+                    ) from exc
                 status = response.status_code
+            except errors.NitroError as exc:
+                failure = exc
+                self._account(call, attempt, status, errorcode, time.perf_counter() - started, failure)
+                raise
+        try:
             body = decode_body(call, response, self._secrets)
             errorcode = errorcode_of(body)
             raise_for_status(call, response, body, self._secrets)
@@ -297,6 +332,12 @@ class NitroSession:
             raise
         finally:
             self._account(call, attempt, status, errorcode, time.perf_counter() - started, failure)
+
+    async def _guard(self, call: Call) -> float | None:
+        """The write guard's time limit for `call` (None: none); raises WriteFenced to refuse it."""
+        if self.before_write is None or not is_write(call):
+            return None
+        return await self.before_write(call)
 
     def _account(
         self,
@@ -335,4 +376,4 @@ class NitroSession:
                 logger.exception("a NITRO request hook failed")
 
 
-__all__ = ["NitroSession", "Readback", "RequestHook"]
+__all__ = ["NitroSession", "Readback", "RequestHook", "WriteGuard", "is_write"]
