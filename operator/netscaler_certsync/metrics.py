@@ -82,6 +82,17 @@ class Metrics:
             ["kind", "namespace", "name"],
             registry=r,
         )
+        self.leader = Gauge(
+            "certsync_leader",
+            "1 while this process holds the operator's Lease (and runs the handlers), else 0.",
+            registry=r,
+        )
+        self.leadership_changes = Counter(
+            "certsync_leadership_changes_total",
+            "Leadership changes of this process: acquired, released (clean stop) or lost.",
+            ["change"],
+            registry=r,
+        )
         # (namespace, certificatesync) -> {(connection, certkey)} with an expiry series: each sync
         # forgets its stale series without scanning every series (which made every reconcile
         # O(all certificates): a fifth of the operator's CPU in a drift wave of 300 syncs).

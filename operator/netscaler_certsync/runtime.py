@@ -6,6 +6,8 @@ task API in their event loop; production runs `run_operator()`.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import errno
 import logging
 import os
@@ -18,6 +20,7 @@ import kopf
 from netscaler_certsync import __version__, logs
 from netscaler_certsync.handlers import certificatesync, connection, startup
 from netscaler_certsync.k8s import ClusterAccess, ConfigError
+from netscaler_certsync.k8s.lease import LeaseSettings
 from netscaler_certsync.reconcile.context import OperatorContext, OperatorOptions
 
 __all__ = [
@@ -89,7 +92,10 @@ def run_operator(
     metrics_port: int | None = None,
     log_format: str = "plain",
     verbose: bool = False,
-) -> None:
+    election: LeaseSettings | None = None,
+) -> int:
+    """Run until stopped; the process's exit status. Without `election`, kopf runs standalone
+    at once (one replica only); with it, only while this process holds the Lease."""
     # kopf.configure() (in logs.configure) sets up the log handler and format; a basicConfig
     # elsewhere as well would print every line twice.
     logs.configure(log_format=log_format, verbose=verbose)
@@ -109,6 +115,22 @@ def run_operator(
         _check_liveness_address(liveness)
     logging.getLogger(__name__).info(logs.startup_line(__version__, namespaces))
     registry = build_registry(ctx, access, _watch_scope(namespaces))
+    if election is not None:
+        from netscaler_certsync.leadership import run_elected
+
+        if not election.namespace:  # not in a pod: the kubeconfig context's namespace
+            election = dataclasses.replace(election, namespace=access.namespace)
+        return asyncio.run(
+            run_elected(
+                registry,
+                ctx,
+                access,
+                election,
+                clusterwide=not namespaces,
+                namespaces=namespaces,
+                liveness=liveness,
+            )
+        )
     try:
         kopf.run(
             registry=registry,
@@ -124,3 +146,4 @@ def run_operator(
         raise StartupError(
             f"cannot serve the liveness endpoint {liveness} (--liveness): address in use"
         ) from e
+    return 0

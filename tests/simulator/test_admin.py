@@ -141,3 +141,28 @@ async def test_reboot_brings_back_the_saved_configuration(
     sim.reboot()
     await nitro.login()
     assert "extra" not in sim.state.dump()["certkeys"]
+
+
+def test_the_request_log_tells_sessions_and_clients_apart_without_holding_a_token() -> None:
+    """Two clients' requests carry their own session label and User-Agent (the HA tier tells the
+    writes of two operator processes apart with them); the log never holds the token itself."""
+    from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig
+    from netscaler_certsync.simulator.sessions import session_label
+
+    sim = SimulatorThread().start()
+    try:
+
+        async def one(agent: str) -> str | None:
+            async with NitroClient(
+                sim.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=sim.ca_pem), user_agent=agent
+            ) as client:
+                await client.version()
+                return client._token
+
+        tokens = [asyncio.run(one("op-a")), asyncio.run(one("op-b"))]
+        records = [r for r in sim.requests if r.resource != "logout"]
+        by_client = {c: {r.session for r in records if r.client == c} for c in ("op-a", "op-b")}
+        assert by_client == {"op-a": {session_label(tokens[0])}, "op-b": {session_label(tokens[1])}}
+        assert not [r for r in sim.requests if any(t and t in repr(r) for t in tokens)]
+    finally:
+        sim.stop()

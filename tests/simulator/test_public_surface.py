@@ -37,6 +37,9 @@ def test_request_record_fields() -> None:
         "duration",
         "user",
         "targets",
+        "session",
+        "client",
+        "started",
     ]
     assert RequestRecord("GET", "/x").is_write is False
     assert RequestRecord("POST", "/x", resource="sslcertkey").is_write is True

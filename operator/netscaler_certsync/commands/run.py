@@ -1,7 +1,9 @@
 """`netscaler-certsync run`: the operator, as kopf with our defaults.
 
-Standalone (one replica, no peering), watching all namespaces or the ones named, with kopf's
-liveness endpoint and our metrics port.
+Watching all namespaces or the ones named, with kopf's liveness endpoint and our metrics port.
+With leader election (the default) any number of replicas may run: only the holder of the Lease
+runs the handlers and writes to appliances; `--no-leader-elect` runs kopf standalone at once
+(one replica only).
 """
 
 from __future__ import annotations
@@ -66,7 +68,52 @@ def register(subparsers: Any) -> None:
         help="the cluster identity tagged into every object on the appliance "
         "(default: the UID of the kube-system Namespace); keep it when the cluster is rebuilt",
     )
+    election = parser.add_argument_group("leader election (coordination.k8s.io/v1 Lease)")
+    election.add_argument(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the handlers only while holding the Lease (default: on)",
+    )
+    election.add_argument("--leader-election-name", default="netscaler-certsync", help="the Lease's name")
+    election.add_argument(
+        "--leader-election-namespace",
+        default=None,
+        help="the Lease's namespace (default: $POD_NAMESPACE, else the kubeconfig context's)",
+    )
+    election.add_argument(
+        "--leader-election-identity",
+        default=None,
+        help="this process's holder identity (default: $POD_NAME or the host name, plus a random suffix)",
+    )
+    for flag, default, what in (
+        ("lease-duration", 15.0, "how long a standby waits for a silent leader before taking over"),
+        ("renew-deadline", 10.0, "the leader stops writing when it could not renew for this long"),
+        ("retry-period", 2.0, "seconds between renewals, and between a standby's tries"),
+        ("takeover-grace", 2.0, "after taking over an expired Lease, wait this long before writing"),
+    ):
+        election.add_argument(
+            f"--leader-election-{flag}", type=float, default=default, metavar="SECONDS", help=what
+        )
     parser.set_defaults(handler=run)
+
+
+def _election(args: argparse.Namespace) -> Any:
+    import os
+
+    from netscaler_certsync.k8s.lease import LeaseSettings, default_identity
+
+    if not args.leader_elect:
+        return None
+    return LeaseSettings(
+        name=args.leader_election_name,
+        namespace=args.leader_election_namespace or os.environ.get("POD_NAMESPACE") or "",
+        identity=args.leader_election_identity or default_identity(),
+        lease_duration=args.leader_election_lease_duration,
+        renew_deadline=args.leader_election_renew_deadline,
+        retry_period=args.leader_election_retry_period,
+        takeover_grace=args.leader_election_takeover_grace,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,15 +130,15 @@ def run(args: argparse.Namespace) -> int:
         cluster_id=args.cluster_id or None,
     )
     try:
-        run_operator(
+        return run_operator(
             options,
             namespaces=args.namespace,
             liveness=args.liveness or None,
             metrics_port=args.metrics_port or None,
             log_format=args.log_format,
             verbose=args.verbose,
+            election=_election(args),
         )
     except StartupError as e:  # one line the user can act on, not a traceback
         print(f"netscaler-certsync run: {e}", file=sys.stderr)
         return 1
-    return 0

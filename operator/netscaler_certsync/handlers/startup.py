@@ -51,6 +51,11 @@ def configure(settings: kopf.OperatorSettings) -> None:
     # is slower than this, kopf may look at a stale event, which at worst runs an idempotent
     # reconcile once more.
     settings.persistence.consistency_timeout = 1.0
+    # On SIGTERM kopf waits this long for the handlers in flight before cancelling them: long
+    # enough for an apply and its configuration save (retried ~15 s while the appliance is busy
+    # saving, engine/saves.py), so a rollout does not leave changes unsaved; the chart's
+    # terminationGracePeriodSeconds leaves room for it and for releasing the Lease after.
+    settings.queueing.exit_timeout = 20
 
 
 def connection_info(access: ClusterAccess) -> kopf.ConnectionInfo:

@@ -212,7 +212,9 @@ class LeaseElector:
         body = {**lease, "metadata": {**(lease.get("metadata") or {}), **metadata}}
         body["spec"] = self._spec(spec, taking=not mine)
         try:
-            await self.client.replace_object(LEASE_GROUP, LEASE_VERSION, LEASE_PLURAL, s.namespace, s.name, body)
+            await self.client.replace_object(
+                LEASE_GROUP, LEASE_VERSION, LEASE_PLURAL, s.namespace, s.name, body
+            )
         except Conflict:
             return False  # changed since we read it: someone else renewed or took it
         if mine:
@@ -345,7 +347,7 @@ class ElectorThread:
             if await self._attempt(elector, s.renew_deadline):
                 return True
             # client-go's jitter: candidates that started together do not keep colliding.
-            if await self._sleep(s.retry_period * random.uniform(1.0, 1.2)):  # noqa: S311 - not crypto
+            if await self._sleep(s.retry_period * random.uniform(1.0, 1.2)):
                 break
         return False
 

@@ -80,6 +80,7 @@ class NitroSession:
         retry: RetryPolicy | None = None,
         on_request: Sequence[RequestHook] = (),
         before_write: WriteGuard | None = None,
+        user_agent: str = "netscaler-certsync",
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -105,6 +106,7 @@ class NitroSession:
                     max_connections=max_concurrency, max_keepalive_connections=max_concurrency
                 ),
                 transport=transport,
+                headers={"User-Agent": user_agent},  # which client it was, in the appliance's logs
                 trust_env=False,  # no proxy or CA settings from the environment: trust is explicit
             )
         self._http = http_client

@@ -5,7 +5,8 @@ every CertificateSync would spend two requests each time and, with many syncs, c
 `NitroSessions` keeps one `NitroClient` per (endpoint, partition, credentials, TLS settings): it
 logs in lazily, re-logs in once when the appliance expired the session, and bounds the requests in
 flight to that appliance for everyone. Changed credentials or TLS settings give a new client; the
-old one is logged out.
+old one is logged out. Every client gets the operator's write guard (`before_write`, the
+leadership fence when leader election is on).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from netscaler_certsync.nitro import NitroClient
+from netscaler_certsync.nitro.session import WriteGuard
 
 Key = tuple[str, ...]
 
@@ -27,6 +29,9 @@ def _digest(value: str | bytes | None) -> str:
 class NitroSessions:
     def __init__(self, max_concurrency: int = 4) -> None:
         self.max_concurrency = max_concurrency
+        self.before_write: WriteGuard | None = None
+        self.user_agent = "netscaler-certsync"
+        """Sent with every request (the operator adds its leader-election identity)."""
         self._clients: dict[Key, NitroClient] = {}
         self._current: dict[tuple[str, str], Key] = {}  # (connection label, endpoint) -> key
         self._retired: list[NitroClient] = []
@@ -53,8 +58,12 @@ class NitroSessions:
         found = self._clients.get(key)
         if found is None:
             found = self._clients[key] = target.client(
-                endpoint, max_concurrency=self.max_concurrency, on_request=list(on_request)
+                endpoint,
+                max_concurrency=self.max_concurrency,
+                on_request=list(on_request),
+                user_agent=self.user_agent,
             )
+            found.before_write = self.before_write
         slot = (target.label, endpoint)
         previous = self._current.get(slot)
         self._current[slot] = key

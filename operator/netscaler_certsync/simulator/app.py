@@ -37,7 +37,7 @@ from netscaler_certsync.simulator.protocol import (
 from netscaler_certsync.simulator.records import RequestRecord
 from netscaler_certsync.simulator.resources import READS, WRITES, Ctx, NitroRequest
 from netscaler_certsync.simulator.resources.registry import flag, known_resources
-from netscaler_certsync.simulator.sessions import Session, SessionStore
+from netscaler_certsync.simulator.sessions import Session, SessionStore, session_label
 from netscaler_certsync.simulator.state import ApplianceState
 
 if TYPE_CHECKING:
@@ -119,6 +119,8 @@ class NitroApp:
             "resource": "",
             "name": None,
         }
+        record["started"] = time.monotonic()
+        record["client"] = request.headers.get("User-Agent", "")
         record["action"] = query.get("action")
         try:
             status, body, headers = await self._serve(request, path, query, record)
@@ -220,9 +222,12 @@ class NitroApp:
         record: dict[str, Any],
     ) -> tuple[int, dict[str, Any] | None, dict[str, str] | None]:
         if nreq.resource == "login":
-            return self._login(body)
+            answer = self._login(body)
+            record["session"] = session_label(answer[1]["sessionid"])
+            return answer
         session = self._session(request)
         record["user"] = session.user.name
+        record["session"] = session_label(session.token)
         if nreq.resource == "logout":
             self.sessions.logout(session)
             return self.config.quirks.logout_status, done(), None

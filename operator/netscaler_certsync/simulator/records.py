@@ -22,6 +22,13 @@ class RequestRecord:
     targets: tuple[str, ...] = ()
     """The names of the objects a write addresses (URL name, else the body's certkey, file or
     certkeyname of a binding): names only, never content."""
+    session: str | None = None
+    """Which login session sent it: a short digest of its token (never the token), so a test can
+    tell apart the requests of two clients; for a login, the session it opened."""
+    client: str = ""
+    """The request's User-Agent."""
+    started: float = 0.0
+    """`time.monotonic()` when the request arrived (comparable across processes of one host)."""
 
     @property
     def is_write(self) -> bool:

@@ -3,6 +3,7 @@ per-request X-NITRO-USER/X-NITRO-PASS, idle timeout, the 20-session limit and lo
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -15,6 +16,11 @@ from netscaler_certsync.simulator.errors import NitroError
 
 COOKIE = "NITRO_AUTH_TOKEN"
 _TOKEN = re.compile(r"(?:NITRO_AUTH_TOKEN|sessionid)=([^;,\s]+)")
+
+
+def session_label(token: str) -> str:
+    """A session's name in the request log: a digest, so the log never holds a usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()[:8]
 
 
 @dataclass(frozen=True, slots=True)
