@@ -184,6 +184,13 @@ async def run_elected(
         if not leading.is_set():
             return 0
         await health.stop()
+
+        @kopf.on.cleanup(registry=registry)
+        async def release(**_: object) -> None:
+            # kopf runs cleanup once every handler in flight has finished: release here, not when
+            # kopf.operator() returns (kopf then still waits seconds for stray tasks).
+            await asyncio.to_thread(elector.stop, release=True, timeout=settings.renew_deadline)
+
         kopf_stop = asyncio.Event()
         # kopf installs its own SIGTERM/SIGINT handlers as it starts and stops on them by itself.
         operator = asyncio.create_task(

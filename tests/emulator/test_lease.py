@@ -101,7 +101,9 @@ async def test_after_a_release_the_next_candidate_takes_over_at_once_without_gra
     assert b.write_budget() == pytest.approx(15.0)
 
 
-async def test_the_fence_closes_at_the_renew_deadline_and_budgets_up_to_the_lease_end(kube: KubeClient) -> None:
+async def test_the_fence_closes_at_the_renew_deadline_and_budgets_up_to_the_lease_end(
+    kube: KubeClient,
+) -> None:
     clock = Clock()
     a = candidate(kube, "a", clock)
     assert await a.try_acquire_or_renew()
