@@ -54,7 +54,10 @@ def _grants(docs: list[dict[str, Any]]) -> set[Grant]:
 def _required(namespaces: list[str] | None) -> set[Grant]:
     wanted: set[Grant] = set()
     for perm in REQUIRED_PERMISSIONS:
-        places = ["*"] if perm.scope == "cluster" or not namespaces else namespaces
+        if perm.scope == "release":
+            places = [NAMESPACE]
+        else:
+            places = ["*"] if perm.scope == "cluster" or not namespaces else namespaces
         for where in places:
             for verb in perm.verbs:
                 if not namespaces and (perm.group, perm.resource, verb) in ONLY_WHEN_WATCHING_SOME:
@@ -114,3 +117,11 @@ def test_a_fixed_cluster_id_needs_no_namespace_read(render: Render) -> None:
     assert ("*", "", "namespaces", "get") not in grants
     deployment = next(d for d in render(clusterId="fleet-eu-1") if d["kind"] == "Deployment")
     assert "--cluster-id=fleet-eu-1" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
+def test_leases_only_in_the_release_namespace_and_never_delete(render: Render) -> None:
+    """The leader election's Role: get, create, update of leases where the operator runs, nothing
+    cluster-wide, and no delete (a Lease is released by clearing its holder)."""
+    grants = _grants(render())
+    leases = {(where, verb) for where, group, resource, verb in grants if resource == "leases"}
+    assert leases == {(NAMESPACE, "get"), (NAMESPACE, "create"), (NAMESPACE, "update")}

@@ -38,13 +38,19 @@ def test_default_render(render: Render) -> None:
             "CustomResourceDefinition",
             "Deployment",
             "Pod",  # helm test hook
+            "PodDisruptionBudget",
+            "Role",  # leader election
+            "RoleBinding",
             "Service",
             "ServiceAccount",
         ]
     )
     deployment = one(docs, "Deployment")
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "ghcr.io/netscaler-certsync/netscaler-certsync:0.1.0"
     assert container["args"] == [
@@ -54,6 +60,10 @@ def test_default_render(render: Render) -> None:
         "--log-format=plain",
         "--snapshot-max-age=10",
         "--drift-check-tick=30",
+        "--leader-election-name=certsync-netscaler-certsync",
+        "--leader-election-lease-duration=15",
+        "--leader-election-renew-deadline=10",
+        "--leader-election-retry-period=2",
         "--all-namespaces",
     ]
     probe = container["livenessProbe"]
@@ -81,8 +91,10 @@ def test_watch_namespaces_render_flags_and_roles(render: Render) -> None:
     (container,) = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"]
     assert "--namespace=team-a" in container["args"] and "--namespace=team-b" in container["args"]
     assert "--all-namespaces" not in container["args"]
-    assert sorted(r["metadata"]["namespace"] for r in of_kind(docs, "Role")) == ["team-a", "team-b"]
-    assert sorted(r["metadata"]["namespace"] for r in of_kind(docs, "RoleBinding")) == ["team-a", "team-b"]
+    # One per watched namespace, plus the leader election's in the release namespace.
+    expected = sorted(["team-a", "team-b", NAMESPACE])
+    assert sorted(r["metadata"]["namespace"] for r in of_kind(docs, "Role")) == expected
+    assert sorted(r["metadata"]["namespace"] for r in of_kind(docs, "RoleBinding")) == expected
 
 
 def test_service_monitor(render: Render) -> None:
@@ -113,11 +125,13 @@ def test_network_policy(render: Render) -> None:
     assert netscaler["to"] == [{"ipBlock": {"cidr": "10.0.10.0/24"}}]
 
 
-def test_pdb_never_blocks_a_drain(render: Render) -> None:
-    assert of_kind(render(), "PodDisruptionBudget") == []
-    pdb = one(render(podDisruptionBudget__enabled=True), "PodDisruptionBudget")
-    assert pdb["spec"]["maxUnavailable"] == 1
-    assert "minAvailable" not in pdb["spec"]
+def test_pdb_keeps_one_replica_and_can_be_turned_off(render: Render) -> None:
+    # With 2 replicas, minAvailable 1 still lets a drain evict one pod at a time.
+    assert one(render(), "PodDisruptionBudget")["spec"] == {
+        "minAvailable": 1,
+        "selector": one(render(), "Deployment")["spec"]["selector"],
+    }
+    assert of_kind(render(podDisruptionBudget__enabled=False), "PodDisruptionBudget") == []
 
 
 def test_helm_test_hook(render: Render) -> None:
@@ -163,3 +177,22 @@ def test_network_policy_without_metrics_allows_no_ingress(render: Render) -> Non
     policy = one(render(networkPolicy__enabled=True, metrics__enabled=False), "NetworkPolicy")
     assert policy["spec"]["ingress"] == []
     assert "Ingress" in policy["spec"]["policyTypes"]
+
+
+def test_two_replicas_spread_over_nodes_with_a_pdb_and_the_pod_name_for_the_lease(render: Render) -> None:
+    docs = render()
+    spec = one(docs, "Deployment")["spec"]["template"]["spec"]
+    anti = spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert anti[0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    assert one(docs, "PodDisruptionBudget")["spec"]["minAvailable"] == 1
+    env = {e["name"]: e for e in spec["containers"][0]["env"]}
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert "readinessProbe" not in spec["containers"][0]  # a standby is as ready as the leader
+    assert spec["terminationGracePeriodSeconds"] == 60
+
+
+def test_leader_election_off_runs_kopf_standalone(render: Render) -> None:
+    (container,) = one(render(leaderElection__enabled=False), "Deployment")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert "--no-leader-elect" in container["args"]

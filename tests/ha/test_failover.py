@@ -126,7 +126,9 @@ def test_lifecycle_across_a_leadership_change_leaves_no_orphans(
     wait_for(lambda: cluster.certkey("default-api"), timeout=30, what="the added certificate")
     cluster.patch_sync(SYNC, {"spec": {"certificates": [{"secretName": "api"}]}})
     wait_for(lambda: cluster.certkey(CERTKEY) is None, timeout=30, what="the removed certificate gone")
-    cluster.crs.delete_namespaced_custom_object("netscaler.certsync.dev", "v1alpha1", "default", "certificatesyncs", SYNC)
+    cluster.crs.delete_namespaced_custom_object(
+        "netscaler.certsync.dev", "v1alpha1", "default", "certificatesyncs", SYNC
+    )
     wait_for(lambda: cluster.get("certificatesyncs", SYNC) is None, timeout=30, what="the sync deleted")
     state = cluster.appliance()
     assert not [name for name in state["certkeys"] if name.startswith("default-")]

@@ -13,7 +13,8 @@ from typing import Literal
 GROUP = "netscaler.certsync.dev"
 VERSION = "v1alpha1"
 
-Scope = Literal["namespaced", "cluster"]
+#: "release": only in the namespace the operator is installed in (its Lease).
+Scope = Literal["namespaced", "cluster", "release"]
 
 
 @dataclass(frozen=True)
@@ -75,4 +76,6 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
         "cluster",
         "the cluster identity is the UID of the kube-system Namespace (only that one is read)",
     ),
+    _p("coordination.k8s.io", "leases", "get create update", "release", "leader election (k8s/lease.py)"),
+    _p("", "events", "create", "release", "an Event on the Lease at each leadership change"),
 )
