@@ -116,7 +116,7 @@ def test_a_paused_leader_sends_no_write_after_its_lease_ran_out(
 def test_lifecycle_across_a_leadership_change_leaves_no_orphans(
     cluster: Cluster, pair: tuple[Replica, Replica]
 ) -> None:
-    a, b = pair
+    a, _b = pair
     a.send(signal.SIGTERM)
     assert a.process.wait(30) == 0
     wait_for(lambda: holder(cluster) == "op-b", timeout=30, what="op-b taking over")
