@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from certsync_devkit.k8s_emulator import RealisticEmulator
+from certsync_devkit.k8s_thread import EmulatorThread
 from netscaler_certsync.k8s import ClusterAccess, KubeClient
-from netscaler_certsync.k8s.lease import LeaseElector, LeaseSettings
+from netscaler_certsync.k8s.lease import ElectorThread, LeaseElector, LeaseSettings
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/default/leases"
 
@@ -150,3 +151,40 @@ async def test_a_holder_that_sees_another_holder_stops_at_once(kube: KubeClient)
 async def test_timings_must_nest() -> None:
     with pytest.raises(ValueError, match="lease duration > renew deadline > retry period"):
         LeaseSettings(name="l", namespace="d", identity="i", lease_duration=10, renew_deadline=10)
+
+
+def test_renewals_go_on_while_the_operators_loop_is_busy(emulator: EmulatorThread) -> None:
+    """The elector has its own thread, loop and client: the operator's thread busy with pure
+    Python for longer than the renew deadline (as during a relist of thousands of objects)
+    does not make it lose the Lease."""
+    import asyncio
+    import threading
+    import time
+
+    settings = LeaseSettings(
+        name="busy",
+        namespace="default",
+        identity="a",
+        lease_duration=1.5,
+        renew_deadline=1.0,
+        retry_period=0.2,
+    )
+    acquired, lost = threading.Event(), threading.Event()
+    thread = ElectorThread(
+        ClusterAccess(server=emulator.url, token="t"), settings, on_acquired=acquired.set, on_lost=lost.set
+    ).start()
+    try:
+        assert acquired.wait(10)
+        before = thread.renewals
+
+        async def busy_loop() -> None:
+            end = time.monotonic() + 2.5  # well past the renew deadline
+            while time.monotonic() < end:
+                sum(range(1000))  # never yields to the loop
+
+        asyncio.run(busy_loop())
+        assert not lost.is_set()
+        assert thread.renewals >= before + 5  # kept renewing every retry period meanwhile
+        assert thread.write_budget() > 0
+    finally:
+        thread.stop(release=True)
