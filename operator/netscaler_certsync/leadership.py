@@ -190,6 +190,8 @@ async def run_elected(
             # kopf runs cleanup once every handler in flight has finished: release here, not when
             # kopf.operator() returns (kopf then still waits seconds for stray tasks).
             await asyncio.to_thread(elector.stop, release=True, timeout=settings.renew_deadline)
+            while gave_up:
+                await _post_event(access, settings, "LeaderElection", gave_up.pop(0))
 
         kopf_stop = asyncio.Event()
         # kopf installs its own SIGTERM/SIGINT handlers as it starts and stops on them by itself.
@@ -213,5 +215,5 @@ async def run_elected(
         await health.stop()
         # Every handler has finished (or the operator never started): give the Lease up.
         await asyncio.to_thread(elector.stop, release=True, timeout=settings.renew_deadline)
-        for message in gave_up:
-            await _post_event(access, settings, "LeaderElection", message)
+        while gave_up:
+            await _post_event(access, settings, "LeaderElection", gave_up.pop(0))
