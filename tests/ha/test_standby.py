@@ -66,15 +66,19 @@ def test_standby_is_live_and_metrics_and_events_tell_the_leader(cluster: Cluster
         assert leader_gauge(b_metrics) == "0.0"
         replicas[0].send(signal.SIGTERM)
         wait_for(lambda: leader_gauge(b_metrics) == "1.0", timeout=30, what="op-b's leader gauge 1")
-        events = [
-            e
-            for e in cluster.core.list_namespaced_event("default").items
-            if e.involved_object.kind == "Lease"
-        ]
-        messages = [e.message for e in events if e.reason == "LeaderElection"]
-        assert any("op-a became the leader" in m for m in messages), messages
-        assert any("op-a released the Lease" in m for m in messages), messages
-        assert any("op-b became the leader" in m for m in messages), messages
+
+        def messages() -> list[str]:
+            items = cluster.core.list_namespaced_event("default").items
+            return [
+                e.message for e in items if e.involved_object.kind == "Lease" and e.reason == "LeaderElection"
+            ]
+
+        wanted = ("op-a became the leader", "op-a released the Lease", "op-b became the leader")
+        wait_for(
+            lambda: all(any(w in m for m in messages()) for w in wanted),
+            timeout=15,
+            what=f"Events {wanted} on the Lease",
+        )
     finally:
         for replica in replicas:
             replica.stop()
