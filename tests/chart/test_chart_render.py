@@ -52,7 +52,8 @@ def test_default_render(render: Render) -> None:
         "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
     }
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert container["image"] == "ghcr.io/netscaler-certsync/netscaler-certsync:0.1.0"
+    # No image is published: the default names no registry (the user pushes and sets it).
+    assert container["image"] == "netscaler-certsync:0.1.0"
     assert container["args"] == [
         "run",
         "--liveness=http://0.0.0.0:8080/healthz",
