@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable
 from importlib import metadata
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -54,13 +55,13 @@ class Metrics:
         self.nitro_requests = Counter(
             "certsync_nitro_requests_total",
             "NITRO requests by connection, resource, operation and errorcode (or 'transport').",
-            ["connection", "resource", "operation", "code"],
+            ["namespace", "connection", "resource", "operation", "errorcode"],
             registry=r,
         )
         self.nitro_duration = Histogram(
             "certsync_nitro_request_duration_seconds",
             "NITRO request wall time.",
-            ["connection", "operation"],
+            ["namespace", "connection", "resource", "operation"],
             buckets=_BUCKETS,
             registry=r,
         )
@@ -73,7 +74,7 @@ class Metrics:
         self.certificate_expiry = Gauge(
             "certsync_certificate_expiration_timestamp_seconds",
             "notAfter of each certificate as the appliance reports it (read back after each sync).",
-            ["namespace", "certificatesync", "connection", "certkey"],
+            ["namespace", "certificatesync", "connection", "certkey", "secret"],
             registry=r,
         )
         self.ready = Gauge(
@@ -93,30 +94,51 @@ class Metrics:
             ["change"],
             registry=r,
         )
-        # (namespace, certificatesync) -> {(connection, certkey)} with an expiry series: each sync
-        # forgets its stale series without scanning every series (which made every reconcile
-        # O(all certificates): a fifth of the operator's CPU in a drift wave of 300 syncs).
-        self._expiry: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        # (namespace, certificatesync) -> {(connection, certkey): secret} with an expiry series:
+        # each sync forgets its stale series without scanning every series (which made every
+        # reconcile O(all certificates): a fifth of the operator's CPU in a drift wave of 300 syncs).
+        self._expiry: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from the pod network
         start_http_server(port, addr=addr, registry=self.registry)
 
-    def nitro_hook(self, connection: str) -> Callable[[RequestEvent], None]:
-        """An `on_request` hook for one connection's NitroClient."""
+    def nitro_hook(self, namespace: str, connection: str) -> Callable[[RequestEvent], None]:
+        """An `on_request` hook for one connection's NitroClient. Every series names a connection
+        by `namespace` and `connection` (its name), as `certsync_connection_up` does."""
 
         def hook(event: RequestEvent) -> None:
             code = "transport" if event.status is None else str(event.errorcode or 0)
-            self.nitro_requests.labels(connection, event.resource, event.operation, code).inc()
-            self.nitro_duration.labels(connection, event.operation).observe(event.duration)
+            self.nitro_requests.labels(namespace, connection, event.resource, event.operation, code).inc()
+            self.nitro_duration.labels(namespace, connection, event.resource, event.operation).observe(
+                event.duration
+            )
 
         return hook
 
     def record_expiry(
-        self, namespace: str, sync: str, connection: str, certkey: str, not_after: dt.datetime | None
+        self,
+        namespace: str,
+        sync: str,
+        connection: str,
+        certkey: str,
+        not_after: dt.datetime | None,
+        *,
+        secret: str,
     ) -> None:
-        if not_after is not None:
-            self.certificate_expiry.labels(namespace, sync, connection, certkey).set(not_after.timestamp())
-            self._expiry.setdefault((namespace, sync), set()).add((connection, certkey))
+        """`secret` names the Secret the certificate came from, so the series joins with
+        cert-manager's (`certmanager_certificate_expiration_timestamp_seconds` has no certkey)."""
+        if not_after is None:
+            return
+        known = self._expiry.setdefault((namespace, sync), {})
+        if known.get((connection, certkey), secret) != secret:  # the certkey now holds another Secret
+            with contextlib.suppress(KeyError):
+                self.certificate_expiry.remove(
+                    namespace, sync, connection, certkey, known[(connection, certkey)]
+                )
+        self.certificate_expiry.labels(namespace, sync, connection, certkey, secret).set(
+            not_after.timestamp()
+        )
+        known[(connection, certkey)] = secret
 
     def expiry_series(self, namespace: str, sync: str) -> set[tuple[str, str]]:
         """(connection, certkey) of each expiry series this sync has."""
@@ -124,11 +146,12 @@ class Metrics:
 
     def forget_expiry(self, namespace: str, sync: str, keep: set[tuple[str, str]]) -> None:
         """Drop the series of certificates this sync no longer deploys (removed, renamed)."""
-        known = self._expiry.get((namespace, sync), set())
-        for connection, certkey in known - keep:
+        known = self._expiry.get((namespace, sync), {})
+        for connection, certkey in set(known) - keep:
             with contextlib.suppress(KeyError):
-                self.certificate_expiry.remove(namespace, sync, connection, certkey)
-        known &= keep
+                self.certificate_expiry.remove(
+                    namespace, sync, connection, certkey, known.pop((connection, certkey))
+                )
         if not known:
             self._expiry.pop((namespace, sync), None)
 
@@ -143,3 +166,13 @@ class Metrics:
     @staticmethod
     def series(metric: Gauge) -> list[tuple[str, ...]]:
         return [tuple(s.labels.values()) for family in metric.collect() for s in family.samples]
+
+    @staticmethod
+    def series_with_names(metric: Any) -> list[dict[str, str]]:
+        """Each sample's labels by name (counters also export `_total`; histograms `_bucket`...)."""
+        return [
+            dict(s.labels)
+            for family in metric.collect()
+            for s in family.samples
+            if not s.name.endswith(("_sum", "_count"))
+        ]

@@ -62,6 +62,7 @@ def test_metrics_follow_a_lifecycle(cluster: Cluster, operator: OperatorThread) 
         certificatesync="www",
         connection="adc",
         certkey="default-www",
+        secret="www",  # joins with cert-manager's certmanager_certificate_expiration_timestamp_seconds
     )
     assert expiry == leaf.cert.not_valid_after_utc.replace(tzinfo=dt.UTC).timestamp()
     # NITRO requests by connection, resource, operation and errorcode.
@@ -69,18 +70,24 @@ def test_metrics_follow_a_lifecycle(cluster: Cluster, operator: OperatorThread) 
         value(
             m,
             "certsync_nitro_requests_total",
-            connection="default/adc",
+            namespace="default",
+            connection="adc",
             resource="sslcertkey",
             operation="add",
-            code="0",
+            errorcode="0",
         )
         == 2  # the leaf and its intermediate
     )
+    assert value(m, "certsync_nitro_requests_total", connection="adc", resource="login", errorcode="0") >= 1
     assert (
-        value(m, "certsync_nitro_requests_total", connection="default/adc", resource="login", code="0") >= 1
-    )
-    assert (
-        value(m, "certsync_nitro_request_duration_seconds_count", connection="default/adc", operation="add")
+        value(
+            m,
+            "certsync_nitro_request_duration_seconds_count",
+            namespace="default",
+            connection="adc",
+            resource="sslcertkey",
+            operation="add",
+        )
         >= 1
     )
 
@@ -112,7 +119,9 @@ def test_metrics_follow_a_lifecycle(cluster: Cluster, operator: OperatorThread) 
         "www", {"metadata": {"annotations": {"netscaler.certsync.dev/sync-requested-at": "now"}}}
     )
     wait_for(
-        lambda: value(scrape(port), "certsync_nitro_requests_total", resource="sslcertkey", code="1540") == 1,
+        lambda: (
+            value(scrape(port), "certsync_nitro_requests_total", resource="sslcertkey", errorcode="1540") == 1
+        ),
         what="errorcode label",
     )
 

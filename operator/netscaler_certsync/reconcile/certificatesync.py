@@ -175,7 +175,7 @@ async def sync_connection(
             snapshot_max_age=_snapshot_max_age(ctx, request, spec),
             priority=_PRIORITY.get(request.trigger, Priority.CHANGE),
         )
-        hook = ctx.metrics.nitro_hook(target.label)
+        hook = ctx.metrics.nitro_hook(target.namespace, target.name)
         try:
             # The operator's one shared session to this appliance (see reconcile/sessions.py).
             client = ctx.sessions.client(target, endpoint, on_request=[hook])
@@ -259,8 +259,12 @@ def record_expiries(ctx: OperatorContext, request: SyncRequest, runs: Sequence[C
         if run.result is None:  # unknown now: keep the last known series of this connection
             keep |= {(c, k) for (c, k) in _known_series(ctx, request) if c == run.name}
             continue
+        secrets = {c.certkey: c.id.split("/", 1)[-1] for c in run.result.certificates if c.certkey}
         for name, certkey in run.deployed.items():
-            ctx.metrics.record_expiry(request.namespace, request.name, run.name, name, certkey.not_after)
+            secret = secrets.get(name, "")
+            ctx.metrics.record_expiry(
+                request.namespace, request.name, run.name, name, certkey.not_after, secret=secret
+            )
             keep.add((run.name, name))
     ctx.metrics.forget_expiry(request.namespace, request.name, keep)
 

@@ -240,7 +240,7 @@ async def reconcile_connection(
     try:
         parsed = parse_connection(spec)
         target = await resolve_target(namespace, name, parsed, ctx.get_secret)
-        hook = ctx.metrics.nitro_hook(target.label)
+        hook = ctx.metrics.nitro_hook(target.namespace, target.name)
         health = await check_connection(target, clock=ctx.clock, on_request=[hook])
     except ReconcileError as error:
         ctx.metrics.connection_up.labels(namespace, name).set(0)
