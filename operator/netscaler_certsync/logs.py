@@ -20,6 +20,7 @@ __all__ = [
     "PLAIN_FORMAT",
     "JsonFields",
     "KopfHandlerNames",
+    "KopfRetriesAreWarnings",
     "RoutineKopfLines",
     "configure",
     "object_ref",
@@ -62,6 +63,18 @@ class KopfHandlerNames(logging.Filter):
 _LOCALS = "register.<locals>."
 
 
+class KopfRetriesAreWarnings(logging.Filter):
+    """kopf logs a `TemporaryError` at ERROR ("… failed temporarily: …") and posts it as an Error
+    Event. Those are the failures the operator retries by design (an unreachable appliance, a
+    503): WARNING, so that ERROR means something crashed. Installed on `kopf.objects` before
+    kopf's Event poster sees the record, so the Event is a Warning too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and " failed temporarily" in record.getMessage():
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class JsonFields(logging.Filter):
     """The fields of the plain format as JSON keys: `logger`, and `namespace` beside `object`."""
 
@@ -100,7 +113,10 @@ def configure(*, log_format: str = "plain", verbose: bool = False) -> None:
     for noisy in ("httpx", "httpcore", "hpack"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     names = KopfHandlerNames()
-    logging.getLogger("kopf.objects").addFilter(names)  # before kopf's Event poster sees the record
+    objects = logging.getLogger("kopf.objects")
+    objects.addFilter(names)  # before kopf's Event poster sees the record
+    if not any(isinstance(f, KopfRetriesAreWarnings) for f in objects.filters):
+        objects.addFilter(KopfRetriesAreWarnings())
     for handler in logging.getLogger().handlers:
         handler.addFilter(names)
         if json_format:
