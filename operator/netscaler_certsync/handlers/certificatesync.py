@@ -66,9 +66,12 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     ) -> None:
         if type == "DELETED":
             ctx.triggers.remove(namespace, name)
+            ctx.claims.gone(f"{namespace}/{name}")
             guard.gone(body)
         else:
             ctx.triggers.update(namespace, name, spec, status)
+            created = str(body.get("metadata", {}).get("creationTimestamp", ""))
+            ctx.claims.known(f"{namespace}/{name}", created)  # earlier syncs keep their slots
 
     async def sync(
         trigger: str,
@@ -86,6 +89,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             status=status,
             trigger=trigger,
             sync_request=sync_request,
+            created=str(meta.get("creationTimestamp", "")),
         )
         started = time.monotonic()
         if guard.deleting(body):

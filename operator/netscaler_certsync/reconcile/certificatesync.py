@@ -38,6 +38,7 @@ from netscaler_certsync.logs import object_ref
 from netscaler_certsync.nitro.errors import NitroError
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.binding_conflicts import hold_back_default_conflicts
+from netscaler_certsync.reconcile.claims import bound_defaults
 from netscaler_certsync.reconcile.connection import ApplianceTarget, resolve_target
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.errors import ReconcileError, transient
@@ -164,6 +165,15 @@ async def sync_connection(
         conn_spec = parse_connection(connection.get("spec") or {})
         target = await resolve_target(namespace, connection_name, conn_spec, ctx.get_secret)
         endpoint = _endpoint(target, connection)
+        if request.trigger != "delete":  # other syncs' default bindings (reconcile/claims.py)
+            desired = ctx.claims.claim(
+                f"{namespace}/{request.name}",
+                request.created,
+                connection_name,
+                appliance_key(endpoint, target.partition),
+                desired,
+                bound_defaults(request.status, namespace, connection_name),
+            )
         options = SyncOptions(
             owner=f"{namespace}/{request.name}",
             cluster=ctx.cluster.id,
@@ -210,11 +220,14 @@ async def sync_connection(
 
 
 async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections: Connections) -> Outcome:
+    owner = f"{request.namespace}/{request.name}"
     try:
         spec = parse_sync(request.spec)
         sources = await gather_sources(ctx, request.namespace, spec)
     except ReconcileError as error:
+        ctx.claims.reconciled(owner)  # its claims, if any, stand; it cannot make new ones
         return from_error(error)
+    ctx.claims.keep_connections(owner, spec.connections)
     desired = hold_back_default_conflicts(desired_certificates(request.namespace, spec, sources))
     intents = IntentWriter(ctx, request.namespace, request.name, request.status)
     # Fan-out: appliances are independent, so they are synced concurrently.
@@ -224,6 +237,7 @@ async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections
             for name in spec.connections
         )
     )
+    ctx.claims.reconciled(owner)
     record_expiries(ctx, request, runs)
     outcome = build_outcome(ctx, request, spec, sources, runs)
     log_sync(request, runs, outcome)
@@ -289,6 +303,7 @@ async def finalize_sync(ctx: OperatorContext, request: SyncRequest, connections:
         if spec is None:
             message = "the spec is invalid, so nothing is known to remove: the appliance is left as it is"
         ctx.appliances.forget_owner(f"{request.namespace}/{request.name}")
+        ctx.claims.gone(f"{request.namespace}/{request.name}")
         return Outcome(conditions=[], events=[Event("Normal", k8s_reasons.Orphaned, message)])
     removal = replace(spec, dry_run=False, remove_inactive=True)
     intents = IntentWriter(ctx, request.namespace, request.name, request.status)
@@ -315,6 +330,7 @@ async def finalize_sync(ctx: OperatorContext, request: SyncRequest, connections:
         )
     removed = sum(1 for r in runs if r.result for c in r.result.certificates if c.changed)
     ctx.appliances.forget_owner(f"{request.namespace}/{request.name}")
+    ctx.claims.gone(f"{request.namespace}/{request.name}")  # after the removal: a loser may bind now
     return Outcome(
         conditions=[],
         events=[

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netscaler_certsync.engine import Appliances
+from netscaler_certsync.k8s import keys
 from netscaler_certsync.k8s.named_secret_watch import NamedSecretWatch
 from netscaler_certsync.metrics import Metrics
+from netscaler_certsync.reconcile.claims import ClaimIndex
 from netscaler_certsync.reconcile.identity import ClusterIdentity
 from netscaler_certsync.reconcile.sessions import NitroSessions
 from netscaler_certsync.reconcile.triggers import TriggerIndex
@@ -77,6 +79,8 @@ class OperatorContext:
     appliances: Appliances = field(default_factory=Appliances)
     cluster: ClusterIdentity = field(default_factory=ClusterIdentity)
     """Whose objects on the appliance are ours; settled at startup (reconcile/identity.py)."""
+    claims: ClaimIndex = field(default_factory=ClaimIndex)
+    """Which certificate of which sync is the default of each vserver (reconcile/claims.py)."""
     patch_sync_status: StatusPatcher = _no_status_writer
     """Used to store what an apply may create before it writes (reconcile/intent.py)."""
     annotate: Annotator = _no_status_writer
@@ -92,6 +96,11 @@ class OperatorContext:
 
     def __post_init__(self) -> None:
         self.sessions.max_concurrency = self.options.nitro_max_concurrency
+        self.claims.requeue = self._look_again
+
+    def _look_again(self, sync: str) -> None:
+        namespace, name = sync.split("/", 1)
+        self.schedule_recheck(keys.SYNC_KIND, namespace, name, after=0)
 
     def object_lock(self, kind: str, namespace: str, name: str) -> asyncio.Lock:
         """Serialises reconciles of one object (a timer and a change handler may overlap)."""

@@ -20,3 +20,4 @@ class SyncRequest:
     status: Mapping[str, Any]
     trigger: str  # spec | manual | secret | drift | delete
     sync_request: str | None = None  # the sync-requested-at annotation's value, when manual
+    created: str = ""  # metadata.creationTimestamp: the earliest sync wins a default binding
