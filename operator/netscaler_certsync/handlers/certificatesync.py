@@ -52,6 +52,13 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     def connections(namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> Any:
         return {(namespace, name): {"spec": dict(spec), "status": dict(status)}}
 
+    # An indexer, not an event handler: kopf runs every indexer over its whole initial listing
+    # before any handler, so after a restart no sync reconciles before the claim index knows
+    # every sync created earlier (reconcile/claims.py). Nothing is kept in kopf's index itself.
+    @kopf.index(GROUP, VERSION, PLURAL, id="sync_ages", registry=registry)
+    async def sync_ages(namespace: str, name: str, meta: kopf.Meta, **_: Any) -> None:
+        ctx.claims.known(f"{namespace}/{name}", str(meta.get("creationTimestamp", "")))
+
     # async on purpose: kopf runs plain functions in a thread pool, and the index is read on the
     # event loop by the Secret watcher (a concurrent update dropped a renewal notice in a benchmark).
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
@@ -70,8 +77,6 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             guard.gone(body)
         else:
             ctx.triggers.update(namespace, name, spec, status)
-            created = str(body.get("metadata", {}).get("creationTimestamp", ""))
-            ctx.claims.known(f"{namespace}/{name}", created)  # earlier syncs keep their slots
 
     async def sync(
         trigger: str,
