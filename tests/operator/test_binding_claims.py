@@ -33,7 +33,9 @@ def _delete(cluster: Cluster, name: str) -> None:
     wait_for(lambda: cluster.get(keys.SYNC_PLURAL, name) is None, timeout=15, what=f"{name} deleted")
 
 
-def test_deleting_the_loser_leaves_the_winners_binding_alone(cluster: Cluster, operator: OperatorThread) -> None:
+def test_deleting_the_loser_leaves_the_winners_binding_alone(
+    cluster: Cluster, operator: OperatorThread
+) -> None:
     winner = _two_syncs_one_vserver(cluster)
     cluster.simulator.clear_requests()
     _delete(cluster, "second")

@@ -4,6 +4,7 @@ who wins a slot, who is held back, and who is looked at again when that changes.
 from __future__ import annotations
 
 import pytest
+
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine import BindingSpec, DesiredCertificate
 from netscaler_certsync.reconcile.claims import ClaimIndex
