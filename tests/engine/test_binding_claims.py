@@ -167,6 +167,10 @@ async def test_rsa_and_ecdsa_defaults_of_two_syncs_do_not_conflict(sim: Simulato
         assert _entry(outcome).get("reason") != "BindingConflict"
         assert _entry(outcome)["state"] == "Synced"
     assert not w.requeued("a", "early")
+    both = sorted((_entry(rsa)["certKeyName"], _entry(ecdsa)["certKeyName"]))
+    assert sorted(b[1] for b in bindings(sim) if b[0] == "vs_https" and not b[2]) == both
+    rsa = await w.reconcile("a", "early", "www", EARLY, rsa.status)  # and it is still served
+    assert (_entry(rsa)["verified"], _ready(rsa)) == (True, "True")
 
 
 async def test_after_a_restart_a_later_sync_waits_for_the_earlier_ones(sim: Simulator, pki: TestPKI) -> None:
