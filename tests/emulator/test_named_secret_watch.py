@@ -28,7 +28,9 @@ async def test_content_changes_of_referenced_secrets_are_reported(
     await k8s.create_object(opaque_secret("creds", {"username": b"nsroot", "password": b"old"}))
     await k8s.create_object(opaque_secret("unrelated", {"k": b"v"}))
     seen: list[tuple[str, str, str]] = []
-    watch = NamedSecretWatch(lambda ns, name, version: seen.append((ns, name, version)), backoff=Backoff(0.01))
+    watch = NamedSecretWatch(
+        lambda ns, name, version: seen.append((ns, name, version)), backoff=Backoff(0.01)
+    )
     watch.set_references(ADC, {CREDS, CA})  # before start: remembered, started by start()
     assert watch.watched == frozenset()
     watch.start(kube)

@@ -9,8 +9,9 @@ Public surface:
   `Gone`, `Invalid`, `TransportError`; `ConfigError` for unusable connection settings;
 - `read_certificate` (→ `MaterialInputs`, as a `SecretSource` says), `CredentialsSecret`,
   `SecretError`, `tls_content_digest`, `data_digest`;
-- `TLSSecretWatcher` (selector-filtered watch with a digest-only index and change callbacks);
-- `NamedSecretWatch` (a watch per named Secret, any type, digest only: connections' Secrets);
+- `TLSSecretWatcher` (selector-filtered watch with a digest-only index and change callbacks) and
+  `WatcherSet` (one watcher per wanted `WatchKey`; `by_name` watches one Secret of any type);
+- `NamedSecretWatch` (the watches by name of the Secrets connections reference, on `WatcherSet`);
 - `keys` (label/annotation/finalizer names) and `permissions` (the RBAC the operator needs).
 """
 
@@ -29,7 +30,16 @@ from netscaler_certsync.k8s.errors import (
     Unauthorized,
 )
 from netscaler_certsync.k8s.named_secret_watch import NamedSecretWatch
-from netscaler_certsync.k8s.secret_watch import Backoff, ChangeKind, IndexEntry, OnChange, TLSSecretWatcher
+from netscaler_certsync.k8s.secret_watch import (
+    Backoff,
+    ChangeKind,
+    IndexEntry,
+    OnChange,
+    TLSSecretWatcher,
+    WatcherSet,
+    WatchKey,
+    by_name,
+)
 from netscaler_certsync.k8s.secrets import (
     CredentialsSecret,
     MaterialInputs,
@@ -65,6 +75,9 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "WatchEvent",
+    "WatchKey",
+    "WatcherSet",
+    "by_name",
     "data_digest",
     "keys",
     "permissions",

@@ -2,48 +2,40 @@
 
 NetScalerConnections reference Secrets of any type (Opaque credentials, a CA bundle), so the TLS
 watcher's `type=kubernetes.io/tls` selector does not see them, and watching every Secret of a
-namespace would bring all of them over the wire. `NamedSecretWatch` instead runs one watch per
+namespace would bring all of them over the wire. `NamedSecretWatch` instead keeps one watch per
 referenced Secret with `fieldSelector=metadata.name=<name>`: the server sends only that Secret.
 There are few of them (one or two per connection, and connections are per appliance), and the
 set follows the connections: `set_references(owner, secrets)` starts and stops the watches.
 
-Per Secret it keeps only a SHA-256 of its type and data (None while it does not exist), never
-the data, and calls `on_change(namespace, name, resource_version)` when that digest changes
-(created, changed or deleted) after the watch's first list. Like the TLS watcher it resumes by
-resourceVersion, relists after `410 Gone` and reconnects with backoff after errors.
+The watches are the TLS watcher's (k8s/secret_watch.py: `TLSSecretWatcher` in a `WatcherSet`,
+any type, `data_digest` over every key), so resuming, relisting and backoff live in one place.
+This module adds only the owners' references and the callback
+`on_change(namespace, name, resource_version or "deleted")`, called when a Secret is created,
+changed or deleted after its watch's first list; a change of labels alone is not content.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
 import inspect
-import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
 
 from netscaler_certsync.k8s.api import KubeClient
-from netscaler_certsync.k8s.errors import KubernetesError
-from netscaler_certsync.k8s.secret_watch import Backoff
+from netscaler_certsync.k8s.secret_watch import (
+    Backoff,
+    ChangeKind,
+    TLSSecretWatcher,
+    WatcherSet,
+    WatchKey,
+    by_name,
+)
+from netscaler_certsync.k8s.secrets import data_digest
 
-__all__ = ["NamedSecretWatch", "OnSecretChange", "content_digest"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["NamedSecretWatch", "OnSecretChange"]
 
 Key = tuple[str, str]
 #: (namespace, name, resourceVersion or "deleted") -> react to a changed Secret.
 OnSecretChange = Callable[[str, str, str], Awaitable[None] | None]
-
-
-def content_digest(secret: Mapping[str, Any] | None) -> bytes | None:
-    """SHA-256 of a Secret's type and data (None: no Secret); the data is never kept."""
-    if secret is None:
-        return None
-    h = hashlib.sha256(str(secret.get("type") or "").encode())
-    for key, value in sorted((secret.get("data") or {}).items()):
-        h.update(b"\0" + key.encode() + b"\0" + str(value).encode())
-    return h.digest()
 
 
 class NamedSecretWatch:
@@ -57,21 +49,25 @@ class NamedSecretWatch:
         watch_timeout_seconds: int = 300,
     ) -> None:
         self._on_change = on_change
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff
         self._watch_timeout = watch_timeout_seconds
         self._client: KubeClient | None = None
+        self._watchers: WatcherSet | None = None  # created by start()
         self._refs: dict[Key, frozenset[Key]] = {}  # owner -> the Secrets it references
-        self._tasks: dict[Key, asyncio.Task[None]] = {}
-        self.digests: dict[Key, bytes | None] = {}
-        self.ready: dict[Key, asyncio.Event] = {}  # set once a Secret's first list is in
 
     @property
     def watched(self) -> frozenset[Key]:
-        return frozenset(self._tasks)
+        return frozenset(self._running())
+
+    @property
+    def ready(self) -> Mapping[Key, asyncio.Event]:
+        """Per watched Secret, an event set once its first list is in."""
+        return {secret: watcher.ready for secret, watcher in self._running().items()}
 
     def start(self, client: KubeClient) -> None:
         self._client = client
-        self._reconcile_tasks()
+        self._watchers = WatcherSet(self._watcher, "secret-watch")
+        self._update()
 
     def set_references(self, owner: Key, secrets: Iterable[Key]) -> None:
         refs = frozenset(secrets)
@@ -81,7 +77,7 @@ class NamedSecretWatch:
             self._refs[owner] = refs
         else:
             self._refs.pop(owner, None)
-        self._reconcile_tasks()
+        self._update()
 
     def drop(self, owner: Key) -> None:
         self.set_references(owner, ())
@@ -92,72 +88,43 @@ class NamedSecretWatch:
 
     async def close(self) -> None:
         self._refs.clear()
-        tasks = list(self._tasks.values())
-        self._reconcile_tasks()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._watchers is not None:
+            await self._watchers.close()
 
     def alive(self) -> bool:
         """False when a watch ended on its own (it never should): for the liveness probe."""
-        return not any(task.done() for task in self._tasks.values())
+        return self._watchers is None or self._watchers.alive()
 
-    def _reconcile_tasks(self) -> None:
-        wanted = frozenset().union(*self._refs.values()) if self._refs else frozenset()
-        for key in self._tasks.keys() - wanted:
-            self._tasks.pop(key).cancel()
-            self.digests.pop(key, None)
-            self.ready.pop(key, None)
-        if self._client is None:
-            return  # started by start()
-        for key in sorted(wanted - self._tasks.keys()):
-            self.ready[key] = asyncio.Event()
-            self._tasks[key] = asyncio.create_task(self._follow(key), name=f"secret-watch:{key[0]}/{key[1]}")
+    def _running(self) -> dict[Key, TLSSecretWatcher]:
+        running = self._watchers.running if self._watchers is not None else {}
+        return {(key[0], str(key[1]).removeprefix("metadata.name=")): w for key, (w, _) in running.items()}
 
-    async def _follow(self, key: Key) -> None:
+    def _update(self) -> None:
+        if self._watchers is not None:
+            wanted = frozenset().union(*self._refs.values())
+            self._watchers.update(by_name(namespace, name) for namespace, name in wanted)
+
+    def _watcher(self, key: WatchKey) -> TLSSecretWatcher:
         assert self._client is not None
-        namespace, name = key
-        rv: str | None = None
-        attempt = 0
-        while True:
-            try:
-                events = self._client.watch_secrets(
-                    namespace,
-                    field_selector=f"metadata.name={name}",
-                    resource_version=rv,
-                    timeout_seconds=self._watch_timeout,
-                )
-                async with contextlib.aclosing(events) as stream:
-                    async for event in stream:
-                        rv = event.resource_version
-                        attempt = 0
-                        if event.type == "RELISTED":
-                            found = next((o for o in event.items if _name(o) == name), None)
-                            await self._seen(key, content_digest(found), rv)
-                        elif event.type in ("ADDED", "MODIFIED") and _name(event.object) == name:
-                            await self._seen(key, content_digest(event.object), rv)
-                        elif event.type == "DELETED" and _name(event.object) == name:
-                            await self._seen(key, None, "deleted")
-            except KubernetesError as e:
-                delay = self._backoff.delay(attempt)
-                attempt += 1
-                logger.warning(
-                    "watch of Secret %s/%s failed (%s); reconnecting in %.1fs", namespace, name, e, delay
-                )
-                await asyncio.sleep(delay)
 
-    async def _seen(self, key: Key, digest: bytes | None, version: str) -> None:
-        first = not self.ready[key].is_set()
-        changed = not first and self.digests.get(key) != digest
-        self.digests[key] = digest
-        self.ready[key].set()
-        if not changed:
-            return
-        try:
-            result = self._on_change(key[0], key[1], version)
+        async def notify(namespace: str, name: str, kind: ChangeKind) -> None:
+            if kind == "relabelled":
+                return  # credentials and CA are in the data; labels select nothing here
+            entry = watcher.index.get((namespace, name))
+            version = "deleted" if kind == "deleted" or entry is None else entry.resource_version
+            result = self._on_change(namespace, name, version)
             if inspect.isawaitable(result):
                 await result
-        except Exception:  # one failed notice must not stop the watch; the periodic check catches up
-            logger.exception("reacting to a change of Secret %s/%s failed", *key)
 
-
-def _name(obj: Mapping[str, Any] | None) -> str:
-    return str(((obj or {}).get("metadata") or {}).get("name") or "")
+        namespace, field_selector, _ = key
+        watcher = TLSSecretWatcher(
+            self._client,
+            notify,
+            namespace=namespace,
+            field_selector=field_selector,
+            secret_types=None,  # credentials and CA bundles: any type
+            digest=data_digest,
+            backoff=self._backoff,
+            watch_timeout_seconds=self._watch_timeout,
+        )
+        return watcher

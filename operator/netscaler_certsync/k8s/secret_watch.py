@@ -21,6 +21,9 @@ The callback may be sync or async; an exception in it is logged and does not sto
 The same watcher follows Secrets of other types that a sync names (an Opaque Secret with a
 keystore, the Secret with its password): given `field_selector="metadata.name=..."` (one Secret)
 or a sync's own label selector, `secret_types` and `digest=data_digest` (every key counts).
+`WatcherSet` keeps one such watcher running per wanted `WatchKey` (namespace, field selector,
+label selector): the watches of declared sources (reconcile/source_watch.py) and of the Secrets
+connections reference (k8s/named_secret_watch.py) are both kept by it.
 """
 
 from __future__ import annotations
@@ -42,7 +45,16 @@ from netscaler_certsync.k8s.secrets import tls_content_digest
 
 Digest = Callable[[Mapping[str, Any]], bytes]
 
-__all__ = ["Backoff", "ChangeKind", "IndexEntry", "OnChange", "TLSSecretWatcher"]
+__all__ = [
+    "Backoff",
+    "ChangeKind",
+    "IndexEntry",
+    "OnChange",
+    "TLSSecretWatcher",
+    "WatchKey",
+    "WatcherSet",
+    "by_name",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -212,3 +224,42 @@ class TLSSecretWatcher:
                 await result
         except Exception:  # a consumer bug must not stop renewals for every other Secret
             logger.exception("on_change(%s/%s, %s) failed", key[0], key[1], kind)
+
+
+#: (namespace, field selector, label selector): what one watcher lists and watches.
+WatchKey = tuple[str, str | None, str | None]
+
+
+def by_name(namespace: str, name: str) -> WatchKey:
+    """The watch of one Secret, whatever its type: the server sends only that Secret."""
+    return namespace, f"metadata.name={name}", None
+
+
+class WatcherSet:
+    """One running `TLSSecretWatcher` per wanted `WatchKey`; `make(key)` builds each watcher."""
+
+    def __init__(self, make: Callable[[WatchKey], TLSSecretWatcher], task_prefix: str) -> None:
+        self._make = make
+        self._prefix = task_prefix
+        self.running: dict[WatchKey, tuple[TLSSecretWatcher, asyncio.Task[None]]] = {}
+
+    def update(self, wanted: Iterable[WatchKey]) -> list[asyncio.Task[None]]:
+        """Start the wanted watchers not running, cancel the others; returns the cancelled tasks."""
+        wanted = set(wanted)
+        gone = [self.running.pop(key)[1] for key in [k for k in self.running if k not in wanted]]
+        for task in gone:
+            task.cancel()
+        for key in sorted(wanted - self.running.keys(), key=str):
+            watcher = self._make(key)
+            namespace, field_selector, label_selector = key
+            name = f"{self._prefix}:{namespace}:{field_selector or label_selector}"
+            self.running[key] = (watcher, asyncio.create_task(watcher.run(), name=name))
+        return gone
+
+    async def close(self) -> None:
+        """Cancel every watcher and wait for them to end."""
+        await asyncio.gather(*self.update(()), return_exceptions=True)
+
+    def alive(self) -> bool:
+        """False when a watcher ended on its own (it never should): for the liveness probe."""
+        return not any(task.done() for _, task in self.running.values())

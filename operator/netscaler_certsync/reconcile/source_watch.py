@@ -19,15 +19,20 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from netscaler_certsync.k8s import KubeClient, TLSSecretWatcher, data_digest, keys
+from netscaler_certsync.k8s import (
+    KubeClient,
+    TLSSecretWatcher,
+    WatcherSet,
+    WatchKey,
+    by_name,
+    data_digest,
+    keys,
+)
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.errors import ReconcileError
 from netscaler_certsync.reconcile.sources import selector_string
 
 logger = logging.getLogger(__name__)
-
-#: (namespace, field selector, label selector): what one watcher lists and watches.
-WatchKey = tuple[str, str | None, str | None]
 
 
 def wanted_watches(ctx: OperatorContext) -> set[WatchKey]:
@@ -35,7 +40,7 @@ def wanted_watches(ctx: OperatorContext) -> set[WatchKey]:
     wanted: set[WatchKey] = set()
     for (namespace, _sync), trigger in ctx.triggers.items():
         for name in trigger.named_watches:
-            wanted.add((namespace, f"metadata.name={name}", None))
+            wanted.add(by_name(namespace, name))
         if trigger.selector_watch and trigger.selector is not None:
             try:
                 wanted.add((namespace, None, selector_string(trigger.selector)))
@@ -57,13 +62,17 @@ class SourceWatches:
         self._client = client
         self._make_callback = make_callback
         self._changed = asyncio.Event()
-        self.running: dict[WatchKey, tuple[TLSSecretWatcher, asyncio.Task[None]]] = {}
+        self._watchers = WatcherSet(self._watcher, "source-secret-watch")
+
+    @property
+    def running(self) -> dict[WatchKey, tuple[TLSSecretWatcher, asyncio.Task[None]]]:
+        return self._watchers.running
 
     def changed(self) -> None:
         """The trigger index changed: refresh the watches soon (called on the event loop)."""
         self._changed.set()
 
-    def _start(self, key: WatchKey) -> None:
+    def _watcher(self, key: WatchKey) -> TLSSecretWatcher:
         namespace, field_selector, label_selector = key
         callback = self._make_callback()
         watcher = TLSSecretWatcher(
@@ -77,17 +86,11 @@ class SourceWatches:
             digest=data_digest,
         )
         callback.watcher = watcher  # type: ignore[attr-defined]
-        name = f"source-secret-watch:{namespace}:{field_selector or label_selector}"
-        self.running[key] = (watcher, asyncio.create_task(watcher.run(), name=name))
+        return watcher
 
     async def refresh(self) -> None:
-        wanted = wanted_watches(self._ctx)
-        gone = [key for key in self.running if key not in wanted]
-        for key in gone:
-            self.running[key][1].cancel()
-        await asyncio.gather(*(self.running.pop(key)[1] for key in gone), return_exceptions=True)
-        for key in sorted(wanted - self.running.keys(), key=str):
-            self._start(key)
+        gone = self._watchers.update(wanted_watches(self._ctx))
+        await asyncio.gather(*gone, return_exceptions=True)
         logger.debug("source Secret watches: %d running", len(self.running))
 
     async def run(self) -> None:
@@ -98,8 +101,4 @@ class SourceWatches:
                 await self._changed.wait()
                 self._changed.clear()
         finally:
-            tasks = [task for _, task in self.running.values()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self.running.clear()
+            await self._watchers.close()
