@@ -51,21 +51,25 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     async def track_secrets(type: str | None, namespace: str, name: str, spec: kopf.Spec, **_: Any) -> None:
         track_connection(ctx, namespace, name, None if type == "DELETED" else spec)
 
+    # kopf passes every handler the same keyword arguments (the object's parts, the index as
+    # `connection_users`); the handlers below differ only in when they check, so they hand them on.
     async def check(
+        *,
         body: kopf.Body,
         spec: kopf.Spec,
         status: kopf.Status,
         namespace: str,
         name: str,
         patch: kopf.Patch,
-        users: Users,
+        connection_users: Users,
+        **_: Any,
     ) -> None:
         started = time.monotonic()
         async with ctx.object_lock(KIND, namespace, name):
             outcome = await reconcile_connection(ctx, namespace, name, spec, status)
         if outcome.error is None and not is_ready(status):
             checked = str(outcome.status.get("lastCheckedTime", ""))
-            await connection_ready(ctx, namespace, name, _users(users, namespace, name), checked)
+            await connection_ready(ctx, namespace, name, _users(connection_users, namespace, name), checked)
         finish(
             outcome, body=body, patch=patch, status=status, ctx=ctx, started=started, recheck_transient=True
         )
@@ -73,17 +77,8 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry)
-    async def connection_changed(
-        body: kopf.Body,
-        spec: kopf.Spec,
-        status: kopf.Status,
-        namespace: str,
-        name: str,
-        patch: kopf.Patch,
-        connection_users: Users,
-        **_: Any,
-    ) -> None:
-        await check(body, spec, status, namespace, name, patch, connection_users)
+    async def connection_changed(**kwargs: Any) -> None:
+        await check(**kwargs)
 
     @kopf.on.field(
         GROUP, VERSION, PLURAL, field=("metadata", "annotations", SECRET_CHANGED), registry=registry
@@ -91,38 +86,20 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     @kopf.on.field(
         GROUP, VERSION, PLURAL, field=("metadata", "annotations", keys.SYNC_REQUESTED_AT), registry=registry
     )
-    async def connection_requested(
-        body: kopf.Body,
-        spec: kopf.Spec,
-        status: kopf.Status,
-        namespace: str,
-        name: str,
-        patch: kopf.Patch,
-        new: Any,
-        connection_users: Users,
-        **_: Any,
-    ) -> None:
+    async def connection_requested(new: Any, **kwargs: Any) -> None:
         if new:  # removing the annotation requests nothing
-            await check(body, spec, status, namespace, name, patch, connection_users)
+            await check(**kwargs)
 
     @kopf.timer(
         GROUP, VERSION, PLURAL, interval=ctx.options.health_check_tick_seconds, idle=1, registry=registry
     )
-    async def connection_health(
-        body: kopf.Body,
-        spec: kopf.Spec,
-        status: kopf.Status,
-        namespace: str,
-        name: str,
-        patch: kopf.Patch,
-        connection_users: Users,
-        **_: Any,
-    ) -> None:
+    async def connection_health(**kwargs: Any) -> None:
         # The timer ticks often; each connection is checked at its own healthCheckIntervalSeconds,
         # and sooner when a failed check's retry is due (a transient failure's kopf retry of this
         # timer lands here too, and runs because the re-check is due).
-        if ctx.recheck_due(KIND, namespace, name) or health_check_due(spec, status, ctx.clock()):
-            await check(body, spec, status, namespace, name, patch, connection_users)
+        due = ctx.recheck_due(KIND, kwargs["namespace"], kwargs["name"])
+        if due or health_check_due(kwargs["spec"], kwargs["status"], ctx.clock()):
+            await check(**kwargs)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)
     async def connection_deleted(
