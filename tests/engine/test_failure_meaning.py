@@ -7,8 +7,6 @@ reconcilers (no kopf, a dict for the Secrets) against the simulator over HTTPS o
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Mapping
 from typing import Any
 
 from certsync_devkit.pki import TestPKI
@@ -20,40 +18,14 @@ from netscaler_certsync.reconcile.connection_triggers import FIRST_RETRY_SECONDS
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.outcome import Outcome
 from netscaler_certsync.simulator import FaultRule, Simulator
-
-NS = "shop"
-
-
-def _secret(name: str, data: Mapping[str, bytes], type_: str = "Opaque") -> dict[str, Any]:
-    return {
-        "metadata": {"namespace": NS, "name": name},
-        "type": type_,
-        "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
-    }
+from tests.support.reconcile import NS, dict_context, secrets_for
 
 
 def _context(
     sim: Simulator, pki: TestPKI, *, password: str = "nsroot", ca: bytes | None = None
 ) -> OperatorContext:
-    leaf = pki.leaf("www.example.com")
-    secrets = {
-        "creds": _secret("creds", {"username": b"nsroot", "password": password.encode()}),
-        "ca": _secret("ca", {"ca.crt": ca if ca is not None else (sim.ca_pem or b"")}),
-        "www": _secret("www", {"tls.crt": leaf.cert_pem, "tls.key": leaf.key_pem}, "kubernetes.io/tls"),
-    }
-
-    async def get_secret(namespace: str, name: str) -> Mapping[str, Any] | None:
-        return secrets.get(name) if namespace == NS else None
-
-    async def list_secrets(namespace: str, selector: str) -> list[Mapping[str, Any]]:
-        return []
-
-    async def patch_sync_status(namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        pass  # the intent a sync stores before it writes (reconcile/intent.py): not looked at here
-
-    return OperatorContext(
-        get_secret=get_secret, list_secrets=list_secrets, patch_sync_status=patch_sync_status
-    )
+    ca_pem = ca if ca is not None else (sim.ca_pem or b"")
+    return dict_context(secrets_for(pki.leaf("www.example.com"), password=password, ca=ca_pem))
 
 
 def _connection_spec(sim: Simulator) -> dict[str, Any]:

@@ -8,35 +8,23 @@ first write, the result after; `restart()` drops the engine state, as a new proc
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import pytest
 
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine import BindingSpec, CertState, Records
-from netscaler_certsync.nitro import RequestEvent
 from netscaler_certsync.simulator import FaultRule, Simulator, run_simulator
-from tests.support.engine import SIM_CONFIG, Harness, bindings, certkeys, desired, files, orphans
+from tests.support.engine import (
+    SIM_CONFIG,
+    Harness,
+    bindings,
+    certkeys,
+    cut_off_after_bind,
+    desired,
+    files,
+    orphans,
+)
 
 HTTPS, TWO = BindingSpec("vs_https"), BindingSpec("vs_two")
-
-
-async def _cut_off_after_bind(h: Harness, certs: list) -> None:
-    """Apply `certs` and cancel the apply the moment its first bind has succeeded, so that its
-    result is never stored: as if the process were killed before it wrote status."""
-    task: asyncio.Task[object] | None = None
-
-    def cut(event: RequestEvent) -> None:
-        if event.operation == "bind" and event.status is not None and event.status < 300 and task:
-            task.cancel()
-
-    h.hooks.append(cut)
-    task = asyncio.create_task(h.apply(certs))
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    h.hooks.remove(cut)
-    assert task.cancelled()
 
 
 async def test_a_binding_made_by_a_killed_apply_is_removed_by_the_next_process(
@@ -48,7 +36,7 @@ async def test_a_binding_made_by_a_killed_apply_is_removed_by_the_next_process(
     leaf = pki.leaf()
     first = await h.apply([desired(leaf, bindings=[HTTPS])])
     name = first.certificates[0].certkey
-    await _cut_off_after_bind(h, [desired(leaf, bindings=[HTTPS, TWO])])
+    await cut_off_after_bind(h, [desired(leaf, bindings=[HTTPS, TWO])])
     assert ("vs_two", name, False) in bindings(sim)
 
     h.restart()  # a new process: nothing but the stored records
@@ -57,7 +45,7 @@ async def test_a_binding_made_by_a_killed_apply_is_removed_by_the_next_process(
     assert ("vs_two", name, False) not in bindings(sim)
     assert h.records.certificates[0].bindings == (HTTPS,)
 
-    await _cut_off_after_bind(h, [desired(leaf, bindings=[HTTPS, TWO])])
+    await cut_off_after_bind(h, [desired(leaf, bindings=[HTTPS, TWO])])
     h.restart()
     deleted = await h.apply([])  # the sync is deleted
     assert [c.state for c in deleted.certificates] == [CertState.REMOVED]
@@ -72,7 +60,7 @@ async def test_a_new_certkey_bound_by_a_killed_apply_is_removed_with_the_sync(
     old one, killed before its result is stored: both certkeys and all bindings go on deletion."""
     h = Harness(sim, preserve_on_renewal=False)
     await h.apply([desired(pki.leaf(), bindings=[HTTPS])])
-    await _cut_off_after_bind(h, [desired(pki.leaf(), bindings=[HTTPS])])
+    await cut_off_after_bind(h, [desired(pki.leaf(), bindings=[HTTPS])])
     assert len(certkeys(sim)) == 2
     h.restart()
     await h.apply([])

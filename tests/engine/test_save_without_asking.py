@@ -8,8 +8,6 @@ needlessly next time (issue 17). Here the applies run as a user restricted to ex
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 
@@ -19,9 +17,9 @@ from certsync_devkit.pki import TestPKI
 from certsync_devkit.policy import command_policy
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import BindingSpec, CertState, SyncAborted
-from netscaler_certsync.nitro import Credentials, RequestEvent
+from netscaler_certsync.nitro import Credentials
 from netscaler_certsync.simulator import RestrictedUser, Simulator, run_simulator
-from tests.support.engine import SIM_CONFIG, Harness, desired
+from tests.support.engine import SIM_CONFIG, Harness, cut_off_after_bind, desired
 
 USER = Credentials("certsync", "certsync-pw")
 HTTPS = BindingSpec("vs_https")
@@ -76,27 +74,11 @@ async def test_a_restart_with_nothing_to_do_reports_synced_and_does_not_save(
     assert (_asked(sim), _saves(sim), _refused(sim)) == (0, 0, [])
 
 
-async def _cut_off_after_bind(h: Harness, certs: list) -> None:
-    """Cancel the apply the moment its first bind succeeded: written, never saved or reported."""
-    task: asyncio.Task[object] | None = None
-
-    def cut(event: RequestEvent) -> None:
-        if event.operation == "bind" and event.status is not None and event.status < 300 and task:
-            task.cancel()
-
-    h.hooks.append(cut)
-    task = asyncio.create_task(h.apply(certs))
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    h.hooks.remove(cut)
-    assert task.cancelled()
-
-
 async def test_writes_of_an_apply_cut_short_are_saved_by_the_next_apply_in_the_process(
     sim: Simulator, pki: TestPKI
 ) -> None:
     h = _harness(sim)
-    await _cut_off_after_bind(h, [desired(pki.leaf(), bindings=[HTTPS])])
+    await cut_off_after_bind(h, [desired(pki.leaf(), bindings=[HTTPS])])
     assert _saves(sim) == 0
     other = Harness(sim, appliances=h.appliances, credentials=USER, owner="shop/other")
     result = await other.apply([])  # another sync, nothing of its own to write
@@ -109,7 +91,7 @@ async def test_a_process_stopped_after_its_intent_has_the_next_process_save(
 ) -> None:
     h = _harness(sim)
     leaf = pki.leaf()
-    await _cut_off_after_bind(h, [desired(leaf, bindings=[HTTPS])])
+    await cut_off_after_bind(h, [desired(leaf, bindings=[HTTPS])])
     assert h.records.pending and _saves(sim) == 0
     h.restart()
     result = await h.apply([desired(leaf, bindings=[HTTPS])])

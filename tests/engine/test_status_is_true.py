@@ -7,7 +7,6 @@ would show a user.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -17,20 +16,10 @@ import pytest
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.reconcile.certificatesync import SyncRequest, reconcile_sync
 from netscaler_certsync.reconcile.connection import reconcile_connection
-from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.outcome import Outcome
 from netscaler_certsync.simulator import Simulator, run_simulator
 from tests.support.engine import SIM_CONFIG, certkeys
-
-NS = "shop"
-
-
-def _secret(name: str, data: Mapping[str, bytes], type_: str = "Opaque") -> dict[str, Any]:
-    return {
-        "metadata": {"namespace": NS, "name": name},
-        "type": type_,
-        "data": {k: base64.b64encode(v).decode() for k, v in data.items()},
-    }
+from tests.support.reconcile import NS, dict_context, secrets_for
 
 
 class World:
@@ -38,27 +27,13 @@ class World:
 
     def __init__(self, sim: Simulator, pki: TestPKI, *, password: str = "nsroot") -> None:
         self.sim = sim
-        leaf = pki.leaf("www.example.com")
-        self.secrets: dict[str, dict[str, Any]] = {
-            "creds": _secret("creds", {"username": b"nsroot", "password": password.encode()}),
-            "www": _secret("www", {"tls.crt": leaf.cert_pem, "tls.key": leaf.key_pem}, "kubernetes.io/tls"),
-        }
-        if sim.ca_pem:
-            self.secrets["ca"] = _secret("ca", {"ca.crt": sim.ca_pem})
+        self.secrets = secrets_for(pki.leaf("www.example.com"), password=password, ca=sim.ca_pem or None)
         self.status: dict[str, Any] = {}
 
-        async def get_secret(namespace: str, name: str) -> Mapping[str, Any] | None:
-            return self.secrets.get(name) if namespace == NS else None
-
-        async def list_secrets(namespace: str, selector: str) -> list[Mapping[str, Any]]:
-            return []
-
-        async def patch_sync_status(namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        def on_status(status: Mapping[str, Any]) -> None:
             self.status = {**self.status, **status}
 
-        self.ctx = OperatorContext(
-            get_secret=get_secret, list_secrets=list_secrets, patch_sync_status=patch_sync_status
-        )
+        self.ctx = dict_context(self.secrets, on_status)
 
     def connection_spec(self, **extra: Any) -> dict[str, Any]:
         """The connection's spec; a key given as None is left out."""

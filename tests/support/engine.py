@@ -4,6 +4,8 @@ the appliance's state read back as plain data."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -127,3 +129,20 @@ def orphans(sim: Simulator) -> set[str]:
     for ck in certkeys(sim).values():
         used |= {f.rsplit("/", 1)[-1] for f in (ck["cert"], ck["key"]) if f}
     return files(sim) - used
+
+
+async def cut_off_after_bind(h: Harness, certs: list[DesiredCertificate]) -> None:
+    """Apply `certs` and cancel the apply the moment its first bind has succeeded, so that its
+    result is never stored or saved: as if the process were killed before it wrote status."""
+    task: asyncio.Task[object] | None = None
+
+    def cut(event: RequestEvent) -> None:
+        if event.operation == "bind" and event.status is not None and event.status < 300 and task:
+            task.cancel()
+
+    h.hooks.append(cut)
+    task = asyncio.create_task(h.apply(certs))
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    h.hooks.remove(cut)
+    assert task.cancelled()
