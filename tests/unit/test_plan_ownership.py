@@ -9,8 +9,7 @@ import pytest
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.domain import ca_file_name, cluster_tag, owner_id, owner_tag, reasons
 from netscaler_certsync.engine import BindingSpec
-
-from .plan_helpers import (
+from tests.support.plan import (
     OWNER,
     bound,
     ca_certkey,

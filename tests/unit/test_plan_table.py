@@ -17,8 +17,7 @@ import pytest
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.domain import NamingError, reasons, successor_name
 from netscaler_certsync.engine import ApplianceState, BindingSpec, CertRecord, DesiredCertificate
-
-from .plan_helpers import (
+from tests.support.plan import (
     CLUSTER_TAG,
     bound,
     ca_certkey,

@@ -13,8 +13,7 @@ import pytest
 from certsync_devkit.pki import TestPKI, make_ca
 from netscaler_certsync.domain import NamingError, ca_file_name, leaf_file_names, reasons, successor_name
 from netscaler_certsync.engine import Action, BindingSpec, DesiredCertificate, render_plan
-
-from .plan_helpers import (
+from tests.support.plan import (
     CLUSTER_TAG,
     OWNER_ID,
     bound,
