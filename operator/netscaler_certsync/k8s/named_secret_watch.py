@@ -97,7 +97,8 @@ class NamedSecretWatch:
 
     def _running(self) -> dict[Key, TLSSecretWatcher]:
         running = self._watchers.running if self._watchers is not None else {}
-        return {(key[0], str(key[1]).removeprefix("metadata.name=")): w for key, (w, _) in running.items()}
+        wanted = frozenset().union(*self._refs.values())
+        return {secret: running[by_name(*secret)][0] for secret in wanted if by_name(*secret) in running}
 
     def _update(self) -> None:
         if self._watchers is not None:

@@ -165,7 +165,9 @@ class TLSSecretWatcher:
                 delay = self._backoff.delay(attempt)
                 attempt += 1
                 self.reconnects += 1
-                logger.warning("TLS Secret watch failed (%s); reconnecting in %.1fs", e, delay)
+                selectors = (self.namespace or "*", self.field_selector, self.label_selector)
+                what = " ".join(s for s in selectors if s)
+                logger.warning("Secret watch (%s) failed (%s); reconnecting in %.1fs", what, e, delay)
                 await asyncio.sleep(delay)
 
     async def _apply(self, event: WatchEvent) -> None:
@@ -246,7 +248,7 @@ class WatcherSet:
     def update(self, wanted: Iterable[WatchKey]) -> list[asyncio.Task[None]]:
         """Start the wanted watchers not running, cancel the others; returns the cancelled tasks."""
         wanted = set(wanted)
-        gone = [self.running.pop(key)[1] for key in [k for k in self.running if k not in wanted]]
+        gone = [self.running.pop(key)[1] for key in list(self.running) if key not in wanted]
         for task in gone:
             task.cancel()
         for key in sorted(wanted - self.running.keys(), key=str):
