@@ -201,6 +201,18 @@ def test_same_sync_name_with_another_secret_and_concurrent_renewals(
             timeout=30,
             what=f"{name} renewed",
         )
+    # The appliance shows the renewal before the status patch lands; Ready alone may still be the
+    # status of before the renewal, so wait for the status to report the new serial.
+    for side, leaf in ((a, new_a), (b, new_b)):
+        wait_for(
+            lambda side=side, leaf=leaf: any(
+                e.get("state") == "Synced"
+                and e.get("serial", "").upper().lstrip("0") == leaf.serial_hex.upper().lstrip("0")
+                for e in (side.cluster.get_sync("shop").get("status") or {}).get("certificates", [])
+            ),
+            timeout=30,
+            what="the renewed serial in the status",
+        )
     a.cluster.wait_ready("shop", timeout=30)
     b.cluster.wait_ready("shop", timeout=30)
     assert_apart(shared_simulator)
