@@ -8,7 +8,7 @@ import pytest
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.engine import BindingSpec, DesiredCertificate
 from netscaler_certsync.reconcile.claims import ClaimIndex
-from tests.unit.plan_helpers import want
+from tests.support.plan import want
 
 APPLIANCE = "https://10.0.0.1#default"
 
