@@ -11,13 +11,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import IO
 
 from kubernetes import client, config
 
 import certsync_devkit
+from certsync_devkit.k8s_thread import wait_for
 from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
 
 #: The emulated Kubernetes API, served for other processes (kubeconfig written on start).
@@ -38,11 +38,14 @@ class Emulator:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
-        while not self.kubeconfig.exists():  # written once it listens
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"emulator did not start: see {workdir / 'emulator.log'}")
-            time.sleep(0.05)
+        log = workdir / "emulator.log"
+
+        def listening() -> bool:  # the kubeconfig is written once it listens
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"emulator exited before it listened: see {log}")
+            return self.kubeconfig.exists()
+
+        wait_for(listening, timeout=30, what=f"the emulated API to listen (see {log})", interval=0.05)
         self.api = config.new_client_from_config(config_file=str(self.kubeconfig))
 
     def stop(self) -> None:

@@ -10,6 +10,7 @@ CERTSYNC_CHAOS_CONVERGE_SECONDS (how long convergence may take once the faults s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import time
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from certsync_devkit.k8s_thread import wait_for
 from certsync_devkit.pki import TestPKI
 from tests.chaos.stack import Emulator, Operator, start_simulator
 from tests.chaos.world import FOREIGN_CERTKEY, FOREIGN_FILES, World
@@ -93,14 +95,15 @@ def test_converges_after_churn_faults_and_kills(seed: int, tmp_path: Path) -> No
         (tmp_path / "steps.log").write_text("\n".join(world.log) + "\n")  # to reproduce a seed by hand
         assert op.alive(), f"seed {seed}: the operator exited on its own (see {tmp_path / 'operator.log'})"
         problems: list[str] = []
-        give_up = time.monotonic() + CONVERGE_SECONDS
-        while time.monotonic() < give_up:
-            problems = world.not_ready() + world.violations(
+
+        def converged() -> bool:
+            problems[:] = world.not_ready() + world.violations(
                 cluster.appliance(), foreign, cluster.invariants()
             )
-            if not problems:
-                break
-            time.sleep(0.5)  # poll: convergence is what is being waited for
+            return not problems
+
+        with contextlib.suppress(AssertionError):  # what is left is reported below, with the seed
+            wait_for(converged, timeout=CONVERGE_SECONDS, what="convergence", interval=0.5)
         assert not problems, (
             f"seed {seed}: not converged {CONVERGE_SECONDS:.0f}s after the faults stopped "
             f"({op.kills} kills, {len(world.log)} steps; operator log {tmp_path / 'operator.log'}):\n  "
