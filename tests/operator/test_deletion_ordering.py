@@ -70,3 +70,24 @@ def test_a_sync_whose_connection_never_existed_deletes_at_once(
     cluster.wait_reason("www", "ConnectionNotFound")
     _delete(cluster, keys.SYNC_PLURAL, "www")
     _gone(cluster, keys.SYNC_PLURAL, "www", timeout=5)
+
+
+def test_a_sync_whose_first_apply_failed_after_uploading_still_removes_its_files(
+    cluster: Cluster, operator: OperatorThread
+) -> None:
+    """Found by the chaos tier: the key upload took effect but was answered 503, so no certkey was
+    added and the records the failed apply reported were empty. The deletion took empty records
+    for "never wrote here" and left both files on the appliance for good."""
+    cluster.connection()
+    cluster.tls_secret("www")
+    fault = {"kind": "error", "resource": "systemfile", "method": "POST", "phase": "after", "after": 1}
+    admin(cluster.simulator, "POST", "faults", fault)  # the certificate lands, the key "fails"
+    cluster.sync("www", certificates=[{"secretName": "www"}], bindings=[{"vserver": "vs_https"}])
+    cluster.wait_reason("www", "ApplianceError")
+    ours = lambda: [f for f in cluster.appliance()["files"] if "/cs-" in f]  # noqa: E731
+    assert len(ours()) == 2, "both files were written"
+    admin(cluster.simulator, "DELETE", "faults")
+    _delete(cluster, keys.SYNC_PLURAL, "www")
+    _gone(cluster, keys.SYNC_PLURAL, "www")
+    assert ours() == []
+    assert cluster.invariants() == []

@@ -180,6 +180,14 @@ def _partial(
     return list(recs.values())
 
 
+def _unrecorded_uploads(records: Records, outcome: ApplyOutcome) -> bool:
+    named = {f for r in records.certificates for f in r.files}
+    written = [*outcome.applied, *outcome.uncertain]
+    return any(
+        op.kind is Kind.UPLOAD and op.group in outcome.failed and op.name not in named for op in written
+    )
+
+
 def _blocked_retirement(cp: CertPlan, outcome: ApplyOutcome) -> bool:
     """A predecessor's deletion that never ran because its certificate's own group failed."""
     return cp.group.kind is GroupKind.RETIRE and Group.cert(cp.id) in outcome.failed
@@ -370,6 +378,11 @@ async def _sync(
         out=outcome,
     )
     records = _records(p, outcome)
+    if _unrecorded_uploads(records, outcome):
+        # A file is on the appliance (or may be) that no record names: uploaded for a certkey that
+        # was never added. Keep the records pending, as an interrupted apply's intent is, so the
+        # next apply saves and a deletion still reaches the appliance to find it by its owner tag.
+        records = replace(records, pending=True)
     changed = bool(outcome.done)
     warnings = [
         f"{cp.message.replace(' removed', '')}: {outcome.failed[cp.group][1]}"
