@@ -195,3 +195,22 @@ async def test_after_a_restart_a_later_sync_waits_for_the_earlier_ones(sim: Simu
     assert "CertificateSync a/early, created earlier" in _entry(late)["message"]
     winner = _entry(early)["certKeyName"]
     assert [b for b in bindings(sim) if b[0] == "vs_https"] == [("vs_https", winner, False)]
+
+
+async def test_a_wake_that_comes_while_the_waiting_sync_is_still_finishing_is_not_lost(
+    sim: Simulator, pki: TestPKI
+) -> None:
+    """CI failure: the earlier sync reported between the later one's claim and the end of its
+    handler, whose "stalled: look again only on a change" erased the wake; it waited forever."""
+    w = World(sim, pki)
+    w.tls("a", "www")
+    w.tls("b", "shop")
+    w.ctx.claims.known("a/early", EARLY)
+    w.ctx.claims.known("b/late", LATE)
+    late = await w.reconcile("b", "late", "shop", LATE)
+    assert "waiting for 1 CertificateSync" in _entry(late)["message"]
+    await w.reconcile("a", "early", "www", EARLY)  # reports while "late" is still writing status
+    w.ctx.schedule_recheck(keys.SYNC_KIND, "b", "late", None)  # what finish() does for a stall
+    assert w.requeued("b", "late")
+    w.ctx.take_wake(keys.SYNC_KIND, "b", "late")  # its re-check starts: the wake is answered
+    assert not w.requeued("b", "late")

@@ -104,6 +104,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
                 async with ctx.drift_turn(KIND, request.namespace, request.name) as go:
                     if not go or guard.deleting(body):
                         return  # a change is being reconciled (that is a check too), or a deletion
+                    ctx.take_wake(KIND, request.namespace, request.name)  # this run answers it
                     outcome = await reconcile_sync(ctx, request, _IndexView(index))
             elif trigger == "spec":
                 async with ctx.change_turn(KIND, request.namespace, request.name):
@@ -166,8 +167,8 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     async def drift_check(body: kopf.Body, patch: kopf.Patch, connections: Any, **_: Any) -> None:
         # Ticks often; each sync is re-checked at its own driftCheckIntervalSeconds, and a
         # stalled one sooner when its fix may come from outside Kubernetes (see finish()).
-        meta = body.get("metadata", {})
-        if ctx.recheck_due(KIND, meta.get("namespace", ""), meta.get("name", "")) or drift_check_due(
+        namespace, name = body.get("metadata", {}).get("namespace", ""), body["metadata"]["name"]
+        if ctx.recheck_due(KIND, namespace, name) or drift_check_due(
             body.get("spec", {}), body.get("status", {}), ctx.clock()
         ):
             await sync("drift", body, patch, connections)

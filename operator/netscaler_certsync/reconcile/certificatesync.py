@@ -141,7 +141,7 @@ def _look_again_at_the_others(
     )
     for other in others:
         namespace, name = other.split("/", 1)
-        ctx.schedule_recheck(keys.SYNC_KIND, namespace, name, after=0)
+        ctx.wake(keys.SYNC_KIND, namespace, name)
 
 
 async def sync_connection(

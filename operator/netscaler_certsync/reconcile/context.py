@@ -90,6 +90,7 @@ class OperatorContext:
     """The watch of the Secrets NetScalerConnections reference, once the client is attached."""
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
     _rechecks: dict[tuple[str, str, str], dt.datetime] = field(default_factory=dict, repr=False)
+    _wakes: set[tuple[str, str, str]] = field(default_factory=set, repr=False)
     _streaks: dict[tuple[str, str, str], int] = field(default_factory=dict, repr=False)
     _drift_slots: asyncio.Semaphore | None = field(default=None, repr=False)
     _change_slots: asyncio.Semaphore | None = field(default=None, repr=False)
@@ -100,7 +101,7 @@ class OperatorContext:
 
     def _look_again(self, sync: str) -> None:
         namespace, name = sync.split("/", 1)
-        self.schedule_recheck(keys.SYNC_KIND, namespace, name, after=0)
+        self.wake(keys.SYNC_KIND, namespace, name)
 
     def object_lock(self, kind: str, namespace: str, name: str) -> asyncio.Lock:
         """Serialises reconciles of one object (a timer and a change handler may overlap)."""
@@ -171,6 +172,7 @@ class OperatorContext:
     def forget(self, kind: str, namespace: str, name: str) -> None:
         self._locks.pop((kind, namespace, name), None)
         self._rechecks.pop((kind, namespace, name), None)
+        self._wakes.discard((kind, namespace, name))
         self._streaks.pop((kind, namespace, name), None)
 
     def failure_streak(self, kind: str, namespace: str, name: str, *, failed: bool) -> int:
@@ -189,6 +191,21 @@ class OperatorContext:
         else:
             self._rechecks[(kind, namespace, name)] = self.clock() + dt.timedelta(seconds=after)
 
+    def wake(self, kind: str, namespace: str, name: str) -> None:
+        """Look at an object again at its next tick because something outside it changed (another
+        sync released a default slot, the appliance lost its configuration).
+
+        Kept apart from `schedule_recheck`: the wake may come while the object's own reconcile
+        is still running, and that reconcile ends by setting its own re-check (often "only on a
+        change"), which must not erase the wake. Only the run that the wake starts takes it."""
+        self._wakes.add((kind, namespace, name))
+
+    def take_wake(self, kind: str, namespace: str, name: str) -> None:
+        """The re-check is starting: wakes before this point are answered by it."""
+        self._wakes.discard((kind, namespace, name))
+
     def recheck_due(self, kind: str, namespace: str, name: str) -> bool:
+        if (kind, namespace, name) in self._wakes:
+            return True
         when = self._rechecks.get((kind, namespace, name))
         return when is not None and self.clock() >= when
