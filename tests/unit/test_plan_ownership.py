@@ -4,11 +4,14 @@ goes only when nothing links to it and this cluster added it."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.domain import ca_file_name, cluster_tag, owner_id, owner_tag, reasons
 from netscaler_certsync.engine import BindingSpec
+from netscaler_certsync.nitro import CertKey
 from tests.support.plan import (
     OWNER,
     bound,
@@ -79,3 +82,29 @@ def test_a_ca_certkey_goes_only_unlinked_and_only_by_the_cluster_that_added_it(p
     linked = leaf_certkey("their-leaf", pki.leaf(), owner=OTHER, linked_to=ca_name(pki.intermediate))
     still_used = make_plan([], snapshot(ours, linked, files=[ours.cert]), scan_files=True)
     assert touched(still_used, {ca_name(pki.intermediate), ours.cert or ""}) == []
+
+
+def test_a_default_certificate_another_cluster_deployed_is_never_replaced(pki: TestPKI) -> None:
+    """Binding a second default certificate replaces the first on NetScaler: when that first is
+    another cluster's, the bind is not made (BindingConflict naming it), before any write."""
+    theirs = leaf_certkey("their-cert", pki.leaf(), owner=OTHER)
+    state = snapshot(theirs, bindings=[bound("vs_https", "their-cert")])
+    p = make_plan([want(pki.leaf(), bindings=[HTTPS])], state)
+    assert p.operations == ()
+    (cert,) = p.certificates
+    assert cert.reason == reasons.BindingConflict
+    assert "their-cert" in cert.message and cluster_tag("cluster-b") in cert.message
+    sni = make_plan([want(pki.leaf(), bindings=[BindingSpec("vs_https", sni=True)])], state)
+    assert "bind" in [str(op.kind) for op in sni.operations]  # SNI beside it replaces nothing
+
+
+def test_a_hand_made_default_is_replaced_and_another_key_type_is_left_beside(pki: TestPKI) -> None:
+    hand_made = CertKey("manual", cert="manual.crt", key="manual.key", certificate_types=("SRVR_CERT",))
+    state = snapshot(hand_made, bindings=[bound("vs_https", "manual")])
+    p = make_plan([want(pki.leaf(), bindings=[HTTPS])], state)
+    assert ("bind", "www-cert") in [(str(op.kind), op.name) for op in p.operations]
+    leaf = pki.leaf(key_type="ec")
+    theirs_rsa = dataclasses.replace(leaf_certkey("their-cert", pki.leaf(), owner=OTHER), key_type="RSA")
+    state = snapshot(theirs_rsa, bindings=[bound("vs_https", "their-cert")])
+    ecdsa = make_plan([want(leaf, bindings=[HTTPS])], state)
+    assert ("bind", "www-cert") in [(str(op.kind), op.name) for op in ecdsa.operations]

@@ -266,6 +266,28 @@ def _precheck(ctx: PlanContext, d: DesiredCertificate) -> Refusal | None:
         return Refusal(
             reasons.NameCollision, f"certkey name {d.name} is used by another certificate of this sync"
         )
+    return _foreign_default(ctx, d)
+
+
+def _foreign_default(ctx: PlanContext, d: DesiredCertificate) -> Refusal | None:
+    """A default binding would replace another cluster's default certificate of the same key type
+    (NetScaler swaps the default on bind): refused before any write. A hand-made (untagged) one
+    is replaced: that is how a vserver is moved to the operator."""
+    assert d.material is not None
+    family = d.material.key_type.split("-", 1)[0]
+    for b in d.bindings:
+        if b.sni:
+            continue
+        # A clash on the wanted name itself is a NameCollision, which says whose the name is.
+        for name in sorted(ctx.state.defaults_of(b.vserver) - {d.name}):
+            kind = ctx.state.certkeys[name].key_type if name in ctx.state.certkeys else None
+            if kind in (None, family) and ctx.other_clusters(name):
+                return Refusal(
+                    reasons.BindingConflict,
+                    f"vserver {b.vserver}'s default {family} certificate is certkey {name}, which "
+                    f"{ctx.whose(name).removeprefix('belongs to ')}; it is never replaced, so this "
+                    "certificate is not deployed (bind it as SNI, or to another vserver)",
+                )
     return None
 
 

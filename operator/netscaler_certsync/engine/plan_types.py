@@ -157,6 +157,16 @@ class PlanContext:
             return False
         return tag.cluster == self.cluster or (tag.cluster is None and name in self.recorded_certkeys)
 
+    def other_clusters(self, name: str) -> bool:
+        """A leaf certkey that another cluster's operator deployed (an earlier version's, which
+        names no cluster, counts unless our records list it: see the module doc)."""
+        tag = file_tag(self.state.cert_file(name) or "")
+        if tag is None or tag.scope is None or self.owned(name):
+            return False
+        if tag.cluster is None:
+            return name not in self.recorded_certkeys
+        return tag.cluster != self.cluster
+
     def whose(self, name: str) -> str:
         """Who holds certkey `name`, which is not ours, as a NameCollision message says it."""
         tag = file_tag(self.state.cert_file(name) or "")

@@ -28,11 +28,14 @@ class ApplianceState:
     _by_certkey: dict[str, set[BindingSpec]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _defaults: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for b in self.bindings:
             if not b.ca:
                 self._by_certkey.setdefault(b.certkey, set()).add(BindingSpec(b.vserver, b.sni))
+                if not b.sni:
+                    self._defaults.setdefault(b.vserver, set()).add(b.certkey)
 
     @classmethod
     def of(
@@ -53,6 +56,10 @@ class ApplianceState:
     def bindings_of(self, certkey: str) -> set[BindingSpec]:
         """Server and SNI bindings of a certkey (CA bindings are not ours to manage)."""
         return set(self._by_certkey.get(certkey, ()))
+
+    def defaults_of(self, vserver: str) -> set[str]:
+        """The certkeys bound to `vserver` as its default certificate (one per key type)."""
+        return set(self._defaults.get(vserver, ()))
 
     def bound_vservers(self) -> frozenset[str]:
         """Vservers that have at least one certificate bound (so they exist and are SSL)."""
