@@ -1,13 +1,15 @@
 """Two CertificateSyncs asking for one vserver's default certificate (issue 13), through the
 emulated API server and the simulator: the earlier sync keeps the vserver, the later one reports
-`BindingConflict`; deleting the loser does not touch the winner's binding, and deleting the
-winner lets the loser bind at once (not at its next drift check)."""
+`BindingConflict`; deleting the loser does not touch the winner's binding, deleting the winner
+lets the loser bind at once (not at its next drift check), and an operator restart changes
+nothing."""
 
 from __future__ import annotations
 
-from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.k8s_thread import EmulatorThread, wait_for
 from certsync_devkit.operator_thread import OperatorThread
-from netscaler_certsync.k8s import keys
+from netscaler_certsync.k8s import ClusterAccess, keys
+from netscaler_certsync.reconcile.context import OperatorOptions
 from tests.operator.harness import Cluster, condition
 
 
@@ -55,4 +57,36 @@ def test_deleting_the_winner_lets_the_loser_bind(cluster: Cluster, operator: Ope
     ready = cluster.wait_ready("second", timeout=10)
     certkey = ready["status"]["certificates"][0]["certKeyName"]
     assert cluster.bound("vs_https") == [(certkey, False)]
+    assert cluster.invariants() == []
+
+
+def test_after_a_restart_the_later_sync_does_not_take_the_default(
+    cluster: Cluster, emulator: EmulatorThread, operator_options: OperatorOptions
+) -> None:
+    """The claim index lives in the process: a new operator (helm upgrade) starts with it empty
+    and must not let the later sync, whichever kopf resumes first, take the winner's default."""
+    access = ClusterAccess(server=emulator.url, token="operator-token")
+    with OperatorThread(access, operator_options):
+        winner = _two_syncs_one_vserver(cluster)
+    cluster.simulator.clear_requests()
+    with OperatorThread(access, operator_options):
+        for name in ("second", "first"):  # the loser asks first
+            cluster.crs.patch_namespaced_custom_object(
+                keys.GROUP, keys.VERSION, "default", keys.SYNC_PLURAL, name,
+                {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "after-restart"}}},
+            )  # fmt: skip
+        for name in ("second", "first"):
+            cluster.wait_sync(
+                name, lambda o: o["status"].get("lastHandledSyncRequest") == "after-restart", "synced again"
+            )
+        loser = cluster.wait_sync(
+            "second",
+            lambda o: "created earlier" in condition(o, "Ready")["message"],
+            "the conflict named once the earlier sync reported",
+        )
+        assert "default/first" in condition(loser, "Ready")["message"]
+        assert condition(cluster.get_sync("first"), "Ready")["status"] == "True"
+    binds = [r for r in cluster.simulator.requests if r.is_write and "binding" in r.resource]
+    assert binds == []  # neither unbound nor re-bound across the restart
+    assert cluster.bound("vs_https") == [(winner, False)]
     assert cluster.invariants() == []
