@@ -88,29 +88,35 @@ def requests(sim: SimulatorThread) -> list[dict[str, Any]]:
     return list(httpx.get(f"{sim.url}/_simulator/requests", verify=ctx, timeout=10).json())
 
 
-def created_by(log: list[dict[str, Any]], user: str) -> set[str]:
-    """Certkeys and files the user added."""
-    return {
-        t
-        for r in log
-        if r["user"] == user and r["method"] == "POST" and not r["action"] and r["status"] < 300
-        if r["resource"] in ("sslcertkey", "systemfile")
-        for t in r["targets"]
-    }
+def _creates(r: dict[str, Any]) -> bool:
+    """A successful add of a certkey or upload of a file."""
+    return (
+        r["method"] == "POST"
+        and not r["action"]
+        and r["status"] < 300
+        and r["resource"]
+        in (
+            "sslcertkey",
+            "systemfile",
+        )
+    )
 
 
 def assert_apart(sim: SimulatorThread) -> None:
-    log = requests(sim)
-    for writer, owner in (("cluster-b", "cluster-a"), ("cluster-a", "cluster-b")):
-        theirs = created_by(log, owner)
-        crossed = [
-            f"{r['method']} {r['resource']} {r['action'] or ''} {t}"
-            for r in log
-            if r["user"] == writer and r["is_write"]
-            for t in r["targets"]
-            if t in theirs
-        ]
-        assert crossed == [], f"{writer} wrote to objects of {owner}: {crossed}"
+    """No write of one cluster addressed an object the other had created and not yet removed (a
+    shared CA certkey the other removed may be added again under its fingerprint name)."""
+    live: dict[str, str] = {}  # object -> the user who created it, while it exists
+    crossed: list[str] = []
+    for r in requests(sim):
+        for t in r["targets"]:
+            owner = live.get(t)
+            if r["is_write"] and owner is not None and owner != r["user"]:
+                crossed.append(f"{r['user']}: {r['method']} {r['resource']} {r['action'] or ''} {t}")
+            if _creates(r):
+                live[t] = r["user"]
+            elif r["method"] == "DELETE" and r["status"] < 300 and owner == r["user"]:
+                del live[t]
+    assert crossed == [], f"writes to objects of the other cluster: {crossed}"
 
 
 def assert_status_is_the_appliance(side: Side, sync: str) -> None:
@@ -219,3 +225,41 @@ def test_same_sync_name_with_another_secret_and_concurrent_renewals(
     assert_status_is_the_appliance(a, "shop")
     assert_status_is_the_appliance(b, "shop")
     assert a.cluster.invariants() == []
+
+
+def test_blue_green_the_new_cluster_takes_the_default_only_after_the_old_one_let_go(
+    sides: tuple[Side, Side], shared_simulator: SimulatorThread
+) -> None:
+    """Blue/green: cluster B's sync asks for vs_https's default under another name while cluster
+    A's still holds it. Binding it would swap A's certificate out (NetScaler keeps one default per
+    key type), so B waits with BindingConflict; once A's sync is deleted, a manual sync binds B's."""
+    a, b = sides
+    ida = wait_identity(a)
+    a.cluster.tls_secret("shop")
+    a.cluster.sync("shop", certificates=[{"secretName": "shop"}], bindings=[{"vserver": "vs_https"}])
+    a.cluster.wait_ready("shop", timeout=30)
+    b.cluster.tls_secret("shop")
+    b.cluster.sync(
+        "shop-green",
+        certificates=[{"secretName": "shop", "certKeyName": "shop-green"}],
+        bindings=[{"vserver": "vs_https"}],
+    )
+    obj = b.cluster.wait_reason("shop-green", reasons.BindingConflict, timeout=30)
+    message = obj["status"]["certificates"][0]["message"]
+    assert "default-shop" in message and ida["tag"] in message
+    assert a.cluster.bound("vs_https") == [("default-shop", False)]
+    assert b.cluster.certkey("shop-green") is None  # nothing written for it
+
+    a.cluster.crs.delete_namespaced_custom_object(
+        "netscaler.certsync.dev", "v1alpha1", "default", "certificatesyncs", "shop"
+    )
+    wait_for(lambda: a.cluster.get("certificatesyncs", "shop") is None, timeout=30, what="A's sync deleted")
+    b.cluster.crs.patch_namespaced_custom_object(
+        "netscaler.certsync.dev", "v1alpha1", "default", "certificatesyncs", "shop-green",
+        {"metadata": {"annotations": {"netscaler.certsync.dev/sync-requested-at": "cutover"}}},
+    )  # fmt: skip
+    b.cluster.wait_ready("shop-green", timeout=30)
+    assert b.cluster.bound("vs_https") == [("shop-green", False)]
+    assert_apart(shared_simulator)
+    assert_status_is_the_appliance(b, "shop-green")
+    assert b.cluster.invariants() == []
