@@ -87,6 +87,18 @@ class Cluster:
     def patch_sync(self, name: str, body: Mapping[str, Any]) -> None:
         self.crs.patch_namespaced_custom_object(G, V, NS, keys.SYNC_PLURAL, name, body)
 
+    def request_sync(self, *names: str, value: str, timeout: float = 15) -> None:
+        """Ask for a manual sync of each (`sync-requested-at`) and wait until each has handled it."""
+        for name in names:
+            self.patch_sync(name, {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: value}}})
+        for name in names:
+            self.wait_sync(
+                name,
+                lambda o: o["status"].get("lastHandledSyncRequest") == value,
+                f"{name} handled the sync request {value}",
+                timeout,
+            )
+
     def get(self, plural: str, name: str) -> dict[str, Any] | None:
         try:
             return self.crs.get_namespaced_custom_object(G, V, NS, plural, name)

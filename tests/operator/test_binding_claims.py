@@ -70,15 +70,7 @@ def test_after_a_restart_the_later_sync_does_not_take_the_default(
         winner = _two_syncs_one_vserver(cluster)
     cluster.simulator.clear_requests()
     with OperatorThread(access, operator_options):
-        for name in ("second", "first"):  # the loser asks first
-            cluster.crs.patch_namespaced_custom_object(
-                keys.GROUP, keys.VERSION, "default", keys.SYNC_PLURAL, name,
-                {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "after-restart"}}},
-            )  # fmt: skip
-        for name in ("second", "first"):
-            cluster.wait_sync(
-                name, lambda o: o["status"].get("lastHandledSyncRequest") == "after-restart", "synced again"
-            )
+        cluster.request_sync("second", "first", value="after-restart")  # the loser asks first
         loser = cluster.wait_sync(
             "second",
             lambda o: "created earlier" in condition(o, "Ready")["message"],

@@ -95,15 +95,7 @@ def test_a_failing_first_sync_and_a_restart_never_claim_an_unsaved_configuration
     saves = sum(1 for r in cluster.simulator.requests if r.resource == "nsconfig" and r.is_write)
 
     with OperatorThread(access, operator_options):  # a new process: helm upgrade
-        for name in ("ok", "broken"):  # a sync after the start, whatever kopf resumes first
-            cluster.crs.patch_namespaced_custom_object(
-                keys.GROUP, keys.VERSION, "default", keys.SYNC_PLURAL, name,
-                {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "after-restart"}}},
-            )  # fmt: skip
-        for name in ("ok", "broken"):
-            cluster.wait_sync(
-                name, lambda o: o["status"].get("lastHandledSyncRequest") == "after-restart", "synced again"
-            )
+        cluster.request_sync("ok", "broken", value="after-restart")  # whatever kopf resumes first
         assert condition(cluster.get_sync("ok"), "Ready")["status"] == "True"
         assert condition(cluster.get_sync("broken"), "Ready")["reason"] == "SecretNotFound"
 
