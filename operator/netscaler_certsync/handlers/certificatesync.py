@@ -15,7 +15,7 @@ from typing import Any
 import kopf
 
 from netscaler_certsync.handlers.deletion import DeletionGuard
-from netscaler_certsync.handlers.outcomes import finish, kubernetes_failures_are_temporary
+from netscaler_certsync.handlers.outcomes import finish, kubernetes_failures_are_temporary, retry_delay
 from netscaler_certsync.k8s import keys
 from netscaler_certsync.reconcile.certificatesync import finalize_sync, reconcile_sync
 from netscaler_certsync.reconcile.connection_triggers import CONNECTION_READY
@@ -191,7 +191,8 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message)
         if outcome.error is not None:
-            raise kopf.TemporaryError(str(outcome.error), delay=outcome.error.retry_after or 30)
+            delay = retry_delay(ctx, outcome.error.retry_after or 30)
+            raise kopf.TemporaryError(str(outcome.error), delay=delay)
         ctx.triggers.remove(request.namespace, request.name)
         ctx.forget(KIND, request.namespace, request.name)
         ctx.metrics.forget_resource(KIND, request.namespace, request.name)

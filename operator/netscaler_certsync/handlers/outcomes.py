@@ -72,7 +72,13 @@ def finish(
     recheck = error.retry_after if error is not None and (error.stalled or recheck_transient) else None
     ctx.schedule_recheck(kind, meta.get("namespace", ""), meta.get("name", ""), recheck)
     if error is not None and not error.stalled:
-        raise kopf.TemporaryError(str(error), delay=error.retry_after or 10)
+        raise kopf.TemporaryError(str(error), delay=retry_delay(ctx, error.retry_after or 10))
+
+
+def retry_delay(ctx: OperatorContext, seconds: float) -> float:
+    """The delay kopf waits before retrying a transient failure, within the operator's cap."""
+    cap = ctx.options.max_retry_delay_seconds
+    return seconds if cap is None else min(seconds, cap)
 
 
 #: Seconds before kopf retries a handler whose Kubernetes API call failed.

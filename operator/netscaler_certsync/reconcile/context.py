@@ -65,6 +65,9 @@ class OperatorOptions:
     snapshot_max_age_seconds: float = 10.0
     """Reconciles on one appliance share a full listing of its certkeys for this long (see
     engine/snapshot.py); a change made by hand on the appliance is seen this much later."""
+    max_retry_delay_seconds: float | None = None
+    """At most this long before kopf retries a transient failure; None: the failure table's own
+    delays (reconcile/failures.py). Tests shorten it so a retry does not cost them 30 s of waiting."""
 
 
 @dataclass
