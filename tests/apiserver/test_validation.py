@@ -115,9 +115,9 @@ REFUSED: list[tuple[str, dict[str, Any], list[str]]] = [
         ["spec.certificates[1]", "Duplicate value"],
     ),
     (
-        "password-for-a-pem-source",
-        certificate_sync(certificates=[{"secretName": "a", "source": {"passwordSecretRef": {"name": "pw"}}}]),
-        ["spec.certificates[0].source", "passwordSecretRef is for format PKCS12"],
+        "encrypt-key-without-a-passphrase",
+        certificate_sync(certificates=[{"secretName": "a", "source": {"encryptKey": True}}]),
+        ["spec.certificates[0].source", "encryptKey needs passwordSecretRef (the passphrase)"],
     ),
     (
         "unknown-source-format",

@@ -219,10 +219,7 @@ def test_the_spec_declares_sources() -> None:
     ("source", "message"),
     [
         ({"format": "JKS"}, "certificates[0].source.format must be PEM or PKCS12, not 'JKS'"),
-        (
-            {"passwordSecretRef": {"name": "x"}},
-            "certificates[0].source.passwordSecretRef is for format PKCS12",
-        ),
+        ({"encryptKey": True}, "certificates[0].source.encryptKey needs passwordSecretRef (the passphrase)"),
         ({"certificateKey": "a/b"}, "certificates[0].source.certificateKey must be a Secret data key"),
     ],
 )

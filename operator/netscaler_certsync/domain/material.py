@@ -6,6 +6,12 @@ public key matches the private key, wherever it sits in `tls.crt`; intermediates
 order by name and checked by signature; a root (self-signed) is kept apart because NetScaler does
 not need to serve it. The key is re-encoded as unencrypted PKCS#8 PEM so that one key always gives
 the same bytes (the file names on the appliance are content-addressed).
+
+An encrypted key (PKCS#8 `ENCRYPTED PRIVATE KEY` or traditional PEM with `Proc-Type: 4,ENCRYPTED`)
+is opened with the `passphrase` the spec names; it stays encrypted on the appliance, and an
+unencrypted key is encrypted for the appliance when `encrypt_key` asks. Such a material carries
+the passphrase for NITRO's `passplain` (never in `repr()` nor in any message) and uploads the key
+as traditional PEM, AES-256-CBC, which every NetScaler release reads.
 """
 
 from __future__ import annotations
@@ -67,6 +73,31 @@ class CertificateMaterial:
     key_type: str
     key_id: str = ""
     """sha256 of the public key (SubjectPublicKeyInfo DER), lower-case hex: names the key file."""
+    passplain: str | None = field(default=None, repr=False)
+    """The passphrase the key is encrypted with on the appliance (None: uploaded unencrypted)."""
+
+    @property
+    def key_file_id(self) -> str:
+        """What names the key file: the key, and for an encrypted upload also its passphrase.
+
+        A new passphrase for the same key must give a new file (the old one opens only with the
+        old passphrase). The hash says no more about the passphrase than the encrypted file
+        beside it on the appliance already does.
+        """
+        if self.passplain is None:
+            return self.key_id
+        return hashlib.sha256(f"encrypted:{self.key_id}:".encode() + self.passplain.encode()).hexdigest()
+
+    def upload_key_pem(self) -> str:
+        """The key file's content: PKCS#8 PEM, or traditional PEM encrypted with `passplain`."""
+        if self.passplain is None:
+            return self.key_pem
+        key = serialization.load_pem_private_key(self.key_pem.encode(), password=None)
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.BestAvailableEncryption(self.passplain.encode()),
+        ).decode()
 
     @property
     def fingerprint(self) -> str:
@@ -149,19 +180,30 @@ def file_fingerprint(data: bytes) -> str | None:
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
-def _load_key(data: bytes, what: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+def _load_key(
+    data: bytes, what: str, passphrase: bytes | None = None
+) -> tuple[rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, bool]:
+    """The key and whether it was encrypted."""
     if not data.strip():
         raise MaterialError(reasons.MissingData, f"{what} is empty")
     if len(data) > MAX_PEM_BYTES:
         raise MaterialError(reasons.MaterialTooLarge, f"{what} is larger than {MAX_PEM_BYTES} bytes")
-    encrypted = f"{what} is encrypted; supply an unencrypted key"
-    if b"ENCRYPTED" in data:  # PKCS#8 "ENCRYPTED PRIVATE KEY" or legacy "Proc-Type: 4,ENCRYPTED"
-        raise MaterialError(reasons.EncryptedKey, encrypted)
+    missing = f"{what} is encrypted; name its passphrase in source.passwordSecretRef"
+    # PKCS#8 "ENCRYPTED PRIVATE KEY" or traditional "Proc-Type: 4,ENCRYPTED"
+    encrypted = b"ENCRYPTED" in data
+    if encrypted and not passphrase:
+        raise MaterialError(reasons.EncryptedKey, missing)
     try:
-        key = serialization.load_pem_private_key(data, password=None)
+        key = serialization.load_pem_private_key(data, password=passphrase if encrypted else None)
     except TypeError:
-        raise MaterialError(reasons.EncryptedKey, encrypted) from None
-    except (ValueError, UnsupportedAlgorithm):
+        raise MaterialError(reasons.EncryptedKey, missing) from None
+    except ValueError:
+        if encrypted:  # the library cannot tell a wrong passphrase from damage: say both
+            raise MaterialError(
+                reasons.WrongPassword, f"the passphrase does not decrypt {what} (or the key is damaged)"
+            ) from None
+        raise MaterialError(reasons.InvalidPEM, f"{what} is not a readable PEM private key") from None
+    except UnsupportedAlgorithm:
         # The library's message may quote the input: report only that it failed.
         raise MaterialError(reasons.InvalidPEM, f"{what} is not a readable PEM private key") from None
     if isinstance(key, rsa.RSAPrivateKey):
@@ -170,11 +212,11 @@ def _load_key(data: bytes, what: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePri
                 reasons.UnsupportedKey,
                 f"RSA key of {key.key_size} bits; NetScaler needs {RSA_BITS[0]} to {RSA_BITS[1]}",
             )
-        return key
+        return key, encrypted
     if isinstance(key, ec.EllipticCurvePrivateKey):
         if key.curve.name not in {"secp256r1", "secp384r1", "secp521r1"}:
             raise MaterialError(reasons.UnsupportedKey, f"EC curve {key.curve.name} is not supported")
-        return key
+        return key, encrypted
     kind = "Ed25519/Ed448" if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey) else "this"
     raise MaterialError(reasons.UnsupportedKey, f"{kind} key type is not supported by NetScaler")
 
@@ -219,18 +261,25 @@ def parse_material(
     now: dt.datetime | None = None,
     allow_expired: bool = False,
     names: tuple[str, str, str] = TLS_NAMES,
+    passphrase: bytes | None = None,
+    encrypt_key: bool = False,
 ) -> CertificateMaterial:
     """Validate a TLS Secret's content; raise `MaterialError` (with a reason) when it cannot be used.
 
     `names` are what messages call the certificate, key and CA inputs (the Secret keys they came
     from), so that a message about an Opaque Secret names the keys the user configured.
+    `passphrase` opens an encrypted key; the key goes to the appliance encrypted with it when it
+    was encrypted or when `encrypt_key` asks.
     """
     crt_name, key_name, ca_name = names
     crt_bytes, key_bytes, ca_bytes = _as_bytes(tls_crt), _as_bytes(tls_key), _as_bytes(ca_crt)
     if not crt_bytes.strip():
         raise MaterialError(reasons.MissingData, f"{crt_name} is empty")
     certs = _load_certs(crt_bytes, crt_name)
-    key = _load_key(key_bytes, key_name)
+    key, encrypted = _load_key(key_bytes, key_name, passphrase)
+    if encrypt_key and not passphrase:
+        raise MaterialError(reasons.EncryptedKey, "encryptKey needs a passphrase in source.passwordSecretRef")
+    passplain = _passplain(passphrase) if (encrypted or encrypt_key) else None
     extra = _load_certs(ca_bytes, ca_name) if ca_bytes.strip() else []
 
     key_der = _public_der(key.public_key())
@@ -272,4 +321,18 @@ def parse_material(
         key_pem=key_pem,
         key_type=key_type,
         key_id=hashlib.sha256(key_der).hexdigest(),
+        passplain=passplain,
     )
+
+
+def _passplain(passphrase: bytes | None) -> str:
+    """The passphrase as NITRO's JSON carries it: UTF-8 text, printable (no control characters)."""
+    try:
+        text = (passphrase or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if not text or not text.isprintable():
+        raise MaterialError(
+            reasons.WrongPassword, "the passphrase must be non-empty printable UTF-8 text for NetScaler"
+        )
+    return text

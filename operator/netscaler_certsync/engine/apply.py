@@ -52,7 +52,7 @@ class ApplyOutcome:
 async def _add(client: NitroClient, op: Operation, out: ApplyOutcome, location: str) -> bool:
     assert op.cert is not None
     try:
-        await client.add_certkey(op.name, op.cert, op.key)
+        await client.add_certkey(op.name, op.cert, op.key, passplain=op.passplain)
         return True
     except ne.AlreadyExistsError as exc:
         existing = ne.existing_name_for_content(exc)
@@ -131,7 +131,9 @@ _STEPS: dict[Kind, _Step] = {
     # Already there, another's certkey, or the same content under another name: see `_add`.
     Kind.ADD: _Step(_add),
     Kind.CHANGE: _Step(
-        lambda c, op, out, loc: c.change_certkey(op.name, _cert(op), op.key, nodomaincheck=True)
+        lambda c, op, out, loc: c.change_certkey(
+            op.name, _cert(op), op.key, nodomaincheck=True, passplain=op.passplain
+        )
     ),
     Kind.LINK: _Step(_link),
     Kind.UNLINK: _Step(

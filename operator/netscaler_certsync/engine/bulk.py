@@ -45,7 +45,7 @@ async def _bulk(
         try:
             if chunk[0].kind is Kind.ADD:
                 results = await client.add_certkeys(
-                    [NewCertKey(op.name, op.cert or "", op.key) for op in chunk]
+                    [NewCertKey(op.name, op.cert or "", op.key, passplain=op.passplain) for op in chunk]
                 )
             else:
                 results = await client.bind_certkeys(

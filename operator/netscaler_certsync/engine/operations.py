@@ -111,6 +111,8 @@ class Operation:
     ca_fp: str | None = None
     """ADD of a CA certkey: its fingerprint (the appliance may already hold it under another name)."""
     content: bytes | None = field(default=None, repr=False, compare=False)
+    passplain: str | None = field(default=None, repr=False, compare=False)
+    """ADD / CHANGE of a leaf whose key file is encrypted: its passphrase (never described)."""
 
     def describe(self) -> str:
         k = self.kind

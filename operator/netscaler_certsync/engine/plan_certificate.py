@@ -85,7 +85,7 @@ class Situation:
     def uploads(self) -> list[Operation]:
         """Upload the certificate and key files the appliance lacks (content-addressed names)."""
         out = []
-        contents = ((self.files.cert, self.material.leaf.pem), (self.files.key, self.material.key_pem))
+        contents = ((self.files.cert, self.material.leaf.pem), (self.files.key, self.material.upload_key_pem()))
         for name, content in contents:
             self.ctx.new_files.add(name)
             if not self.ctx.has_file(name):
@@ -100,7 +100,13 @@ class Situation:
 
     def add(self, name: str) -> Operation:
         return Operation(
-            Kind.ADD, self.group, name, needs=self.needs, cert=self.files.cert, key=self.files.key
+            Kind.ADD,
+            self.group,
+            name,
+            needs=self.needs,
+            cert=self.files.cert,
+            key=self.files.key,
+            passplain=self.material.passplain,
         )
 
     def rebind(self, name: str, current: set[BindingSpec], removable: set[BindingSpec]) -> list[Operation]:
@@ -157,7 +163,7 @@ def situation(ctx: PlanContext, desired: DesiredCertificate) -> Situation:
     assert material is not None
     records = tuple(ctx.previous.for_id(desired.id))
     active = next((r for r in records if not r.superseded), None)
-    files = leaf_file_names(ctx.owner, material.fingerprint, material.key_id)
+    files = leaf_file_names(ctx.owner, material.fingerprint, material.key_file_id)
     successor = successor_of(desired.name, material.fingerprint, ctx.options.name_limit)
     candidates = ([active.certkey] if active else []) + [desired.name, successor]
     takeable = [n for n in dict.fromkeys(candidates) if ctx.ours_to_take(desired.id, n)]

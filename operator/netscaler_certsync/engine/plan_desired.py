@@ -163,7 +163,15 @@ def in_place(s: Situation) -> Decision | None:
     stale = {f for f in stale if ctx.owns_file(f) and not ctx.used_elsewhere(f, name)}
     stale -= {s.files.cert, s.files.key}  # a renewal that keeps its key keeps its key file
     ctx.dropped_files |= stale
-    change = Operation(Kind.CHANGE, s.group, name, needs=s.needs, cert=s.files.cert, key=s.files.key)
+    change = Operation(
+        Kind.CHANGE,
+        s.group,
+        name,
+        needs=s.needs,
+        cert=s.files.cert,
+        key=s.files.key,
+        passplain=s.material.passplain,
+    )
     # No unlink before the update: NetScaler breaks a link that no longer fits the new leaf
     # itself (warning 1587), and an unlink first would serve the old leaf without its chain
     # too. The link follows at once (apply unlinks and retries should an old link remain).

@@ -9,7 +9,8 @@ excluded from `repr()` so that a logged model leaks nothing.
 Secret's shape (type, base64) and hands over bytes; whether they are a usable certificate is
 `domain.parse_material`'s question (after `domain.open_pkcs12` for a keystore). Without a
 `SecretSource` only a `kubernetes.io/tls` Secret is read; with one, an Opaque Secret too, PEM
-under the configured keys or a PKCS#12 keystore with its password (read from another Secret).
+under the configured keys (with the passphrase of an encrypted key) or a PKCS#12 keystore with its
+password, the password or passphrase read from another Secret.
 
 `tls_content_digest()` fingerprints only what a sync depends on (tls.crt, tls.key, ca.crt), so a
 watcher can tell a certificate renewal from label or annotation churn without keeping the data;
@@ -112,8 +113,10 @@ class SecretSource:
     ca_key: str = keys.CA_CRT
     keystore_key: str = keys.KEYSTORE_P12
     password_secret: str | None = None
-    """The Secret (same namespace) with the keystore's password; None: no password."""
+    """The Secret (same namespace) with the keystore's password or the key's passphrase; None: none."""
     password_key: str = keys.PASSWORD_KEY
+    encrypt_key: bool = False
+    """Upload the key encrypted with that password even when the Secret holds it unencrypted."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,8 @@ class MaterialInputs:
     keystore: bytes | None = field(default=None, repr=False)
     """A PKCS#12 keystore (then cert_pem and key_pem are empty); `names[0]` is its key."""
     password: bytes | None = field(default=None, repr=False)
+    """The keystore's password, or the passphrase of an encrypted key."""
+    encrypt_key: bool = False
 
 
 def _check_type(raw: Mapping[str, Any], allowed: tuple[str, ...], hint: str = "") -> None:
@@ -171,10 +176,10 @@ def read_certificate(
         source = SecretSource()
     else:
         _check_type(raw, keys.SOURCE_SECRET_TYPES)
+    password = None
+    if password_secret is not None:
+        password = read_password(password_secret, source.password_key)
     if source.format == "PKCS12":
-        password = None
-        if password_secret is not None:
-            password = read_password(password_secret, source.password_key)
         return MaterialInputs(
             namespace=namespace,
             name=name,
@@ -184,6 +189,7 @@ def read_certificate(
             names=(source.keystore_key, source.keystore_key, source.keystore_key),
             keystore=_decode(raw, source.keystore_key, required=True),
             password=password,
+            encrypt_key=source.encrypt_key,
         )
     return MaterialInputs(
         namespace=namespace,
@@ -193,6 +199,8 @@ def read_certificate(
         key_pem=_decode(raw, source.private_key_key, required=False) or b"",
         ca_pem=_decode(raw, source.ca_key, required=False) if include_ca_crt else None,
         names=(source.certificate_key, source.private_key_key, source.ca_key),
+        password=password,
+        encrypt_key=source.encrypt_key,
     )
 
 

@@ -59,8 +59,23 @@ def selector_string(selector: Mapping[str, Any]) -> str:
 def _material(inputs: MaterialInputs, now: Any) -> CertificateMaterial:
     if inputs.keystore is not None:
         opened = open_pkcs12(inputs.keystore, inputs.password, inputs.names[0])
-        return parse_material(opened.cert_pem, opened.key_pem, now=now, names=inputs.names)
-    return parse_material(inputs.cert_pem, inputs.key_pem, inputs.ca_pem, now=now, names=inputs.names)
+        return parse_material(
+            opened.cert_pem,
+            opened.key_pem,
+            now=now,
+            names=inputs.names,
+            passphrase=inputs.password,
+            encrypt_key=inputs.encrypt_key,
+        )
+    return parse_material(
+        inputs.cert_pem,
+        inputs.key_pem,
+        inputs.ca_pem,
+        now=now,
+        names=inputs.names,
+        passphrase=inputs.password,
+        encrypt_key=inputs.encrypt_key,
+    )
 
 
 def to_source(

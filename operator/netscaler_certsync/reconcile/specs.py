@@ -194,8 +194,11 @@ def parse_source(value: Any, where: str) -> SecretSource | None:
     if fmt not in ("PEM", "PKCS12"):
         raise invalid(INVALID_SPEC, f"{where}.format must be PEM or PKCS12, not {fmt!r}")
     password = value.get("passwordSecretRef")
-    if password is not None and fmt != "PKCS12":
-        raise invalid(INVALID_SPEC, f"{where}.passwordSecretRef is for format PKCS12")
+    encrypt_key = value.get("encryptKey", False)
+    if not isinstance(encrypt_key, bool):
+        raise invalid(INVALID_SPEC, f"{where}.encryptKey must be true or false")
+    if encrypt_key and password is None:
+        raise invalid(INVALID_SPEC, f"{where}.encryptKey needs passwordSecretRef (the passphrase)")
     return SecretSource(
         format=fmt,
         certificate_key=_data_key(value.get("certificateKey"), keys.TLS_CRT, f"{where}.certificateKey"),
@@ -206,6 +209,7 @@ def parse_source(value: Any, where: str) -> SecretSource | None:
         password_key=_data_key(
             (password or {}).get("key"), keys.PASSWORD_KEY, f"{where}.passwordSecretRef.key"
         ),
+        encrypt_key=encrypt_key,
     )
 
 

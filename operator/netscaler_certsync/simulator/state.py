@@ -325,6 +325,8 @@ class Partition:
                     "certificatetype": c.info.certificatetype,
                     "linkcertkeyname": c.link,
                     "builtin": c.builtin,
+                    # What `show ssl certKey` tells by `passcrypt`: the key file is encrypted at rest.
+                    "key_encrypted": bool(c.key and b"ENCRYPTED" in (self.read_path(c.key) or b"")),
                 }
                 for c in self.certkeys.values()
             },
