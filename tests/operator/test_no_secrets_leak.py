@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
+
+import httpx
 
 from certsync_devkit import k8s_builders as build
 from certsync_devkit.k8s_thread import wait_for
@@ -116,6 +119,71 @@ def test_keystore_passwords_never_leave(cluster: Cluster, operator: OperatorThre
         ),
         "sync": json.dumps(cluster.get(keys.SYNC_PLURAL, "p12") or {}),
     }
+    for where, text in haystacks.items():
+        leaked = [i for i, needle in enumerate(needles) if needle in text]
+        assert not leaked, f"secret material (needles {leaked}) found in {where}"  # never print the needle
+
+
+KEY_PASSPHRASE = "Key-Pa55phrase-Qv8"
+
+
+def test_key_passphrases_never_leave(cluster: Cluster, operator: OperatorThread, logs: Recorder) -> None:
+    # An encrypted key opens with its passphrase (sent to the appliance as passplain on add and
+    # update), another is refused it (WrongPassword): the passphrase shows nowhere the operator
+    # writes, nor in the simulator's request log.
+    cluster.connection()
+    source = {"passwordSecretRef": {"name": "key-pass"}}
+    right, wrong = cluster.pki.leaf("enc.example.com"), cluster.pki.leaf("wrong.example.com")
+    cluster.core.create_namespaced_secret(
+        NS, build.opaque_secret("key-pass", {"password": KEY_PASSPHRASE.encode()})
+    )
+    chain = cluster.pki.intermediate.cert_pem
+    right_key = right.key_pem_encrypted(KEY_PASSPHRASE.encode())
+    cluster.core.create_namespaced_secret(NS, build.tls_secret("enc", right.cert_pem + chain, right_key))
+    cluster.core.create_namespaced_secret(
+        NS, build.tls_secret("encw", wrong.cert_pem + chain, wrong.key_pem_encrypted(b"another"))
+    )
+    cluster.sync(
+        "enc",
+        certificates=[{"secretName": "enc", "source": source}, {"secretName": "encw", "source": source}],
+        bindings=[{"vserver": "vs_https"}],
+    )
+    cluster.wait_reason("enc", "WrongPassword")
+    assert (cluster.certkey("default-enc") or {}).get("key_encrypted") is True
+    renewed = cluster.pki.leaf("enc.example.com")
+    cluster.core.patch_namespaced_secret(
+        "enc",
+        NS,
+        {
+            "data": {
+                "tls.crt": build.b64(renewed.cert_pem + chain),
+                "tls.key": build.b64(renewed.key_pem_encrypted(KEY_PASSPHRASE.encode())),
+            }
+        },
+    )
+    wait_for(
+        lambda: (cluster.certkey("default-enc") or {}).get("serial") == renewed.serial_hex,
+        timeout=10,
+        what="renewal with passplain",
+    )
+
+    needles = [
+        KEY_PASSPHRASE,
+        base64.b64encode(KEY_PASSPHRASE.encode()).decode(),
+        base64.b64encode(right_key).decode()[:60],
+        *_needles(right.key_pem, wrong.key_pem, renewed.key_pem)[2:],
+    ]
+    ctx = ssl.create_default_context(cadata=cluster.simulator.ca_pem.decode())
+    requests = httpx.get(f"{cluster.simulator.url}/_simulator/requests", verify=ctx, timeout=10).text
+    haystacks = {
+        "logs": "\n".join(logs.lines),
+        "events": json.dumps(
+            [e.to_dict() for e in cluster.core.list_namespaced_event(NS).items], default=str
+        ),
+        "sync": json.dumps(cluster.get(keys.SYNC_PLURAL, "enc") or {}),
+        "simulator requests": requests,
+    }
+    assert '"sslcertkey"' in requests and "default-enc" in requests  # the log has something to scan
     for where, text in haystacks.items():
         leaked = [i for i, needle in enumerate(needles) if needle in text]
         assert not leaked, f"secret material (needles {leaked}) found in {where}"  # never print the needle

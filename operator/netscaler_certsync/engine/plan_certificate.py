@@ -85,7 +85,10 @@ class Situation:
     def uploads(self) -> list[Operation]:
         """Upload the certificate and key files the appliance lacks (content-addressed names)."""
         out = []
-        contents = ((self.files.cert, self.material.leaf.pem), (self.files.key, self.material.upload_key_pem()))
+        contents = (
+            (self.files.cert, self.material.leaf.pem),
+            (self.files.key, self.material.upload_key_pem()),
+        )
         for name, content in contents:
             self.ctx.new_files.add(name)
             if not self.ctx.has_file(name):

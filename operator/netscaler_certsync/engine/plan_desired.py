@@ -95,7 +95,7 @@ def same_content(s: Situation) -> Decision | None:
     if name is None:
         return None
     before, after = link_ops(s.ctx, s.desired, name, new=False)
-    ops = [*before, *after]
+    ops = [*_rekey(s, name), *before, *after]
     handover = s.hand_over(s.predecessor) if s.predecessor is not None else None  # interrupted
     if handover is not None:
         ops += handover.before
@@ -111,6 +111,28 @@ def same_content(s: Situation) -> Decision | None:
     if s.ctx.options.preserve_on_renewal and name != wanted and not settled:
         message += f"; it becomes {wanted} at the next renewal"
     return _decided(name, ops, *_touched(ops), message, handover)
+
+
+def _rekey(s: Situation, name: str) -> list[Operation]:
+    """The same certificate whose key must be encrypted with another passphrase (the passphrase
+    changed, or `encryptKey` was turned on): upload the new key file and `update` in place with
+    `passplain`; the old key file goes after. A key to be stored unencrypted is left as it is."""
+    ctx = s.ctx
+    current = ctx.state.key_file(name)
+    if s.material.passplain is None or current is None or current == s.files.key:
+        return []
+    if ctx.owns_file(current) and not ctx.used_elsewhere(current, name):
+        ctx.dropped_files.add(current)
+    change = Operation(
+        Kind.CHANGE,
+        s.group,
+        name,
+        needs=s.needs,
+        cert=s.files.cert,
+        key=s.files.key,
+        passplain=s.material.passplain,
+    )
+    return [*s.uploads(), change]
 
 
 def _issuer_change(s: Situation, old: str) -> str | None:
