@@ -165,6 +165,28 @@ async def test_change_keeps_name_and_bindings(nitro: Nitro, pki: TestPKI, sim: S
     assert_done(await nitro.post("sslcertkey?action=update", body))  # identical content again: fine
 
 
+async def test_change_to_an_encrypted_key_needs_its_passplain(
+    nitro: Nitro, pki: TestPKI, sim: Simulator
+) -> None:
+    # The update reads the new key file as add does: without the passphrase 1537, a wrong one
+    # 1614 (nothing changes), the right one updates and the key stays encrypted at rest.
+    old, new = pki.leaf("www.example.com"), pki.leaf("www.example.com")
+    await nitro.install("www", old)
+    await nitro.upload("www2.crt", new.cert_pem)
+    await nitro.upload("www2.key", new.key_pem_encrypted(b"pw"))
+    body = {"certkey": "www", "cert": "www2.crt", "key": "www2.key", "nodomaincheck": True}
+    assert_error(await nitro.post("sslcertkey?action=update", {"sslcertkey": body}), 599, 1537)
+    wrong = body | {"passplain": "bad", "password": True}
+    assert_error(await nitro.post("sslcertkey?action=update", {"sslcertkey": wrong}), 599, 1614)
+    assert sim.state.dump()["certkeys"]["www"]["serial"] == old.serial_hex
+    right = body | {"passplain": "pw", "password": True}
+    assert_done(await nitro.post("sslcertkey?action=update", {"sslcertkey": right}))
+    certkey = sim.state.dump()["certkeys"]["www"]
+    assert certkey["serial"] == new.serial_hex and certkey["key_encrypted"] is True
+    entry = (await nitro.get("sslcertkey/www")).json()["sslcertkey"][0]
+    assert "passplain" not in entry  # never returned by GET
+
+
 async def test_change_domain_check(nitro: Nitro, pki: TestPKI) -> None:
     await nitro.install("www", pki.leaf("www.example.com"))
     other = pki.leaf("api.example.org")
