@@ -60,6 +60,8 @@ class HandshakeLoop:
     #: (renewal in progress, what failed); `phase` is set by the scenario before each renewal
     failures: list[tuple[int, str]] = field(default_factory=list)
     phase: int = 0
+    ciphers: str | None = None
+    """TLS 1.2 cipher suites to offer instead of the defaults (e.g. RSA-only: ECDHE-RSA-...)."""
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -75,6 +77,9 @@ class HandshakeLoop:
 
     def _run(self) -> None:
         context = ssl.create_default_context(cadata=self.roots_pem)  # chain to a root + host name
+        if self.ciphers is not None:  # TLS 1.3 suites do not say the key type: offer 1.2 only
+            context.maximum_version = ssl.TLSVersion.TLSv1_2
+            context.set_ciphers(self.ciphers)
         while not self._stop.is_set():
             started = time.perf_counter()
             try:

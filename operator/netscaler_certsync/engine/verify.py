@@ -36,6 +36,7 @@ from typing import Final
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from netscaler_certsync.domain import CertificateMaterial, same_serial, serial_text
 from netscaler_certsync.domain.reasons import (
@@ -109,13 +110,40 @@ def _peer_chain(ssl_object: ssl.SSLObject) -> list[x509.Certificate]:
     return [x509.load_der_x509_certificate(bytes(der)) for der in raw]
 
 
+#: TLS 1.2 suites a client that takes only one key type offers (TLS 1.3 suites name no key type).
+_ONLY_KEY_TYPE = {
+    "RSA": "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:AES128-GCM-SHA256:AES256-GCM-SHA384",
+    "EC": "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384",
+}
+
+
+def _key_family(key_type: str) -> str:
+    """The family ("RSA" or "EC") of a material's key type ("RSA-2048", "EC-secp256r1")."""
+    return key_type.split("-", 1)[0]
+
+
+def _served_family(cert: x509.Certificate) -> str:
+    return "EC" if isinstance(cert.public_key(), ec.EllipticCurvePublicKey) else "RSA"
+
+
 async def served_chain(
-    host: str, port: int, server_name: str | None, wait: float = DEFAULT_TIMEOUT
+    host: str,
+    port: int,
+    server_name: str | None,
+    wait: float = DEFAULT_TIMEOUT,
+    only: str | None = None,
 ) -> list[x509.Certificate]:
-    """Handshake with (host, port), SNI `server_name`: the chain served. Raises OSError/ssl.SSLError."""
+    """Handshake with (host, port), SNI `server_name`: the chain served. Raises OSError/ssl.SSLError.
+
+    `only` ("RSA" or "EC"): offer only that key type's TLS 1.2 suites, as an old RSA-only client
+    or an ECDSA-only one does, to see the certificate a vserver serves such a client.
+    """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # we look at what is served; trust is checked by `check_chain`
+    if only is not None:
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(_ONLY_KEY_TYPE[only])
     sni = server_name if server_name and not _is_ip(server_name) else None
     _, writer = await asyncio.wait_for(
         asyncio.open_connection(host, port, ssl=context, server_hostname=sni or ""), wait
@@ -196,8 +224,13 @@ async def verify_handshake(
     material: CertificateMaterial, target: VerifyTarget, wait: float = DEFAULT_TIMEOUT
 ) -> Verification:
     """Handshake with the vserver at `target` and check what it serves."""
+    server_name, family = _sni_name(material, target), _key_family(material.key_type)
     try:
-        served = await served_chain(target.host, target.port, _sni_name(material, target), wait)
+        served = await served_chain(target.host, target.port, server_name, wait)
+        if served and _served_family(served[0]) != family:
+            # A vserver with a default certificate per key type (RSA and ECDSA, CTX224272) serves
+            # the other one to a client offering both: ask again as a client taking only this one.
+            served = await served_chain(target.host, target.port, server_name, wait, only=family)
     except (TimeoutError, OSError, ssl.SSLError, ValueError) as exc:
         detail = str(exc) or type(exc).__name__
         return Verification(
