@@ -121,7 +121,8 @@ def _rekey(s: Situation, name: str) -> list[Operation]:
     current = ctx.state.key_file(name)
     if s.material.passplain is None or current is None or current == s.files.key:
         return []
-    if ctx.owns_file(current) and not ctx.used_elsewhere(current, name):
+    stale = ctx.owns_file(current) and not ctx.used_elsewhere(current, name)
+    if stale:
         ctx.dropped_files.add(current)
     change = Operation(
         Kind.CHANGE,
@@ -132,7 +133,7 @@ def _rekey(s: Situation, name: str) -> list[Operation]:
         key=s.files.key,
         passplain=s.material.passplain,
     )
-    return [*s.uploads(), change]
+    return [*s.uploads(), change, *([Operation(Kind.DELETE_FILE, s.group, current)] if stale else [])]
 
 
 def _issuer_change(s: Situation, old: str) -> str | None:
