@@ -30,6 +30,11 @@ MultipleLeaves: Final = "MultipleLeaves"  # the keystore holds more than one end
 NameTooLong: Final = "NameTooLong"  # longer than the appliance's limit for certkey names
 InvalidName: Final = "InvalidName"  # characters NetScaler refuses, or a template that does not render
 NameCollision: Final = "NameCollision"  # a certkey of that name exists and is not ours
+AdoptionRefused: Final = "AdoptionRefused"  # adopt names a certkey that cannot be taken over
+Adopted: Final = "Adopted"  # an existing certkey taken over in place (adopt)
+AdoptedKept: Final = (
+    "AdoptedKept"  # an adopted certkey left in place on removal (its references are the user's)
+)
 DuplicateCertificate: Final = (
     "DuplicateCertificate"  # the appliance holds this certificate under another name
 )

@@ -50,6 +50,7 @@ from netscaler_certsync.engine.appliances import Appliances
 from netscaler_certsync.engine.errors import SyncAborted
 from netscaler_certsync.engine.locks import Priority, appliance_key
 from netscaler_certsync.engine.model import (
+    Adoption,
     ApplianceResult,
     BindingSpec,
     CertificateResult,
@@ -66,6 +67,7 @@ from netscaler_certsync.engine.sync import IntentCallback, intent_records, sync_
 
 __all__ = [
     "Action",
+    "Adoption",
     "ApplianceResult",
     "ApplianceState",
     "Appliances",

@@ -30,6 +30,15 @@ class BindingSpec:
 
 
 @dataclass(frozen=True)
+class Adoption:
+    """`certificates[].adopt`: take over the existing certkey `certkey` in place (docs/api.md)."""
+
+    certkey: str
+    delete_on_removal: bool = False
+    """Delete the certkey when the certificate is deselected or the sync deleted (else it stays)."""
+
+
+@dataclass(frozen=True)
 class DesiredCertificate:
     """One certificate that should be on the appliance.
 
@@ -44,6 +53,8 @@ class DesiredCertificate:
     material: CertificateMaterial | None
     bindings: tuple[BindingSpec, ...] = ()
     problem: DomainError | None = None
+    adopt: Adoption | None = None
+    """Take over an existing certkey (then `name` is its name) instead of creating one."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,10 @@ class CertRecord:
     """The certkey name rendered for this certificate when it was deployed, when the certkey carries
     another one (a successor name): a later renewal then keeps the certkey's name instead of taking
     it for an edited `certKeyName` and moving back (empty: the certkey's own name)."""
+    adopted: bool = False
+    """A certkey this operator took over (`adopt`): renewed in place, never deleted on removal
+    unless `delete_on_removal` (its references are the user's)."""
+    delete_on_removal: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -112,6 +127,10 @@ class CertRecord:
             out["shared"] = True
         if self.base and self.base != self.certkey:
             out["base"] = self.base
+        if self.adopted:
+            out["adopted"] = True
+        if self.delete_on_removal:
+            out["deleteOnRemoval"] = True
         return out
 
     @classmethod
@@ -129,6 +148,8 @@ class CertRecord:
             superseded=bool(data.get("superseded", False)),
             shared=bool(data.get("shared", False)),
             base=str(data.get("base", "")),
+            adopted=bool(data.get("adopted", False)),
+            delete_on_removal=bool(data.get("deleteOnRemoval", False)),
         )
 
     @property

@@ -65,8 +65,16 @@ class Situation:
         return set(self.desired.bindings)
 
     @property
+    def adopted(self) -> bool:
+        """The current deployment is a certkey this operator adopted (`plan_adopt`)."""
+        return bool(self.active and self.active.adopted)
+
+    @property
     def in_place(self) -> bool:
-        """Renewed with `update` under the predecessor's name (`preserveOnRenewal`, no rename)."""
+        """Renewed with `update` under the predecessor's name (`preserveOnRenewal`, no rename);
+        an adopted certkey always (a new certkey would leave its references on the old one)."""
+        if self.holder is None and self.predecessor is not None and self.adopted:
+            return self.predecessor == self.active.certkey  # type: ignore[union-attr]
         return (
             self.holder is None
             and self.predecessor is not None

@@ -72,6 +72,20 @@ def plan_removal(ctx: PlanContext, r: CertRecord, cause: str, *, visible: bool =
         )
         note(Action.REMOVE, reasons.Removed, f"no longer using certkey {name} (shared)", records_failed=(r,))
         return
+    if r.adopted and not r.delete_on_removal and ctx.owned(name):
+        # Adopted: its references are the user's. Left in place with the last certificate and
+        # its bindings; the record stays, so it is never taken for a leftover of ours.
+        ctx.used_names.add(name)
+        note(
+            Action.KEEP,
+            reasons.AdoptedKept,
+            f"certkey {name} was adopted and is left in place with serial {r.serial} and its bindings "
+            "(set adopt.deleteOnRemoval to delete it); it is no longer renewed",
+            bindings=r.bindings,
+            records_ok=(r,),
+            records_failed=(r,),
+        )
+        return
     if not ctx.owned(name):
         # Gone already (or replaced by someone else's object, which we leave alone).
         note(Action.REMOVE, reasons.Removed, f"certkey {name} is no longer on the appliance")

@@ -14,6 +14,9 @@
 5. `create_or_replace`: a new certkey — the first deployment, a rename (certKeyName edited, moved
    at a renewal), or a renewal beside the old certkey, which is kept until removal.
 
+0. `adopt`: `certificates[].adopt` names an existing certkey not yet ours — update it in place
+   (`plan_adopt`), or refuse with `AdoptionRefused`;
+
 Each case returns a `Decision` (or a `Refusal`, or None when it does not apply); `plan_desired`
 turns the decision into operations, records and the certificate's plan.
 """
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from netscaler_certsync.domain import leaf_file_fingerprint, reasons
 from netscaler_certsync.engine.model import CertRecord, DesiredCertificate
 from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.plan_adopt import adopt_ops, found, refusal
 from netscaler_certsync.engine.plan_certificate import Handover, Situation, situation
 from netscaler_certsync.engine.plan_chain import link_ops
 from netscaler_certsync.engine.plan_cleanup import retire_group
@@ -54,6 +58,10 @@ class Decision:
     retiring: CertRecord | None = None
     """A predecessor deleted in its own group once the certkey is in place."""
     shared: bool = False
+    adopted: bool = False
+    """The certkey is an adopted one (taken over now or earlier)."""
+    found: str = ""
+    """What an adoption found on the certkey (for status and the dry run)."""
 
 
 Case = Callable[[Situation], Decision | Refusal | None]
@@ -67,6 +75,22 @@ def _cn(dn: str | None) -> str:
     """The CN of a distinguished name (NetScaler's comma-joined form or RFC 4514), else all of it."""
     parts = [p.strip() for p in (dn or "").split(",")]
     return next((p[3:].strip() for p in parts if p.upper().startswith("CN=")), (dn or "?").strip())
+
+
+def adopt(s: Situation) -> Decision | Refusal | None:
+    """`adopt` names a certkey not yet ours: take it over in place (see `plan_adopt`)."""
+    if s.desired.adopt is None or s.holder is not None or s.predecessor is not None:
+        return None
+    why = refusal(s)
+    if why is not None:
+        return Refusal(reasons.AdoptionRefused, why)
+    name = s.desired.adopt.certkey
+    held = found(s, name)
+    message = (
+        f"certkey {name} adopted and updated in place to serial {s.material.leaf.serial} (it held {held})"
+    )
+    ops = adopt_ops(s, name)
+    return Decision(name, tuple(ops), Action.ADOPT, reasons.Adopted, message, adopted=True, found=held)
 
 
 def shared(s: Situation) -> Decision | Refusal | None:
@@ -160,7 +184,7 @@ def _issuer_change(s: Situation, old: str) -> str | None:
 def issuer_swap(s: Situation) -> Decision | Refusal | None:
     """The issuer changed and the old certkey can be replaced without a gap: a new certkey."""
     old = s.predecessor
-    change = _issuer_change(s, old) if s.in_place and old is not None else None
+    change = _issuer_change(s, old) if s.in_place and old is not None and not s.adopted else None
     if change is None:
         return None
     return _new_certkey(
@@ -230,7 +254,7 @@ def create_or_replace(s: Situation) -> Decision | Refusal:
     )
 
 
-CASES: tuple[Case, ...] = (shared, same_content, issuer_swap, in_place, create_or_replace)
+CASES: tuple[Case, ...] = (adopt, shared, same_content, issuer_swap, in_place, create_or_replace)
 """Tried in order; `create_or_replace` always decides."""
 
 
@@ -355,6 +379,8 @@ def _commit(s: Situation, decision: Decision) -> list[CertRecord]:
         bindings=tuple(sorted(s.wanted)),
         shared=decision.shared,
         base=desired.name if name != desired.name and not decision.shared else "",
+        adopted=decision.adopted or s.adopted,
+        delete_on_removal=bool(desired.adopt and desired.adopt.delete_on_removal),
     )
     ctx.certs.append(
         CertPlan(
@@ -368,6 +394,7 @@ def _commit(s: Situation, decision: Decision) -> list[CertRecord]:
             bindings=tuple(sorted(s.wanted)),
             records_ok=(record, *beside, *kept),
             records_failed=s.records,
+            found=decision.found,
         )
     )
     # After the certificate's plan: should the certificate fail, its records (the predecessor,

@@ -28,6 +28,7 @@ class Action(enum.StrEnum):
 
     CREATE = "create"
     RENEW = "renew"
+    ADOPT = "adopt"
     REPLACE = "replace"
     UPDATE = "update"
     UNCHANGED = "unchanged"
@@ -55,6 +56,8 @@ class CertPlan:
     """Records if the group fails: what we still know we own."""
     visible: bool = True
     """False for internal clean-up (leftovers, unused CAs): not reported as a certificate."""
+    found: str = ""
+    """What an adoption takes over (serial, subject, bindings, link), for the dry run to show."""
 
 
 @dataclass(frozen=True)

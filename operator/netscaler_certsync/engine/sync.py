@@ -32,6 +32,7 @@ from netscaler_certsync.nitro import errors as ne
 _STATE_OF = {
     Action.CREATE: CertState.SYNCED,
     Action.RENEW: CertState.SYNCED,
+    Action.ADOPT: CertState.SYNCED,
     Action.REPLACE: CertState.SYNCED,
     Action.UPDATE: CertState.SYNCED,
     Action.UNCHANGED: CertState.SYNCED,
@@ -98,6 +99,7 @@ async def gather_and_plan(
 _WOULD = {
     Action.CREATE: "would create certkey {name}",
     Action.RENEW: "would renew certkey {name}",
+    Action.ADOPT: "would adopt certkey {name} and update it in place",
     Action.REPLACE: "would replace certkey {name} with a new certkey",
     Action.UPDATE: "would update the links or bindings of certkey {name}",
     Action.REMOVE: "would remove certkey {name}",
@@ -109,6 +111,8 @@ def _would(cp: CertPlan) -> str:
     serial = cp.desired.material.leaf.serial if cp.desired and cp.desired.material else None
     if serial and cp.action is not Action.REMOVE:
         text += f" (serial {serial})"
+    if cp.found:
+        text += f"; it holds {cp.found}"
     return f"dry run: {text}; nothing was written"
 
 
