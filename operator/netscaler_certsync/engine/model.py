@@ -239,6 +239,8 @@ class CertificateResult:
     fingerprint: str | None = None
     bound: tuple[BindingSpec, ...] = ()
     changed: bool = False
+    adopted: bool = False
+    """The certkey is one this operator adopted (`certificates[].adopt`) and does not delete."""
 
 
 @dataclass(frozen=True)

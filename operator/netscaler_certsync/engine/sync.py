@@ -150,6 +150,7 @@ def _result(
         fingerprint=fp,
         bound=tuple(bound),
         changed=bool(outcome and cp.group in outcome.done),
+        adopted=bool(current and current.adopted),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from netscaler_certsync.domain import (
     DomainError,
     NamingError,
+    reasons,
     render_certkey_name,
     validate_name,
 )
@@ -64,6 +65,7 @@ def desired_certificates(
     namespace: str, spec: SyncSpec, sources: Sequence[SourceCertificate]
 ) -> list[DesiredCertificate]:
     bindings = tuple(BindingSpec(b.vserver, b.sni) for b in spec.bindings)
+    adopts = {ref.secret_name: ref.adopt for ref in spec.certificates if ref.adopt is not None}
     desired = []
     for src in sources:
         cert_id = f"{namespace}/{src.secret_name}"
@@ -84,7 +86,8 @@ def desired_certificates(
                 )
         except NamingError as exc:
             problem = problem or exc
-        desired.append(DesiredCertificate(cert_id, name, src.material, bindings, problem))
+        adopt = adopts.get(src.secret_name)
+        desired.append(DesiredCertificate(cert_id, name, src.material, bindings, problem, adopt))
     return desired
 
 
@@ -331,6 +334,14 @@ async def finalize_sync(ctx: OperatorContext, request: SyncRequest, connections:
     removed = sum(1 for r in runs if r.result for c in r.result.certificates if c.changed)
     ctx.appliances.forget_owner(f"{request.namespace}/{request.name}")
     ctx.claims.gone(f"{request.namespace}/{request.name}")  # after the removal: a loser may bind now
+    # Adopted certkeys stay (their references are the user's): each one is said once, here.
+    kept = [
+        Event("Normal", reasons.AdoptedKept, f"{r.name}: {c.message}")
+        for r in runs
+        if r.result
+        for c in r.result.certificates
+        if c.reason == reasons.AdoptedKept
+    ]
     return Outcome(
         conditions=[],
         events=[
@@ -338,6 +349,7 @@ async def finalize_sync(ctx: OperatorContext, request: SyncRequest, connections:
                 "Normal",
                 k8s_reasons.Deleting,
                 f"removed {removed} certificate(s) from {len(runs)} appliance(s)",
-            )
+            ),
+            *kept,
         ],
     )

@@ -17,6 +17,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from netscaler_certsync.domain.naming import DEFAULT_NAME_LIMIT, DEFAULT_TEMPLATE
+from netscaler_certsync.engine.model import Adoption
 from netscaler_certsync.engine.verify import DEFAULT_PORT, VerifyTarget
 from netscaler_certsync.k8s import SecretSource, keys
 from netscaler_certsync.reconcile import reasons as k8s_reasons
@@ -61,6 +62,7 @@ class CertificateRef:
     secret_name: str
     certkey_name: str | None = None
     source: SecretSource | None = None  # None: a kubernetes.io/tls Secret's tls.crt / tls.key
+    adopt: Adoption | None = None  # take over this existing certkey in place (then it is the name)
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,22 @@ def parse_source(value: Any, where: str) -> SecretSource | None:
     )
 
 
+def _adoption(item: Mapping[str, Any], where: str) -> Adoption | None:
+    """`certificates[].adopt`: the existing certkey to take over (its name is the certkey name)."""
+    adopt = item.get("adopt")
+    if adopt is None:
+        return None
+    if not isinstance(adopt, Mapping) or not adopt.get("certKeyName"):
+        raise invalid(INVALID_SPEC, f"{where}.adopt.certKeyName is required")
+    name = str(adopt["certKeyName"])
+    if item.get("certKeyName") and item["certKeyName"] != name:
+        raise invalid(
+            INVALID_SPEC,
+            f"{where}: certKeyName and adopt.certKeyName differ; the adopted certkey keeps its name",
+        )
+    return Adoption(name, delete_on_removal=bool(adopt.get("deleteOnRemoval", False)))
+
+
 def parse_sync(spec: Mapping[str, Any]) -> SyncSpec:
     refs = spec.get("connectionRefs") or []
     if not refs:
@@ -223,7 +241,9 @@ def parse_sync(spec: Mapping[str, Any]) -> SyncSpec:
         if not isinstance(item, Mapping) or not item.get("secretName"):
             raise invalid(INVALID_SPEC, f"certificates[{i}].secretName is required")
         source = parse_source(item.get("source"), f"certificates[{i}].source")
-        certificates.append(CertificateRef(item["secretName"], item.get("certKeyName") or None, source))
+        adopt = _adoption(item, f"certificates[{i}]")
+        name = adopt.certkey if adopt else item.get("certKeyName") or None
+        certificates.append(CertificateRef(item["secretName"], name, source, adopt))
     selector = spec.get("secretSelector") or None
     if not certificates and selector is None:
         raise invalid(INVALID_SPEC, "set certificates, secretSelector, or both")

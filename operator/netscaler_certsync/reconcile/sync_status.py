@@ -89,6 +89,8 @@ def _entries(run: ConnectionRun, previous: Sequence[Mapping[str, Any]]) -> list[
         ):
             if value:
                 entry[key] = value
+        if c.adopted:
+            entry["adopted"] = True
         check = run.verifications.get(c.id) if c.state != CertState.SUPERSEDED else None
         if check is not None:
             entry.update(verified=check.verified, verifiedBy=check.method, verificationReason=check.reason)
@@ -150,9 +152,19 @@ def _events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[
             if c.state == CertState.FAILED:
                 if before.get((run.name, _secret_name(c.id))) != (c.reason, c.message):
                     events.append(Event("Warning", c.reason, f"{what}: {c.message}"))
-            elif c.changed and c.reason in (reasons.Synced, reasons.Renewed, reasons.Removed):
+            elif c.changed and c.reason in (
+                reasons.Synced,
+                reasons.Renewed,
+                reasons.Removed,
+                reasons.Adopted,
+            ):
                 serial = f" (serial {c.serial})" if c.serial else ""
                 events.append(Event("Normal", c.reason, f"{what}{serial}: {c.message}"))
+            elif c.reason == reasons.AdoptedKept and before.get((run.name, _secret_name(c.id))) != (
+                c.reason,
+                c.message,
+            ):
+                events.append(Event("Normal", c.reason, f"{what}: {c.message}"))
             check = run.verifications.get(c.id)
             key = (run.name, _secret_name(c.id))
             if (
