@@ -16,9 +16,11 @@ import pytest
 from certsync_devkit.pki import Issued, TestPKI, make_ca, make_leaf
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import Adoption, BindingSpec, CertState, DesiredCertificate
+from netscaler_certsync.nitro import NitroClient, TLSConfig
+from netscaler_certsync.nitro.errors import TLSVerificationError
 from netscaler_certsync.nitro.wire import Call
-from netscaler_certsync.simulator import Simulator
-from tests.support.engine import Harness, appliance, bindings, certkeys, desired
+from netscaler_certsync.simulator import Simulator, run_simulator
+from tests.support.engine import SIM_CONFIG, Harness, appliance, bindings, certkeys, desired
 
 HAND = "www_example_com"
 HTTPS = BindingSpec("vs_https")
@@ -190,3 +192,45 @@ async def test_a_certkey_of_another_cluster_is_not_adopted(sim: Simulator, pki: 
     assert "another cluster" in cert.message
     assert certkeys(sim)["shared_name"] == held
     assert not [r for r in ours.writes() if r.action == "update" or "binding" in r.resource]
+
+
+class TrustingHarness(Harness):
+    """The operator's connection with `tls.caSecretRef` holding `ca_pem` (the old and new issuers)."""
+
+    def __init__(self, sim: Simulator, ca_pem: bytes) -> None:
+        super().__init__(sim)
+        self.ca_pem = ca_pem
+
+    def client(self, **kwargs: object) -> NitroClient:
+        kwargs.setdefault("tls", TLSConfig(ca_pem=self.ca_pem))
+        return super().client(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_adopting_ns_server_certificate_changes_what_the_management_endpoint_serves(
+    pki: TestPKI,
+) -> None:
+    config = dataclasses.replace(SIM_CONFIG, management_follows_builtin=True)
+    async with run_simulator(config) as sim:
+        h = TrustingHarness(sim, sim.ca_pem + pki.root.cert_pem)  # trusts the new issuer too
+        leaf = pki.leaf("adc.example.com", sans=["adc.example.com", "127.0.0.1"])
+        d = dataclasses.replace(
+            desired(leaf, [pki.intermediate], name="ns-server-certificate"),
+            adopt=Adoption("ns-server-certificate"),
+        )
+        [cert] = (await h.apply([d])).certificates
+        assert (cert.state, cert.reason) == (CertState.SYNCED, reasons.Adopted)
+        assert appliance(sim)["certkeys"]["ns-server-certificate"]["serial"] == leaf.serial_hex
+
+        # The next login verifies against the new issuer alone (the endpoint serves leaf + chain)...
+        async with h.client(tls=TLSConfig(ca_pem=pki.root.cert_pem)) as c:
+            assert (await c.get_certkey("ns-server-certificate")).serial == leaf.serial_hex  # type: ignore[union-attr]
+        # ...and fails for a client that trusts only the old one: tls.caSecretRef must be updated first.
+        with pytest.raises(TLSVerificationError):
+            async with h.client(tls=TLSConfig(ca_pem=sim.ca_pem)) as c:
+                await c.get_certkey("ns-server-certificate")
+        # The operator's own connection goes on verifying: the next apply logs in again, writes nothing.
+        h.restart()
+        sim.clear_requests()
+        [again] = (await h.apply([d])).certificates
+        assert again.state == CertState.SYNCED and h.writes() == []
+        assert sim.check_invariants() == []

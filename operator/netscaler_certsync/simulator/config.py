@@ -124,5 +124,8 @@ class SimulatorConfig:
     #: answer TLS for each SSL vserver (default partition) on its own port with the bound
     #: certificates, so a client can verify by handshake what is served (`sim.vserver_address`)
     serve_vservers: bool = False
+    #: serve `ns-server-certificate` (with its linked chain) on the management endpoint once it is
+    #: updated or relinked, as a real appliance does (simulator/management_tls.py)
+    management_follows_builtin: bool = False
     #: keep at most about this many request records (None: all; a long-running CLI caps it)
     request_log_max: int | None = None

@@ -22,6 +22,7 @@ from netscaler_certsync.simulator.certs import info_from_x509
 from netscaler_certsync.simulator.config import SimulatorConfig
 from netscaler_certsync.simulator.faults import FaultInjector
 from netscaler_certsync.simulator.invariants import check
+from netscaler_certsync.simulator.management_tls import ManagementTLS
 from netscaler_certsync.simulator.pki import make_ca, server_certificate
 from netscaler_certsync.simulator.records import RequestRecord
 from netscaler_certsync.simulator.state import DEFAULT_LOCATION, ApplianceState
@@ -161,6 +162,8 @@ async def run_simulator(
         host = f"[{config.host}]" if ":" in config.host else config.host
         url = f"{'https' if config.https else 'http'}://{host}:{port}"
         nitro.ca_pem = ca_pem
+        if config.management_follows_builtin and context is not None:
+            nitro.state.on_management_change = ManagementTLS(context, workdir).refresh
         if config.serve_vservers:
             nitro.vserver_listeners = VServerListeners(nitro, workdir)
             await nitro.vserver_listeners.start(config.host)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -362,6 +363,9 @@ class ApplianceState:
         self.config = config
         self.version = config.version
         self._builtin = builtin
+        #: called with the default partition after `ns-server-certificate` changed (the runner
+        #: sets it with `management_follows_builtin`: simulator/management_tls.py)
+        self.on_management_change: Callable[[Partition], None] | None = None
         self.partitions: dict[str, Partition] = {}
         for name in ("default", *config.partitions):
             self.partitions[name] = self._new_partition(name)

@@ -18,7 +18,7 @@ from netscaler_certsync.simulator.resources.registry import (
     text,
     write,
 )
-from netscaler_certsync.simulator.state import CertKey, accessible, now
+from netscaler_certsync.simulator.state import BUILTIN_CERTKEY, CertKey, accessible, now
 
 NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_#. :@=-]*\Z")
 SETTABLE = {"certkey", "expirymonitor", "notificationperiod", "deletecertkeyfilesonremoval"}
@@ -159,6 +159,14 @@ def change(ctx: Ctx, item: Record) -> None:
     ctx.part.replace_info(certkey, info)
     _break_incompatible_links(ctx, certkey)
     ctx.part.changed()
+    _management_follows(ctx, name)
+
+
+def _management_follows(ctx: Ctx, name: str) -> None:
+    """The management endpoint serves `ns-server-certificate`: a change to it shows there."""
+    hook = ctx.state.on_management_change
+    if hook is not None and name == BUILTIN_CERTKEY and ctx.part.name == "default":
+        hook(ctx.part)
 
 
 def _break_incompatible_links(ctx: Ctx, certkey: CertKey) -> None:
@@ -192,6 +200,7 @@ def link(ctx: Ctx, item: Record) -> None:
         cursor = ctx.part.certkeys[cursor].link
     ctx.part.set_link(name, ca_name)
     ctx.part.changed()
+    _management_follows(ctx, name)
 
 
 @write("sslcertkey", "unlink")
@@ -201,6 +210,7 @@ def unlink(ctx: Ctx, item: Record) -> None:
         raise NitroError(1545)
     ctx.part.set_link(certkey.name, None)
     ctx.part.changed()
+    _management_follows(ctx, certkey.name)
 
 
 @write("sslcertkey", "delete")
