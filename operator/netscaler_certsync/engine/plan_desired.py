@@ -89,6 +89,13 @@ def adopt(s: Situation) -> Decision | Refusal | None:
     message = (
         f"certkey {name} adopted and updated in place to serial {s.material.leaf.serial} (it held {held})"
     )
+    change = _issuer_change_in_place(s, name)
+    if change is not None:
+        message += (
+            f"; the issuer changed ({change}) and an adopted certkey is never replaced (its references "
+            "stay on it), so clients without the new intermediate may have failed for the moment "
+            "between update and link"
+        )
     ops = adopt_ops(s, name)
     return Decision(name, tuple(ops), Action.ADOPT, reasons.Adopted, message, adopted=True, found=held)
 
@@ -179,6 +186,15 @@ def _issuer_change(s: Situation, old: str) -> str | None:
     ca = state.certkeys.get(ck.linked_to or "")
     was = _cn(ck.issuer) if ck.issuer else _cn(ca.subject) if ca and ca.subject else ck.linked_to or "?"
     return f"{was} → {_cn(s.material.leaf.issuer)}"
+
+
+def _issuer_change_in_place(s: Situation, name: str) -> str | None:
+    """ "old issuer → new issuer" when updating `name` in place must change its CA link, else None."""
+    before, after = link_ops(s.ctx, s.desired, name, new=False)
+    if not before or not after:
+        return None
+    ck = s.ctx.state.certkeys[name]
+    return f"{_cn(ck.issuer) if ck.issuer else ck.linked_to or '?'} → {_cn(s.material.leaf.issuer)}"
 
 
 def issuer_swap(s: Situation) -> Decision | Refusal | None:
