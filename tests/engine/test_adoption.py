@@ -33,7 +33,9 @@ async def h(sim: Simulator) -> AsyncIterator[Harness]:
     assert sim.check_invariants() == []
 
 
-async def install_by_hand(h: Harness, leaf: Issued, ca: Issued, name: str = HAND) -> None:
+async def install_by_hand(
+    h: Harness, leaf: Issued, ca: Issued, name: str = HAND, *, other: bool = True
+) -> None:
     """What an administrator did before the operator: files, certkey, CA link, bindings."""
     async with h.client() as c:
         await c.upload_file("hand_ca.crt", ca.cert_pem)
@@ -44,6 +46,8 @@ async def install_by_hand(h: Harness, leaf: Issued, ca: Issued, name: str = HAND
         await c.link_certkey(name, "hand_ca")
         await c.bind_certkey("vs_https", name)
         await c.bind_certkey("vs_sni", name, sni=True)
+        if other:
+            await c.bind_certkey("vs_two", name)  # a reference the spec does not name: never moved
 
 
 def adopting(
@@ -66,7 +70,7 @@ async def test_adoption_updates_in_place_keeps_references_and_later_renews(h: Ha
     ck = certkeys(h.sim)[HAND]
     assert ck["serial"] == new.serial_hex
     # Same name, same bindings (default and SNI), never deleted nor re-added; linked to the new CA.
-    assert bindings(h.sim) == {("vs_https", HAND, False), ("vs_sni", HAND, True)}
+    assert bindings(h.sim) == {("vs_https", HAND, False), ("vs_sni", HAND, True), ("vs_two", HAND, False)}
     writes = [(r.method, r.action) for r in h.writes() if r.resource == "sslcertkey"]
     assert ("POST", "update") in writes
     assert not any(m == "DELETE" for m, _ in writes)
@@ -86,7 +90,7 @@ async def test_adoption_updates_in_place_keeps_references_and_later_renews(h: Ha
     [cert] = (await h.apply([adopting(renewed, [pki.intermediate])])).certificates
     assert (cert.state, cert.reason, cert.certkey) == (CertState.SYNCED, reasons.Renewed, HAND)
     assert certkeys(h.sim)[HAND]["serial"] == renewed.serial_hex
-    assert bindings(h.sim) == {("vs_https", HAND, False), ("vs_sni", HAND, True)}
+    assert bindings(h.sim) == {("vs_https", HAND, False), ("vs_sni", HAND, True), ("vs_two", HAND, False)}
     assert h.records.certificates[0].adopted
     # A further apply changes nothing.
     h.sim.clear_requests()
@@ -124,14 +128,19 @@ async def test_deselecting_an_adopted_certkey_leaves_it_unless_told(
 
     res = await h.apply([])  # deselected (the same plan a deletion with deletionPolicy Delete makes)
     [cert] = res.certificates
-    if delete:
+    if delete:  # unbound and deleted, as a certkey of ours; kept while someone else's binding remains
+        assert (cert.state, cert.reason) == (CertState.KEPT, reasons.Removed)
+        assert bindings(h.sim) == {("vs_two", HAND, False)}
+        async with h.client() as c:
+            await c.unbind_certkey("vs_two", HAND)
+        [cert] = (await h.apply([])).certificates
         assert cert.state == CertState.REMOVED
         assert HAND not in certkeys(h.sim)
         return
     assert (cert.state, cert.reason) == (CertState.KEPT, reasons.AdoptedKept)
     assert "deleteOnRemoval" in cert.message
     assert certkeys(h.sim)[HAND]["serial"] == new.serial_hex
-    assert bindings(h.sim) == {("vs_https", HAND, False), ("vs_sni", HAND, True)}
+    assert bindings(h.sim) == {("vs_https", HAND, False), ("vs_sni", HAND, True), ("vs_two", HAND, False)}
     # Later applies keep leaving it (it is never taken for a leftover of ours).
     h.sim.clear_requests()
     await h.apply([])
