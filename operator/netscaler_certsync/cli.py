@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "run": "run",
     "simulator": "simulator",
     "check-connection": "check_connection",
+    "inventory": "inventory",
 }
 
 

@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _password(args: argparse.Namespace) -> str | None:
+def password_of(args: argparse.Namespace) -> str | None:
     if args.password_file:
         return Path(args.password_file).read_text(encoding="utf-8").rstrip("\r\n")
     return os.environ.get("NS_PASSWORD")
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        password = _password(args)
+        password = password_of(args)
     except OSError as exc:
         print(f"error: cannot read the password file: {exc.strerror or exc}", file=err)
         return EXIT_USAGE
@@ -114,4 +114,4 @@ def describe(exc: errors.NitroError) -> str:
     return str(exc)
 
 
-__all__ = ["describe", "register", "run"]
+__all__ = ["describe", "password_of", "register", "run"]
