@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from typing import Any
 
@@ -77,6 +77,15 @@ class Metrics:
             ["namespace", "certificatesync", "connection", "certkey", "secret"],
             registry=r,
         )
+        # One series per certkey on each appliance, whoever installed it: one alert covers the
+        # certificates nobody automated. `managed` has three values (engine/inventory.OWNERS).
+        self.appliance_certkey_expiry = Gauge(
+            "certsync_appliance_certkey_expiration_timestamp_seconds",
+            "notAfter of every certkey on the appliance (from the last listing), by owner: "
+            "managed=this (this cluster), other (another cluster), none (not managed).",
+            ["namespace", "connection", "certkey", "managed"],
+            registry=r,
+        )
         self.ready = Gauge(
             "certsync_resource_ready",
             "1 when the resource's Ready condition is True, else 0.",
@@ -98,6 +107,7 @@ class Metrics:
         # each sync forgets its stale series without scanning every series (which made every
         # reconcile O(all certificates): a fifth of the operator's CPU in a drift wave of 300 syncs).
         self._expiry: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
+        self._inventory: dict[tuple[str, str], set[tuple[str, str]]] = {}
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from the pod network
         start_http_server(port, addr=addr, registry=self.registry)
@@ -155,13 +165,32 @@ class Metrics:
         if not known:
             self._expiry.pop((namespace, sync), None)
 
+    def record_inventory(
+        self, namespace: str, connection: str, certkeys: Iterable[tuple[str, str, dt.datetime | None]]
+    ) -> None:
+        """Set the expiry series of one connection's appliance to `certkeys` (name, managed,
+        notAfter) and drop the series of certkeys no longer there (or whose owner changed)."""
+        wanted = {(name, managed): t for name, managed, t in certkeys if t is not None}
+        known = self._inventory.setdefault((namespace, connection), set())
+        for name, managed in known - set(wanted):
+            with contextlib.suppress(KeyError):
+                self.appliance_certkey_expiry.remove(namespace, connection, name, managed)
+        for (name, managed), not_after in wanted.items():
+            self.appliance_certkey_expiry.labels(namespace, connection, name, managed).set(
+                not_after.timestamp()
+            )
+        self._inventory[(namespace, connection)] = set(wanted)
+
     def forget_resource(self, kind: str, namespace: str, name: str) -> None:
         with contextlib.suppress(KeyError):
             self.ready.remove(kind, namespace, name)
         if kind == "CertificateSync":
             self.forget_expiry(namespace, name, set())
-        elif (namespace, name) in self.series(self.connection_up):
-            self.connection_up.remove(namespace, name)
+        else:
+            if (namespace, name) in self.series(self.connection_up):
+                self.connection_up.remove(namespace, name)
+            self.record_inventory(namespace, name, ())
+            self._inventory.pop((namespace, name), None)
 
     @staticmethod
     def series(metric: Gauge) -> list[tuple[str, ...]]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from netscaler_certsync.engine.locks import ApplianceLock
 from netscaler_certsync.engine.saves import SaveQueue
 from netscaler_certsync.engine.snapshot import SnapshotSlot
+from netscaler_certsync.engine.state import ApplianceState
 
 __all__ = ["Appliance", "Appliances", "Clock"]
 
@@ -39,6 +40,10 @@ class Appliance:
     lock: ApplianceLock
     snapshot: SnapshotSlot
     saves: SaveQueue
+    listing: ApplianceState | None = None
+    """The appliance as the last apply here listed it (and its own writes changed it): what the
+    connection's inventory shows (engine/inventory.py) without a request of its own. Never planned
+    from: that is the snapshot's job, with its age and failure rules."""
     owners: set[str] = field(default_factory=set)
     """Owners that applied here in this process: who to look again when one apply finds
     certkeys recorded by it gone (the appliance lost its configuration, see `ApplianceResult.vanished`)."""
@@ -64,6 +69,10 @@ class Appliances:
             entry = Appliance(key, lock, SnapshotSlot(self.clock), SaveQueue(key, lock))
             self._entries[key] = entry
         return entry
+
+    def peek(self, key: str) -> Appliance | None:
+        """The entry of `key` if an apply has used it, without creating one."""
+        return self._entries.get(key)
 
     def __iter__(self) -> Iterator[Appliance]:
         return iter(list(self._entries.values()))

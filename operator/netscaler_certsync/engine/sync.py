@@ -246,6 +246,7 @@ async def _keep_snapshot(
     with contextlib.suppress(ne.NitroError):  # the sync succeeded; the next apply lists afresh
         after, listed = await snapshots.refresh(client, state, p.operations)
         entry.snapshot.store(after, entry.snapshot.now() if listed else listed_at)
+        entry.listing = after
 
 
 def _vanished(previous: Records, state: ApplianceState) -> tuple[str, ...]:
@@ -344,6 +345,7 @@ async def _sync(
         state, p = await gather_and_plan(
             client, desired, previous, options, counter, scan_files=scan, reuse=reused and reused[0]
         )
+        entry.listing = state
         # A snapshot vouches for the appliance's state, not for this client's access: an apply that
         # would send nothing proves its session (perhaps with credentials the appliance refuses)
         # with one read; one that writes logs in with its first write.

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from netscaler_certsync.domain import reasons
+from netscaler_certsync.engine import inventory
+from netscaler_certsync.engine.locks import appliance_key
 from netscaler_certsync.k8s import CredentialsSecret, SecretError, keys
 from netscaler_certsync.nitro import Credentials, NitroClient, TLSConfig, errors
 from netscaler_certsync.reconcile import conditions
@@ -260,6 +262,7 @@ async def reconcile_connection(
     warning = _tls_warning(parsed)
     if warning is not None and not was_ready:
         events.append(Event("Warning", warning[0], warning[1]))
+    shown = _inventory(ctx, target, health, now)
     return Outcome(
         conditions=conds,
         status={
@@ -267,9 +270,25 @@ async def reconcile_connection(
             "version": health.version,
             "haState": health.ha_state,
             "primaryEndpoint": health.primary_endpoint,
+            **({"inventory": shown} if shown is not None else {}),
         },
         events=events,
     )
+
+
+def _inventory(
+    ctx: OperatorContext, target: ApplianceTarget, health: ConnectionHealth, now: dt.datetime
+) -> dict[str, Any] | None:
+    """`status.inventory` and the expiry gauge of every certkey, from the listing the last apply
+    to the primary made (no request of its own); None before any apply listed it."""
+    entry = ctx.appliances.peek(appliance_key(health.primary_endpoint, target.partition))
+    if entry is None or entry.listing is None:
+        return None
+    found = inventory.build(entry.listing, ctx.cluster.tag if ctx.cluster.id else None, now)
+    ctx.metrics.record_inventory(
+        target.namespace, target.name, ((r.name, r.owner, r.not_after) for r in found.rows)
+    )
+    return found.counts()
 
 
 #: How soon a held deletion looks again whether its CertificateSyncs are gone (no I/O: an index).
