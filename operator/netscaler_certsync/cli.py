@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "simulator": "simulator",
     "check-connection": "check_connection",
     "inventory": "inventory",
+    "plan": "plan",
 }
 
 

@@ -1,0 +1,231 @@
+"""`netscaler-certsync plan`: what the operator would do on the appliances, without doing it.
+
+Reads manifests (`-f` files or directories of YAML/JSON, as `kubectl apply -f` takes them) with
+NetScalerConnections, CertificateSyncs and Secrets, logs in to each appliance with the
+connection's own credentials, lists it (reads only) and runs the operator's own planner
+(`engine.sync.gather_and_plan`) for every CertificateSync and connection. Prints each operation
+(`+` adds, `~` changes, `-` removes) and a summary line `N to add, M to update, K to remove`.
+Exit code 0 when nothing would change, 2 when changes are planned (like
+`terraform plan -detailed-exitcode`), 1 on an error (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from netscaler_certsync.commands import check_connection
+from netscaler_certsync.engine import Records, SyncOptions
+from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.state import Counter
+from netscaler_certsync.engine.sync import gather_and_plan
+from netscaler_certsync.k8s import keys
+from netscaler_certsync.nitro import errors
+from netscaler_certsync.reconcile.certificatesync import desired_certificates
+from netscaler_certsync.reconcile.connection import check_connection as primary_of
+from netscaler_certsync.reconcile.connection import resolve_target
+from netscaler_certsync.reconcile.context import OperatorContext
+from netscaler_certsync.reconcile.errors import ReconcileError
+from netscaler_certsync.reconcile.identity import ClusterIdentity
+from netscaler_certsync.reconcile.sources import gather_sources
+from netscaler_certsync.reconcile.specs import parse_connection, parse_sync
+
+EXIT_NO_CHANGES = 0
+EXIT_FAILED = 1
+EXIT_CHANGES = 2
+
+KINDS = (keys.CONNECTION_KIND, keys.SYNC_KIND, "Secret")
+_SUFFIXES = (".yaml", ".yml", ".json")
+_ADDS = (Kind.UPLOAD, Kind.ADD, Kind.BIND, Kind.LINK)
+_REMOVES = (Kind.DELETE, Kind.DELETE_FILE, Kind.UNBIND, Kind.UNLINK)
+
+
+class ManifestError(Exception):
+    """A manifest that cannot be read or holds what `plan` does not know."""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="show what the operator would change on the appliances for these manifests "
+        "(read-only; exit 2 on changes)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog="Exit codes: 0 nothing would change, 2 changes are planned, 1 error. It never writes: "
+        "the appliance is only listed, with the connection's own credentials.",
+    )
+    parser.add_argument(
+        "-f", "--filename", action="append", required=True, metavar="PATH",
+        help="manifest file or directory (repeatable): NetScalerConnection, CertificateSync, Secret",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cluster-id", required=True,
+        help="the operator's cluster identity (its --cluster-id, or the kube-system Namespace UID): "
+        "what it owns on the appliance is told by this tag",
+    )  # fmt: skip
+    parser.set_defaults(handler=run)
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in _SUFFIXES and p.is_file())
+    return [path]
+
+
+def load(paths: Iterable[str]) -> list[dict[str, Any]]:
+    """Every object in the manifests, in order; ManifestError names the file and what is wrong."""
+    objects: list[dict[str, Any]] = []
+    for given in paths:
+        for path in _files(Path(given)):
+            try:
+                docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+            except OSError as exc:
+                raise ManifestError(f"cannot read {path}: {exc.strerror or exc}") from None
+            except (yaml.YAMLError, UnicodeDecodeError) as exc:
+                raise ManifestError(f"{path}: not YAML or JSON ({str(exc).splitlines()[0]})") from None
+            for doc in docs:
+                if doc is None:
+                    continue
+                kind = doc.get("kind") if isinstance(doc, dict) else None
+                if kind not in KINDS:
+                    raise ManifestError(f"{path}: unsupported kind {kind!r} (plan reads {', '.join(KINDS)})")
+                objects.append(doc)
+    return objects
+
+
+def _secret_data(secret: Mapping[str, Any]) -> dict[str, Any]:
+    """A Secret as the API server returns it: `stringData` folded into base64 `data`."""
+    data = dict(secret.get("data") or {})
+    for key, value in (secret.get("stringData") or {}).items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    return {k: v for k, v in secret.items() if k != "stringData"} | {"data": data}
+
+
+def _key(obj: Mapping[str, Any]) -> tuple[str, str, str]:
+    meta = obj.get("metadata") or {}
+    return obj["kind"], meta.get("namespace") or "default", meta.get("name") or ""
+
+
+@dataclass
+class Summary:
+    add: int = 0
+    update: int = 0
+    remove: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    def count(self, ops: Sequence[Operation]) -> None:
+        added = {op.name for op in ops if op.kind is Kind.ADD}
+        deleted = {op.name for op in ops if op.kind in (Kind.DELETE, Kind.DELETE_FILE)}
+        self.add += len(added)
+        self.remove += len(deleted)
+        certkey_ops = [op for op in ops if op.kind not in (Kind.UPLOAD, Kind.DELETE_FILE)]
+        self.update += len({op.name for op in certkey_ops} - added - deleted)
+
+    @property
+    def text(self) -> str:
+        return f"{self.add} to add, {self.update} to update, {self.remove} to remove"
+
+
+def _sign(op: Operation) -> str:
+    if op.kind is Kind.CHANGE:
+        return "~"
+    return "-" if op.kind in _REMOVES else "+"
+
+
+async def plan_all(objects: Sequence[dict[str, Any]], cluster_id: str) -> Summary:
+    by_key = {_key(o): o for o in objects}
+
+    async def get_secret(namespace: str, name: str) -> Mapping[str, Any] | None:
+        found = by_key.get(("Secret", namespace, name))
+        return _secret_data(found) if found else None
+
+    async def list_secrets(namespace: str, selector: str, *_: Any) -> list[Mapping[str, Any]]:
+        wanted = dict(part.split("=", 1) for part in selector.split(",") if "=" in part)
+        return [
+            _secret_data(o)
+            for (kind, ns, _n), o in by_key.items()
+            if kind == "Secret" and ns == namespace
+            and all((o["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())
+        ]  # fmt: skip
+
+    ctx = OperatorContext(
+        get_secret=get_secret, list_secrets=list_secrets, cluster=ClusterIdentity(cluster_id, "flag")
+    )
+    summary = Summary()
+    for (kind, namespace, name), obj in by_key.items():
+        if kind != keys.SYNC_KIND:
+            continue
+        spec = parse_sync(obj.get("spec") or {})
+        desired = desired_certificates(namespace, spec, await gather_sources(ctx, namespace, spec))
+        for d in desired:
+            if d.problem is not None:  # kept out of the plan as the operator keeps it out
+                summary.lines.append(f"! {namespace}/{name}: {d.id}: {d.problem}")
+        for connection in spec.connections:
+            conn = by_key.get((keys.CONNECTION_KIND, namespace, connection))
+            if conn is None:
+                raise ManifestError(
+                    f"CertificateSync {namespace}/{name}: NetScalerConnection {connection} "
+                    "is not in the manifests"
+                )
+            target = await resolve_target(
+                namespace, connection, parse_connection(conn.get("spec") or {}), get_secret
+            )
+            endpoint = target.endpoints[0]
+            if len(target.endpoints) > 1:
+                endpoint = (await primary_of(target)).primary_endpoint
+            options = SyncOptions(
+                owner=f"{namespace}/{name}", cluster=cluster_id, preserve_on_renewal=spec.preserve_on_renewal,
+                remove_inactive=spec.remove_inactive, link_chain=spec.link_chain, dry_run=True,
+                name_limit=spec.name_max_length,
+            )  # fmt: skip
+            previous = _records(obj.get("status") or {}, connection)
+            async with target.client(endpoint, max_concurrency=2) as client:
+                _, planned = await gather_and_plan(
+                    client, desired, previous, options, Counter(), scan_files=True
+                )
+            summary.lines.append(f"CertificateSync {namespace}/{name} -> {connection} ({endpoint}):")
+            summary.lines += [f"  {_sign(op)} {op.describe()}" for op in planned.operations] or [
+                "  (no changes)"
+            ]
+            summary.count(planned.operations)
+    return summary
+
+
+def _records(status: Mapping[str, Any], connection: str) -> Records:
+    for entry in status.get("connections") or ():
+        if entry.get("name") == connection:
+            return Records.from_dict(entry.get("records"))
+    return Records()
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        objects = load(args.filename)
+        if not any(o["kind"] == keys.SYNC_KIND for o in objects):
+            raise ManifestError("no CertificateSync in the manifests: nothing to plan")
+        summary = asyncio.run(plan_all(objects, args.cluster_id))
+    except ManifestError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_FAILED
+    except errors.NitroError as exc:
+        print(f"error: {check_connection.describe(exc)}", file=err)
+        return EXIT_FAILED
+    except ReconcileError as exc:
+        print(f"error: {exc.message}", file=err)
+        return EXIT_FAILED
+    for line in summary.lines:
+        print(line, file=out)
+    print(f"Plan: {summary.text}.", file=out)
+    return EXIT_CHANGES if summary.add + summary.update + summary.remove else EXIT_NO_CHANGES
+
+
+__all__ = ["load", "plan_all", "register", "run"]
