@@ -152,3 +152,43 @@ def test_help_describes_the_command() -> None:
     done = cli("plan", "--help")
     assert done.returncode == 0
     assert "-f" in done.stdout and "2 changes are planned" in " ".join(done.stdout.split())
+
+
+def test_a_renewed_secret_plans_an_update_and_leaves_others_alone(
+    appliance: SimulatorThread, tmp_path: Path
+) -> None:
+    where = manifests(appliance, tmp_path / "m")
+    docs = list(yaml.safe_load_all((where / "sync.yaml").read_text()))
+    material = parse_material(
+        base64.b64decode(docs[0]["data"]["tls.crt"]), base64.b64decode(docs[0]["data"]["tls.key"])
+    )
+    www = DesiredCertificate("default/www", "default-www", material, (BindingSpec("vs_https"),))
+
+    async def apply() -> None:
+        async with NitroClient(
+            appliance.url, Credentials("nsroot", "nsroot"), tls=TLSConfig(ca_pem=appliance.ca_pem)
+        ) as client:
+            await sync_appliance(
+                client,
+                [www],
+                Records(),
+                SyncOptions(owner="default/www", cluster=CLUSTER),
+                appliances=Appliances(),
+            )
+
+    asyncio.run(apply())
+    # cert-manager renews the Secret: the manifests now hold a new certificate.
+    renewed = make_leaf(make_ca("Plan Root 2"), "www.example.com")
+    docs[0] = build.tls_secret("www", renewed.cert_pem, renewed.key_pem)
+    (where / "sync.yaml").write_text(yaml.safe_dump_all(docs))
+    before = appliance.state.dump()
+    appliance.clear_requests()
+    done = cli("plan", "-f", str(where), "--cluster-id", CLUSTER)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert "  ~ update certkey default-www in place" in "\n".join(lines), lines
+    assert lines[-1] == "Plan: 0 to add, 1 to update, 0 to remove.", lines
+    # Not this cluster's: the same manifests under another identity may not touch default-www.
+    other = cli("plan", "-f", str(where), "--cluster-id", "cluster-b")
+    assert "update certkey default-www" not in other.stdout
+    assert writes(appliance) == [] and appliance.state.dump() == before

@@ -121,12 +121,16 @@ class Summary:
     lines: list[str] = field(default_factory=list)
 
     def count(self, ops: Sequence[Operation]) -> None:
-        added = {op.name for op in ops if op.kind is Kind.ADD}
-        deleted = {op.name for op in ops if op.kind in (Kind.DELETE, Kind.DELETE_FILE)}
+        """Certkeys added, removed and otherwise changed; their files count with them. Files
+        alone (a clean-up of leftover files, no certkey touched) count as removed one by one."""
+        certkey_ops = [op for op in ops if op.kind not in (Kind.UPLOAD, Kind.DELETE_FILE)]
+        added = {op.name for op in certkey_ops if op.kind is Kind.ADD}
+        deleted = {op.name for op in certkey_ops if op.kind is Kind.DELETE}
         self.add += len(added)
         self.remove += len(deleted)
-        certkey_ops = [op for op in ops if op.kind not in (Kind.UPLOAD, Kind.DELETE_FILE)]
         self.update += len({op.name for op in certkey_ops} - added - deleted)
+        if not certkey_ops:
+            self.remove += sum(1 for op in ops if op.kind is Kind.DELETE_FILE)
 
     @property
     def text(self) -> str:
