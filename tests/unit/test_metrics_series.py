@@ -91,3 +91,19 @@ def test_expiry_carries_the_secret_so_it_joins_with_cert_managers_metrics() -> N
 
 def _event(*, resource: str, operation: str, status: int, errorcode: int) -> RequestEvent:
     return RequestEvent("POST", resource, operation, None, status, errorcode, 0.01)
+
+
+def test_appliance_certkey_series_follow_the_appliance_and_the_connection() -> None:
+    m = Metrics()
+    m.record_inventory(
+        "ns", "adc", [("hand", "none", WHEN), ("ours", "this", WHEN), ("no-date", "none", None)]
+    )
+    m.record_inventory("ns", "other", [("x", "other", WHEN)])
+    # hand was deleted on the appliance; ours was taken over by another cluster.
+    m.record_inventory("ns", "adc", [("ours", "other", WHEN)])
+    assert set(Metrics.series(m.appliance_certkey_expiry)) == {
+        ("ns", "adc", "ours", "other"),
+        ("ns", "other", "x", "other"),
+    }
+    m.forget_resource("NetScalerConnection", "ns", "adc")
+    assert set(Metrics.series(m.appliance_certkey_expiry)) == {("ns", "other", "x", "other")}
