@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import base64
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,13 +28,16 @@ from netscaler_certsync.engine.operations import Kind, Operation
 from netscaler_certsync.engine.state import Counter
 from netscaler_certsync.engine.sync import gather_and_plan
 from netscaler_certsync.k8s import keys
+from netscaler_certsync.k8s.access import ClusterAccess
+from netscaler_certsync.k8s.api import KubeClient
+from netscaler_certsync.k8s.errors import ConfigError, KubernetesError, NotFound
 from netscaler_certsync.nitro import errors
 from netscaler_certsync.reconcile.certificatesync import desired_certificates
 from netscaler_certsync.reconcile.connection import check_connection as primary_of
 from netscaler_certsync.reconcile.connection import resolve_target
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.errors import ReconcileError
-from netscaler_certsync.reconcile.identity import ClusterIdentity
+from netscaler_certsync.reconcile.identity import KUBE_SYSTEM, ClusterIdentity
 from netscaler_certsync.reconcile.sources import gather_sources
 from netscaler_certsync.reconcile.specs import parse_connection, parse_sync
 
@@ -61,14 +64,21 @@ def register(subparsers: Any) -> None:
         epilog="Exit codes: 0 nothing would change, 2 changes are planned, 1 error. It never writes: "
         "the appliance is only listed, with the connection's own credentials.",
     )
-    parser.add_argument(
-        "-f", "--filename", action="append", required=True, metavar="PATH",
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "-f", "--filename", action="append", metavar="PATH",
         help="manifest file or directory (repeatable): NetScalerConnection, CertificateSync, Secret",
     )  # fmt: skip
+    source.add_argument(
+        "--from-cluster", action="store_true",
+        help="plan the CertificateSyncs in the cluster of the current kubeconfig context ($KUBECONFIG)",
+    )  # fmt: skip
+    parser.add_argument("-n", "--namespace", help="with --from-cluster: only this namespace")
     parser.add_argument(
-        "--cluster-id", required=True,
-        help="the operator's cluster identity (its --cluster-id, or the kube-system Namespace UID): "
-        "what it owns on the appliance is told by this tag",
+        "--cluster-id",
+        help="the operator's cluster identity (its --cluster-id, or the kube-system Namespace UID; "
+        "required with -f, read from the cluster with --from-cluster): what it owns on the "
+        "appliance is told by this tag",
     )  # fmt: skip
     parser.set_defaults(handler=run)
 
@@ -143,8 +153,21 @@ def _sign(op: Operation) -> str:
     return "-" if op.kind in _REMOVES else "+"
 
 
-async def plan_all(objects: Sequence[dict[str, Any]], cluster_id: str) -> Summary:
+@dataclass(frozen=True)
+class Objects:
+    """Where `plan_all` finds the objects: in manifests or in the cluster."""
+
+    syncs: Sequence[Mapping[str, Any]]
+    get_connection: Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
+    get_secret: Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
+    list_secrets: Callable[..., Awaitable[Sequence[Mapping[str, Any]]]]
+
+
+def from_manifests(objects: Sequence[dict[str, Any]]) -> Objects:
     by_key = {_key(o): o for o in objects}
+
+    async def get_connection(namespace: str, name: str) -> Mapping[str, Any] | None:
+        return by_key.get((keys.CONNECTION_KIND, namespace, name))
 
     async def get_secret(namespace: str, name: str) -> Mapping[str, Any] | None:
         found = by_key.get(("Secret", namespace, name))
@@ -159,24 +182,28 @@ async def plan_all(objects: Sequence[dict[str, Any]], cluster_id: str) -> Summar
             and all((o["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())
         ]  # fmt: skip
 
+    syncs = [o for k, o in by_key.items() if k[0] == keys.SYNC_KIND]
+    return Objects(syncs, get_connection, get_secret, list_secrets)
+
+
+async def plan_all(found: Objects, cluster_id: str) -> Summary:
+    get_secret = found.get_secret
     ctx = OperatorContext(
-        get_secret=get_secret, list_secrets=list_secrets, cluster=ClusterIdentity(cluster_id, "flag")
+        get_secret=get_secret, list_secrets=found.list_secrets, cluster=ClusterIdentity(cluster_id, "flag")
     )
     summary = Summary()
-    for (kind, namespace, name), obj in by_key.items():
-        if kind != keys.SYNC_KIND:
-            continue
+    for obj in found.syncs:
+        _, namespace, name = _key(obj)
         spec = parse_sync(obj.get("spec") or {})
         desired = desired_certificates(namespace, spec, await gather_sources(ctx, namespace, spec))
         for d in desired:
             if d.problem is not None:  # kept out of the plan as the operator keeps it out
                 summary.lines.append(f"! {namespace}/{name}: {d.id}: {d.problem}")
         for connection in spec.connections:
-            conn = by_key.get((keys.CONNECTION_KIND, namespace, connection))
+            conn = await found.get_connection(namespace, connection)
             if conn is None:
                 raise ManifestError(
-                    f"CertificateSync {namespace}/{name}: NetScalerConnection {connection} "
-                    "is not in the manifests"
+                    f"CertificateSync {namespace}/{name}: NetScalerConnection {connection} is not found"
                 )
             target = await resolve_target(
                 namespace, connection, parse_connection(conn.get("spec") or {}), get_secret
@@ -202,6 +229,34 @@ async def plan_all(objects: Sequence[dict[str, Any]], cluster_id: str) -> Summar
     return summary
 
 
+async def _plan_cluster(args: argparse.Namespace) -> Summary:
+    """The CertificateSyncs of the cluster (reads only), with their own status records."""
+    async with KubeClient(ClusterAccess.from_kubeconfig()) as kube:
+        cluster_id = args.cluster_id or await kube.namespace_uid(KUBE_SYSTEM)
+
+        async def get_connection(namespace: str, name: str) -> Mapping[str, Any] | None:
+            try:
+                return await kube.get_object(
+                    keys.GROUP, keys.VERSION, keys.CONNECTION_PLURAL, namespace, name
+                )
+            except NotFound:
+                return None
+
+        async def get_secret(namespace: str, name: str) -> Mapping[str, Any] | None:
+            try:
+                return await kube.get_secret(namespace, name)
+            except NotFound:
+                return None
+
+        async def list_secrets(
+            namespace: str, selector: str, field: str | None = keys.TLS_TYPE_FIELD_SELECTOR
+        ) -> Sequence[Mapping[str, Any]]:
+            return (await kube.list_secrets(namespace, selector, field)).items
+
+        syncs = await kube.list_objects(keys.GROUP, keys.VERSION, keys.SYNC_PLURAL, args.namespace)
+        return await plan_all(Objects(syncs, get_connection, get_secret, list_secrets), cluster_id)
+
+
 def _records(status: Mapping[str, Any], connection: str) -> Records:
     for entry in status.get("connections") or ():
         if entry.get("name") == connection:
@@ -213,10 +268,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        objects = load(args.filename)
-        if not any(o["kind"] == keys.SYNC_KIND for o in objects):
-            raise ManifestError("no CertificateSync in the manifests: nothing to plan")
-        summary = asyncio.run(plan_all(objects, args.cluster_id))
+        if args.from_cluster:
+            summary = asyncio.run(_plan_cluster(args))
+        else:
+            if not args.cluster_id:
+                raise ManifestError("--cluster-id is required with -f (the operator's cluster identity)")
+            objects = load(args.filename)
+            if not any(o["kind"] == keys.SYNC_KIND for o in objects):
+                raise ManifestError("no CertificateSync in the manifests: nothing to plan")
+            summary = asyncio.run(plan_all(from_manifests(objects), args.cluster_id))
     except ManifestError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_FAILED
@@ -225,6 +285,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         return EXIT_FAILED
     except ReconcileError as exc:
         print(f"error: {exc.message}", file=err)
+        return EXIT_FAILED
+    except (KubernetesError, ConfigError) as exc:
+        print(f"error: Kubernetes: {exc}", file=err)
         return EXIT_FAILED
     for line in summary.lines:
         print(line, file=out)

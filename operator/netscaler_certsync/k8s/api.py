@@ -288,6 +288,15 @@ class KubeClient:
         """One object as the API returns it; `NotFound` when it does not exist."""
         return await self._request("GET", resource_path(group, version, plural, namespace, name))
 
+    async def list_objects(
+        self, group: str, version: str, plural: str, namespace: str | None
+    ) -> list[dict[str, Any]]:
+        """Every object of a kind in `namespace` (None: all namespaces)."""
+        data = await self._request("GET", resource_path(group, version, plural, namespace))
+        items = list(data.get("items") or [])
+        self.stats.objects_received += len(items)
+        return items
+
     async def create_object(
         self, group: str, version: str, plural: str, namespace: str | None, body: Mapping[str, Any]
     ) -> dict[str, Any]:
