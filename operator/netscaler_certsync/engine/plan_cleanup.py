@@ -217,6 +217,6 @@ def plan_orphan_files(ctx: PlanContext) -> None:
     if ctx.state.files is None:
         return
     referenced = ctx.state.referenced_files() - ctx.dropped_files
-    for f in sorted(ctx.state.files):
+    for f in ctx.state.files_maybe_of(ctx.owner, ctx.cluster):
         if ctx.owns_file(f) and f not in referenced and f not in ctx.new_files and f not in ctx.dropped_files:
             ctx.ops.append(Operation(Kind.DELETE_FILE, Group.gc(), f))

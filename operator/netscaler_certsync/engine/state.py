@@ -7,12 +7,13 @@ apply reads the same small number of times whatever the number of certificates.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections import Counter as Tally
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from netscaler_certsync.domain import is_ca_certkey_name, is_ca_file_name, leaf_file_owner
+from netscaler_certsync.domain import file_tag, is_ca_certkey_name, is_ca_file_name, leaf_file_owner
 from netscaler_certsync.engine.model import BindingSpec
 from netscaler_certsync.nitro import CertBinding, CertKey, NitroClient, RequestEvent
 
@@ -71,11 +72,11 @@ class ApplianceState:
 
     def cert_file(self, name: str) -> str | None:
         ck = self.certkeys.get(name)
-        return posixpath.basename(ck.cert) if ck and ck.cert else None
+        return _basename(ck.cert) if ck and ck.cert else None
 
     def key_file(self, name: str) -> str | None:
         ck = self.certkeys.get(name)
-        return posixpath.basename(ck.key) if ck and ck.key else None
+        return _basename(ck.key) if ck and ck.key else None
 
     def users_of(self, file: str) -> frozenset[str]:
         """The certkeys that load `file` (as certificate or key)."""
@@ -123,23 +124,68 @@ class ApplianceState:
             object.__setattr__(self, "_links_to", found)
         return found
 
-    def referenced_files(self) -> set[str]:
-        out: set[str] = set()
-        for ck in self.certkeys.values():
-            for f in (ck.cert, ck.key):
-                if f:
-                    out.add(posixpath.basename(f))
-        return out
+    def referenced_files(self) -> frozenset[str]:
+        """The files some certkey loads (as certificate or key)."""
+        found: frozenset[str] | None = self.__dict__.get("_referenced")
+        if found is None:
+            found = frozenset(_basename(f) for ck in self.certkeys.values() for f in (ck.cert, ck.key) if f)
+            object.__setattr__(self, "_referenced", found)
+        return found
+
+    def files_maybe_of(self, owner: str, cluster: str | None) -> list[str]:
+        """Listed files that may be `owner`'s (of cluster `cluster`) to delete, sorted: its leaf
+        files, the CA files of its cluster and of an earlier version, and every file an earlier
+        version wrote (`PlanContext.owns_file` decides on each). Files of other owners, often
+        thousands on a shared appliance, are never looked at again in a plan."""
+        index: dict[tuple[str, str | None], set[str]] | None = self.__dict__.get("_file_owners")
+        if index is None:
+            index = {}
+            for f in self.files or ():
+                tag = file_tag(f)
+                if tag is None:
+                    continue
+                if tag.scope is None:
+                    index.setdefault(("ca", tag.cluster), set()).add(f)
+                elif tag.cluster is None:
+                    index.setdefault(("legacy", None), set()).add(f)
+                else:
+                    index.setdefault(("leaf", tag.owner), set()).add(f)
+            object.__setattr__(self, "_file_owners", index)
+        keys = (("leaf", owner), ("ca", cluster), ("ca", None), ("legacy", None))
+        return sorted(set().union(*(index.get(k, ()) for k in keys)))
 
     def with_extra(
         self, *, vservers: Iterable[str] | None = None, files: Iterable[str] | None = None
     ) -> ApplianceState:
-        return ApplianceState(
+        extra = ApplianceState(
             certkeys=self.certkeys,
             bindings=self.bindings,
             vservers=frozenset(vservers) if vservers is not None else self.vservers,
             files=frozenset(files) if files is not None else self.files,
         )
+        # The same certkeys and bindings: their indexes carry over (a plan is made twice, before
+        # and after the files are read); the file index does not.
+        for name in _CERTKEY_INDEXES:
+            if name in self.__dict__:
+                object.__setattr__(extra, name, self.__dict__[name])
+        return extra
+
+
+#: `ApplianceState` indexes that depend on its certkeys and bindings only.
+_CERTKEY_INDEXES = (
+    "_bound_vservers",
+    "_file_users",
+    "_owners",
+    "_cas",
+    "_links_to",
+    "_referenced",
+)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _basename(path: str) -> str:
+    """A file's name without its directory (cached: the planner asks for every certkey's)."""
+    return posixpath.basename(path)
 
 
 class Counter:
