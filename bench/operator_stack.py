@@ -67,9 +67,12 @@ def settle(pid: int, quiet: float = 0.05, window: float = 1.0, timeout: float = 
 IMPORT_STEPS = (
     ("interpreter", ""),
     ("+ httpx, cryptography", "import httpx, cryptography.x509"),
-    ("+ the kubernetes client (kubeconfig, exec plugins)", "import kubernetes.config"),
-    ("+ kopf (aiohttp)", "import kopf"),
-    ("+ the operator's modules", "import netscaler_certsync.runtime, netscaler_certsync.cli"),
+    (
+        "+ kopf (aiohttp), as `run` imports it: without the kubernetes client",
+        "from netscaler_certsync.commands.run import import_kopf_without_the_kubernetes_client as k; k()",
+    ),
+    ("+ the operator's modules (in a pod: all it loads)", "import netscaler_certsync.runtime"),
+    ("+ the kubernetes client (only to read a kubeconfig)", "import kubernetes.config"),
 )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -76,6 +78,44 @@ def test_in_cluster_reads_the_service_account(tmp_path: Path) -> None:
     assert access.bearer_token() == "sa-token-2"
     with pytest.raises(ConfigError, match="not running in a cluster"):
         ClusterAccess.in_cluster(env={}, account_dir=tmp_path)
+
+
+IN_A_POD = """
+import sys
+from pathlib import Path
+from netscaler_certsync.commands.run import import_kopf_without_the_kubernetes_client
+import_kopf_without_the_kubernetes_client()  # what `netscaler-certsync run` does first
+import netscaler_certsync.runtime
+from netscaler_certsync.k8s import ClusterAccess
+env = {"KUBERNETES_SERVICE_HOST": "fd00::1", "KUBERNETES_SERVICE_PORT": "6443"}
+access = ClusterAccess.in_cluster(env=env, account_dir=Path(sys.argv[1]))
+print(access.server, "kubernetes" in sys.modules)
+kubeconfig = ClusterAccess.from_kubeconfig(sys.argv[2])  # the library still loads when needed
+print(kubeconfig.server, "kubernetes" in sys.modules)
+"""
+
+
+def test_the_operator_in_a_pod_never_loads_the_kubernetes_client(tmp_path: Path) -> None:
+    """The `kubernetes` package costs about 23 MiB resident; in a pod the operator needs none of it."""
+    (tmp_path / "token").write_text("sa-token\n")
+    (tmp_path / "ca.crt").write_text("the cluster CA")
+    (tmp_path / "kubeconfig").write_text(kubeconfig_text("http://127.0.0.1:1234"))
+    out = subprocess.run(
+        [sys.executable, "-c", IN_A_POD, str(tmp_path), str(tmp_path / "kubeconfig")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.split("\n")
+    assert out[:2] == ["https://[fd00::1]:6443 False", "http://127.0.0.1:1234 True"]
+
+
+def test_an_empty_service_account_token_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("")
+    (tmp_path / "ca.crt").write_text("the cluster CA")
+    env = {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+    with pytest.raises(ConfigError, match="is empty"):
+        ClusterAccess.in_cluster(env=env, account_dir=tmp_path)
 
 
 async def test_get_and_list_with_server_side_selectors(

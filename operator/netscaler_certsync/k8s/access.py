@@ -1,6 +1,6 @@
 """How to reach one Kubernetes API server: URL, trust, and credentials, from kubeconfig or in-cluster.
 
-Both are loaded by the `kubernetes` library, so every kubeconfig user it understands works here:
+A kubeconfig is loaded by the `kubernetes` library, so every kubeconfig user it understands works here:
 token, tokenFile, client certificates, `exec` credential plugins (EKS, GKE, AKS, kubelogin/OIDC)
 and `auth-provider`. `ClusterAccess` is a frozen description whose only I/O is `ssl_context()`
 and `bearer_token()`: the latter re-reads a token file (in-cluster service-account tokens are
@@ -150,26 +150,31 @@ class ClusterAccess:
     def in_cluster(
         cls, env: Mapping[str, str] | None = None, account_dir: Path = SERVICE_ACCOUNT_DIR
     ) -> ClusterAccess:
-        """The pod's service account, found by the library as client-go's `rest.InClusterConfig()`."""
-        from kubernetes import client, config
-        from kubernetes.config.incluster_config import InClusterConfigLoader
+        """The pod's service account, as client-go's `rest.InClusterConfig()` finds it.
 
+        Read here rather than by the library: importing the `kubernetes` package loads its whole
+        generated client (about 23 MiB resident) for what is two environment variables and two files.
+        """
         env = os.environ if env is None else env
         token_file, ca_file = account_dir / "token", account_dir / "ca.crt"
-        if not env.get("KUBERNETES_SERVICE_HOST") or not env.get("KUBERNETES_SERVICE_PORT"):
+        host, port = env.get("KUBERNETES_SERVICE_HOST"), env.get("KUBERNETES_SERVICE_PORT")
+        if not host or not port:
             raise ConfigError("not running in a cluster: KUBERNETES_SERVICE_HOST/PORT are not set")
         if not token_file.exists():
             raise ConfigError(f"no service-account token at {token_file}")
-        configuration = client.Configuration()
         try:
-            loader = InClusterConfigLoader(str(token_file), str(ca_file), environ=env)
-            loader.load_and_set(configuration)
-        except config.ConfigException as e:
+            if not token_file.read_text().strip():
+                raise ConfigError(f"cannot use the in-cluster service account: {token_file} is empty")
+            if not ca_file.read_bytes():
+                raise ConfigError(f"cannot use the in-cluster service account: {ca_file} is empty")
+        except OSError as e:
             raise ConfigError(f"cannot use the in-cluster service account: {e}") from e
+        # net.JoinHostPort: an IPv6 address (or one with a zone) goes in brackets
+        authority = f"[{host}]:{port}" if ":" in host or "%" in host else f"{host}:{port}"
         ns_file = account_dir / "namespace"
         return cls(
-            server=str(configuration.host).rstrip("/"),
-            ca_data=ca_file.read_bytes() if ca_file.exists() else None,
+            server=f"https://{authority}",
+            ca_data=ca_file.read_bytes(),
             token_file=str(token_file),  # re-read per request: the kubelet rotates it
             namespace=ns_file.read_text().strip() if ns_file.exists() else "default",
         )
