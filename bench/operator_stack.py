@@ -124,12 +124,18 @@ class OperatorStack:
         self.emulator.stop()
         shutil.rmtree(self._tmp, ignore_errors=True)  # the operator's log and kubeconfig
 
-    def start_operator(self) -> int:
-        """Start `netscaler-certsync run` against the emulator; returns its pid."""
+    def start_operator(self, profile: Path | None = None) -> int:
+        """Start `netscaler-certsync run` against the emulator; returns its pid. With `profile`,
+        under cProfile: the statistics are written there when the process stops (SIGTERM)."""
         kubeconfig = self.emulator.write_kubeconfig(self._tmp / "kubeconfig")
         env = {**os.environ, "KUBECONFIG": kubeconfig}
         log = (self._tmp / "operator.log").open("wb")
         launcher = "import sys; from netscaler_certsync.cli import main; sys.exit(main())"
+        if profile is not None:
+            launcher = (
+                "import cProfile, sys; from netscaler_certsync.cli import main; "
+                f"sys.exit(cProfile.run('main()', {str(profile)!r}))"
+            )
         self.process = subprocess.Popen(
             [sys.executable, "-c", launcher, "run", "--liveness", "", "--metrics-port", "0"],
             env=env,

@@ -1,0 +1,59 @@
+"""Where the operator's time goes while N new CertificateSyncs become Ready (cProfile).
+
+Not a `bench_*` module (`make bench` does not run it): a tool for finding the cost, whose
+findings are written up by hand in docs/benchmarks.md. The operator runs under cProfile in its
+own process (`OperatorStack.start_operator(profile=...)`), about twice as slow as without.
+
+Usage: python -m bench.profile_operator [--syncs 1000] [--out operator.prof] [--top 40]
+       python -m bench.profile_operator --syncs 1000 --no-profile   (wall time only)
+"""
+
+from __future__ import annotations
+
+import argparse
+import pstats
+import time
+from pathlib import Path
+
+from bench.bench_operator import add_syncs, start
+from bench.operator_stack import OperatorStack, cpu_seconds
+from certsync_devkit.k8s_thread import wait_for
+from certsync_devkit.pki import TestPKI
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--syncs", type=int, default=1000)
+    parser.add_argument("--out", type=Path, default=Path("operator.prof"))
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--no-profile", action="store_true")
+    args = parser.parse_args()
+    pki = TestPKI.create("Bench")
+    with OperatorStack(pki) as stack:
+        if args.no_profile:
+            start(stack)
+        else:
+            stack.start_operator(profile=args.out.resolve())
+            stack.connection()
+            wait_for(stack.connection_ready, 60, "the NetScalerConnection to be Ready", interval=0.1)
+        assert stack.process is not None
+        cpu0, k8s0, began = (
+            cpu_seconds(stack.process.pid),
+            len(stack.emulator.requests()),
+            time.perf_counter(),
+        )
+        add_syncs(stack, 0, args.syncs)
+        wait_for(lambda: len(stack.ready_syncs()) >= args.syncs, 1800, "all Ready", interval=0.5)
+        print(
+            f"{args.syncs} CertificateSyncs Ready after {time.perf_counter() - began:.1f} s; operator CPU"
+            f" {cpu_seconds(stack.process.pid) - cpu0:.1f} s; NITRO requests {len(stack.simulator.requests)};"
+            f" Kubernetes API requests {len(stack.emulator.requests()) - k8s0}"
+        )
+    if not args.no_profile:  # written when the operator stopped, on leaving the stack
+        stats = pstats.Stats(str(args.out))
+        stats.sort_stats("cumulative").print_stats("netscaler_certsync", args.top)
+        stats.sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
