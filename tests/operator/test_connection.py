@@ -130,3 +130,55 @@ def test_password_with_the_newline_echo_leaves(cluster: Cluster, operator: Opera
     _wait_conn(
         cluster, "adc", lambda o: condition(o, "Ready").get("status") == "True", "Ready despite the newline"
     )
+
+
+def test_an_ha_role_switch_keeps_one_writer_lock_for_the_pair(
+    cluster: Cluster, operator: OperatorThread
+) -> None:
+    """The lock, snapshot and grouped saves belong to the pair, not to whichever node is primary:
+    after a switch, syncs on the new primary still take turns with those the old key admitted."""
+    secondary = SimulatorThread(SimulatorConfig(ha_state="secondary", ssl_vservers=("vs_https",))).start()
+    primary = cluster.simulator
+    try:
+        cluster.core.create_namespaced_secret(NS, build.credentials_secret("login", "nsroot", "nsroot"))
+        bundle = secondary.ca_pem + primary.ca_pem
+        cluster.core.create_namespaced_secret(NS, build.opaque_secret("ca", {"ca.crt": bundle}))
+        spec = {
+            "endpoints": [primary.url, secondary.url],
+            "credentialsSecretRef": {"name": "login"},
+            "tls": {"caSecretRef": {"name": "ca"}},
+        }
+        cluster.crs.create_namespaced_custom_object(
+            keys.GROUP, keys.VERSION, NS, keys.CONNECTION_PLURAL, build.netscaler_connection("adc", spec)
+        )
+        _wait_conn(
+            cluster, "adc", lambda o: o.get("status", {}).get("primaryEndpoint") == primary.url, "primary"
+        )
+        cluster.tls_secret("www")
+        cluster.sync("www", certificates=[{"secretName": "www"}], bindings=[{"vserver": "vs_https"}])
+        cluster.wait_ready("www")
+
+        primary.set_ha_state("secondary")  # the pair fails over
+        secondary.set_ha_state("primary")
+        cluster.crs.patch_namespaced_custom_object(
+            keys.GROUP,
+            keys.VERSION,
+            NS,
+            keys.CONNECTION_PLURAL,
+            "adc",
+            {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "2026-01-01T00:00:00Z"}}},
+        )
+        _wait_conn(
+            cluster, "adc", lambda o: o["status"].get("primaryEndpoint") == secondary.url, "switch seen"
+        )
+        leaf = cluster.renew("www")
+        cluster.wait_sync(
+            "www",
+            lambda o: any(c.get("serial") == leaf.serial_hex for c in o["status"].get("certificates") or []),
+            "renewal applied on the new primary",
+        )
+        assert [r for r in secondary.requests if r.is_write], "the renewal goes to the new primary"
+        keys_in_use = [entry.key for entry in operator.ctx.appliances]
+        assert len(keys_in_use) == 1, f"one lock for the HA pair, not one per primary: {keys_in_use}"
+    finally:
+        secondary.stop()

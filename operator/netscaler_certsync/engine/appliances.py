@@ -44,6 +44,9 @@ class Appliance:
     """The appliance as the last apply here listed it (and its own writes changed it): what the
     connection's inventory shows (engine/inventory.py) without a request of its own. Never planned
     from: that is the snapshot's job, with its age and failure rules."""
+    node: str | None = None
+    """The endpoint the last apply wrote through. An HA pair's key names both nodes; when the
+    primary switches, what was read from the old one is not trusted on the new one."""
     owners: set[str] = field(default_factory=set)
     """Owners that applied here in this process: who to look again when one apply finds
     certkeys recorded by it gone (the appliance lost its configuration, see `ApplianceResult.vanished`)."""

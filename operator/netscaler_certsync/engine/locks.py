@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 __all__ = ["ApplianceLock", "Priority", "appliance_key"]
@@ -84,6 +84,10 @@ class ApplianceLock:
             self.release()
 
 
-def appliance_key(endpoint: str, partition: str | None = None) -> str:
-    """The lock key of an appliance: its endpoint URL (normalised) and admin partition."""
-    return f"{endpoint.rstrip('/').lower()}#{partition or 'default'}"
+def appliance_key(endpoints: str | Iterable[str], partition: str | None = None) -> str:
+    """The lock key of an appliance: its endpoint URLs (normalised) and admin partition.
+
+    An HA pair is one appliance: its key names both nodes, so it stays the same when the pair
+    switches roles (the lock, snapshot and saves must not split between the old and new primary)."""
+    nodes = [endpoints] if isinstance(endpoints, str) else endpoints
+    return f"{','.join(sorted(n.rstrip('/').lower() for n in nodes))}#{partition or 'default'}"

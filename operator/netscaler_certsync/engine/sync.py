@@ -295,6 +295,10 @@ async def sync_appliance(
     entry.owners.add(options.owner)
     counter = Counter()
     async with entry.lock.turn(options.priority):
+        if entry.node != client.endpoint:  # an HA pair switched roles: read the new primary afresh
+            entry.snapshot.drop()
+            entry.clean.clear()
+            entry.node = client.endpoint
         client.on_request.append(counter)
         try:
             applied = await _sync(client, desired, previous, options, counter, entry, on_intent)

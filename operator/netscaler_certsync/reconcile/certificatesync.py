@@ -168,12 +168,13 @@ async def sync_connection(
         conn_spec = parse_connection(connection.get("spec") or {})
         target = await resolve_target(namespace, connection_name, conn_spec, ctx.get_secret)
         endpoint = _endpoint(target, connection)
+        appliance = appliance_key(target.endpoints, target.partition)  # the pair, not its primary
         if request.trigger != "delete":  # other syncs' default bindings (reconcile/claims.py)
             desired = ctx.claims.claim(
                 f"{namespace}/{request.name}",
                 request.created,
                 connection_name,
-                appliance_key(endpoint, target.partition),
+                appliance,
                 desired,
                 bound_defaults(request.status, namespace, connection_name),
             )
@@ -198,15 +199,13 @@ async def sync_connection(
                 previous,
                 options,
                 appliances=ctx.appliances,
-                appliance=appliance_key(endpoint, target.partition),
+                appliance=appliance,
                 on_applied=ctx.applied,
                 on_intent=intents.for_connection(connection_name),
             )
             await ctx.sessions.close_retired()
             if result.vanished:
-                _look_again_at_the_others(
-                    ctx, appliance_key(endpoint, target.partition), options.owner, result
-                )
+                _look_again_at_the_others(ctx, appliance, options.owner, result)
             targets = [b.verify for b in spec.bindings if b.verify is not None]
             seen = await verify_deployed(
                 client, result, desired, targets, link_chain=spec.link_chain, verify=not spec.dry_run
