@@ -46,6 +46,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--health-check-tick", type=float, default=15.0, help="seconds between connection health ticks"
     )
+    parser.add_argument(
+        "--shard",
+        default=None,
+        help="handle only NetScalerConnections and CertificateSyncs labelled "
+        "netscaler.certsync.dev/shard=SHARD, under the Lease <name>-shard-SHARD",
+    )
     parser.add_argument("--drift-check-tick", type=float, default=30.0, help="seconds between drift ticks")
     parser.add_argument(
         "--drift-concurrency", type=int, default=2, help="drift re-checks running at once (at least 1)"
@@ -106,7 +112,9 @@ def _election(args: argparse.Namespace) -> Any:
     if not args.leader_elect:
         return None
     return LeaseSettings(
-        name=args.leader_election_name,
+        name=args.leader_election_name
+        if args.shard is None
+        else f"{args.leader_election_name}-shard-{args.shard}",
         namespace=args.leader_election_namespace or os.environ.get("POD_NAMESPACE") or "",
         identity=args.leader_election_identity or default_identity(),
         lease_duration=args.leader_election_lease_duration,
@@ -146,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         drift_concurrency=args.drift_concurrency,
         change_concurrency=args.change_concurrency,
         cluster_id=args.cluster_id or None,
+        shard=args.shard,
     )
     try:
         return run_operator(

@@ -89,6 +89,12 @@ def register(
     @kopf.on.startup(registry=registry)
     async def startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         configure(settings)
+        if ctx.options.shard is not None:
+            # Server-side: kopf 1.45 applies a label selector only under the (group, plural) key.
+            for plural in (keys.SYNC_PLURAL, keys.CONNECTION_PLURAL):
+                settings.watching.label_selectors[keys.GROUP, plural] = (
+                    f"{keys.SHARD_LABEL}={ctx.options.shard}"
+                )
         client = KubeClient(access)
         clients.append(client)
         cluster.attach(ctx, client)

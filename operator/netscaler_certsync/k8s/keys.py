@@ -50,6 +50,11 @@ FINALIZER = f"{PREFIX}cleanup"
 #: Set to any new value (e.g. a timestamp) to ask for a sync now (`kubectl annotate ... --overwrite`).
 SYNC_REQUESTED_AT = f"{PREFIX}sync-requested-at"
 
+#: Label on NetScalerConnections and CertificateSyncs: which shard's process handles them
+#: (`run --shard`; docs/decisions/200-shards-by-appliance-group.md). Unlabelled objects are seen
+#: only by an operator started without `--shard`.
+SHARD_LABEL = f"{PREFIX}shard"
+
 #: Optional opt-in label on TLS Secrets; when the operator is started with a Secret label selector,
 #: only Secrets carrying it are watched (the watch always selects `type=kubernetes.io/tls` too).
 SECRET_SYNC_LABEL = f"{PREFIX}sync"

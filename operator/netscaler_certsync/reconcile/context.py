@@ -62,6 +62,9 @@ class OperatorOptions:
     cluster_id: str | None = None
     """The cluster identity tagged into every object on the appliance (`--cluster-id`); None:
     the UID of the kube-system Namespace (docs/decisions/090-cluster-identity-in-file-names.md)."""
+    shard: str | None = None
+    """`--shard`: watch only the NetScalerConnections and CertificateSyncs labelled with it
+    (`keys.SHARD_LABEL`, selected by the API server); None: every object."""
     snapshot_max_age_seconds: float = 10.0
     """Reconciles on one appliance share a full listing of its certkeys for this long (see
     engine/snapshot.py); a change made by hand on the appliance is seen this much later."""

@@ -1,0 +1,107 @@
+"""Shards: one operator process per shard label, each watching (server-side) only the
+NetScalerConnections and CertificateSyncs labelled with its shard, under a Lease of its own.
+
+Two appliances, each with its connection and CertificateSync in one shard: each appliance is
+written by exactly one process, and an unlabelled CertificateSync is touched by neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from certsync_devkit import k8s_builders as build
+from certsync_devkit.k8s_thread import wait_for
+from netscaler_certsync.k8s import keys
+from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
+from tests.ha.replicas import LEASE, Replica, start_replica
+from tests.operator.harness import NS, Cluster
+
+G, V = keys.GROUP, keys.VERSION
+
+
+def _holder(cluster: Cluster, name: str) -> str | None:
+    try:
+        obj = client.CoordinationV1Api(cluster.api).read_namespaced_lease(name, NS)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return obj.spec.holder_identity or None
+
+
+def _labelled(obj: dict[str, Any], shard: str | None) -> dict[str, Any]:
+    if shard is not None:
+        obj["metadata"]["labels"] = {keys.SHARD_LABEL: shard}
+    return obj
+
+
+def _connection(cluster: Cluster, name: str, sim: SimulatorThread, shard: str) -> None:
+    cluster.core.create_namespaced_secret(NS, build.credentials_secret(f"{name}-login", "nsroot", "nsroot"))
+    cluster.core.create_namespaced_secret(NS, build.opaque_secret(f"{name}-ca", {"ca.crt": sim.ca_pem}))
+    spec = {
+        "endpoint": sim.url,
+        "credentialsSecretRef": {"name": f"{name}-login"},
+        "tls": {"caSecretRef": {"name": f"{name}-ca"}},
+    }
+    body = _labelled(build.netscaler_connection(name, spec), shard)
+    cluster.crs.create_namespaced_custom_object(G, V, NS, keys.CONNECTION_PLURAL, body)
+
+
+def _sync(cluster: Cluster, name: str, connection: str, shard: str | None) -> None:
+    cluster.tls_secret(name)
+    spec = {
+        "connectionRefs": [{"name": connection}],
+        "certificates": [{"secretName": name}],
+        "bindings": [{"vserver": "vs_https"}],
+    }
+    body = _labelled(build.certificate_sync(name, spec), shard)
+    cluster.crs.create_namespaced_custom_object(G, V, NS, keys.SYNC_PLURAL, body)
+
+
+@pytest.fixture()
+def second(cluster: Cluster) -> Iterator[SimulatorThread]:
+    sim = SimulatorThread(SimulatorConfig(ssl_vservers=("vs_https",), log_requests=False)).start()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+def test_each_appliance_is_written_by_exactly_its_shards_process(
+    cluster: Cluster, second: SimulatorThread, tmp_path: Path
+) -> None:
+    shards: list[Replica] = []
+    try:
+        for shard in ("0", "1"):
+            shards.append(start_replica(cluster, tmp_path, f"op-s{shard}", "--shard", shard))
+        for shard in ("0", "1"):
+            wait_for(
+                lambda s=shard: _holder(cluster, f"{LEASE}-shard-{s}") == f"op-s{s}",
+                timeout=30,
+                what=f"op-s{shard} holding the Lease of shard {shard}",
+            )
+        assert _holder(cluster, LEASE) is None, "a sharded installation has no unsharded Lease"
+        _connection(cluster, "adc-a", cluster.simulator, "0")
+        _connection(cluster, "adc-b", second, "1")
+        _sync(cluster, "www", "adc-a", "0")
+        _sync(cluster, "api", "adc-b", "1")
+        _sync(cluster, "stray", "adc-a", None)  # in no shard: nobody's
+        cluster.wait_ready("www", timeout=30)
+        cluster.wait_ready("api", timeout=30)
+
+        writers_a = {r.client for r in cluster.simulator.requests if r.is_write}
+        writers_b = {r.client for r in second.requests if r.is_write}
+        assert writers_a == {shards[0].agent}
+        assert writers_b == {shards[1].agent}
+        assert not (cluster.get_sync("stray").get("status") or {}), "an unlabelled sync belongs to no shard"
+        assert cluster.certkey("default-stray") is None
+        assert all(s.alive() for s in shards)
+    finally:
+        for replica in shards:
+            replica.stop()
