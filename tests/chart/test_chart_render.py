@@ -197,3 +197,25 @@ def test_leader_election_off_runs_kopf_standalone(render: Render) -> None:
         "containers"
     ]
     assert "--no-leader-elect" in container["args"]
+
+
+def test_shards_render_one_elected_deployment_and_pdb_per_shard(render: Render) -> None:
+    docs = render(shards=3)
+    shard = "netscaler.certsync.dev/shard"
+    deployments = of_kind(docs, "Deployment")
+    assert [d["metadata"]["name"] for d in deployments] == [
+        f"{RELEASE}-netscaler-certsync-shard-{i}" for i in range(3)
+    ]
+    for i, deployment in enumerate(deployments):
+        spec = deployment["spec"]
+        assert spec["replicas"] == 2  # a standby per shard
+        assert spec["selector"]["matchLabels"][shard] == str(i)  # selectors of two shards never overlap
+        assert spec["template"]["metadata"]["labels"][shard] == str(i)
+        args = spec["template"]["spec"]["containers"][0]["args"]
+        assert f"--shard={i}" in args
+        assert f"--leader-election-name={RELEASE}-netscaler-certsync" in args  # run appends -shard-i
+    pdbs = of_kind(docs, "PodDisruptionBudget")
+    assert sorted(p["spec"]["selector"]["matchLabels"][shard] for p in pdbs) == ["0", "1", "2"]
+    # Unsharded by default: one Deployment, no --shard.
+    (default,) = of_kind(render(), "Deployment")
+    assert not [a for a in default["spec"]["template"]["spec"]["containers"][0]["args"] if "--shard" in a]
