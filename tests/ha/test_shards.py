@@ -2,7 +2,8 @@
 NetScalerConnections and CertificateSyncs labelled with its shard, under a Lease of its own.
 
 Two appliances, each with its connection and CertificateSync in one shard: each appliance is
-written by exactly one process, and an unlabelled CertificateSync is touched by neither.
+written by exactly one process, an unlabelled CertificateSync is touched by neither, and one that
+uses a connection of another shard is refused by its own shard.
 """
 
 from __future__ import annotations
@@ -92,8 +93,12 @@ def test_each_appliance_is_written_by_exactly_its_shards_process(
         _sync(cluster, "www", "adc-a", "0")
         _sync(cluster, "api", "adc-b", "1")
         _sync(cluster, "stray", "adc-a", None)  # in no shard: nobody's
+        _sync(cluster, "cross", "adc-b", "0")  # its connection is in another shard
         cluster.wait_ready("www", timeout=30)
         cluster.wait_ready("api", timeout=30)
+        cross = cluster.wait_reason("cross", "ConnectionNotFound", timeout=30)
+        ready = next(c for c in cross["status"]["conditions"] if c["type"] == "Ready")
+        assert "does not exist in shard 0" in ready["message"]
 
         writers_a = {r.client for r in cluster.simulator.requests if r.is_write}
         writers_b = {r.client for r in second.requests if r.is_write}

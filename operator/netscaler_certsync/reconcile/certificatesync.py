@@ -161,9 +161,15 @@ async def sync_connection(
     try:
         connection = connections.get((namespace, connection_name))
         if connection is None:
+            where = "" if ctx.options.shard is None else f" in shard {ctx.options.shard}"
             raise failure(
                 k8s_reasons.ConnectionNotFound,
-                f"NetScalerConnection {namespace}/{connection_name} does not exist",
+                f"NetScalerConnection {namespace}/{connection_name} does not exist{where}"
+                + (
+                    f" (label it {keys.SHARD_LABEL}={ctx.options.shard}, like this CertificateSync)"
+                    if where
+                    else ""
+                ),
             )
         conn_spec = parse_connection(connection.get("spec") or {})
         target = await resolve_target(namespace, connection_name, conn_spec, ctx.get_secret)
