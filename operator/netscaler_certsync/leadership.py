@@ -31,11 +31,12 @@ import aiohttp.web
 import kopf
 
 from netscaler_certsync.k8s import ClusterAccess, KubeClient
-from netscaler_certsync.k8s.lease import LEASE_GROUP, ElectorThread, LeaseSettings
+from netscaler_certsync.k8s.lease import LEASE_GROUP, ApplianceClaims, ElectorThread, LeaseSettings
 from netscaler_certsync.nitro import errors
 from netscaler_certsync.nitro.session import WriteGuard
 from netscaler_certsync.nitro.wire import Call
 from netscaler_certsync.reconcile.context import OperatorContext
+from netscaler_certsync.reconcile.sessions import ApplianceGuard
 
 __all__ = ["LEASE_LOST_EXIT", "fence", "run_elected"]
 
@@ -59,6 +60,22 @@ def fence(elector: ElectorThread, lost: Callable[[], None]) -> WriteGuard:
                 lost()  # the elector's thread may not have noticed yet (e.g. just after SIGCONT)
             raise errors.WriteFenced(
                 f"{call.method} {call.resource}: not sent, this process does not hold the operator's Lease"
+            )
+        return budget
+
+    return guard
+
+
+def claim_fence(claims: ApplianceClaims) -> ApplianceGuard:
+    """Shards: a write to an appliance also needs this process's claim on it (a Lease per
+    appliance), so the shard a group moves to writes only after the old one let go."""
+
+    async def guard(appliance: str, call: Call) -> float:
+        budget = await claims.claim(appliance)
+        if budget <= 0:
+            raise errors.WriteFenced(
+                f"{call.method} {call.resource}: not sent, {appliance} is claimed by "
+                f"{claims.holder(appliance) or 'another process'} (Lease {claims.lease_name(appliance)})"
             )
         return budget
 
@@ -169,8 +186,13 @@ async def run_elected(
         gave_up.append(f"{settings.identity} released the Lease (stopping)")
         log.info("Lease %s: %s", where, gave_up[-1])
 
-    elector = ElectorThread(access, settings, on_acquired=acquired, on_lost=lost, on_released=released)
+    claims = ApplianceClaims(settings) if settings.claims else None
+    elector = ElectorThread(
+        access, settings, on_acquired=acquired, on_lost=lost, on_released=released, claims=claims
+    )
     ctx.sessions.before_write = fence(elector, lost)
+    if claims is not None:
+        ctx.sessions.claim = claim_fence(claims)
     ctx.sessions.user_agent = f"netscaler-certsync ({settings.identity})"
     health = _StandbyHealth(liveness)
     await health.start()

@@ -3,7 +3,8 @@ NetScalerConnections and CertificateSyncs labelled with its shard, under a Lease
 
 Two appliances, each with its connection and CertificateSync in one shard: each appliance is
 written by exactly one process, an unlabelled CertificateSync is touched by neither, and one that
-uses a connection of another shard is refused by its own shard.
+uses a connection of another shard is refused by its own shard. The per-appliance claim keeps one
+writer per appliance when two shards are pointed at it, and when a group moves between shards.
 """
 
 from __future__ import annotations
@@ -109,4 +110,57 @@ def test_each_appliance_is_written_by_exactly_its_shards_process(
         assert all(s.alive() for s in shards)
     finally:
         for replica in shards:
+            replica.stop()
+
+
+def _writes(replica: Replica, sim: SimulatorThread) -> list[float]:
+    return sorted(r.started for r in sim.requests if r.client == replica.agent and r.is_write)
+
+
+def test_two_shards_pointed_at_one_appliance_the_claim_lets_one_write(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    shards = [start_replica(cluster, tmp_path, f"op-s{s}", "--shard", s) for s in ("0", "1")]
+    try:
+        _connection(cluster, "adc-0", cluster.simulator, "0")
+        _sync(cluster, "www", "adc-0", "0")
+        cluster.wait_ready("www", timeout=30)
+        _connection(cluster, "adc-1", cluster.simulator, "1")  # the same appliance, misassigned
+        _sync(cluster, "api", "adc-1", "1")
+        refused = cluster.wait_reason("api", "ApplianceError", timeout=30)
+        ready = next(c for c in refused["status"]["conditions"] if c["type"] == "Ready")
+        assert "claimed by op-s0" in ready["message"]
+        assert {r.client for r in cluster.simulator.requests if r.is_write} == {shards[0].agent}
+    finally:
+        for replica in shards:
+            replica.stop()
+
+
+def test_moving_a_group_between_shards_drains_first_and_loses_no_renewal(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    s0, s1 = (start_replica(cluster, tmp_path, f"op-s{s}", "--shard", s) for s in ("0", "1"))
+    try:
+        _connection(cluster, "adc", cluster.simulator, "0")
+        _sync(cluster, "www", "adc", "0")
+        cluster.wait_ready("www", timeout=30)
+        moved = {"metadata": {"labels": {keys.SHARD_LABEL: "1"}}}
+        cluster.crs.patch_namespaced_custom_object(G, V, NS, keys.CONNECTION_PLURAL, "adc", moved)
+        cluster.patch_sync("www", moved)
+        leaf = cluster.renew("www")  # pending while the group moves
+        assert s0.stop() == 0  # drain the old owner: in-flight work finishes, its claims are released
+        cluster.patch_sync("www", {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "now"}}})
+        wait_for(
+            lambda: (cluster.certkey("default-www") or {}).get("serial") == leaf.serial_hex,
+            timeout=60,
+            what="the renewal on the appliance after the move",
+        )
+        cluster.wait_sync(
+            "www", lambda o: o["status"]["certificates"][0].get("serial") == leaf.serial_hex, "status"
+        )
+        old, new = _writes(s0, cluster.simulator), _writes(s1, cluster.simulator)
+        assert old, "the old shard wrote the group before the move"
+        assert not new or max(old) < min(new), "two writers on one appliance during the move"
+    finally:
+        for replica in (s0, s1):
             replica.stop()

@@ -121,6 +121,7 @@ def _election(args: argparse.Namespace) -> Any:
         renew_deadline=args.leader_election_renew_deadline,
         retry_period=args.leader_election_retry_period,
         takeover_grace=args.leader_election_takeover_grace,
+        claims=None if args.shard is None else args.leader_election_name,
     )
 
 

@@ -21,6 +21,11 @@ write this process starts can still be running when another process may take ove
 
 `ElectorThread` runs the campaign in its own thread, event loop and client: a busy operator loop
 (a relist of thousands of objects) cannot hold up a renewal.
+
+`ApplianceClaims` (shards only): one more Lease per appliance this process writes to, taken by the
+same algorithm on the first write there, renewed with the election's Lease and released with it.
+The fence asks it too, so one appliance has one writer even while its group moves between shards:
+the new shard writes only once the old one has let go (drained) or its claim has expired.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 import math
 import os
@@ -37,14 +43,21 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from netscaler_certsync.k8s.access import ClusterAccess
 from netscaler_certsync.k8s.api import KubeClient
 from netscaler_certsync.k8s.errors import Conflict, KubernetesError, NotFound
 
-__all__ = ["LEASE_GROUP", "ElectorThread", "LeaseElector", "LeaseSettings", "default_identity"]
+__all__ = [
+    "LEASE_GROUP",
+    "ApplianceClaims",
+    "ElectorThread",
+    "LeaseElector",
+    "LeaseSettings",
+    "default_identity",
+]
 
 log = logging.getLogger("netscaler_certsync.lease")
 
@@ -65,6 +78,9 @@ class LeaseSettings:
     takeover_grace: float = 2.0
     """After taking over an expired Lease, wait this long before the first write: a request its
     old holder sent just before its lease ended may still be executing on the appliance."""
+    claims: str | None = None
+    """Shards: per-appliance claims are Leases named `<claims>-appliance-<hash>`, one name for
+    every shard of the installation; None: no claims (one Lease decides who writes everywhere)."""
 
     def __post_init__(self) -> None:
         if not self.lease_duration > self.renew_deadline > self.retry_period > 0:
@@ -145,6 +161,11 @@ class LeaseElector:
             if self._renewed_at is None:
                 return 0.0
             return max(0.0, self._renewed_at + self.settings.renew_deadline - self._clock())
+
+    @property
+    def observed_holder(self) -> str | None:
+        """The holder as last read (None before the first read)."""
+        return self._observed[0] if self._observed else None
 
     def drop(self) -> None:
         """Stop holding (the fence closes at once)."""
@@ -255,6 +276,68 @@ class LeaseElector:
 Callback = Callable[[], None]
 
 
+class ApplianceClaims:
+    """Per-appliance Leases held by this process; they live on the elector thread's loop and client.
+
+    `claim(key)` is awaited by the write fence on the operator's loop: the seconds a write to that
+    appliance may take (0: another process holds it, or it could not be taken)."""
+
+    def __init__(self, settings: LeaseSettings) -> None:
+        self.settings = settings
+        self._held: dict[str, LeaseElector] = {}  # changed only on the elector's loop
+        self._client: KubeClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def lease_name(self, key: str) -> str:
+        return f"{self.settings.claims}-appliance-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+    def attach(self, client: KubeClient, loop: asyncio.AbstractEventLoop) -> None:
+        self._client, self._loop = client, loop
+
+    def holder(self, key: str) -> str | None:
+        """Who held the claim when last read (for the refusal's message)."""
+        elector = self._held.get(key)
+        return elector.observed_holder if elector is not None else None
+
+    async def claim(self, key: str) -> float:
+        elector = self._held.get(key)
+        if elector is None or elector.write_budget() <= 0:
+            if self._loop is None:
+                return 0.0
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._take(key), self._loop))
+            elector = self._held.get(key)
+            if elector is None:
+                return 0.0
+            if (wait := elector.grace_left()) > 0:  # taken over from an expired holder
+                await asyncio.sleep(wait)
+        return elector.write_budget()
+
+    async def _take(self, key: str) -> None:
+        assert self._client is not None
+        elector = self._held.get(key)
+        if elector is None:
+            settings = replace(self.settings, name=self.lease_name(key))
+            elector = self._held[key] = LeaseElector(self._client, settings)
+        try:
+            await asyncio.wait_for(elector.try_acquire_or_renew(), self.settings.renew_deadline)
+        except (TimeoutError, KubernetesError) as exc:
+            log.warning("appliance claim %s: %s", elector.settings.name, exc or "timed out")
+
+    async def renew_all(self) -> None:
+        """One renewal round of every claim held (on the elector's loop)."""
+        for elector in list(self._held.values()):
+            if elector.holding:
+                with contextlib.suppress(TimeoutError, KubernetesError):
+                    await asyncio.wait_for(elector.try_acquire_or_renew(), self.settings.retry_period)
+                if elector.deadline_passed():
+                    elector.drop()  # fenced; the next write there tries to take it again
+
+    async def release_all(self) -> None:
+        for elector in list(self._held.values()):
+            with contextlib.suppress(TimeoutError, KubernetesError):
+                await asyncio.wait_for(elector.release(), self.settings.retry_period)
+
+
 class ElectorThread:
     """Campaign for the Lease in a thread of its own (own event loop, own Kubernetes client).
 
@@ -270,7 +353,9 @@ class ElectorThread:
         on_acquired: Callback,
         on_lost: Callback,
         on_released: Callback = lambda: None,
+        claims: ApplianceClaims | None = None,
     ) -> None:
+        self.claims = claims
         self.access = access
         self.settings = settings
         self._on_acquired, self._on_lost, self._on_released = on_acquired, on_lost, on_released
@@ -314,6 +399,8 @@ class ElectorThread:
         s = self.settings
         async with KubeClient(self.access, timeout=s.renew_deadline) as client:
             self.elector = elector = LeaseElector(client, s)
+            if self.claims is not None:
+                self.claims.attach(client, asyncio.get_running_loop())
             self._ready.set()
             if await self._acquire(elector):
                 self._on_acquired()
@@ -322,6 +409,8 @@ class ElectorThread:
                     self._on_lost()
                 elif self._release and await self._quietly(elector.release(), s.retry_period * 2):
                     self._on_released()
+            if self.claims is not None and self._release:
+                await self.claims.release_all()  # drained: the next owner of each appliance may write
 
     async def _attempt(self, elector: LeaseElector, limit: float) -> bool:
         return bool(await self._quietly(elector.try_acquire_or_renew(), limit))
@@ -358,6 +447,8 @@ class ElectorThread:
             left = elector.renewal_due_in()
             if left > 0 and await self._attempt(elector, left):
                 self.renewals += 1
+                if self.claims is not None:
+                    await self.claims.renew_all()
                 continue
             if elector.deadline_passed() or not elector.holding:
                 elector.drop()

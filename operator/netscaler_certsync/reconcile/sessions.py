@@ -12,11 +12,16 @@ leadership fence when leader election is on).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from netscaler_certsync.engine import appliance_key
 from netscaler_certsync.nitro import NitroClient
 from netscaler_certsync.nitro.session import WriteGuard
+from netscaler_certsync.nitro.wire import Call
+
+#: The per-appliance fence: (appliance key, request) -> seconds the write may take; raises to refuse.
+ApplianceGuard = Callable[[str, Call], Awaitable[float]]
 
 Key = tuple[str, ...]
 
@@ -30,6 +35,8 @@ class NitroSessions:
     def __init__(self, max_concurrency: int = 4) -> None:
         self.max_concurrency = max_concurrency
         self.before_write: WriteGuard | None = None
+        self.claim: ApplianceGuard | None = None
+        """Shards: the per-appliance fence, asked with the appliance key after `before_write`."""
         self.user_agent = "netscaler-certsync"
         """Sent with every request (the operator adds its leader-election identity)."""
         self._clients: dict[Key, NitroClient] = {}
@@ -63,13 +70,26 @@ class NitroSessions:
                 on_request=list(on_request),
                 user_agent=self.user_agent,
             )
-            found.before_write = self.before_write
+            found.before_write = self._guard(appliance_key(target.endpoints, target.partition))
         slot = (target.label, endpoint)
         previous = self._current.get(slot)
         self._current[slot] = key
         if previous is not None and previous != key and previous not in self._current.values():
             self._retired.append(self._clients.pop(previous))
         return found
+
+    def _guard(self, appliance: str) -> WriteGuard | None:
+        """The leadership fence, then (shards) this appliance's claim: the smaller budget wins."""
+        leader, claim = self.before_write, self.claim
+        if claim is None:
+            return leader
+
+        async def guard(call: Call) -> float | None:
+            budget = await leader(call) if leader is not None else None
+            mine = await claim(appliance, call)
+            return mine if budget is None else min(budget, mine)
+
+        return guard
 
     async def close_retired(self) -> None:
         """Log out of sessions whose settings were replaced (called between reconciles)."""
