@@ -149,8 +149,10 @@ def make_leaf(
     not_after: dt.datetime | None = None,
     key: PrivateKey | None = None,
     serial: int | None = None,
+    client: bool = False,
 ) -> Issued:
-    """A TLS server certificate for `cn` (and `sans`; IP literals become IP SANs)."""
+    """A TLS server certificate for `cn` (and `sans`; IP literals become IP SANs), or with
+    `client` a client certificate (extended key usage clientAuth)."""
     key = key or new_key(key_type)
     start = not_before or _now() - dt.timedelta(hours=1)
     end = not_after or start + dt.timedelta(days=days)
@@ -169,7 +171,12 @@ def make_leaf(
         .not_valid_before(start)
         .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH]
+            ),
+            critical=False,
+        )
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
         )

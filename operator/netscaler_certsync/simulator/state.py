@@ -115,6 +115,9 @@ class VServer:
     kind: str  # lb | cs | vpn
     ssl: bool
     snienable: bool = False
+    #: client authentication (`set ssl vserver -clientAuth ENABLED -clientCert Mandatory`):
+    #: None when disabled, else "Mandatory" or "Optional"
+    clientcert: str | None = None
     bindings: dict[BindingKey, Binding] = field(default_factory=dict)
     #: domain -> SNI-bound certkey serving it, so the duplicate-domain check is a lookup
     sni_domains: dict[str, str] = field(default_factory=dict)
@@ -122,6 +125,10 @@ class VServer:
     def defaults(self) -> list[str]:
         """The certkeys bound as default server certificate: at most one per key family."""
         return [name for name, sni, ca in self.bindings if not sni and not ca]
+
+    def client_cas(self) -> list[str]:
+        """The certkeys bound with `-CA`: the trust anchors for client certificates."""
+        return sorted(name for name, _, ca in self.bindings if ca)
 
     def index_sni(self, certkey: str, domains: frozenset[str], add: bool) -> None:
         for domain in domains:

@@ -13,6 +13,12 @@ Atomic renewal: the choice is made inside the handshake, on the event loop that 
 NITRO, so a handshake sees the state before or after a change (`?action=update`, link, bind),
 never half of one; each NITRO request is applied whole before the loop runs anything else.
 
+Client authentication (`set ssl vserver -clientAuth ENABLED -clientCert Mandatory|Optional`): the
+vserver asks for a client certificate and verifies it against the CA certkeys bound with `-CA`
+(only those; a linked chain is not a trust anchor). Mandatory refuses a client without a valid
+certificate; Optional lets one without a certificate in (the appliance also lets an invalid one
+in, OpenSSL refuses it: the simulator is stricter there).
+
 Data-plane faults (`FaultRule(kind="stale_serving" | "drop_link", name=<vserver>)`): the first
 keeps serving what this vserver served for that server name before the fault fired; the second
 sends the certificate without its linked chain.
@@ -26,6 +32,7 @@ import logging
 import ssl
 import tempfile
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -67,13 +74,13 @@ class VServerListeners:
         self._built = 0
         #: (vserver, server name) -> what was served last, for the stale_serving fault
         self._last: dict[tuple[str, str], ssl.SSLContext] = {}
+        #: (vserver, client-certificate mode) -> the context a connection starts TLS with
+        self._bases: dict[tuple[str, str | None], ssl.SSLContext] = {}
 
     async def start(self, host: str = "127.0.0.1") -> None:
         for vserver in self.nitro.state.default.vservers.values():
             if vserver.ssl:
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-                context.sni_callback = self._chooser(vserver.name)
-                server = await asyncio.start_server(self._answer(vserver.name), host, 0, ssl=context)
+                server = await asyncio.start_server(self._answer(vserver.name), host, 0)
                 self._servers.append(server)
                 self.addresses[vserver.name] = server.sockets[0].getsockname()[:2]
 
@@ -99,8 +106,10 @@ class VServerListeners:
                 return None
             if not certkeys:
                 return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+            assert vserver is not None  # certkeys come only from an existing vserver
+            cas = [part.certkeys[name] for name in vserver.client_cas() if name in part.certkeys]
             try:
-                sock.context = self._context(part, certkeys, with_chain="drop_link" not in faults)
+                sock.context = self._context(part, certkeys, cas, with_chain="drop_link" not in faults)
             except (NitroError, OSError, ssl.SSLError, ValueError):
                 names = [c.name for c in certkeys]
                 log.exception("cannot serve certkeys %r on vserver %r", names, vserver_name)
@@ -119,11 +128,33 @@ class VServerListeners:
                 return [part.certkeys[owner]]
         return [part.certkeys[name] for name in vserver.defaults() if name in part.certkeys]
 
+    def _base(self, vserver_name: str) -> ssl.SSLContext:
+        """The context a connection starts with: it decides whether a client certificate is asked
+        for (OpenSSL takes the verify mode when the connection is made, not from the context the
+        SNI callback swaps in), and the swapped-in context brings the certificates and the CAs."""
+        vserver = self.nitro.state.default.vservers.get(vserver_name)
+        mode = vserver.clientcert if vserver is not None else None
+        context = self._bases.get((vserver_name, mode))
+        if context is None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.sni_callback = self._chooser(vserver_name)
+            # Optional: asked for, not required (OpenSSL still refuses one that does not verify).
+            context.verify_mode = {None: ssl.CERT_NONE, "Optional": ssl.CERT_OPTIONAL}.get(
+                mode, ssl.CERT_REQUIRED
+            )
+            self._bases[(vserver_name, mode)] = context
+        return context
+
     def _context(
-        self, part: Partition, certkeys: list[CertKey], *, with_chain: bool = True
+        self,
+        part: Partition,
+        certkeys: list[CertKey],
+        cas: Sequence[CertKey] = (),
+        *,
+        with_chain: bool = True,
     ) -> ssl.SSLContext:
         chains = []
-        key: ContextKey = ()
+        key: ContextKey = ("ca", *(c.info.fingerprint for c in cas), "|")
         for certkey in sorted(certkeys, key=lambda c: c.name):
             chain = [certkey]
             seen = {certkey.name}
@@ -136,6 +167,10 @@ class VServerListeners:
         if context is None:
             self._built += 1
             context = self._build(part, chains, self._built)
+            if cas:  # the trust anchors for client certificates: the CA certkeys bound with -CA
+                context.load_verify_locations(
+                    cadata="".join(ssl.DER_cert_to_PEM_cert(c.info.der) for c in cas)
+                )
             self._contexts[key] = context
             while len(self._contexts) > MAX_CONTEXTS:  # renewals without end (kind e2e, long demos)
                 self._contexts.popitem(last=False)
@@ -172,6 +207,7 @@ class VServerListeners:
         async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             body = f"simulated vserver {vserver_name}\n".encode()
             try:
+                await writer.start_tls(self._base(vserver_name), ssl_handshake_timeout=5)
                 await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n"
@@ -179,8 +215,14 @@ class VServerListeners:
                     + body
                 )
                 await writer.drain()
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
-                pass  # a handshake-only check closes without a request
+            except (
+                OSError,
+                ssl.SSLError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                TimeoutError,
+            ):
+                pass  # a handshake-only check closes without a request; a refused handshake too
             finally:
                 writer.close()
                 with contextlib.suppress(OSError, ssl.SSLError):

@@ -26,17 +26,28 @@ def _bind_body(binding: CertBinding) -> dict[str, Any]:
 
 
 class BindingOperations(NitroSession):
-    async def bind_certkey(self, vserver: str, certkey: str, *, sni: bool = False, ca: bool = False) -> None:
-        """Bind a certkey to an SSL vserver: as its server cert, as an SNI cert, or as a CA."""
+    async def bind_certkey(
+        self,
+        vserver: str,
+        certkey: str,
+        *,
+        sni: bool = False,
+        ca: bool = False,
+        crlcheck: str | None = None,
+        ocspcheck: str | None = None,
+    ) -> None:
+        """Bind a certkey to an SSL vserver: as its server cert, as an SNI cert, or as a CA (for
+        client authentication, with `crlcheck` / `ocspcheck` Mandatory or Optional)."""
         binding = CertBinding(vserver, certkey, sni=sni, ca=ca)
+        body = _bind_body(binding)
+        checks = {"crlcheck": crlcheck, "ocspcheck": ocspcheck} if ca else {}
+        body.update({k: v for k, v in checks.items() if v})
 
         async def took_effect() -> bool:
             return binding in await self.list_bindings(vserver)
 
         # PUT is what the binding's reference page, the SDKs and Terraform use.
-        await self._call(
-            Call("PUT", RESOURCE, "bind", body={RESOURCE: _bind_body(binding)}), readback=took_effect
-        )
+        await self._call(Call("PUT", RESOURCE, "bind", body={RESOURCE: body}), readback=took_effect)
 
     async def bind_certkeys(self, bindings: Sequence[CertBinding]) -> list[BulkResult]:
         """Bulk bind, continuing past failures; one result per binding, in order."""

@@ -92,6 +92,8 @@ def _vserver_record(vs: VServer) -> Record:
     return {
         "vservername": vs.name,
         "snienable": "ENABLED" if vs.snienable else "DISABLED",
+        "clientauth": "ENABLED" if vs.clientcert else "DISABLED",
+        **({"clientcert": vs.clientcert} if vs.clientcert else {}),
         "sslprofile": "",
         "ssl3": "DISABLED",
         "tls12": "ENABLED",
@@ -111,6 +113,12 @@ def set_sslvserver(ctx: Ctx, item: Record) -> None:
     vserver = ssl_vserver(ctx, str(require(item, "vservername")[0]))
     if "snienable" in item:
         vserver.snienable = flag(item["snienable"])
+    if "clientauth" in item or "clientcert" in item:
+        enabled = flag(item["clientauth"]) if "clientauth" in item else vserver.clientcert is not None
+        mode = str(item.get("clientcert") or vserver.clientcert or "Mandatory").capitalize()
+        if mode not in ("Mandatory", "Optional"):
+            raise NitroError(1097, "clientcert", item.get("clientcert"))
+        vserver.clientcert = mode if enabled else None
     ctx.part.changed()
 
 
