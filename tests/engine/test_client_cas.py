@@ -8,12 +8,14 @@ from collections.abc import Callable, Sequence
 from certsync_devkit.pki import Issued, TestPKI, make_ca, pem_bundle
 from netscaler_certsync.domain import ca_certkey_name, cluster_tag
 from netscaler_certsync.domain.client_ca import parse_ca_bundle
+from netscaler_certsync.engine import SyncOptions
 from netscaler_certsync.engine.client_ca import ClientCAResult, sync_client_cas
 from netscaler_certsync.simulator import Simulator
 from tests.support.dataplane import desired
 from tests.support.engine import Harness
 
-CLUSTER = cluster_tag("engine")
+#: The cluster the harness's applies run as: its CA certkeys and ours are one cluster's
+CLUSTER = cluster_tag(SyncOptions(owner="shop/web").cluster)
 
 
 def name_of(ca: Issued) -> str:
@@ -97,3 +99,20 @@ async def test_a_ca_a_chain_links_to_is_unbound_but_kept(
     assert removed.removed == (shared,)
     assert shared in sim.state.default.certkeys  # the leaf still links to it
     assert sim.state.default.vservers["vs_https"].client_cas() == []
+
+
+async def test_a_sync_of_server_certificates_leaves_a_bound_client_ca_alone(
+    sim: Simulator, harness: Callable[..., Harness], pki: TestPKI
+) -> None:
+    """Chain CA clean-up deletes our CA certkeys nothing links to; a client CA is bound, not linked."""
+    h = harness()
+    client_ca = make_ca("Client CA")
+    await bundle(h, [client_ca])
+    sim.clear_requests()
+
+    result = await h.apply([desired(pki.leaf("www.example.com"), [pki.intermediate], ca=pki.root)])
+
+    assert not result.failed, result.failed
+    assert name_of(client_ca) in sim.state.default.certkeys
+    assert sim.state.default.vservers["vs_https"].client_cas() == [name_of(client_ca)]
+    assert not [r for r in sim.requests if r.method == "DELETE" and r.name == name_of(client_ca)]

@@ -163,7 +163,8 @@ def plan_unused_cas(ctx: PlanContext) -> None:
     needed = set(ctx.ca_names.values())
     # Whoever links to a CA certkey keeps it: `links` counts every certkey on the appliance. Only
     # this cluster's (and an earlier version's) are candidates; another cluster removes its own.
-    candidates = {n for n in ctx.state.operator_cas() if ctx.owned_ca(n)} - needed
+    # A CA bound with -CA trusts client certificates: engine/client_ca decides when it goes.
+    candidates = {n for n in ctx.state.operator_cas() if ctx.owned_ca(n)} - needed - ctx.state.ca_bound()
     while True:
         free = sorted(n for n in candidates if links.get(n, 0) <= 0)
         if not free:

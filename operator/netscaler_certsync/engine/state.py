@@ -62,6 +62,10 @@ class ApplianceState:
         """The certkeys bound to `vserver` as its default certificate (one per key type)."""
         return set(self._defaults.get(vserver, ()))
 
+    def ca_bound(self) -> frozenset[str]:
+        """Certkeys bound to some vserver with `-CA` (client authentication trusts them)."""
+        return frozenset(b.certkey for b in self.bindings if b.ca)
+
     def bound_vservers(self) -> frozenset[str]:
         """Vservers that have at least one certificate bound (so they exist and are SSL)."""
         found: frozenset[str] | None = self.__dict__.get("_bound_vservers")
