@@ -14,8 +14,6 @@ from netscaler_certsync.domain.material import CertInfo, _as_bytes, _load_certs,
 
 #: More CAs than an appliance binds to one vserver in practice; a bundle past this is a mistake.
 MAX_BUNDLE_CERTIFICATES = 100
-#: `bind ssl vserver -CA -crlCheck|-ocspCheck` values; None leaves the check off.
-CHECK_MODES = ("Mandatory", "Optional")
 
 
 def parse_ca_bundle(data: bytes | str | None, what: str = "the CA bundle") -> tuple[CertInfo, ...]:

@@ -264,6 +264,7 @@ class Partition:
                 ),
             ),
             "snienable": sorted(vs.name for vs in self.vservers.values() if vs.snienable),
+            "clientauth": {vs.name: vs.clientcert for vs in self.vservers.values() if vs.clientcert},
         }
 
     def save(self) -> None:
@@ -344,7 +345,12 @@ class Partition:
                 for vs, ck, sni, ca in running["bindings"]
             ],
             "vservers": {
-                vs.name: {"type": vs.kind, "ssl": vs.ssl, "snienable": vs.snienable}
+                vs.name: {
+                    "type": vs.kind,
+                    "ssl": vs.ssl,
+                    "snienable": vs.snienable,
+                    "clientcert": vs.clientcert,
+                }
                 for vs in self.vservers.values()
             },
             "running": running,
