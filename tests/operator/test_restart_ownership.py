@@ -54,7 +54,7 @@ def test_a_binding_made_before_a_kill_is_removed_after_the_restart(cluster: Clus
     cluster.tls_secret("www")
     cluster.sync("www", certificates=[{"secretName": "www"}], bindings=[{"vserver": "vs_https"}])
     with operator_process(cluster, tmp_path, "first") as first:
-        cluster.wait_ready("www", timeout=30)
+        cluster.wait_ready("www", timeout=60)
         certkey = cluster.bound("vs_https")[0][0]
         _crash_after_bind(cluster, first)
     # All a new process knows is the status: the intent, stored before the bind.
@@ -65,7 +65,7 @@ def test_a_binding_made_before_a_kill_is_removed_after_the_restart(cluster: Clus
     cluster.patch_sync("www", ONE)
     with operator_process(cluster, tmp_path, "second") as second:
         wait_for(lambda: not cluster.bound("vs_two"), timeout=30, what="vs_two unbound after the restart")
-        cluster.wait_ready("www", timeout=30)
+        cluster.wait_ready("www", timeout=60)
         assert cluster.bound("vs_https") == [(certkey, False)]
         assert "pending" not in _records(cluster)
         _crash_after_bind(cluster, second)
