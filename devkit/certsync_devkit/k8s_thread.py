@@ -140,6 +140,20 @@ current-context: emulator
 """
 
 
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what a server thread's loop left running (watch streams waiting on a Condition), let
+    it unwind and close the loop, as `asyncio.run` does: a coroutine closed later by the garbage
+    collector, outside its loop, "ignores GeneratorExit", which pytest reports in whatever test
+    runs then."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+
+
 @contextlib.asynccontextmanager
 async def running_emulator(
     cls: type[RealisticEmulator] = RealisticEmulator,
@@ -187,7 +201,7 @@ class EmulatorThread:
             self._error = e
             self._ready.set()
         finally:
-            self.loop.close()
+            close_loop(self.loop)
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()

@@ -24,6 +24,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from certsync_devkit.k8s_thread import close_loop
+
 REAL_GROUPS = ("netscaler.certsync.dev", "apiextensions.k8s.io")
 REAL_PREFIXES = (*(f"/apis/{g}" for g in REAL_GROUPS), "/openapi", "/version")
 
@@ -146,7 +148,7 @@ class ProxyThread:
             self._error = exc
             self._ready.set()
         finally:
-            self._loop.close()
+            close_loop(self._loop)
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
