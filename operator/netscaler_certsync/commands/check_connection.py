@@ -49,6 +49,22 @@ def password_of(args: argparse.Namespace) -> str | None:
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
+    settings = login(args, err)
+    if isinstance(settings, int):
+        return settings
+    credentials, tls = settings
+    try:
+        report = asyncio.run(_check(args, credentials, tls))
+    except errors.NitroError as exc:
+        print(f"error: {describe(exc)}", file=err)
+        return EXIT_FAILED
+    print(report, file=out)
+    return EXIT_OK
+
+
+def login(args: argparse.Namespace, err: TextIO) -> tuple[Credentials, TLSConfig] | int:
+    """Credentials and TLS settings from the arguments, or the exit code after one line on `err`
+    (shared by the commands that log in to an appliance)."""
     try:
         password = password_of(args)
     except OSError as exc:
@@ -67,13 +83,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     tls = TLSConfig(
         ca_file=args.ca_file, server_name=args.server_name, insecure=args.insecure, allow_http=args.allow_http
     )
-    try:
-        report = asyncio.run(_check(args, Credentials(args.username, password), tls))
-    except errors.NitroError as exc:
-        print(f"error: {describe(exc)}", file=err)
-        return EXIT_FAILED
-    print(report, file=out)
-    return EXIT_OK
+    return Credentials(args.username, password), tls
 
 
 async def _check(args: argparse.Namespace, credentials: Credentials, tls: TLSConfig) -> str:

@@ -61,29 +61,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def login(args: argparse.Namespace, err: TextIO) -> tuple[Credentials, TLSConfig] | int:
-    """Credentials and TLS settings from the arguments, or the exit code after one line on `err`."""
-    try:
-        password = check_connection.password_of(args)
-    except OSError as exc:
-        print(f"error: cannot read the password file: {exc.strerror or exc}", file=err)
-        return EXIT_USAGE
-    if not password:
-        print("error: no password: give --password-file or set NS_PASSWORD", file=err)
-        return EXIT_USAGE
-    if args.endpoint.lower().startswith("http://") and not args.allow_http:
-        print(
-            "error: the endpoint is plain HTTP, so the password would cross the network "
-            "unencrypted: use https://, or add --allow-http (labs and the simulator only)",
-            file=err,
-        )
-        return EXIT_FAILED
-    tls = TLSConfig(
-        ca_file=args.ca_file, server_name=args.server_name, insecure=args.insecure, allow_http=args.allow_http
-    )
-    return Credentials(args.username, password), tls
-
-
 def client_for(args: argparse.Namespace, credentials: Credentials, tls: TLSConfig) -> NitroClient:
     return NitroClient(
         args.endpoint, credentials, tls=tls, timeout=args.timeout, partition=args.partition, max_concurrency=2
@@ -93,7 +70,7 @@ def client_for(args: argparse.Namespace, credentials: Credentials, tls: TLSConfi
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    got = login(args, err)
+    got = check_connection.login(args, err)
     if isinstance(got, int):
         return got
     tag = cluster_tag(args.cluster_id) if args.cluster_id else None
@@ -153,4 +130,4 @@ def table(found: inventory.Inventory) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["add_login_arguments", "client_for", "login", "register", "run", "table"]
+__all__ = ["add_login_arguments", "client_for", "register", "run", "table"]
