@@ -18,7 +18,7 @@ turned ECDSA could collide with another default, and clients pinned to the old t
 from __future__ import annotations
 
 from netscaler_certsync.domain import file_tag, is_ca_certkey_name
-from netscaler_certsync.engine.operations import Kind, Operation
+from netscaler_certsync.engine.operations import Operation
 from netscaler_certsync.engine.plan_certificate import Situation
 from netscaler_certsync.engine.plan_chain import link_ops
 
@@ -64,7 +64,7 @@ def adopt_ops(s: Situation, name: str) -> list[Operation]:
     """Upload, update in place, link, and add the bindings the spec wants; unbind nothing."""
     ctx = s.ctx
     before, after = link_ops(ctx, s.desired, name, new=False)
-    change = Operation(Kind.CHANGE, s.group, name, needs=s.needs, cert=s.files.cert, key=s.files.key)
+    change = s.update(name)
     # As for a renewal in place: no unlink first (NetScaler breaks a link that no longer fits
     # itself); the new link follows at once. Bindings already there are the user's: kept.
     return [*s.uploads(), change, *(after or before), *s.rebind(name, ctx.state.bindings_of(name), set())]

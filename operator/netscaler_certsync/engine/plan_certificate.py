@@ -110,8 +110,16 @@ class Situation:
         return Group.cert(self.desired.id)
 
     def add(self, name: str) -> Operation:
+        return self._load(Kind.ADD, name)
+
+    def update(self, name: str) -> Operation:
+        """`update` certkey `name` in place to this certificate's files (an encrypted key with
+        its passplain, which NetScaler asks for on update as on add)."""
+        return self._load(Kind.CHANGE, name)
+
+    def _load(self, kind: Kind, name: str) -> Operation:
         return Operation(
-            Kind.ADD,
+            kind,
             self.group,
             name,
             needs=self.needs,

@@ -155,15 +155,7 @@ def _rekey(s: Situation, name: str) -> list[Operation]:
     stale = ctx.owns_file(current) and not ctx.used_elsewhere(current, name)
     if stale:
         ctx.dropped_files.add(current)
-    change = Operation(
-        Kind.CHANGE,
-        s.group,
-        name,
-        needs=s.needs,
-        cert=s.files.cert,
-        key=s.files.key,
-        passplain=s.material.passplain,
-    )
+    change = s.update(name)
     return [*s.uploads(), change, *([Operation(Kind.DELETE_FILE, s.group, current)] if stale else [])]
 
 
@@ -226,15 +218,7 @@ def in_place(s: Situation) -> Decision | None:
     stale = {f for f in stale if ctx.owns_file(f) and not ctx.used_elsewhere(f, name)}
     stale -= {s.files.cert, s.files.key}  # a renewal that keeps its key keeps its key file
     ctx.dropped_files |= stale
-    change = Operation(
-        Kind.CHANGE,
-        s.group,
-        name,
-        needs=s.needs,
-        cert=s.files.cert,
-        key=s.files.key,
-        passplain=s.material.passplain,
-    )
+    change = s.update(name)
     # No unlink before the update: NetScaler breaks a link that no longer fits the new leaf
     # itself (warning 1587), and an unlink first would serve the old leaf without its chain
     # too. The link follows at once (apply unlinks and retries should an old link remain).
