@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from certsync_devkit.pki import Issued, TestPKI, make_ca, make_leaf
-from netscaler_certsync.domain import reasons
+from certsync_devkit.pki import Issued, TestPKI, make_ca, make_leaf, pem_bundle
+from netscaler_certsync.domain import parse_material, reasons
 from netscaler_certsync.engine import Adoption, BindingSpec, CertState, DesiredCertificate
 from netscaler_certsync.nitro import NitroClient, TLSConfig
 from netscaler_certsync.nitro.errors import TLSVerificationError
@@ -243,3 +243,19 @@ async def test_adopting_ns_server_certificate_changes_what_the_management_endpoi
         [again] = (await h.apply([d])).certificates
         assert again.state == CertState.SYNCED and h.writes() == []
         assert sim.check_invariants() == []
+
+
+async def test_adopting_with_an_encrypted_key_updates_with_its_passplain(h: Harness, pki: TestPKI) -> None:
+    """The adoption's update carries passplain like every other load of an encrypted key (the
+    simulator refuses an encrypted key without it, as the appliance does)."""
+    old_ca = make_ca("Hand CA", org="Hand")
+    await install_by_hand(h, make_leaf(old_ca, "www.example.com"), old_ca, other=False)
+    new = pki.leaf("www.example.com")
+    plain = adopting(new, [pki.intermediate])
+    material = parse_material(
+        pem_bundle([new, pki.intermediate]), new.key_pem_encrypted(b"pp-1"), passphrase=b"pp-1"
+    )
+    [cert] = (await h.apply([dataclasses.replace(plain, material=material)])).certificates
+    assert (cert.state, cert.reason) == (CertState.SYNCED, reasons.Adopted)
+    assert certkeys(h.sim)[HAND]["serial"] == new.serial_hex
+    assert certkeys(h.sim)[HAND]["key_encrypted"] is True
