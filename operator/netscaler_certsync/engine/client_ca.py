@@ -11,7 +11,7 @@ binding someone else made is never touched, even when its certkey is one we want
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from netscaler_certsync.domain import (
@@ -23,8 +23,11 @@ from netscaler_certsync.domain import (
     reasons,
     same_serial,
 )
-from netscaler_certsync.domain.errors import NamingError
+from netscaler_certsync.domain.errors import DomainError, NamingError
+from netscaler_certsync.engine.errors import classify, to_aborted
+from netscaler_certsync.engine.model import ClientAuth, ClientAuthResult, ClientCARecord
 from netscaler_certsync.nitro import NitroClient
+from netscaler_certsync.nitro import errors as ne
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,19 @@ async def sync_client_cas(
     crlcheck: str | None = None,
     ocspcheck: str | None = None,
     name_limit: int = DEFAULT_NAME_LIMIT,
+    on_intent: Callable[[frozenset[str]], Awaitable[None]] | None = None,
 ) -> ClientCAResult:
-    """Bind exactly `cas` (ours) for client authentication on `vserver`; `cas=()` removes ours."""
+    """Bind exactly `cas` (ours) for client authentication on `vserver`; `cas=()` removes ours.
+
+    `on_intent(owned)` is awaited before the first write when this run may bind a CA no record
+    names yet, with the bindings that are then ours: a run cut short after a bind leaves that
+    binding recorded as ours, not taken for someone else's (as `engine.sync.intent_records`).
+    """
     bound_ca = {b.certkey for b in await client.list_bindings(vserver) if b.ca}
     mine = set(owned & bound_ca)  # a binding someone removed is no longer ours to manage
+    new = {ca_certkey_name(ca.fingerprint, name_limit) for ca in cas} - bound_ca
+    if on_intent is not None and new - set(owned):
+        await on_intent(frozenset(set(owned) | new))
     wanted: list[str] = []
     added: list[str] = []
     for ca in cas:  # make: every new CA is trusted before any old one goes
@@ -98,4 +110,90 @@ async def sync_client_cas(
     return ClientCAResult(after, frozenset(mine), tuple(added), tuple(removed))
 
 
-__all__ = ["ClientCAResult", "sync_client_cas"]
+def _shown(result: ClientCAResult, want: ClientAuth) -> ClientAuthResult:
+    changed = bool(result.added or result.removed)
+    if not want.cas:
+        message = f"removed client CA(s) {', '.join(result.removed)}" if result.removed else "none of ours bound"
+        return ClientAuthResult(want.vserver, (), reasons.Removed, message, changed=changed)
+    missing = len(want.cas) - len(result.bound)
+    if missing:  # NITRO does not show what was bound: status says so, never claims it
+        message = f"{missing} of {len(want.cas)} client CA(s) not shown bound after the run"
+        return ClientAuthResult(want.vserver, result.bound, reasons.ApplianceError, message, failed=True)
+    verb = "bound" if changed else "already bound"
+    message = f"{len(result.bound)} client CA(s) {verb} with -CA"
+    return ClientAuthResult(want.vserver, result.bound, reasons.Synced, message, changed=changed)
+
+
+async def sync_client_auth(
+    client: NitroClient,
+    wants: Sequence[ClientAuth],
+    previous: Sequence[ClientCARecord],
+    *,
+    cluster: str,
+    name_limit: int = DEFAULT_NAME_LIMIT,
+    on_intent: Callable[[tuple[ClientCARecord, ...]], Awaitable[None]] | None = None,
+) -> tuple[tuple[ClientAuthResult, ...], tuple[ClientCARecord, ...]]:
+    """Every vserver's client CAs as `wants` asks, and ours removed where nothing asks any more.
+
+    A want with a `problem` changes nothing on its vserver (the CAs bound before stay bound and
+    ours). A failure on one vserver is reported for it alone; trouble with the whole appliance
+    (transport, login, permissions) aborts. Returns the results and the CA bindings ours now.
+    """
+    owned: dict[str, frozenset[str]] = {}
+    for record in previous:
+        owned[record.vserver] = owned.get(record.vserver, frozenset()) | {record.certkey}
+    by_vserver = {want.vserver: want for want in wants}
+    for vserver in owned.keys() - by_vserver.keys():  # asked no more: ours go
+        by_vserver[vserver] = ClientAuth(vserver)
+    results: list[ClientAuthResult] = []
+    for vserver, want in sorted(by_vserver.items()):
+        mine = owned.get(vserver, frozenset())
+        if want.problem is not None:
+            results.append(await _kept(client, want, mine))
+            continue
+
+        async def store(intent: frozenset[str], vserver: str = vserver) -> None:
+            owned[vserver] = intent
+            if on_intent is not None:
+                await on_intent(_records(owned))
+
+        try:
+            result = await sync_client_cas(
+                client,
+                vserver,
+                want.cas,
+                owned=mine,
+                cluster=cluster,
+                crlcheck=want.crlcheck,
+                ocspcheck=want.ocspcheck,
+                name_limit=name_limit,
+                on_intent=store,
+            )
+        except (ne.NitroError, DomainError) as exc:
+            if isinstance(exc, ne.NitroError) and classify(exc).aborts:
+                raise to_aborted(exc) from exc
+            reason = exc.reason if isinstance(exc, DomainError) else classify(exc).reason
+            results.append(ClientAuthResult(vserver, (), reason, str(exc), failed=True))
+            continue  # what it may have bound stays recorded as ours (the intent)
+        owned[vserver] = result.owned
+        results.append(_shown(result, want))
+    asked = {want.vserver for want in wants}
+    shown = tuple(r for r in results if r.vserver in asked or r.changed or r.failed)
+    return shown, _records(owned)
+
+
+async def _kept(client: NitroClient, want: ClientAuth, mine: frozenset[str]) -> ClientAuthResult:
+    assert want.problem is not None
+    shown = {b.certkey for b in await client.list_bindings(want.vserver) if b.ca}
+    still = tuple(sorted(mine & shown))
+    kept = f"; the {len(still)} client CA(s) bound before stay bound" if still else ""
+    return ClientAuthResult(
+        want.vserver, still, want.problem.reason, want.problem.message + kept, failed=True
+    )
+
+
+def _records(owned: dict[str, frozenset[str]]) -> tuple[ClientCARecord, ...]:
+    return tuple(sorted(ClientCARecord(vs, name) for vs, names in owned.items() for name in names))
+
+
+__all__ = ["ClientCAResult", "sync_client_auth", "sync_client_cas"]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from netscaler_certsync.domain import DEFAULT_NAME_LIMIT, CertificateMaterial, DomainError, reasons
+from netscaler_certsync.domain import DEFAULT_NAME_LIMIT, CertificateMaterial, CertInfo, DomainError, reasons
 from netscaler_certsync.engine.locks import Priority
 
 
@@ -55,6 +55,21 @@ class DesiredCertificate:
     problem: DomainError | None = None
     adopt: Adoption | None = None
     """Take over an existing certkey (then `name` is its name) instead of creating one."""
+
+
+@dataclass(frozen=True)
+class ClientAuth:
+    """The CA certificates one vserver should trust for client certificates (`bindings[].clientAuth`).
+
+    `cas` come from `domain.client_ca.parse_ca_bundle`. When the bundle could not be used,
+    `problem` says why and the CAs bound before stay as they are (nothing of them is changed).
+    """
+
+    vserver: str
+    cas: tuple[CertInfo, ...] = ()
+    crlcheck: str | None = None
+    ocspcheck: str | None = None
+    problem: DomainError | None = None
 
 
 @dataclass(frozen=True)
@@ -163,9 +178,19 @@ class CertRecord:
             return False
 
 
+@dataclass(frozen=True, order=True)
+class ClientCARecord:
+    """A CA binding (`-CA`) this operator made on a vserver: the only kind it ever unbinds."""
+
+    vserver: str
+    certkey: str
+
+
 @dataclass(frozen=True)
 class Records:
     certificates: tuple[CertRecord, ...] = ()
+    client_cas: tuple[ClientCARecord, ...] = ()
+    """The client-authentication CA bindings this operator made (`engine/client_ca.py`)."""
     unsaved: bool = False
     """The last apply changed the appliance but could not save: the next one saves."""
     pending: bool = False
@@ -174,6 +199,8 @@ class Records:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"certificates": [r.to_dict() for r in self.certificates]}
+        if self.client_cas:
+            out["clientCAs"] = [{"vserver": r.vserver, "certkey": r.certkey} for r in self.client_cas]
         if self.unsaved:
             out["unsaved"] = True
         if self.pending:
@@ -185,9 +212,18 @@ class Records:
         data = data or {}
         return cls(
             tuple(CertRecord.from_dict(r) for r in data.get("certificates", ())),
+            tuple(
+                sorted(
+                    ClientCARecord(str(r["vserver"]), str(r["certkey"])) for r in data.get("clientCAs", ())
+                )
+            ),
             bool(data.get("unsaved", False)),
             bool(data.get("pending", False)),
         )
+
+    def client_cas_of(self, vserver: str) -> frozenset[str]:
+        """The CA certkeys this operator bound to `vserver` for client authentication."""
+        return frozenset(r.certkey for r in self.client_cas if r.vserver == vserver)
 
     def for_id(self, cert_id: str) -> list[CertRecord]:
         return list(self._by_id().get(cert_id, ()))
@@ -244,6 +280,20 @@ class CertificateResult:
 
 
 @dataclass(frozen=True)
+class ClientAuthResult:
+    """What one vserver's client-authentication CAs are after an apply (`ClientAuth`)."""
+
+    vserver: str
+    bound: tuple[str, ...]
+    """The CA certkeys of the bundle that NITRO shows bound with `-CA` after the run (with a
+    `problem`: those of ours still bound from before)."""
+    reason: str
+    message: str
+    failed: bool = False
+    changed: bool = False
+
+
+@dataclass(frozen=True)
 class ApplianceResult:
     """What happened on one appliance during one apply."""
 
@@ -261,6 +311,8 @@ class ApplianceResult:
     """Certkeys the records said were deployed here that the appliance did not have when this
     apply listed it: its configuration was lost (a reboot before a save, a restore) or changed
     by hand. This apply puts them back; the other owners there may have lost theirs too."""
+    client_auth: tuple[ClientAuthResult, ...] = ()
+    """Per vserver with `clientAuth` asked (or ours to remove): the CAs bound for client certificates."""
     not_saved: str | None = None
     """Why the configuration is not saved (the save failed):
     the changes are live, but a reboot of the appliance would lose them. None when saved."""

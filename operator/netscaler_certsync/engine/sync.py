@@ -10,6 +10,7 @@ from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine import snapshot as snapshots
 from netscaler_certsync.engine.appliances import Appliance, Appliances
 from netscaler_certsync.engine.apply import ApplyOutcome
+from netscaler_certsync.engine.client_ca import sync_client_auth
 from netscaler_certsync.engine.errors import to_aborted
 from netscaler_certsync.engine.locks import Priority, appliance_key
 from netscaler_certsync.engine.model import (
@@ -18,6 +19,9 @@ from netscaler_certsync.engine.model import (
     CertificateResult,
     CertRecord,
     CertState,
+    ClientAuth,
+    ClientCARecord,
+    ClientAuthResult,
     DesiredCertificate,
     Records,
     SyncOptions,
@@ -275,6 +279,7 @@ async def sync_appliance(
     appliance: str | None = None,
     on_applied: Callable[[], None] | None = None,
     on_intent: IntentCallback | None = None,
+    client_auth: Sequence[ClientAuth] = (),
 ) -> ApplianceResult:
     """Bring one appliance to the desired certificates; see `netscaler_certsync.engine`.
 
@@ -289,6 +294,10 @@ async def sync_appliance(
     are stored where the next apply's `previous` comes from; if it raises, nothing is written and
     the exception propagates. Without it, what an apply cut short (cancelled, aborted, or its
     result never stored) bound is unknown to the next one, which then leaves it as someone else's.
+
+    `client_auth`: the vservers' client-authentication CAs (`engine/client_ca.py`), kept after
+    the certificates under the same lock; CA bindings the records name and nothing asks for any
+    more are removed (pass `()` on deletion). A dry run leaves them alone.
     """
     key = appliance or appliance_key(client.endpoint, client.partition)
     entry = appliances[key]
@@ -301,7 +310,7 @@ async def sync_appliance(
             entry.node = client.endpoint
         client.on_request.append(counter)
         try:
-            applied = await _sync(client, desired, previous, options, counter, entry, on_intent)
+            applied = await _sync(client, desired, previous, options, counter, entry, on_intent, client_auth)
         finally:
             client.on_request.remove(counter)
             if counter.writes:
@@ -337,6 +346,7 @@ async def _sync(
     counter: Counter,
     entry: Appliance,
     on_intent: IntentCallback | None,
+    client_auth: Sequence[ClientAuth] = (),
 ) -> _Applied:
     scan = options.owner not in entry.clean
     entry.clean.discard(options.owner)
@@ -388,13 +398,17 @@ async def _sync(
         concurrency=client.max_concurrency,
         out=outcome,
     )
-    records = _records(p, outcome)
+    records = replace(_records(p, outcome), client_cas=previous.client_cas)
     if _unrecorded_uploads(records, outcome):
         # A file is on the appliance (or may be) that no record names: uploaded for a certkey that
         # was never added. Keep the records pending, as an interrupted apply's intent is, so the
         # next apply saves and a deletion still reaches the appliance to find it by its owner tag.
         records = replace(records, pending=True)
-    changed = bool(outcome.done)
+    clean_certs = not outcome.failed
+    if clean_certs:
+        await _keep_snapshot(client, entry, state, p, options, listed_at)
+    auth, records = await _client_auth(client, client_auth, records, options, counter, entry, on_intent)
+    changed = bool(outcome.done) or any(r.changed for r in auth)
     warnings = [
         f"{cp.message.replace(' removed', '')}: {outcome.failed[cp.group][1]}"
         for cp in p.certificates
@@ -403,9 +417,7 @@ async def _sync(
     if Group.gc() in outcome.failed:
         warnings.append(f"clean-up of leftover files failed: {outcome.failed[Group.gc()][1]}")
     needs_save = _needs_save(wrote=counter.writes > 0, previous=previous, entry=entry)
-    clean = not outcome.failed and not warnings
-    if clean:
-        await _keep_snapshot(client, entry, state, p, options, listed_at)
+    clean = clean_certs and not warnings and not any(r.failed for r in auth)
     result = ApplianceResult(
         vanished=_vanished(previous, state),
         certificates=tuple(_result(cp, outcome) for cp in p.certificates if cp.visible),
@@ -416,5 +428,39 @@ async def _sync(
         writes=counter.writes,
         operations=lines,
         warnings=tuple(warnings),
+        client_auth=auth,
     )
     return _Applied(result, needs_save, clean)
+
+
+async def _client_auth(
+    client: NitroClient,
+    wants: Sequence[ClientAuth],
+    records: Records,
+    options: SyncOptions,
+    counter: Counter,
+    entry: Appliance,
+    on_intent: IntentCallback | None,
+) -> tuple[tuple[ClientAuthResult, ...], Records]:
+    """The client CAs, after the certificates (a chain CA they share is then already there)."""
+    if not wants and not records.client_cas:
+        return (), records
+
+    async def store(cas: tuple[ClientCARecord, ...]) -> None:
+        if on_intent is not None:
+            await on_intent(replace(records, client_cas=cas))
+
+    writes = counter.writes
+    try:
+        auth, cas = await sync_client_auth(
+            client,
+            wants,
+            records.client_cas,
+            cluster=options.cluster,
+            name_limit=options.name_limit,
+            on_intent=store,
+        )
+    finally:
+        if counter.writes != writes:
+            entry.snapshot.drop()  # the snapshot knows nothing of these writes: the next apply lists
+    return auth, replace(records, client_cas=cas)
