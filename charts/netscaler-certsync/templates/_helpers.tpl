@@ -63,6 +63,9 @@ namespaces are watched); "cluster" rules always go into the ClusterRole.
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
 - apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]
 {{- end }}

@@ -113,7 +113,8 @@ async def sync_client_cas(
 def _shown(result: ClientCAResult, want: ClientAuth) -> ClientAuthResult:
     changed = bool(result.added or result.removed)
     if not want.cas:
-        message = f"removed client CA(s) {', '.join(result.removed)}" if result.removed else "none of ours bound"
+        removed = ", ".join(result.removed)
+        message = f"removed client CA(s) {removed}" if removed else "none of ours bound"
         return ClientAuthResult(want.vserver, (), reasons.Removed, message, changed=changed)
     missing = len(want.cas) - len(result.bound)
     if missing:  # NITRO does not show what was bound: status says so, never claims it

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
-from netscaler_certsync.domain import reasons
+from netscaler_certsync.domain import cluster_tag, reasons
 from netscaler_certsync.engine import snapshot as snapshots
 from netscaler_certsync.engine.appliances import Appliance, Appliances
 from netscaler_certsync.engine.apply import ApplyOutcome
@@ -20,8 +20,8 @@ from netscaler_certsync.engine.model import (
     CertRecord,
     CertState,
     ClientAuth,
-    ClientCARecord,
     ClientAuthResult,
+    ClientCARecord,
     DesiredCertificate,
     Records,
     SyncOptions,
@@ -456,7 +456,7 @@ async def _client_auth(
             client,
             wants,
             records.client_cas,
-            cluster=options.cluster,
+            cluster=cluster_tag(options.cluster),  # the tag in file names, as the planner's
             name_limit=options.name_limit,
             on_intent=store,
         )

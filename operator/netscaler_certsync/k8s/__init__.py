@@ -4,10 +4,12 @@ No kopf here: kopf watches only our own kinds; everything else goes through `Kub
 
 Public surface:
 - `ClusterAccess` (kubeconfig / in-cluster connection description) and `KubeClient`
-  (`get_secret`, `list_secrets`, `watch_secrets`, `patch_merge`, `create_event`, `stats`);
+  (`get_secret`, `list_secrets`, `watch_secrets`, `get_configmap`, `watch_core`, `patch_merge`,
+  `create_event`, `stats`);
 - the error tree: `KubernetesError` → `NotFound`, `Conflict`, `Forbidden` (`Unauthorized`),
   `Gone`, `Invalid`, `TransportError`; `ConfigError` for unusable connection settings;
-- `read_certificate` (→ `MaterialInputs`, as a `SecretSource` says), `CredentialsSecret`,
+- `read_certificate` (→ `MaterialInputs`, as a `SecretSource` says), `read_key` (one key of a
+  Secret) and `read_configmap_key` (one key of a ConfigMap: CA bundles), `CredentialsSecret`,
   `SecretError`, `tls_content_digest`, `data_digest`;
 - `TLSSecretWatcher` (selector-filtered watch with a digest-only index and change callbacks) and
   `WatcherSet` (one watcher per wanted `WatchKey`; `by_name` watches one Secret of any type);
@@ -18,6 +20,7 @@ Public surface:
 from netscaler_certsync.k8s import keys, permissions
 from netscaler_certsync.k8s.access import ClusterAccess
 from netscaler_certsync.k8s.api import KubeClient, ObjectList, TrafficStats, WatchEvent, resource_path
+from netscaler_certsync.k8s.configmaps import ConfigMapError, configmap_digest, read_configmap_key
 from netscaler_certsync.k8s.errors import (
     ConfigError,
     Conflict,
@@ -47,6 +50,7 @@ from netscaler_certsync.k8s.secrets import (
     SecretSource,
     data_digest,
     read_certificate,
+    read_key,
     tls_content_digest,
 )
 
@@ -55,6 +59,7 @@ __all__ = [
     "ChangeKind",
     "ClusterAccess",
     "ConfigError",
+    "ConfigMapError",
     "Conflict",
     "CredentialsSecret",
     "Forbidden",
@@ -78,10 +83,13 @@ __all__ = [
     "WatchKey",
     "WatcherSet",
     "by_name",
+    "configmap_digest",
     "data_digest",
     "keys",
     "permissions",
     "read_certificate",
+    "read_configmap_key",
+    "read_key",
     "resource_path",
     "tls_content_digest",
 ]

@@ -3,11 +3,12 @@
 kopf lists and watches only our two kinds. Secrets are read through this client instead, with
 server-side selectors, so that unrelated Secrets never reach the process (see `secret_watch`).
 
-* `get_secret`, `list_secrets` return the API's JSON as plain dicts;
-* `watch_secrets` is an endless async iterator of `WatchEvent`: it lists first (one `RELISTED`
-  event with the complete set), follows the watch, resumes after server timeouts from the last
-  resourceVersion (BOOKMARKs move it forward without an object), and on `410 Gone` lists again
-  (another `RELISTED`). Transport errors propagate: the caller owns the backoff policy;
+* `get_secret`, `list_secrets`, `get_configmap` return the API's JSON as plain dicts;
+* `watch_secrets` (`watch_core` for another core kind: the ConfigMaps of CA bundles) is an
+  endless async iterator of `WatchEvent`: it lists first (one `RELISTED` event with the complete
+  set), follows the watch, resumes after server timeouts from the last resourceVersion
+  (BOOKMARKs move it forward without an object), and on `410 Gone` lists again (another
+  `RELISTED`). Transport errors propagate: the caller owns the backoff policy;
 * `patch_merge` (JSON merge patch, e.g. annotations or status) and `create_event`;
 * `get_object`, `create_object`, `replace_object` (PUT with a resourceVersion precondition):
   what the Lease elector (`lease`) needs.
@@ -228,11 +229,7 @@ class KubeClient:
         self, namespace: str | None, label_selector: str | None = None, field_selector: str | None = None
     ) -> ObjectList:
         """Secrets in `namespace` (None: all namespaces) that match both selectors, on the server."""
-        path = resource_path("", "v1", "secrets", namespace)
-        data = await self._request("GET", path, params=_selectors(label_selector, field_selector))
-        items = list(data.get("items") or [])
-        self.stats.objects_received += len(items)
-        return ObjectList(items, str((data.get("metadata") or {}).get("resourceVersion") or ""))
+        return await self.list_core("secrets", namespace, label_selector, field_selector)
 
     async def watch_secrets(
         self,
@@ -243,12 +240,51 @@ class KubeClient:
         timeout_seconds: int = 300,
     ) -> AsyncIterator[WatchEvent]:
         """Follow Secrets forever (see the module docstring); cancel the consumer to stop."""
-        path = resource_path("", "v1", "secrets", namespace)
+        events = self.watch_core(
+            "secrets", namespace, label_selector, field_selector, resource_version, timeout_seconds
+        )
+        async with contextlib.aclosing(events) as stream:
+            async for event in stream:
+                yield event
+
+    # ------------------------------------------------------------------ ConfigMaps
+    async def get_configmap(self, namespace: str, name: str) -> dict[str, Any]:
+        """The ConfigMap as the API returns it (a CA bundle); `NotFound` when it does not exist."""
+        found = await self._request("GET", resource_path("", "v1", "configmaps", namespace, name))
+        self.stats.objects_received += 1
+        return found
+
+    # ------------------------------------------------------------------ core kinds, by plural
+    async def list_core(
+        self,
+        plural: str,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> ObjectList:
+        """Objects of a core kind (`secrets`, `configmaps`) matching both selectors, on the server."""
+        path = resource_path("", "v1", plural, namespace)
+        data = await self._request("GET", path, params=_selectors(label_selector, field_selector))
+        items = list(data.get("items") or [])
+        self.stats.objects_received += len(items)
+        return ObjectList(items, str((data.get("metadata") or {}).get("resourceVersion") or ""))
+
+    async def watch_core(
+        self,
+        plural: str,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        resource_version: str | None = None,
+        timeout_seconds: int = 300,
+    ) -> AsyncIterator[WatchEvent]:
+        """Follow objects of a core kind forever (see the module docstring); cancel to stop."""
+        path = resource_path("", "v1", plural, namespace)
         selectors = _selectors(label_selector, field_selector)
         rv = resource_version
         while True:
             if not rv:
-                listed = await self.list_secrets(namespace, label_selector, field_selector)
+                listed = await self.list_core(plural, namespace, label_selector, field_selector)
                 rv = listed.resource_version
                 yield WatchEvent("RELISTED", rv, items=tuple(listed.items))
             params = {

@@ -54,6 +54,13 @@ REQUIRED_PERMISSIONS: tuple[Permission, ...] = (
         "namespaced",
         "read TLS and credential Secrets; watch TLS Secrets with server-side selectors",
     ),
+    _p(
+        "",
+        "configmaps",
+        "get list watch",
+        "namespaced",
+        "read and watch by name the ConfigMaps with client-auth CA bundles (trust-manager)",
+    ),
     _p("", "events", "create", "namespaced", "kopf and the operator post Events"),
     _p(
         "apiextensions.k8s.io",

@@ -23,7 +23,8 @@ keystore, the Secret with its password): given `field_selector="metadata.name=..
 or a sync's own label selector, `secret_types` and `digest=data_digest` (every key counts).
 `WatcherSet` keeps one such watcher running per wanted `WatchKey` (namespace, field selector,
 label selector): the watches of declared sources (reconcile/source_watch.py) and of the Secrets
-connections reference (k8s/named_secret_watch.py) are both kept by it.
+connections reference (k8s/named_secret_watch.py) are both kept by it. With `plural="configmaps"`
+it follows ConfigMaps the same way (a client-auth CA bundle by name, `data_digest`, any type).
 """
 
 from __future__ import annotations
@@ -119,8 +120,10 @@ class TLSSecretWatcher:
         field_selector: str | None = keys.TLS_TYPE_FIELD_SELECTOR,
         secret_types: frozenset[str] | None = frozenset({keys.TLS_SECRET_TYPE}),
         digest: Digest = tls_content_digest,
+        plural: str = "secrets",
     ) -> None:
         self._client = client
+        self.plural = plural  # "configmaps": the same watch of a trust-manager bundle by name
         self._on_change = on_change
         self.namespace = namespace
         self.label_selector = label_selector
@@ -150,7 +153,8 @@ class TLSSecretWatcher:
         attempt = 0
         while True:
             try:
-                events = self._client.watch_secrets(
+                events = self._client.watch_core(
+                    self.plural,
                     self.namespace,
                     label_selector=self.label_selector,
                     field_selector=self.field_selector,
@@ -167,7 +171,9 @@ class TLSSecretWatcher:
                 self.reconnects += 1
                 selectors = (self.namespace or "*", self.field_selector, self.label_selector)
                 what = " ".join(s for s in selectors if s)
-                logger.warning("Secret watch (%s) failed (%s); reconnecting in %.1fs", what, e, delay)
+                logger.warning(
+                    "%s watch (%s) failed (%s); reconnecting in %.1fs", self.plural, what, e, delay
+                )
                 await asyncio.sleep(delay)
 
     async def _apply(self, event: WatchEvent) -> None:

@@ -14,7 +14,8 @@ password, the password or passphrase read from another Secret.
 
 `tls_content_digest()` fingerprints only what a sync depends on (tls.crt, tls.key, ca.crt), so a
 watcher can tell a certificate renewal from label or annotation churn without keeping the data;
-`data_digest()` fingerprints every key, for Secrets watched by name (keystores, passwords).
+`data_digest()` fingerprints every key, for Secrets watched by name (keystores, passwords, CA
+bundles); `read_key()` reads one key of any Secret (a client-auth CA bundle).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "WrongSecretType",
     "data_digest",
     "read_certificate",
+    "read_key",
     "tls_content_digest",
 ]
 
@@ -147,6 +149,14 @@ def _check_type(raw: Mapping[str, Any], allowed: tuple[str, ...], hint: str = ""
         kind = raw.get("type") or "Opaque"
         message = f"Secret {namespace}/{name} has type {kind!r}, expected {' or '.join(allowed)}"
         raise SecretError(WrongSecretType, namespace, name, message + hint)
+
+
+def read_key(raw: Mapping[str, Any], key: str) -> bytes:
+    """The bytes under `key` of a Secret of any type (a client-auth CA bundle); absent or empty is
+    `MissingData`, not base64 is `InvalidSecretData`."""
+    value = _decode(raw, key, required=True)
+    assert value is not None
+    return value
 
 
 def read_password(raw: Mapping[str, Any], key: str) -> bytes:

@@ -25,6 +25,7 @@ from netscaler_certsync.domain import (
 from netscaler_certsync.engine import (
     ApplianceResult,
     BindingSpec,
+    ClientAuth,
     DesiredCertificate,
     Priority,
     Records,
@@ -40,6 +41,7 @@ from netscaler_certsync.nitro.errors import NitroError
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.binding_conflicts import hold_back_default_conflicts
 from netscaler_certsync.reconcile.claims import bound_defaults
+from netscaler_certsync.reconcile.client_auth import client_auth_wants
 from netscaler_certsync.reconcile.connection import ApplianceTarget, resolve_target
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.errors import ReconcileError, transient
@@ -155,6 +157,7 @@ async def sync_connection(
     connections: Connections,
     desired: Sequence[DesiredCertificate],
     intents: IntentWriter,
+    client_auth: Sequence[ClientAuth] = (),
 ) -> ConnectionRun:
     namespace = request.namespace
     previous = _previous_records(request.status, connection_name)
@@ -208,6 +211,7 @@ async def sync_connection(
                 appliance=appliance,
                 on_applied=ctx.applied,
                 on_intent=intents.for_connection(connection_name),
+                client_auth=client_auth,
             )
             await ctx.sessions.close_retired()
             if result.vanished:
@@ -232,6 +236,7 @@ async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections
     try:
         spec = parse_sync(request.spec)
         sources = await gather_sources(ctx, request.namespace, spec)
+        client_auth = await client_auth_wants(ctx, request.namespace, spec)
     except ReconcileError as error:
         ctx.claims.reconciled(owner)  # its claims, if any, stand; it cannot make new ones
         return from_error(error)
@@ -241,7 +246,7 @@ async def reconcile_sync(ctx: OperatorContext, request: SyncRequest, connections
     # Fan-out: appliances are independent, so they are synced concurrently.
     runs = await asyncio.gather(
         *(
-            sync_connection(ctx, request, spec, name, connections, desired, intents)
+            sync_connection(ctx, request, spec, name, connections, desired, intents, client_auth)
             for name in spec.connections
         )
     )

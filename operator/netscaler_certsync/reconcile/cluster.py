@@ -1,9 +1,9 @@
 """Bind the reconcilers to a live Kubernetes API through the thin `k8s` client.
 
 Adapts `KubeClient` to the small callables `OperatorContext` expects (a missing Secret is None,
-not an exception), wires the TLS Secret watcher (and the watches of declared sources,
-reconcile/source_watch.py) to the trigger index, and the watch of the connections' Secrets to
-the connections (reconcile/connection_triggers.py).
+not an exception), wires the TLS Secret watcher (and the watches of declared sources and of CA
+bundle ConfigMaps, reconcile/source_watch.py) to the trigger index, and the watch of the
+connections' Secrets to the connections (reconcile/connection_triggers.py).
 """
 
 from __future__ import annotations
@@ -17,13 +17,19 @@ from netscaler_certsync.k8s import KubeClient, NamedSecretWatch, NotFound, TLSSe
 from netscaler_certsync.reconcile import connection_triggers
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.source_watch import SourceWatches
-from netscaler_certsync.reconcile.triggers import SECRET_CHANGED, secret_changed
+from netscaler_certsync.reconcile.triggers import SECRET_CHANGED, configmap_changed, secret_changed
 
 
 def attach(ctx: OperatorContext, client: KubeClient) -> None:
     async def get_secret(namespace: str, name: str) -> Mapping[str, Any] | None:
         try:
             return await client.get_secret(namespace, name)
+        except NotFound:
+            return None
+
+    async def get_configmap(namespace: str, name: str) -> Mapping[str, Any] | None:
+        try:
+            return await client.get_configmap(namespace, name)
         except NotFound:
             return None
 
@@ -50,6 +56,7 @@ def attach(ctx: OperatorContext, client: KubeClient) -> None:
 
     ctx.get_secret = get_secret
     ctx.list_secrets = list_secrets
+    ctx.get_configmap = get_configmap
     ctx.patch_sync_status = patch_sync_status
     ctx.annotate = annotate
 
@@ -90,6 +97,18 @@ class SecretChanges:
         )
 
 
+class ConfigMapChanges(SecretChanges):
+    """The callback of a CA bundle ConfigMap's watch: mark the CertificateSyncs that name it."""
+
+    async def __call__(self, namespace: str, name: str, kind: str) -> None:
+        if kind == "relabelled":
+            return  # a bundle is named, not selected: labels change nothing
+        entry = self.watcher.index.get((namespace, name)) if self.watcher else None
+        version = entry.resource_version if entry and kind != "deleted" else "deleted"
+        stamp = dt.datetime.now(dt.UTC).strftime("%H%M%S.%f")
+        await configmap_changed(self.ctx.triggers, namespace, name, f"{version}-{stamp}", self.annotate)
+
+
 def start_connection_secret_watch(ctx: OperatorContext, client: KubeClient) -> NamedSecretWatch:
     """Watch the Secrets NetScalerConnections reference; the connections' handlers add them."""
 
@@ -115,7 +134,9 @@ def start_secret_watchers(
         changes.watcher = watcher
         task = asyncio.create_task(watcher.run(), name=f"tls-secret-watch:{namespace or '*'}")
         started.append((watcher, task))
-    sources = SourceWatches(ctx, client, lambda: SecretChanges(ctx, client))
+    sources = SourceWatches(
+        ctx, client, lambda: SecretChanges(ctx, client), lambda: ConfigMapChanges(ctx, client)
+    )
     ctx.triggers.on_change = sources.changed
     started.append((sources, asyncio.create_task(sources.run(), name="source-secret-watches")))
     return started

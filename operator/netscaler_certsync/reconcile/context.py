@@ -27,6 +27,8 @@ from netscaler_certsync.timestamps import utc_now
 
 #: (namespace, name) -> the Secret as the API returns it, or None when absent.
 SecretGetter = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
+#: (namespace, name) -> the ConfigMap as the API returns it, or None when absent (CA bundles).
+ConfigMapGetter = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
 #: (namespace, label selector string[, field selector]) -> Secrets matching them, selected on the
 #: server; the field selector defaults to the TLS type, None lists every type (declared sources).
 SecretLister = Callable[..., Awaitable[Sequence[Mapping[str, Any]]]]
@@ -37,6 +39,10 @@ Annotator = Callable[[str, str, str, str, str], Awaitable[None]]
 
 
 async def _no_status_writer(*_: object) -> None:
+    raise RuntimeError("the operator's Kubernetes client is not attached")
+
+
+async def _no_configmaps(*_: object) -> Mapping[str, Any] | None:
     raise RuntimeError("the operator's Kubernetes client is not attached")
 
 
@@ -92,6 +98,8 @@ class OperatorContext:
     annotate: Annotator = _no_status_writer
     """Sets the trigger annotations that hand work to another object's handlers (a connection's
     changed Secret, a connection that turned Ready: reconcile/connection_triggers.py)."""
+    get_configmap: ConfigMapGetter = _no_configmaps
+    """Reads the ConfigMaps of client-auth CA bundles (reconcile/client_auth.py)."""
     secret_refs: NamedSecretWatch | None = None
     """The watch of the Secrets NetScalerConnections reference, once the client is attached."""
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)

@@ -63,6 +63,7 @@ POLICIES: Final[Mapping[str, Policy]] = {
     reasons.NameTooLong: _FIXED_BY_INPUT,
     reasons.InvalidName: _FIXED_BY_INPUT,
     k8s_reasons.SecretNotFound: _FIXED_BY_INPUT,
+    k8s_reasons.ConfigMapNotFound: _FIXED_BY_INPUT,
     k8s_reasons.WrongSecretType: _FIXED_BY_INPUT,
     k8s_reasons.InvalidSecretData: _FIXED_BY_INPUT,
     k8s_reasons.InvalidSpec: _FIXED_BY_INPUT,

@@ -17,6 +17,7 @@ __all__ = [
     "Bound",
     "CANotFound",
     "CleanupFailed",
+    "ConfigMapNotFound",
     "ConfigNotSaved",
     "Connected",
     "ConnectionInUse",
@@ -46,6 +47,7 @@ ConnectionNotFound: Final = "ConnectionNotFound"  # a connectionRefs entry names
 ConnectionNotReady: Final = "ConnectionNotReady"  # the connection has not found the HA primary yet
 CredentialsNotFound: Final = "CredentialsNotFound"  # the credentials Secret is missing or incomplete
 CANotFound: Final = "CANotFound"  # the Secret with the appliance's CA is missing or lacks the named key
+ConfigMapNotFound: Final = "ConfigMapNotFound"  # a clientAuth.caFrom.configMapKeyRef names no ConfigMap
 
 # NetScalerConnection health.
 Connected: Final = "Connected"  # logged in; version and HA state read (Ready=True)

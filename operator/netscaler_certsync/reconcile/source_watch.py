@@ -1,4 +1,4 @@
-"""Follow the Secrets the TLS watcher cannot see: declared sources and keystore passwords.
+"""Follow the Secrets the TLS watcher cannot see (declared sources, passwords) and CA bundle ConfigMaps.
 
 The TLS watcher selects `type=kubernetes.io/tls` on the server. A certificate read through a
 declared source may sit in an Opaque Secret, and a keystore's password in a Secret of any type;
@@ -10,7 +10,9 @@ operator only ever lists Secrets a CertificateSync names or selects.
 `SourceWatches.run()` is one task: it starts and stops these watchers whenever the trigger index
 says a sync's Secrets changed, and cancels them all when it is cancelled. Each watcher reports
 through the same callback as the TLS watcher (`SecretChanges`), so a change marks the syncs that
-use the Secret exactly as a renewal of a TLS Secret does.
+use the Secret exactly as a renewal of a TLS Secret does. A ConfigMap that holds a client-auth CA
+bundle (`bindings[].clientAuth.caFrom.configMapKeyRef`) is watched by name the same way (the
+same watcher on `configmaps`), and its change marks the syncs that name it.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from netscaler_certsync.k8s import (
     WatcherSet,
     WatchKey,
     by_name,
+    configmap_digest,
     data_digest,
     keys,
 )
@@ -49,6 +52,13 @@ def wanted_watches(ctx: OperatorContext) -> set[WatchKey]:
     return wanted
 
 
+def wanted_configmap_watches(ctx: OperatorContext) -> set[WatchKey]:
+    """The ConfigMaps (client-auth CA bundles) the CertificateSyncs known now name, by name."""
+    return {
+        by_name(namespace, name) for (namespace, _), trig in ctx.triggers.items() for name in trig.configmaps
+    }
+
+
 class SourceWatches:
     """Keeps one watcher running per `WatchKey` that `wanted_watches` returns."""
 
@@ -57,12 +67,15 @@ class SourceWatches:
         ctx: OperatorContext,
         client: KubeClient,
         make_callback: Callable[[], object],
+        make_configmap_callback: Callable[[], object] | None = None,
     ) -> None:
         self._ctx = ctx
         self._client = client
         self._make_callback = make_callback
+        self._make_configmap_callback = make_configmap_callback
         self._changed = asyncio.Event()
         self._watchers = WatcherSet(self._watcher, "source-secret-watch")
+        self._configmaps = WatcherSet(self._configmap_watcher, "bundle-configmap-watch")
 
     @property
     def running(self) -> dict[WatchKey, tuple[TLSSecretWatcher, asyncio.Task[None]]]:
@@ -88,10 +101,32 @@ class SourceWatches:
         callback.watcher = watcher  # type: ignore[attr-defined]
         return watcher
 
+    @property
+    def configmaps(self) -> dict[WatchKey, tuple[TLSSecretWatcher, asyncio.Task[None]]]:
+        return self._configmaps.running
+
+    def _configmap_watcher(self, key: WatchKey) -> TLSSecretWatcher:
+        namespace, field_selector, _ = key
+        assert self._make_configmap_callback is not None
+        callback = self._make_configmap_callback()
+        watcher = TLSSecretWatcher(
+            self._client,
+            callback,  # type: ignore[arg-type]
+            namespace=namespace,
+            field_selector=field_selector,
+            secret_types=None,  # ConfigMaps have no type
+            digest=configmap_digest,
+            plural="configmaps",
+        )
+        callback.watcher = watcher  # type: ignore[attr-defined]
+        return watcher
+
     async def refresh(self) -> None:
         gone = self._watchers.update(wanted_watches(self._ctx))
+        if self._make_configmap_callback is not None:
+            gone += self._configmaps.update(wanted_configmap_watches(self._ctx))
         await asyncio.gather(*gone, return_exceptions=True)
-        logger.debug("source Secret watches: %d running", len(self.running))
+        logger.debug("source watches: %d Secret, %d ConfigMap", len(self.running), len(self.configmaps))
 
     async def run(self) -> None:
         """Refresh on every change of the trigger index until cancelled; then stop every watcher."""
@@ -102,3 +137,4 @@ class SourceWatches:
                 self._changed.clear()
         finally:
             await self._watchers.close()
+            await self._configmaps.close()

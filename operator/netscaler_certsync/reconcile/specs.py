@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
 from netscaler_certsync.domain.naming import DEFAULT_NAME_LIMIT, DEFAULT_TEMPLATE
@@ -51,10 +51,33 @@ class ConnectionSpec:
 
 
 @dataclass(frozen=True)
+class BundleRef:
+    """Where a client-auth CA bundle is: a key of a Secret or of a ConfigMap (same namespace)."""
+
+    kind: Literal["Secret", "ConfigMap"]
+    name: str
+    key: str
+
+
+#: `crlCheck` / `ocspCheck` of a CA binding, as NITRO spells them (docs/nitro.md, section 6).
+CHECK_VALUES: Final = ("Mandatory", "Optional")
+
+
+@dataclass(frozen=True)
+class ClientAuthSpec:
+    """`bindings[].clientAuth`: the CAs the vserver trusts for client certificates."""
+
+    ca_from: BundleRef
+    crl_check: str | None = None
+    ocsp_check: str | None = None
+
+
+@dataclass(frozen=True)
 class BindingSpec:
     vserver: str
     sni: bool = False
     verify: VerifyTarget | None = None  # where to check by handshake what the vserver serves
+    client_auth: ClientAuthSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +254,35 @@ def _adoption(item: Mapping[str, Any], where: str) -> Adoption | None:
     return Adoption(name, delete_on_removal=bool(adopt.get("deleteOnRemoval", False)))
 
 
+def _key_ref(value: Any, where: str) -> tuple[str, str]:
+    name = _ref_name(value, where)
+    key = value.get("key")
+    if not isinstance(key, str) or not _SECRET_KEY.fullmatch(key):
+        raise invalid(INVALID_SPEC, f"{where}.key is required (letters, digits, '-', '_', '.')")
+    return name, key
+
+
+def _client_auth(value: Any, where: str) -> ClientAuthSpec | None:
+    """`bindings[].clientAuth`: exactly one of caFrom.secretKeyRef / caFrom.configMapKeyRef."""
+    if value is None:
+        return None
+    ca_from = value.get("caFrom") if isinstance(value, Mapping) else None
+    if not isinstance(ca_from, Mapping):
+        raise invalid(INVALID_SPEC, f"{where}.caFrom is required")
+    refs = [k for k in ("secretKeyRef", "configMapKeyRef") if ca_from.get(k) is not None]
+    if len(refs) != 1:
+        raise invalid(INVALID_SPEC, f"{where}.caFrom needs exactly one of secretKeyRef or configMapKeyRef")
+    name, key = _key_ref(ca_from[refs[0]], f"{where}.caFrom.{refs[0]}")
+    checks = []
+    for field_name in ("crlCheck", "ocspCheck"):
+        check = value.get(field_name)
+        if check is not None and check not in CHECK_VALUES:
+            raise invalid(INVALID_SPEC, f"{where}.{field_name} must be Mandatory or Optional, not {check!r}")
+        checks.append(check)
+    kind: Literal["Secret", "ConfigMap"] = "Secret" if refs[0] == "secretKeyRef" else "ConfigMap"
+    return ClientAuthSpec(BundleRef(kind, name, key), checks[0], checks[1])
+
+
 def parse_sync(spec: Mapping[str, Any]) -> SyncSpec:
     refs = spec.get("connectionRefs") or []
     if not refs:
@@ -252,7 +304,10 @@ def parse_sync(spec: Mapping[str, Any]) -> SyncSpec:
         if not isinstance(item, Mapping) or not item.get("vserver"):
             raise invalid(INVALID_SPEC, f"bindings[{i}].vserver is required")
         verify = _verify_target(item.get("verify"), f"bindings[{i}].verify")
-        bindings.append(BindingSpec(item["vserver"], bool(item.get("sni", False)), verify))
+        client_auth = _client_auth(item.get("clientAuth"), f"bindings[{i}].clientAuth")
+        if client_auth is not None and any(b.client_auth and b.vserver == item["vserver"] for b in bindings):
+            raise invalid(INVALID_SPEC, f"bindings[{i}]: vserver {item['vserver']} has clientAuth twice")
+        bindings.append(BindingSpec(item["vserver"], bool(item.get("sni", False)), verify, client_auth))
     policy = spec.get("deletionPolicy") or "Delete"
     if policy not in ("Delete", "Orphan"):
         raise invalid(INVALID_SPEC, f"deletionPolicy must be Delete or Orphan, not {policy!r}")

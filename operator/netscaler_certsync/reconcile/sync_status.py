@@ -173,10 +173,35 @@ def _events(runs: Sequence[ConnectionRun], previous: Mapping[str, Any]) -> list[
                 and checked_before.get(key) != (check.reason, check.message)
             ):
                 events.append(Event("Warning", check.reason, f"{what}: {check.message}"))
+        events += _client_auth_events(run, previous)
         for warning in run.result.warnings:
             events.append(Event("Warning", k8s_reasons.CleanupFailed, f"{run.name}: {warning}"))
         if run.result.not_saved is not None:
             events.append(Event("Warning", k8s_reasons.ConfigNotSaved, f"{run.name}: {run.result.not_saved}"))
+    return events
+
+
+def _client_auth_entries(run: ConnectionRun) -> list[dict[str, Any]]:
+    """`status.connections[].clientAuth`: per vserver, the client CAs NITRO shows bound."""
+    assert run.result is not None
+    return [
+        {"vserver": r.vserver, "clientCAs": list(r.bound), "reason": r.reason, "message": _clip(r.message)}
+        for r in run.result.client_auth
+    ]
+
+
+def _client_auth_events(run: ConnectionRun, previous: Mapping[str, Any]) -> list[Event]:
+    """A Warning for a client-auth failure that is new or changed; a Normal one for a change."""
+    assert run.result is not None
+    old = next((c for c in previous.get("connections") or () if c.get("name") == run.name), {})
+    before = {e.get("vserver"): (e.get("reason"), e.get("message")) for e in old.get("clientAuth") or ()}
+    events = []
+    for r in run.result.client_auth:
+        what = f"{run.name}: {r.vserver} client authentication"
+        if r.failed and before.get(r.vserver) != (r.reason, _clip(r.message)):
+            events.append(Event("Warning", r.reason, f"{what}: {r.message}"))
+        elif not r.failed and r.changed:
+            events.append(Event("Normal", r.reason, f"{what}: {r.message}"))
     return events
 
 
@@ -222,7 +247,7 @@ def _failure(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
         )
     failed = [(r.name, c) for r in runs if r.result for c in r.result.failed]
     if not failed:
-        return _unverified(runs)
+        return _client_auth_failure(runs) or _unverified(runs)
     name, first = failed[0]
     more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
     message = f"{name}: {first.certkey or _secret_name(first.id)}: {first.message}{more}"
@@ -230,6 +255,16 @@ def _failure(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
         # Another certificate's failure needs the appliance looked at again: so does this one.
         return stalled(first.reason, message, retry_after=HUMAN_RETRY)
     return failure(first.reason, message)
+
+
+def _client_auth_failure(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
+    """The first vserver whose client CAs are not as asked (a bad bundle, a refused bind)."""
+    bad = [(r.name, a) for r in runs if r.result for a in r.result.client_auth if a.failed]
+    if not bad:
+        return None
+    name, first = bad[0]
+    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+    return failure(first.reason, f"{name}: {first.vserver} client authentication: {first.message}{more}")
 
 
 def _unverified(runs: Sequence[ConnectionRun]) -> ReconcileError | None:
@@ -316,6 +351,9 @@ def _connection_summary(
             failed[0].reason,
             f"{len(failed)} of {_count(len(result.certificates), 'certificate')} failed",
         )
+    auth = [a for a in result.client_auth if a.failed]
+    if auth:
+        return False, auth[0].reason, _clip(f"{auth[0].vserver} client authentication: {auth[0].message}")
     unverified = [v for v in verifications.values() if not v.verified]
     if unverified:
         message = f"{_count(len(unverified), 'certificate')} not served as deployed: {unverified[0].message}"
@@ -351,8 +389,9 @@ def build_outcome(
         if run.error is not None:
             item.update(ready=False, reason=run.error.reason, message=_clip(run.error.message))
             old = next((c for c in previous.get("connections") or () if c.get("name") == run.name), {})
-            if old.get("lastSyncTime"):
-                item["lastSyncTime"] = old["lastSyncTime"]
+            for key in ("lastSyncTime", "clientAuth"):  # what the last sync that ran found
+                if old.get(key):
+                    item[key] = old[key]
         else:
             assert run.result is not None
             ready, reason, message = _connection_summary(run.result, run.verifications, spec.dry_run)
@@ -364,6 +403,8 @@ def build_outcome(
             )
             if spec.dry_run:
                 item["plan"] = list(run.result.operations[:MAX_PLAN])
+            if run.result.client_auth:
+                item["clientAuth"] = _client_auth_entries(run)
         connections.append(item)
     expiries = sorted(
         e["notAfter"] for e in entries if e.get("notAfter") and e.get("state") == CertState.SYNCED

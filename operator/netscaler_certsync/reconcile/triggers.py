@@ -40,12 +40,26 @@ class SyncTrigger:
     """Secrets the TLS watcher does not see (declared sources, passwords): each watched by name."""
     selector_watch: bool = False
     """The selector reads Opaque Secrets too (`secretSource`): watched by the selector itself."""
+    configmaps: frozenset[str] = frozenset()
+    """ConfigMaps with client-auth CA bundles (`bindings[].clientAuth`): each watched by name."""
 
 
 def _password_of(source: Any) -> str | None:
     ref = source.get("passwordSecretRef") if isinstance(source, Mapping) else None
     name = ref.get("name") if isinstance(ref, Mapping) else None
     return str(name) if name else None
+
+
+def _bundle_refs(spec: Mapping[str, Any], kind: str) -> set[str]:
+    """Names in `bindings[].clientAuth.caFrom.<kind>` (secretKeyRef or configMapKeyRef)."""
+    names = set()
+    for binding in spec.get("bindings") or ():
+        auth = binding.get("clientAuth") if isinstance(binding, Mapping) else None
+        ca_from = auth.get("caFrom") if isinstance(auth, Mapping) else None
+        ref = ca_from.get(kind) if isinstance(ca_from, Mapping) else None
+        if isinstance(ref, Mapping) and ref.get("name"):
+            names.add(str(ref["name"]))
+    return names
 
 
 def trigger_of(spec: Mapping[str, Any], status: Mapping[str, Any] | None = None) -> SyncTrigger:
@@ -55,6 +69,7 @@ def trigger_of(spec: Mapping[str, Any], status: Mapping[str, Any] | None = None)
     # neither passes the TLS watcher's type selector, so each is followed by name.
     named = {str(c.get("secretName")) for c in entries if c.get("source") is not None}
     passwords = {p for c in entries if (p := _password_of(c.get("source")))}
+    passwords |= _bundle_refs(spec, "secretKeyRef")  # a CA bundle: any type, followed by name
     selector = spec.get("secretSelector") or None
     selected_source = spec.get("secretSource")
     if selector is not None and (p := _password_of(selected_source)):
@@ -71,6 +86,7 @@ def trigger_of(spec: Mapping[str, Any], status: Mapping[str, Any] | None = None)
         deployed,
         frozenset(named | passwords),
         selector is not None and selected_source is not None,
+        frozenset(_bundle_refs(spec, "configMapKeyRef")),
     )
 
 
@@ -116,10 +132,11 @@ class TriggerIndex:
         trig = trigger_of(spec, status)
         old = self._by_sync.get((namespace, name))
         self._by_sync[(namespace, name)] = trig
-        if old is None or (old.named_watches, old.selector, old.selector_watch) != (
+        if old is None or (old.named_watches, old.selector, old.selector_watch, old.configmaps) != (
             trig.named_watches,
             trig.selector,
             trig.selector_watch,
+            trig.configmaps,
         ):
             self._changed()
         entering = self._entering.get((namespace, name))
@@ -150,6 +167,14 @@ class TriggerIndex:
                 entering.discard(secret)
         return sorted(out)
 
+    def syncs_for_configmap(self, namespace: str, configmap: str) -> list[str]:
+        """Syncs (with autoSync) in `namespace` whose client-auth CA bundle is in `configmap`."""
+        return sorted(
+            name
+            for (ns, name), trig in self._by_sync.items()
+            if ns == namespace and trig.auto_sync and configmap in trig.configmaps
+        )
+
     def has_selectors(self, namespace: str) -> bool:
         return any(ns == namespace and t.selector is not None for (ns, _), t in self._by_sync.items())
 
@@ -171,6 +196,24 @@ class TriggerIndex:
             ):
                 out.append(name)
         return sorted(out)
+
+
+async def configmap_changed(
+    index: TriggerIndex, namespace: str, configmap: str, version: str, annotate: Annotate
+) -> list[str]:
+    """Mark every CertificateSync (with autoSync) whose CA bundle is in `configmap`."""
+    names = index.syncs_for_configmap(namespace, configmap)
+    logger.debug(
+        "ConfigMap %s/%s changed (%s): syncing %s", namespace, configmap, version, names or "nothing"
+    )
+    for name in names:
+        try:
+            await annotate(namespace, name, f"configmap/{configmap}@{version}")
+        except Exception:  # one failed patch must not stop the others; the drift check catches up
+            logger.exception(
+                "could not mark CertificateSync %s/%s for ConfigMap %s", namespace, name, configmap
+            )
+    return names
 
 
 #: (namespace, sync name, annotation value) -> patch the CertificateSync's annotation.
