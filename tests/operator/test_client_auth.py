@@ -48,7 +48,8 @@ def from_configmap(name: str = "trust", key: str = BUNDLE_KEY) -> dict[str, Any]
 
 
 def ca_bindings(cluster: Cluster, vserver: str = "vs_https") -> list[str]:
-    return sorted(b["certkey"] for b in cluster.appliance()["bindings"] if b["vserver"] == vserver and b["ca"])
+    bindings = cluster.appliance()["bindings"]
+    return sorted(b["certkey"] for b in bindings if b["vserver"] == vserver and b["ca"])
 
 
 def client_auth_status(obj: dict[str, Any]) -> list[dict[str, Any]]:
@@ -146,9 +147,7 @@ def test_bad_bundles_are_named_and_change_nothing_else(cluster: Cluster, operato
     cluster.connection()
     cluster.tls_secret("www")
     good = make_ca("Client CA")
-    cluster.sync(
-        "www", certificates=[{"secretName": "www"}], bindings=client_auth_binding(from_configmap())
-    )
+    cluster.sync("www", certificates=[{"secretName": "www"}], bindings=client_auth_binding(from_configmap()))
     # No ConfigMap yet: named, with a Warning Event; the certificate is deployed and bound anyway.
     obj = cluster.wait_reason("www", "ConfigMapNotFound")
     assert "ConfigMap default/trust" in condition(obj, "Ready")["message"]
