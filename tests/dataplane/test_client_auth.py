@@ -42,7 +42,7 @@ async def enable_client_auth(sim: Simulator, vserver: str = "vs_https", mode: st
         assert (shown["clientauth"], shown["clientcert"]) == ("ENABLED", mode)
 
 
-def _exchange(address: tuple[str, int], root: Issued, client: Issued | None, workdir: Path) -> bool:
+def exchange(address: tuple[str, int], root: Issued, client: Issued | None, workdir: Path) -> bool:
     """One HTTPS request as a client with `client`'s certificate (or none): answered or refused."""
     context = ssl.create_default_context(cadata=root.cert_pem.decode())
     if client is not None:
@@ -63,7 +63,7 @@ def _exchange(address: tuple[str, int], root: Issued, client: Issued | None, wor
 
 async def accepted(sim: Simulator, root: Issued, client: Issued | None, workdir: Path) -> bool:
     # In a thread: the simulator answers on this event loop.
-    return await asyncio.to_thread(_exchange, sim.vserver_address("vs_https"), root, client, workdir)
+    return await asyncio.to_thread(exchange, sim.vserver_address("vs_https"), root, client, workdir)
 
 
 async def bind_bundle(
