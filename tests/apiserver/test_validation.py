@@ -115,6 +115,28 @@ REFUSED: list[tuple[str, dict[str, Any], list[str]]] = [
         ["spec.certificates[1]", "Duplicate value"],
     ),
     (
+        "client-auth-from-a-secret-and-a-configmap",
+        certificate_sync(
+            bindings=[
+                {
+                    "vserver": "vs",
+                    "clientAuth": {
+                        "caFrom": {
+                            "secretKeyRef": {"name": "s", "key": "ca.crt"},
+                            "configMapKeyRef": {"name": "c", "key": "trust-bundle.pem"},
+                        }
+                    },
+                }
+            ]
+        ),
+        ["spec.bindings[0].clientAuth.caFrom", "set exactly one of secretKeyRef or configMapKeyRef"],
+    ),
+    (
+        "client-auth-from-nowhere",
+        certificate_sync(bindings=[{"vserver": "vs", "clientAuth": {"caFrom": {}}}]),
+        ["spec.bindings[0].clientAuth.caFrom", "set exactly one of secretKeyRef or configMapKeyRef"],
+    ),
+    (
         "encrypt-key-without-a-passphrase",
         certificate_sync(certificates=[{"secretName": "a", "source": {"encryptKey": True}}]),
         ["spec.certificates[0].source", "encryptKey needs passwordSecretRef (the passphrase)"],

@@ -213,6 +213,43 @@ SYNC_INVALID = [
         "less than the minimum",
     ),
     ("negative drift interval", {"driftCheckIntervalSeconds": -1}, "less than the minimum"),
+    (
+        "clientAuth from a Secret and a ConfigMap",
+        {
+            "bindings": [
+                {
+                    "vserver": "vs",
+                    "clientAuth": {
+                        "caFrom": {
+                            "secretKeyRef": {"name": "s", "key": "ca.crt"},
+                            "configMapKeyRef": {"name": "c", "key": "b.pem"},
+                        }
+                    },
+                }
+            ]
+        },
+        "set exactly one of secretKeyRef or configMapKeyRef",
+    ),
+    (
+        "clientAuth from nowhere",
+        {"bindings": [{"vserver": "vs", "clientAuth": {"caFrom": {}}}]},
+        "set exactly one of secretKeyRef or configMapKeyRef",
+    ),
+    (
+        "clientAuth crlCheck typo",
+        {
+            "bindings": [
+                {
+                    "vserver": "vs",
+                    "clientAuth": {
+                        "caFrom": {"configMapKeyRef": {"name": "c", "key": "b"}},
+                        "crlCheck": "Required",
+                    },
+                }
+            ]
+        },
+        "is not one of",
+    ),
 ]
 
 

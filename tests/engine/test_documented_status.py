@@ -91,6 +91,7 @@ ELSEWHERE = {
     "BindingConflict": "tests/engine/test_binding_truth.py",
     "InsecureHTTP": "tests/engine/test_status_is_true.py",
     "CredentialsNotFound": "tests/operator/test_connection.py",
+    "ConfigMapNotFound": "tests/operator/test_client_auth.py",
     "ConnectionInUse": "tests/operator/test_deletion_ordering.py",
     "WrongSecretType": "tests/operator/test_bad_input.py",
     "InvalidSecretData": "tests/unit/test_sources.py",
