@@ -20,7 +20,7 @@ from kubernetes import client
 from certsync_devkit import k8s_builders as build
 from certsync_devkit.k8s_thread import wait_for
 from certsync_devkit.operator_thread import OperatorThread
-from certsync_devkit.pki import TestPKI
+from certsync_devkit.pki import TestPKI, make_ca
 from netscaler_certsync.k8s import ClusterAccess
 from netscaler_certsync.reconcile.context import OperatorOptions
 from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
@@ -136,3 +136,61 @@ def test_a_certificate_reaches_the_appliance_and_status_survives_the_real_schema
 
     printed = kube.kubectl("get", "certsync", "www", "-n", namespace).stdout.splitlines()
     assert printed[1].split()[:5] == ["www", "True", status["conditions"][0]["reason"], "1", "1"]
+
+
+def test_client_auth_status_and_records_survive_the_real_schema(
+    kube: Kube,
+    via_proxy: client.ApiClient,
+    proxy: ProxyThread,
+    simulator: SimulatorThread,
+    operator: OperatorThread,
+    namespace: str,
+) -> None:
+    """`bindings[].clientAuth` is accepted as written, and what the operator reports of it
+    (`connections[].clientAuth`) and records (its CA bindings) is not pruned by the server."""
+    del operator  # running
+    core = client.CoreV1Api(via_proxy)
+    pki = TestPKI.create("Real Server Client Auth")
+    leaf = pki.leaf("www.example.com")
+    core.create_namespaced_secret(
+        namespace, build.credentials_secret("adc-login", "nsroot", "nsroot", namespace=namespace)
+    )
+    core.create_namespaced_secret(
+        namespace, build.opaque_secret("adc-ca", {"ca.crt": simulator.ca_pem}, namespace=namespace)
+    )
+    core.create_namespaced_secret(
+        namespace,
+        build.tls_secret("www", leaf.cert_pem + pki.intermediate.cert_pem, leaf.key_pem, namespace=namespace),
+    )
+    bundle = {"trust-bundle.pem": make_ca("Client CA").cert_pem.decode()}
+    core.create_namespaced_config_map(
+        namespace, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "trust"}, "data": bundle}
+    )
+    kube.create(connection("adc", endpoint=simulator.url, tls={"caSecretRef": {"name": "adc-ca"}}), namespace)
+    ca_from = {"configMapKeyRef": {"name": "trust", "key": "trust-bundle.pem"}}
+    kube.create(
+        certificate_sync(
+            "www",
+            certificates=[{"secretName": "www"}],
+            bindings=[{"vserver": "vs_https", "clientAuth": {"caFrom": ca_from, "crlCheck": "Optional"}}],
+        ),
+        namespace,
+    )
+
+    def ready() -> dict[str, Any] | None:
+        obj = kube.get("CertificateSync", "www", namespace)
+        return obj if _condition(obj, "Ready").get("status") == "True" else None
+
+    obj = wait_for(ready, timeout=30, what="CertificateSync Ready=True, as stored by the real server")
+    assert obj["spec"]["bindings"][0]["clientAuth"] == {"caFrom": ca_from, "crlCheck": "Optional"}
+    [conn] = obj["status"]["connections"]
+    bound = [
+        b["certkey"] for b in _appliance(simulator)["bindings"] if b["vserver"] == "vs_https" and b["ca"]
+    ]
+    assert len(bound) == 1
+    assert [(e["vserver"], e["clientCAs"], e["reason"]) for e in conn["clientAuth"]] == [
+        ("vs_https", bound, "Synced")
+    ]
+    assert conn["records"]["clientCAs"] == [{"vserver": "vs_https", "certkey": bound[0]}]
+    ours = f"/namespaces/{namespace}/"
+    assert [c for c in proxy.proxy.complaints if ours in c[1]] == []
