@@ -90,6 +90,15 @@ def test_namespaced_install_reads_secrets_only_in_watched_namespaces(render: Ren
     assert secret_places == {"team-a"}
 
 
+def test_ca_bundle_configmaps_are_read_and_watched_only_where_syncs_are(render: Render) -> None:
+    """clientAuth reads a trust-manager Bundle ConfigMap: get/list/watch in the watched namespaces."""
+    grants = _grants(render(watchNamespaces=["team-a"]))
+    configmaps = {
+        (where, verb) for where, group, resource, verb in grants if (group, resource) == ("", "configmaps")
+    }
+    assert configmaps == {("team-a", "get"), ("team-a", "list"), ("team-a", "watch")}
+
+
 def test_aggregated_roles_are_for_people_and_never_touch_status_or_secrets(render: Render) -> None:
     aggregated = [
         d
