@@ -16,6 +16,7 @@ from netscaler_certsync.engine import (
     ApplianceResult,
     Appliances,
     BindingSpec,
+    ClientAuth,
     DesiredCertificate,
     Records,
     SyncOptions,
@@ -86,7 +87,9 @@ class Harness:
         kwargs.setdefault("on_request", self.hooks)
         return NitroClient(self.sim.url, self.credentials, **kwargs)
 
-    async def apply(self, certs: Sequence[DesiredCertificate], **overrides: Any) -> ApplianceResult:
+    async def apply(
+        self, certs: Sequence[DesiredCertificate], client_auth: Sequence[ClientAuth] = (), **overrides: Any
+    ) -> ApplianceResult:
         options = SyncOptions(**{**self.options.__dict__, **overrides})
         async with self.client() as client:
             result = await sync_appliance(
@@ -97,6 +100,7 @@ class Harness:
                 appliances=self.appliances,
                 appliance=appliance_key(self.sim.url),
                 on_intent=self.store_intent,
+                client_auth=client_auth,
             )
         if not options.dry_run:
             self.records = result.records
@@ -131,7 +135,9 @@ def orphans(sim: Simulator) -> set[str]:
     return files(sim) - used
 
 
-async def cut_off_after_bind(h: Harness, certs: list[DesiredCertificate]) -> None:
+async def cut_off_after_bind(
+    h: Harness, certs: list[DesiredCertificate], client_auth: Sequence[ClientAuth] = ()
+) -> None:
     """Apply `certs` and cancel the apply the moment its first bind has succeeded, so that its
     result is never stored or saved: as if the process were killed before it wrote status."""
     task: asyncio.Task[object] | None = None
@@ -141,7 +147,7 @@ async def cut_off_after_bind(h: Harness, certs: list[DesiredCertificate]) -> Non
             task.cancel()
 
     h.hooks.append(cut)
-    task = asyncio.create_task(h.apply(certs))
+    task = asyncio.create_task(h.apply(certs, client_auth))
     with contextlib.suppress(asyncio.CancelledError):
         await task
     h.hooks.remove(cut)
