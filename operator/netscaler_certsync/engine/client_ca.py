@@ -149,9 +149,6 @@ async def sync_client_auth(
     results: list[ClientAuthResult] = []
     for vserver, want in sorted(by_vserver.items()):
         mine = owned.get(vserver, frozenset())
-        if want.problem is not None:
-            results.append(await _kept(client, want, mine))
-            continue
 
         async def store(intent: frozenset[str], vserver: str = vserver) -> None:
             owned[vserver] = intent
@@ -159,6 +156,9 @@ async def sync_client_auth(
                 await on_intent(_records(owned))
 
         try:
+            if want.problem is not None:
+                results.append(await _kept(client, want, mine))
+                continue
             result = await sync_client_cas(
                 client,
                 vserver,

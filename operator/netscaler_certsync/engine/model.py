@@ -221,10 +221,6 @@ class Records:
             bool(data.get("pending", False)),
         )
 
-    def client_cas_of(self, vserver: str) -> frozenset[str]:
-        """The CA certkeys this operator bound to `vserver` for client authentication."""
-        return frozenset(r.certkey for r in self.client_cas if r.vserver == vserver)
-
     def for_id(self, cert_id: str) -> list[CertRecord]:
         return list(self._by_id().get(cert_id, ()))
 
