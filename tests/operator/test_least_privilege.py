@@ -10,11 +10,13 @@ import pytest
 
 from certsync_devkit.k8s_thread import EmulatorThread, wait_for
 from certsync_devkit.operator_thread import OperatorThread
+from certsync_devkit.pki import make_ca
 from certsync_devkit.policy import command_policy
 from netscaler_certsync.k8s import ClusterAccess, keys
 from netscaler_certsync.reconcile.context import OperatorOptions
 from netscaler_certsync.simulator import RestrictedUser
 from tests.operator.harness import Cluster, condition
+from tests.operator.test_client_auth import bundle_configmap, ca_bindings, ca_name, client_auth_binding
 
 USER = ("certsync", "certsync-test")
 RESTRICTED = RestrictedUser(USER[0], USER[1], command_policy())
@@ -106,3 +108,20 @@ def test_a_failing_first_sync_and_a_restart_never_claim_an_unsaved_configuration
     assert refused == []
     # Nothing was written after the restart, so nothing was saved again.
     assert sum(1 for r in cluster.simulator.requests if r.resource == "nsconfig" and r.is_write) == saves
+
+
+@pytest.mark.simulator(restricted_users=(RESTRICTED,))
+def test_client_auth_as_the_restricted_user(cluster: Cluster, operator: OperatorThread) -> None:
+    """Binding and removing client CAs (`bind ssl vserver -CA`) needs nothing beyond the policy."""
+    cluster.connection(user=USER)
+    cluster.tls_secret("www")
+    ca = make_ca("Client CA")
+    bundle_configmap(cluster, "trust", ca.cert_pem)
+    ca_from = {"configMapKeyRef": {"name": "trust", "key": "trust-bundle.pem"}}
+    cluster.sync("www", certificates=[{"secretName": "www"}], bindings=client_auth_binding(ca_from))
+    cluster.wait_ready("www")
+    assert ca_bindings(cluster) == [ca_name(ca)]
+    cluster.crs.delete_namespaced_custom_object(keys.GROUP, keys.VERSION, "default", keys.SYNC_PLURAL, "www")
+    wait_for(lambda: cluster.appliance()["bindings"] == [] and ca_bindings(cluster) == [], what="removal")
+    refused = [r for r in cluster.simulator.requests if r.status == 403 or r.errorcode == 2138]
+    assert refused == [], f"the policy refused operator calls: {refused[:3]}"
