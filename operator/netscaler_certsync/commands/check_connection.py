@@ -22,12 +22,8 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 
-def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "check-connection",
-        help="log in to a NetScaler and show its version, HA state and SSL vservers",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
+def add_login_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say how to reach and log in to one appliance (every command that logs in)."""
     parser.add_argument("--endpoint", required=True, help="management URL, e.g. https://10.0.0.1")
     parser.add_argument("--username", required=True)
     parser.add_argument("--password-file", help="file holding the password (default: $NS_PASSWORD)")
@@ -37,6 +33,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--allow-http", action="store_true", help="permit a plain http:// endpoint")
     parser.add_argument("--partition", help="admin partition to switch to")
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds per request (default 15)")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check-connection",
+        help="log in to a NetScaler and show its version, HA state and SSL vservers",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    add_login_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -124,4 +129,4 @@ def describe(exc: errors.NitroError) -> str:
     return str(exc)
 
 
-__all__ = ["describe", "password_of", "register", "run"]
+__all__ = ["add_login_arguments", "describe", "password_of", "register", "run"]

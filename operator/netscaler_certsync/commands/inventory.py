@@ -32,26 +32,13 @@ EXIT_USAGE = 2
 _COLUMNS = ("NAME", "OWNER", "SUBJECT", "SERIAL", "NOT AFTER", "DAYS", "BOUND TO", "LINKED TO")
 
 
-def add_login_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that say how to reach and log in to one appliance (as `check-connection`)."""
-    parser.add_argument("--endpoint", required=True, help="management URL, e.g. https://10.0.0.1")
-    parser.add_argument("--username", required=True)
-    parser.add_argument("--password-file", help="file holding the password (default: $NS_PASSWORD)")
-    parser.add_argument("--ca-file", help="PEM bundle to verify the appliance's certificate")
-    parser.add_argument("--server-name", help="name expected in the appliance's certificate")
-    parser.add_argument("--insecure", action="store_true", help="do not verify TLS (not for production)")
-    parser.add_argument("--allow-http", action="store_true", help="permit a plain http:// endpoint")
-    parser.add_argument("--partition", help="admin partition to switch to")
-    parser.add_argument("--timeout", type=float, default=15.0, help="seconds per request (default 15)")
-
-
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "inventory",
         help="list every certkey on a NetScaler with its owner, expiry, bindings and links (read-only)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    add_login_arguments(parser)
+    check_connection.add_login_arguments(parser)
     parser.add_argument(
         "--cluster-id",
         help="the operator's cluster identity (its --cluster-id, or the kube-system Namespace UID): "
@@ -130,4 +117,4 @@ def table(found: inventory.Inventory) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["add_login_arguments", "client_for", "register", "run", "table"]
+__all__ = ["client_for", "register", "run", "table"]
