@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from netscaler_certsync.k8s import KubeClient, NamedSecretWatch, NotFound, TLSSecretWatcher, keys
@@ -64,10 +64,13 @@ def attach(ctx: OperatorContext, client: KubeClient) -> None:
 class SecretChanges:
     """The watcher's callback: mark the CertificateSyncs a changed TLS Secret concerns."""
 
-    def __init__(self, ctx: OperatorContext, client: KubeClient) -> None:
+    def __init__(
+        self, ctx: OperatorContext, client: KubeClient, on_membership: Callable[[], None] | None = None
+    ) -> None:
         self.ctx = ctx
         self.client = client
         self.watcher: TLSSecretWatcher | None = None
+        self._on_membership = on_membership  # a Secret entered or left this watcher's selection
 
     async def labels_of(self, namespace: str, name: str) -> Mapping[str, str] | None:
         try:
@@ -81,6 +84,8 @@ class SecretChanges:
         await self.client.patch_merge(keys.GROUP, keys.VERSION, keys.SYNC_PLURAL, namespace, name, patch)
 
     async def __call__(self, namespace: str, name: str, kind: str) -> None:
+        if self._on_membership is not None and kind in ("added", "deleted"):
+            self._on_membership()
         entry = self.watcher.index.get((namespace, name)) if self.watcher else None
         if kind == "deleted":
             version = "deleted-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%f")
@@ -126,17 +131,36 @@ def start_secret_watchers(
 ) -> list[tuple[object, asyncio.Task[None]]]:
     """One TLS watcher per plain namespace, or one cluster-wide (None: all namespaces, or globs),
     and the task that follows the Secrets of declared sources by name (reconcile/source_watch.py).
+
+    A shard's TLS watchers select only Secrets labelled with its shard; the Secrets its syncs use
+    without that label are followed by name or by their selector instead (decision 201).
     """
+    shard = None if ctx.options.shard is None else f"{keys.SHARD_LABEL}={ctx.options.shard}"
     started: list[tuple[object, asyncio.Task[None]]] = []
+    watchers: list[TLSSecretWatcher] = []
+    sources = SourceWatches(
+        ctx,
+        client,
+        lambda: SecretChanges(ctx, client),
+        lambda: ConfigMapChanges(ctx, client),
+        covered=lambda: covered(),
+    )
     for namespace in namespaces:
-        changes = SecretChanges(ctx, client)
-        watcher = TLSSecretWatcher(client, changes, namespace=namespace)
+        changes = SecretChanges(ctx, client, on_membership=sources.changed if shard else None)
+        watcher = TLSSecretWatcher(client, changes, namespace=namespace, label_selector=shard)
         changes.watcher = watcher
+        watchers.append(watcher)
         task = asyncio.create_task(watcher.run(), name=f"tls-secret-watch:{namespace or '*'}")
         started.append((watcher, task))
-    sources = SourceWatches(
-        ctx, client, lambda: SecretChanges(ctx, client), lambda: ConfigMapChanges(ctx, client)
-    )
+
+    def covered() -> frozenset[tuple[str, str]]:
+        return frozenset().union(*(w.index.keys() for w in watchers)) if shard else frozenset()
+
+    async def follow_sources() -> None:
+        if shard:  # what the shard's label lists is not watched by name as well
+            await asyncio.gather(*(w.ready.wait() for w in watchers))
+        await sources.run()
+
     ctx.triggers.on_change = sources.changed
-    started.append((sources, asyncio.create_task(sources.run(), name="source-secret-watches")))
+    started.append((sources, asyncio.create_task(follow_sources(), name="source-secret-watches")))
     return started

@@ -13,13 +13,19 @@ through the same callback as the TLS watcher (`SecretChanges`), so a change mark
 use the Secret exactly as a renewal of a TLS Secret does. A ConfigMap that holds a client-auth CA
 bundle (`bindings[].clientAuth.caFrom.configMapKeyRef`) is watched by name the same way (the
 same watcher on `configmaps`), and its change marks the syncs that name it.
+
+In a shard (`--shard i`) the TLS watcher selects only Secrets labelled with the shard
+(docs/decisions/201-shard-secret-watch.md), so this module also follows what a shard's syncs use
+outside that label: each TLS Secret a sync names and the shard watch has not listed, by name, and
+each `secretSelector`, by the selector with the TLS type. Secrets of other shards' objects are
+then never listed, and never held in an index.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from netscaler_certsync.k8s import (
     KubeClient,
@@ -38,17 +44,29 @@ from netscaler_certsync.reconcile.sources import selector_string
 logger = logging.getLogger(__name__)
 
 
-def wanted_watches(ctx: OperatorContext) -> set[WatchKey]:
-    """The watches by name or by selector that the CertificateSyncs known now need."""
+def wanted_watches(ctx: OperatorContext, covered: Collection[tuple[str, str]] = ()) -> set[WatchKey]:
+    """The watches by name or by selector that the CertificateSyncs known now need.
+
+    In a shard, also every named TLS Secret not in `covered` (those the shard's own TLS watch
+    lists), and each selector restricted to TLS Secrets: the shard has no namespace-wide watch.
+    """
+    sharded = ctx.options.shard is not None
     wanted: set[WatchKey] = set()
     for (namespace, _sync), trigger in ctx.triggers.items():
         for name in trigger.named_watches:
             wanted.add(by_name(namespace, name))
-        if trigger.selector_watch and trigger.selector is not None:
-            try:
-                wanted.add((namespace, None, selector_string(trigger.selector)))
-            except ReconcileError:
-                continue  # an invalid selector: the sync reports it, there is nothing to watch
+        if sharded:
+            for name in trigger.secrets - trigger.named_watches:
+                if (namespace, name) not in covered:
+                    wanted.add(by_name(namespace, name))
+        if trigger.selector is None or not (trigger.selector_watch or sharded):
+            continue
+        try:
+            selector = selector_string(trigger.selector)
+        except ReconcileError:
+            continue  # an invalid selector: the sync reports it, there is nothing to watch
+        # A selector reading Opaque sources is watched whatever the type (the labels keep it tight).
+        wanted.add((namespace, None if trigger.selector_watch else keys.TLS_TYPE_FIELD_SELECTOR, selector))
     return wanted
 
 
@@ -68,8 +86,10 @@ class SourceWatches:
         client: KubeClient,
         make_callback: Callable[[], object],
         make_configmap_callback: Callable[[], object] | None = None,
+        covered: Callable[[], Collection[tuple[str, str]]] = frozenset,
     ) -> None:
         self._ctx = ctx
+        self._covered = covered  # the Secrets a shard's own TLS watch lists (none otherwise)
         self._client = client
         self._make_callback = make_callback
         self._make_configmap_callback = make_configmap_callback
@@ -122,7 +142,7 @@ class SourceWatches:
         return watcher
 
     async def refresh(self) -> None:
-        gone = self._watchers.update(wanted_watches(self._ctx))
+        gone = self._watchers.update(wanted_watches(self._ctx, self._covered()))
         if self._make_configmap_callback is not None:
             gone += self._configmaps.update(wanted_configmap_watches(self._ctx))
         await asyncio.gather(*gone, return_exceptions=True)
