@@ -75,7 +75,8 @@ def claim_fence(claims: ApplianceClaims) -> ApplianceGuard:
         if budget <= 0:
             raise errors.WriteFenced(
                 f"{call.method} {call.resource}: not sent, {appliance} is claimed by "
-                f"{claims.holder(appliance) or 'another process'} (Lease {claims.lease_name(appliance)})"
+                f"{claims.holder(appliance) or 'another process'} (Lease {claims.lease_name(appliance)})",
+                retry_after=claims.retry_in(appliance),
             )
         return budget
 

@@ -121,6 +121,7 @@ class LeaseElector:
         self._writes_from = 0.0
         self._observed: tuple[str, str] | None = None  # (holder, renewTime) as last read
         self._observed_at = 0.0
+        self._observed_duration = settings.lease_duration
         self.previous_holder: str | None = None
         """Who held the Lease before this process took it ("" when it was free or new)."""
         self.took_over_expired = False
@@ -161,6 +162,14 @@ class LeaseElector:
             if self._renewed_at is None:
                 return 0.0
             return max(0.0, self._renewed_at + self.settings.renew_deadline - self._clock())
+
+    def others_expire_in(self) -> float | None:
+        """Seconds until the other holder last read may be taken over if it does not renew by then
+        (by this process's clock); None when no other holder was seen."""
+        holder = self._observed[0] if self._observed else ""
+        if not holder or holder == self.settings.identity:
+            return None
+        return max(0.0, self._observed_at + self._observed_duration - self._clock())
 
     @property
     def observed_holder(self) -> str | None:
@@ -221,7 +230,7 @@ class LeaseElector:
             self._observed, self._observed_at = observed, self._clock()
         mine = holder == s.identity
         if holder and not mine:
-            duration = float(spec.get("leaseDurationSeconds") or s.lease_duration)
+            duration = self._observed_duration = float(spec.get("leaseDurationSeconds") or s.lease_duration)
             if self._clock() < self._observed_at + duration:
                 self.drop()  # someone else holds it: never lead on
                 return False
@@ -282,8 +291,9 @@ class ApplianceClaims:
     `claim(key)` is awaited by the write fence on the operator's loop: the seconds a write to that
     appliance may take (0: another process holds it, or it could not be taken)."""
 
-    def __init__(self, settings: LeaseSettings) -> None:
+    def __init__(self, settings: LeaseSettings, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self._clock = clock
         self._held: dict[str, LeaseElector] = {}  # changed only on the elector's loop
         self._client: KubeClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -298,6 +308,13 @@ class ApplianceClaims:
         """Who held the claim when last read (for the refusal's message)."""
         elector = self._held.get(key)
         return elector.observed_holder if elector is not None else None
+
+    def retry_in(self, key: str) -> float:
+        """After a refusal: seconds until the claim may be ours, when its holder's Lease would
+        expire unless renewed (a released claim is taken at the next try); at least a retry period."""
+        elector = self._held.get(key)
+        horizon = elector.others_expire_in() if elector is not None else None
+        return max(self.settings.retry_period, horizon if horizon is not None else 0.0)
 
     async def claim(self, key: str) -> float:
         elector = self._held.get(key)
@@ -317,7 +334,7 @@ class ApplianceClaims:
         elector = self._held.get(key)
         if elector is None:
             settings = replace(self.settings, name=self.lease_name(key))
-            elector = self._held[key] = LeaseElector(self._client, settings)
+            elector = self._held[key] = LeaseElector(self._client, settings, clock=self._clock)
         try:
             await asyncio.wait_for(elector.try_acquire_or_renew(), self.settings.renew_deadline)
         except (TimeoutError, KubernetesError) as exc:

@@ -95,7 +95,12 @@ class ConfigurationError(NitroError):
 class WriteFenced(NitroError):
     """A write refused before it was sent, by the session's write guard: this process may not
     write to appliances now (the operator's leadership fence, docs/design.md "High availability").
-    Nothing reached the appliance."""
+    Nothing reached the appliance. `retry_after`: seconds until the guard may allow it, when the
+    guard knows (an appliance claimed by another process: when that claim would expire)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class TransportError(NitroError):

@@ -22,6 +22,7 @@ from typing import Final
 
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine.errors import SyncAborted, classify
+from netscaler_certsync.nitro.errors import WriteFenced
 from netscaler_certsync.reconcile import reasons as k8s_reasons
 from netscaler_certsync.reconcile.errors import ReconcileError
 
@@ -92,5 +93,11 @@ def failure(reason: str, message: str) -> ReconcileError:
 def appliance_failure(exc: BaseException, endpoint: str) -> ReconcileError:
     """An appliance-level failure (an aborted apply, or a NITRO error of the health check)."""
     if isinstance(exc, SyncAborted):
-        return failure(exc.reason, f"{endpoint}: {exc.message}")
-    return failure(classify(exc).reason, f"{endpoint}: {exc}")
+        error = failure(exc.reason, f"{endpoint}: {exc.message}")
+        cause = exc.error
+    else:
+        error, cause = failure(classify(exc).reason, f"{endpoint}: {exc}"), exc
+    # A write refused by a claim on the appliance: look again when the claim may be ours.
+    if isinstance(cause, WriteFenced) and cause.retry_after is not None:
+        error.retry_after = cause.retry_after
+    return error
