@@ -117,6 +117,10 @@ class SourceWatches:
             # By name: a password may be in a Secret of any type; by selector: the source types.
             secret_types=None if field_selector else frozenset(keys.SOURCE_SECRET_TYPES),
             digest=data_digest,
+            # A shard starts these as its syncs arrive (created, or moved in from another shard):
+            # a change made before the first list would be missed, so the first list reports each
+            # Secret once (a sync already marked with that version is not patched again).
+            notify_initial=self._ctx.options.shard is not None,
         )
         callback.watcher = watcher  # type: ignore[attr-defined]
         return watcher
