@@ -149,11 +149,12 @@ def test_moving_a_group_between_shards_drains_first_and_loses_no_renewal(
         cluster.patch_sync("www", moved)
         leaf = cluster.renew("www")  # pending while the group moves
         assert s0.stop() == 0  # drain the old owner: in-flight work finishes, its claims are released
-        cluster.patch_sync("www", {"metadata": {"annotations": {keys.SYNC_REQUESTED_AT: "now"}}})
+        # The new shard's refused apply is retried when the old claim may expire (a lease
+        # duration at most), not after a fixed 30 s: no nudge needed.
         wait_for(
             lambda: (cluster.certkey("default-www") or {}).get("serial") == leaf.serial_hex,
-            timeout=60,
-            what="the renewal on the appliance after the move",
+            timeout=s1.timings["lease-duration"] + 10,
+            what="the renewal on the appliance within a lease duration of the old shard's drain",
         )
         cluster.wait_sync(
             "www", lambda o: o["status"]["certificates"][0].get("serial") == leaf.serial_hex, "status"
