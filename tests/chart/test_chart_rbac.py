@@ -13,7 +13,7 @@ import pytest
 
 from netscaler_certsync.k8s.permissions import REQUIRED_PERMISSIONS
 
-from .chart_helpers import NAMESPACE, Render, of_kind
+from .chart_helpers import NAMESPACE, RELEASE, Render, of_kind
 
 Grant = tuple[str, str, str, str]  # (where: "*" cluster-wide or a namespace, group, resource, verb)
 
@@ -134,3 +134,31 @@ def test_leases_only_in_the_release_namespace_and_never_delete(render: Render) -
     grants = _grants(render())
     leases = {(where, verb) for where, group, resource, verb in grants if resource == "leases"}
     assert leases == {(NAMESPACE, "get"), (NAMESPACE, "create"), (NAMESPACE, "update")}
+
+
+def test_each_shard_elects_and_claims_under_leases_its_role_grants(
+    render: Render, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sharded, every Deployment runs as the ServiceAccount the lease Role is bound to, in the
+    release namespace, under the Lease names the operator derives from its rendered arguments:
+    `<fullname>-shard-i` to elect, `<fullname>-appliance-<hash>` to claim an appliance."""
+    from netscaler_certsync.cli import build_parser
+    from netscaler_certsync.commands.run import _election
+
+    docs = render(shards=3)
+    grants = _grants(docs)
+    leases = {(where, verb) for where, group, resource, verb in grants if resource == "leases"}
+    assert leases == {(NAMESPACE, "get"), (NAMESPACE, "create"), (NAMESPACE, "update")}
+    sa = next(d for d in docs if d["kind"] == "ServiceAccount")["metadata"]["name"]
+    fullname = f"{RELEASE}-netscaler-certsync"
+    monkeypatch.setenv("POD_NAMESPACE", NAMESPACE)  # what the Downward API gives each pod
+    for i, deployment in enumerate(of_kind(docs, "Deployment")):
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["serviceAccountName"] == sa
+        (container,) = pod["containers"]
+        namespace_env = next(e for e in container["env"] if e["name"] == "POD_NAMESPACE")
+        assert namespace_env["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+        args = build_parser().parse_args(container["args"])
+        election = _election(args)
+        assert (election.name, election.namespace) == (f"{fullname}-shard-{i}", NAMESPACE)
+        assert election.claims == fullname  # one claim name per appliance, whichever shard claims
