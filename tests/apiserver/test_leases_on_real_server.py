@@ -21,7 +21,7 @@ import pytest
 from kubernetes.client.rest import ApiException
 
 from certsync_devkit.k8s_thread import wait_for
-from netscaler_certsync.k8s import ClusterAccess, KubeClient
+from netscaler_certsync.k8s import ClusterAccess, KubeClient, keys
 from netscaler_certsync.k8s.errors import Conflict
 from netscaler_certsync.k8s.lease import ApplianceClaims, ElectorThread, LeaseElector, LeaseSettings
 from tests.apiserver.apiserver_kube import Kube
@@ -152,3 +152,5 @@ async def test_a_stale_write_is_refused_by_the_server_and_a_claim_is_a_lease(
         claim = _lease(leases, claims.lease_name("https://10.0.0.1"), namespace)
         assert claim["metadata"]["name"].startswith("certsync-appliance-")
         assert claim["spec"]["holderIdentity"] == "op-a"
+        assert claim["metadata"]["labels"] == {keys.CLAIM_LABEL: "true"}
+        assert claim["metadata"]["annotations"][keys.CLAIM_APPLIANCE_ANNOTATION] == "https://10.0.0.1"

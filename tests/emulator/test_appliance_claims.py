@@ -11,12 +11,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import httpx
 import pytest
 
 from certsync_devkit.k8s_emulator import RealisticEmulator
 from netscaler_certsync.domain import reasons
 from netscaler_certsync.engine.errors import to_aborted
-from netscaler_certsync.k8s import ClusterAccess, KubeClient
+from netscaler_certsync.k8s import ClusterAccess, KubeClient, keys
 from netscaler_certsync.k8s.lease import ApplianceClaims, LeaseElector, LeaseSettings
 from netscaler_certsync.leadership import claim_fence
 from netscaler_certsync.nitro.errors import WriteFenced
@@ -76,3 +77,21 @@ async def test_a_claimed_appliance_is_retried_when_the_claim_may_expire(kube: Ku
 
     assert await owner.release()  # the old shard drains: the claim is taken at the next try
     assert await guard(APPLIANCE, CALL) == pytest.approx(15.0)
+
+
+async def test_a_claim_lease_says_which_appliance_it_is_for_and_is_listed_by_its_label(
+    kube: KubeClient, writer: httpx.AsyncClient
+) -> None:
+    settings = LeaseSettings(
+        name="certsync-shard-0", namespace="default", identity="op-s0", claims="certsync"
+    )
+    claims = ApplianceClaims(settings)
+    claims.attach(kube, asyncio.get_running_loop())
+    assert await claims.claim(APPLIANCE) > 0
+    listed = await writer.get(  # kubectl get lease -l netscaler.certsync.dev/appliance-claim
+        "/apis/coordination.k8s.io/v1/namespaces/default/leases", params={"labelSelector": keys.CLAIM_LABEL}
+    )
+    (lease,) = listed.json()["items"]
+    assert lease["metadata"]["name"] == claims.lease_name(APPLIANCE)
+    assert lease["metadata"]["annotations"][keys.CLAIM_APPLIANCE_ANNOTATION] == APPLIANCE
+    assert lease["spec"]["holderIdentity"] == "op-s0"

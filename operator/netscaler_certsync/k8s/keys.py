@@ -55,6 +55,12 @@ SYNC_REQUESTED_AT = f"{PREFIX}sync-requested-at"
 #: only by an operator started without `--shard`.
 SHARD_LABEL = f"{PREFIX}shard"
 
+#: On a shard's per-appliance claim Lease: the label that lists them all
+#: (`kubectl get lease -l netscaler.certsync.dev/appliance-claim`), and the annotation naming the
+#: appliance (its endpoints and partition; the Lease's name is a hash of it).
+CLAIM_LABEL = f"{PREFIX}appliance-claim"
+CLAIM_APPLIANCE_ANNOTATION = f"{PREFIX}appliance"
+
 #: Optional opt-in label on TLS Secrets; when the operator is started with a Secret label selector,
 #: only Secrets carrying it are watched (the watch always selects `type=kubernetes.io/tls` too).
 SECRET_SYNC_LABEL = f"{PREFIX}sync"

@@ -46,6 +46,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from netscaler_certsync.k8s import keys
 from netscaler_certsync.k8s.access import ClusterAccess
 from netscaler_certsync.k8s.api import KubeClient
 from netscaler_certsync.k8s.errors import Conflict, KubernetesError, NotFound
@@ -81,6 +82,9 @@ class LeaseSettings:
     claims: str | None = None
     """Shards: per-appliance claims are Leases named `<claims>-appliance-<hash>`, one name for
     every shard of the installation; None: no claims (one Lease decides who writes everywhere)."""
+
+    metadata: Mapping[str, Any] | None = None
+    """Labels and annotations the Lease is created with (claims: which appliance it is for)."""
 
     def __post_init__(self) -> None:
         if not self.lease_duration > self.renew_deadline > self.retry_period > 0:
@@ -212,7 +216,7 @@ class LeaseElector:
             body = {
                 "apiVersion": f"{LEASE_GROUP}/{LEASE_VERSION}",
                 "kind": "Lease",
-                "metadata": {"name": s.name, "namespace": s.namespace},
+                "metadata": {**(s.metadata or {}), "name": s.name, "namespace": s.namespace},
                 "spec": self._spec({}, taking=True),
             }
             try:
@@ -333,7 +337,11 @@ class ApplianceClaims:
         assert self._client is not None
         elector = self._held.get(key)
         if elector is None:
-            settings = replace(self.settings, name=self.lease_name(key))
+            metadata = {
+                "labels": {keys.CLAIM_LABEL: "true"},
+                "annotations": {keys.CLAIM_APPLIANCE_ANNOTATION: key},
+            }
+            settings = replace(self.settings, name=self.lease_name(key), metadata=metadata)
             elector = self._held[key] = LeaseElector(self._client, settings, clock=self._clock)
         try:
             await asyncio.wait_for(elector.try_acquire_or_renew(), self.settings.renew_deadline)
