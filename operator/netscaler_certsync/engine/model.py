@@ -276,6 +276,15 @@ class CertificateResult:
 
 
 @dataclass(frozen=True)
+class BoundCA:
+    """One CA binding's checks as NITRO shows them (None: NITRO shows none)."""
+
+    certkey: str
+    crlcheck: str | None = None
+    ocspcheck: str | None = None
+
+
+@dataclass(frozen=True)
 class ClientAuthResult:
     """What one vserver's client-authentication CAs are after an apply (`ClientAuth`)."""
 
@@ -287,6 +296,8 @@ class ClientAuthResult:
     message: str
     failed: bool = False
     changed: bool = False
+    checks: tuple[BoundCA, ...] = ()
+    """The `-crlCheck` / `-ocspCheck` NITRO shows on each CA of `bound`, in its order."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ class GroupKind(enum.StrEnum):
     """A certkey of ours no record explains (an interrupted apply's)."""
     GC = "gc"
     """An unused CA certkey of ours, or (unnamed) files of ours nothing loads."""
+    CLIENT_CA = "client-ca"
+    """The client-authentication CAs of one vserver (named by it): `engine/plan_client_ca.py`."""
 
 
 class Group(str):
@@ -80,6 +82,10 @@ class Group(str):
     def gc(cls, name: str = "") -> Group:
         return cls(GroupKind.GC, name)
 
+    @classmethod
+    def client_ca(cls, vserver: str) -> Group:
+        return cls(GroupKind.CLIENT_CA, vserver)
+
 
 class Kind(enum.StrEnum):
     UPLOAD = "upload"
@@ -110,6 +116,11 @@ class Operation:
     """LINK: the CA's fingerprint, so a CA found under another name at apply time is followed."""
     ca_fp: str | None = None
     """ADD of a CA certkey: its fingerprint (the appliance may already hold it under another name)."""
+    ca: bool = False
+    """BIND / UNBIND with `-CA`: a CA trusted for client certificates."""
+    crlcheck: str | None = None
+    ocspcheck: str | None = None
+    """BIND with `-CA`: its `-crlCheck` / `-ocspCheck` (None: not given)."""
     content: bytes | None = field(default=None, repr=False, compare=False)
     passplain: str | None = field(default=None, repr=False, compare=False)
     """ADD / CHANGE of a leaf whose key file is encrypted: its passphrase (never described)."""
@@ -128,9 +139,18 @@ class Operation:
             return f"link certkey {self.name} to CA {self.link_to}"
         if k is Kind.UNLINK:
             return f"unlink certkey {self.name} from its CA"
+        if k is Kind.BIND and self.ca:
+            checks = [
+                f"{n} {v}" for n, v in (("crlCheck", self.crlcheck), ("ocspCheck", self.ocspcheck)) if v
+            ]
+            return f"bind CA certkey {self.name} to vserver {self.vserver} for client authentication" + (
+                f" ({', '.join(checks)})" if checks else ""
+            )
         if k is Kind.BIND:
             sni = " as SNI certificate" if self.sni else ""
             return f"bind certkey {self.name} to vserver {self.vserver}{sni}"
+        if k is Kind.UNBIND and self.ca:
+            return f"unbind CA certkey {self.name} from vserver {self.vserver} (client authentication)"
         if k is Kind.UNBIND:
             return f"unbind certkey {self.name} from vserver {self.vserver}{' (SNI)' if self.sni else ''}"
         if k is Kind.DELETE:

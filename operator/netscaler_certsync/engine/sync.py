@@ -10,7 +10,7 @@ from netscaler_certsync.domain import cluster_tag, reasons
 from netscaler_certsync.engine import snapshot as snapshots
 from netscaler_certsync.engine.appliances import Appliance, Appliances
 from netscaler_certsync.engine.apply import ApplyOutcome
-from netscaler_certsync.engine.client_ca import sync_client_auth
+from netscaler_certsync.engine.client_ca import plan_client_auth, sync_client_auth
 from netscaler_certsync.engine.errors import to_aborted
 from netscaler_certsync.engine.locks import Priority, appliance_key
 from netscaler_certsync.engine.model import (
@@ -297,7 +297,8 @@ async def sync_appliance(
 
     `client_auth`: the vservers' client-authentication CAs (`engine/client_ca.py`), kept after
     the certificates under the same lock; CA bindings the records name and nothing asks for any
-    more are removed (pass `()` on deletion). A dry run leaves them alone.
+    more are removed (pass `()` on deletion). A dry run plans them with the same planner and
+    lists their operations after the certificates' (`ApplianceResult.operations`).
     """
     key = appliance or appliance_key(client.endpoint, client.partition)
     entry = appliances[key]
@@ -372,6 +373,8 @@ async def _sync(
         entry.snapshot.store(state, listed_at)
         if not scan:
             entry.clean.add(options.owner)  # nothing was written: as clean as before
+        ca_ops, auth = await _preview_client_auth(client, client_auth, previous, options, p)
+        lines += tuple(op.describe() for op in ca_ops)
         dry = ApplianceResult(
             vanished=_vanished(previous, state),
             certificates=tuple(
@@ -383,6 +386,7 @@ async def _sync(
             reads=counter.reads,
             writes=0,
             operations=lines,
+            client_auth=auth,
         )
         return _Applied(dry, needs_save=False, clean=False)
     if on_intent is not None and p.operations:
@@ -431,6 +435,30 @@ async def _sync(
         client_auth=auth,
     )
     return _Applied(result, needs_save, clean)
+
+
+async def _preview_client_auth(
+    client: NitroClient,
+    wants: Sequence[ClientAuth],
+    previous: Records,
+    options: SyncOptions,
+    p: Plan,
+) -> tuple[tuple[Operation, ...], tuple[ClientAuthResult, ...]]:
+    """A dry run's client-CA operations: the apply's own planner, reads only (see `_client_auth`)."""
+    if not wants and not previous.client_cas:
+        return (), ()
+    adding = frozenset(op.name for op in p.operations if op.kind is Kind.ADD and op.key is None)
+    try:
+        return await plan_client_auth(
+            client,
+            wants,
+            previous.client_cas,
+            cluster=cluster_tag(options.cluster),
+            name_limit=options.name_limit,
+            adding=adding,
+        )
+    except ne.NitroError as exc:
+        raise to_aborted(exc) from exc
 
 
 async def _client_auth(

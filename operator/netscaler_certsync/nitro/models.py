@@ -61,6 +61,10 @@ class CertBinding:
     certkey: str
     sni: bool = False
     ca: bool = False
+    crlcheck: str | None = field(default=None, compare=False)
+    """A CA binding's `-crlCheck` (Mandatory or Optional) as NITRO shows it; not part of its identity."""
+    ocspcheck: str | None = field(default=None, compare=False)
+    """A CA binding's `-ocspCheck`, likewise."""
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,8 @@ def binding(row: Mapping[str, Any], vserver: str | None = None) -> CertBinding:
         certkey=str(row.get("certkeyname", "")),
         sni=as_bool(row.get("snicert")),
         ca=as_bool(row.get("ca")),
+        crlcheck=as_str(row.get("crlcheck")),
+        ocspcheck=as_str(row.get("ocspcheck")),
     )
 
 

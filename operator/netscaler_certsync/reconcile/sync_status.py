@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netscaler_certsync.domain import reasons
-from netscaler_certsync.engine import ApplianceResult, CertState, Records
+from netscaler_certsync.engine import ApplianceResult, BoundCA, CertState, Records
 from netscaler_certsync.engine.verify import Verification
 from netscaler_certsync.nitro import CertKey
 from netscaler_certsync.reconcile import conditions
@@ -185,9 +185,21 @@ def _client_auth_entries(run: ConnectionRun) -> list[dict[str, Any]]:
     """`status.connections[].clientAuth`: per vserver, the client CAs NITRO shows bound."""
     assert run.result is not None
     return [
-        {"vserver": r.vserver, "clientCAs": list(r.bound), "reason": r.reason, "message": _clip(r.message)}
+        {
+            "vserver": r.vserver,
+            "clientCAs": list(r.bound),
+            "checks": [_checks(c) for c in r.checks],
+            "reason": r.reason,
+            "message": _clip(r.message),
+        }
         for r in run.result.client_auth
     ]
+
+
+def _checks(c: BoundCA) -> dict[str, str]:
+    """A bound CA's `-crlCheck` / `-ocspCheck` as NITRO shows them (a check it shows none of: left out)."""
+    shown = {"certkey": c.certkey, "crlCheck": c.crlcheck, "ocspCheck": c.ocspcheck}
+    return {k: v for k, v in shown.items() if v}
 
 
 def _client_auth_events(run: ConnectionRun, previous: Mapping[str, Any]) -> list[Event]:
