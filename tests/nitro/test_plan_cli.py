@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from certsync_devkit import k8s_builders as build
-from netscaler_certsync.domain import parse_material
+from netscaler_certsync.domain import ca_certkey_name, ca_file_name, cluster_tag, parse_material
 from netscaler_certsync.engine import Records, SyncOptions, sync_appliance
 from netscaler_certsync.engine.appliances import Appliances
 from netscaler_certsync.engine.model import BindingSpec, DesiredCertificate
@@ -24,6 +24,7 @@ from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
 from netscaler_certsync.simulator.pki import make_ca, make_leaf
 
 CLUSTER = "cluster-a"
+TAG = cluster_tag(CLUSTER)  # in the names of the files this cluster writes
 
 
 @pytest.fixture()
@@ -127,7 +128,7 @@ def test_nothing_to_do_exits_0(appliance: SimulatorThread, tmp_path: Path) -> No
     ("content", "expected"),
     [
         (None, "cannot read"),
-        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", "unsupported kind 'ConfigMap'"),
+        ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n", "unsupported kind 'Deployment'"),
         ("kind: [unclosed\n", "not YAML or JSON"),
     ],
 )
@@ -139,6 +140,45 @@ def test_bad_manifest_is_one_line(tmp_path: Path, content: str | None, expected:
     assert done.returncode == 1 and done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], done.stderr
+
+
+@pytest.mark.parametrize("source", ["ConfigMap", "Secret"])
+def test_client_auth_bundle_plans_the_ca_upload_add_and_bind(
+    appliance: SimulatorThread, tmp_path: Path, source: str
+) -> None:
+    """A binding with `clientAuth` from a trust-manager ConfigMap (or a Secret): the CA the
+    operator would upload, add and bind with -CA is in the plan and its count; nothing is written."""
+    where = manifests(appliance, tmp_path / "m")
+    client_ca = make_ca("Plan Client CA")
+    pem = {"trust-bundle.pem": client_ca.cert_pem}
+    docs = list(yaml.safe_load_all((where / "sync.yaml").read_text()))
+    if source == "ConfigMap":
+        ref = {"configMapKeyRef": {"name": "trust", "key": "trust-bundle.pem"}}
+        meta = {"name": "trust", "namespace": "default"}
+        data = {k: v.decode() for k, v in pem.items()}  # text, as trust-manager writes it
+        docs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data})
+    else:
+        ref = {"secretKeyRef": {"name": "trust", "key": "trust-bundle.pem"}}
+        docs.append(build.opaque_secret("trust", pem))
+    auth = {"caFrom": ref, "crlCheck": "Mandatory"}
+    docs[1]["spec"]["bindings"] = [{"vserver": "vs_https", "clientAuth": auth}]
+    (where / "sync.yaml").write_text(yaml.safe_dump_all(docs))
+    before = appliance.state.dump()
+    appliance.clear_requests()
+
+    done = cli("plan", "-f", str(where), "--cluster-id", CLUSTER)
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    ca, file = ca_certkey_name(client_ca.fingerprint_sha256), ca_file_name(client_ca.fingerprint_sha256, TAG)
+    upload = next((i for i, line in enumerate(lines) if line.startswith(f"  + upload file {file} ")), None)
+    assert upload is not None, done.stdout
+    assert lines[upload + 1 : upload + 3] == [
+        f"  + add CA certkey {ca} from {file}",
+        f"  + bind CA certkey {ca} to vserver vs_https for client authentication (crlCheck Mandatory)",
+    ], lines
+    assert lines[-1] == "Plan: 2 to add, 0 to update, 0 to remove.", lines  # the leaf and the client CA
+    assert writes(appliance) == [] and appliance.state.dump() == before
 
 
 def test_unreachable_appliance_is_one_line(tmp_path: Path) -> None:

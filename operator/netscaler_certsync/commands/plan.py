@@ -1,9 +1,10 @@
 """`netscaler-certsync plan`: what the operator would do on the appliances, without doing it.
 
 Reads manifests (`-f` files or directories of YAML/JSON, as `kubectl apply -f` takes them) with
-NetScalerConnections, CertificateSyncs and Secrets, logs in to each appliance with the
-connection's own credentials, lists it (reads only) and runs the operator's own planner
-(`engine.sync.gather_and_plan`) for every CertificateSync and connection. Prints each operation
+NetScalerConnections, CertificateSyncs, Secrets and ConfigMaps (client-auth CA bundles), logs in
+to each appliance with the connection's own credentials, lists it (reads only) and runs the
+operator's own planners (`engine.sync.gather_and_plan`, then `engine.client_ca.plan_client_auth`
+for the bindings' `clientAuth`) for every CertificateSync and connection. Prints each operation
 (`+` adds, `~` changes, `-` removes) and a summary line `N to add, M to update, K to remove`.
 Exit code 0 when nothing would change, 2 when changes are planned (like
 `terraform plan -detailed-exitcode`), 1 on an error (one line on stderr).
@@ -23,7 +24,9 @@ from typing import Any, TextIO
 import yaml
 
 from netscaler_certsync.commands import check_connection
+from netscaler_certsync.domain import cluster_tag
 from netscaler_certsync.engine import Records, SyncOptions
+from netscaler_certsync.engine.client_ca import plan_client_auth
 from netscaler_certsync.engine.operations import Kind, Operation
 from netscaler_certsync.engine.state import Counter
 from netscaler_certsync.engine.sync import gather_and_plan
@@ -33,6 +36,7 @@ from netscaler_certsync.k8s.api import KubeClient
 from netscaler_certsync.k8s.errors import ConfigError, KubernetesError, NotFound
 from netscaler_certsync.nitro import errors
 from netscaler_certsync.reconcile.certificatesync import desired_certificates
+from netscaler_certsync.reconcile.client_auth import client_auth_wants
 from netscaler_certsync.reconcile.connection import check_connection as primary_of
 from netscaler_certsync.reconcile.connection import resolve_target
 from netscaler_certsync.reconcile.context import OperatorContext
@@ -45,7 +49,7 @@ EXIT_NO_CHANGES = 0
 EXIT_FAILED = 1
 EXIT_CHANGES = 2
 
-KINDS = (keys.CONNECTION_KIND, keys.SYNC_KIND, "Secret")
+KINDS = (keys.CONNECTION_KIND, keys.SYNC_KIND, "Secret", "ConfigMap")
 _SUFFIXES = (".yaml", ".yml", ".json")
 _ADDS = (Kind.UPLOAD, Kind.ADD, Kind.BIND, Kind.LINK)
 _REMOVES = (Kind.DELETE, Kind.DELETE_FILE, Kind.UNBIND, Kind.UNLINK)
@@ -161,6 +165,7 @@ class Objects:
     get_connection: Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
     get_secret: Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
     list_secrets: Callable[..., Awaitable[Sequence[Mapping[str, Any]]]]
+    get_configmap: Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
 
 
 def from_manifests(objects: Sequence[dict[str, Any]]) -> Objects:
@@ -182,14 +187,20 @@ def from_manifests(objects: Sequence[dict[str, Any]]) -> Objects:
             and all((o["metadata"].get("labels") or {}).get(k) == v for k, v in wanted.items())
         ]  # fmt: skip
 
+    async def get_configmap(namespace: str, name: str) -> Mapping[str, Any] | None:
+        return by_key.get(("ConfigMap", namespace, name))
+
     syncs = [o for k, o in by_key.items() if k[0] == keys.SYNC_KIND]
-    return Objects(syncs, get_connection, get_secret, list_secrets)
+    return Objects(syncs, get_connection, get_secret, list_secrets, get_configmap)
 
 
 async def plan_all(found: Objects, cluster_id: str) -> Summary:
     get_secret = found.get_secret
     ctx = OperatorContext(
-        get_secret=get_secret, list_secrets=found.list_secrets, cluster=ClusterIdentity(cluster_id, "flag")
+        get_secret=get_secret,
+        list_secrets=found.list_secrets,
+        cluster=ClusterIdentity(cluster_id, "flag"),
+        get_configmap=found.get_configmap,
     )
     summary = Summary()
     for obj in found.syncs:
@@ -199,6 +210,10 @@ async def plan_all(found: Objects, cluster_id: str) -> Summary:
         for d in desired:
             if d.problem is not None:  # kept out of the plan as the operator keeps it out
                 summary.lines.append(f"! {namespace}/{name}: {d.id}: {d.problem}")
+        client_auth = await client_auth_wants(ctx, namespace, spec)
+        for want in client_auth:
+            if want.problem is not None:  # its vserver's CAs are left alone, as the operator leaves them
+                summary.lines.append(f"! {namespace}/{name}: clientAuth of {want.vserver}: {want.problem}")
         for connection in spec.connections:
             conn = await found.get_connection(namespace, connection)
             if conn is None:
@@ -221,11 +236,17 @@ async def plan_all(found: Objects, cluster_id: str) -> Summary:
                 _, planned = await gather_and_plan(
                     client, desired, previous, options, Counter(), scan_files=True
                 )
+                ops = list(planned.operations)
+                if client_auth or previous.client_cas:  # after the certificates, as the operator runs it
+                    adding = frozenset(op.name for op in ops if op.kind is Kind.ADD and op.key is None)
+                    ca_ops, _ = await plan_client_auth(
+                        client, client_auth, previous.client_cas, cluster=cluster_tag(cluster_id),
+                        name_limit=spec.name_max_length, adding=adding,
+                    )  # fmt: skip
+                    ops += ca_ops
             summary.lines.append(f"CertificateSync {namespace}/{name} -> {connection} ({endpoint}):")
-            summary.lines += [f"  {_sign(op)} {op.describe()}" for op in planned.operations] or [
-                "  (no changes)"
-            ]
-            summary.count(planned.operations)
+            summary.lines += [f"  {_sign(op)} {op.describe()}" for op in ops] or ["  (no changes)"]
+            summary.count(ops)
     return summary
 
 
@@ -253,8 +274,15 @@ async def _plan_cluster(args: argparse.Namespace) -> Summary:
         ) -> Sequence[Mapping[str, Any]]:
             return (await kube.list_secrets(namespace, selector, field)).items
 
+        async def get_configmap(namespace: str, name: str) -> Mapping[str, Any] | None:
+            try:
+                return await kube.get_configmap(namespace, name)
+            except NotFound:
+                return None
+
         syncs = await kube.list_objects(keys.GROUP, keys.VERSION, keys.SYNC_PLURAL, args.namespace)
-        return await plan_all(Objects(syncs, get_connection, get_secret, list_secrets), cluster_id)
+        found = Objects(syncs, get_connection, get_secret, list_secrets, get_configmap)
+        return await plan_all(found, cluster_id)
 
 
 def _records(status: Mapping[str, Any], connection: str) -> Records:
