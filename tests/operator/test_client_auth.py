@@ -188,3 +188,66 @@ def test_bad_bundles_are_named_and_change_nothing_else(cluster: Cluster, operato
     cluster.wait_ready("www")
     assert ca_bindings(cluster) == [ca_name(good)]
     assert cluster.invariants() == []
+
+
+def ca_checks(cluster: Cluster, vserver: str = "vs_https") -> dict[str, tuple[str | None, str | None]]:
+    """The CA bindings' checks as NITRO shows them to an administrator."""
+
+    async def read(client: Any) -> dict[str, tuple[str | None, str | None]]:
+        return {b.certkey: (b.crlcheck, b.ocspcheck) for b in await client.list_bindings(vserver) if b.ca}
+
+    result: dict[str, tuple[str | None, str | None]] = nitro(cluster.simulator, read)
+    return result
+
+
+def status_checks(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for e in client_auth_status(obj) for c in e.get("checks") or ()]
+
+
+def test_a_changed_crl_check_reaches_the_bound_ca_and_a_dry_run_shows_a_bundle_change(
+    cluster: Cluster, operator: OperatorThread
+) -> None:
+    cluster.connection()
+    cluster.tls_secret("www")
+    first, second = make_ca("Client CA 1"), make_ca("Client CA 2")
+    bundle_configmap(cluster, "trust", first.cert_pem)
+    cluster.sync(
+        "www",
+        certificates=[{"secretName": "www"}],
+        bindings=client_auth_binding(from_configmap(), crlCheck="Optional"),
+    )
+    obj = cluster.wait_ready("www")
+    assert status_checks(obj) == [{"certkey": ca_name(first), "crlCheck": "Optional"}]
+
+    # crlCheck Optional -> Mandatory: the CA bound before is bound again with it; status shows
+    # what the appliance now enforces.
+    cluster.patch_sync(
+        "www", {"spec": {"bindings": client_auth_binding(from_configmap(), crlCheck="Mandatory")}}
+    )
+    mandatory = [{"certkey": ca_name(first), "crlCheck": "Mandatory"}]
+    obj = cluster.wait_sync("www", lambda o: status_checks(o) == mandatory, "Mandatory in status")
+    assert ca_checks(cluster) == {ca_name(first): ("Mandatory", None)}
+    assert condition(obj, "Ready")["status"] == "True"
+
+    # A dry run of a bundle change: the plan in status names the add, bind, unbind and delete;
+    # the appliance is left exactly as it was and the request log holds no write.
+    cluster.patch_sync("www", {"spec": {"dryRun": True}})
+    cluster.wait_reason("www", "DryRun")
+    before, seen = cluster.appliance(), len(cluster.simulator.requests)
+    set_bundle(cluster, "trust", second.cert_pem)
+    new, old = ca_name(second), ca_name(first)
+    bind = f"bind CA certkey {new} to vserver vs_https for client authentication (crlCheck Mandatory)"
+    obj = cluster.wait_sync(
+        "www", lambda o: bind in o["status"]["connections"][0].get("plan", []), "the plan"
+    )
+    plan = obj["status"]["connections"][0]["plan"]
+    assert [line.split(" ")[0] for line in plan] == ["upload", "add", "bind", "unbind", "delete", "delete"], (
+        plan
+    )
+    assert plan[1].startswith(f"add CA certkey {new} from ") and plan[2] == bind
+    assert plan[3] == f"unbind CA certkey {old} from vserver vs_https (client authentication)"
+    assert plan[4] == f"delete certkey {old}"
+    [entry] = client_auth_status(obj)
+    assert entry["reason"] == "Planned" and entry["clientCAs"] == []  # the new CA is not bound: not claimed
+    assert [r for r in cluster.simulator.requests[seen:] if r.is_write] == []
+    assert cluster.appliance() == before and ca_checks(cluster) == {old: ("Mandatory", None)}
