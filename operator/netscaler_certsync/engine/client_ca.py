@@ -131,9 +131,15 @@ def _shown(result: ClientCAResult, want: ClientAuth) -> ClientAuthResult:
     message = f"{len(result.bound)} client CA(s) {verb} with -CA"
     if result.rebound:
         message += f"; {len(result.rebound)} bound again with the asked checks"
-    unmet = [c for c in result.checks if c.certkey in result.unmet]
-    if unmet:  # bound by someone else with other checks: theirs, never rebound; status says so
-        message += f"; not bound by this operator, kept with other checks: {_checks_text(unmet)}"
+    ours = [c for c in result.checks if c.certkey in result.unmet and c.certkey in result.owned]
+    if ours:  # bound again and NITRO still shows other checks: said, never claimed
+        message = f"NITRO shows other checks than asked after binding {_checks_text(ours)}"
+        return ClientAuthResult(
+            want.vserver, result.bound, reasons.ApplianceError, message, failed=True, checks=result.checks
+        )
+    theirs = [c for c in result.checks if c.certkey in result.unmet]
+    if theirs:  # bound by someone else with other checks: theirs, never rebound; status says so
+        message += f"; not bound by this operator, kept with other checks: {_checks_text(theirs)}"
     return ClientAuthResult(
         want.vserver, result.bound, reasons.Synced, message, changed=changed, checks=result.checks
     )
