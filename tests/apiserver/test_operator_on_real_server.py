@@ -191,6 +191,8 @@ def test_client_auth_status_and_records_survive_the_real_schema(
     assert [(e["vserver"], e["clientCAs"], e["reason"]) for e in conn["clientAuth"]] == [
         ("vs_https", bound, "Synced")
     ]
+    # The checks NITRO shows, kept by the real server's schema (not pruned).
+    assert conn["clientAuth"][0]["checks"] == [{"certkey": bound[0], "crlCheck": "Optional"}]
     assert conn["records"]["clientCAs"] == [{"vserver": "vs_https", "certkey": bound[0]}]
     ours = f"/namespaces/{namespace}/"
     assert [c for c in proxy.proxy.complaints if ours in c[1]] == []
