@@ -11,7 +11,7 @@ from netscaler_certsync.domain import ca_certkey_name
 from netscaler_certsync.domain.client_ca import parse_ca_bundle
 from netscaler_certsync.engine import ClientAuth, ClientAuthResult
 from netscaler_certsync.nitro import RequestEvent
-from netscaler_certsync.simulator import Simulator
+from netscaler_certsync.simulator import FaultRule, Simulator
 from tests.support.engine import Harness, appliance
 
 VS = "vs_https"
@@ -147,3 +147,23 @@ async def test_a_dry_run_plans_a_change_of_checks(sim: Simulator) -> None:
     [auth] = result.client_auth
     assert checks(auth) == {(ca_name(ca), None, "Optional")}  # what NITRO shows now
     assert h.writes() == [] and ca_checks(sim) == {ca_name(ca): (None, "Optional")}
+
+
+async def test_a_rebind_refused_after_the_unbind_is_reported_and_the_next_apply_binds_again(
+    sim: Simulator,
+) -> None:
+    """The one-round-trip window, when the bind fails: the CA is not claimed bound, and stays
+    ours, so the next apply binds it with the asked checks."""
+    h = Harness(sim)
+    ca = make_ca("Client CA")
+    await h.apply([], trust(ca, crl="Optional"))
+    sim.faults.add(FaultRule(kind="error", resource=BINDING, method="PUT", times=1, status=599))
+
+    [auth] = (await h.apply([], trust(ca, crl="Mandatory"))).client_auth
+
+    assert auth.failed and auth.bound == () and auth.checks == ()
+    assert ca_checks(sim) == {}  # unbound: the status says so, it does not claim the CA
+    [auth] = (await h.apply([], trust(ca, crl="Mandatory"))).client_auth
+    assert not auth.failed and auth.bound == (ca_name(ca),)
+    assert ca_checks(sim) == {ca_name(ca): ("Mandatory", None)}
+    assert [(r.vserver, r.certkey) for r in h.records.client_cas] == [(VS, ca_name(ca))]
