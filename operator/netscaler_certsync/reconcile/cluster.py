@@ -28,10 +28,15 @@ def attach(ctx: OperatorContext, client: KubeClient) -> None:
             return None
 
     async def get_configmap(namespace: str, name: str) -> Mapping[str, Any] | None:
+        # Each version a reconcile reads is noted: the bundle's watch may list it only later
+        # (ConfigMapChanges.listed compares), so a change in between is not missed.
         try:
-            return await client.get_configmap(namespace, name)
+            found = await client.get_configmap(namespace, name)
         except NotFound:
+            ctx.triggers.bundle_read(namespace, name, None)
             return None
+        ctx.triggers.bundle_read(namespace, name, str((found.get("metadata") or {}).get("resourceVersion")))
+        return found
 
     async def list_secrets(
         namespace: str, label_selector: str, field_selector: str | None = keys.TLS_TYPE_FIELD_SELECTOR
@@ -103,15 +108,33 @@ class SecretChanges:
 
 
 class ConfigMapChanges(SecretChanges):
-    """The callback of a CA bundle ConfigMap's watch: mark the CertificateSyncs that name it."""
+    """The callback of a CA bundle ConfigMap's watch: mark the CertificateSyncs that name it.
+
+    The watch starts when a sync naming the bundle arrives, while its reconcile may already have
+    read it: `listed` compares the first list with the versions read (attach's `get_configmap`)
+    and marks the syncs only if one read another version, so a change in that window is not
+    missed and an unchanged bundle (a restart, a sync moved into a shard) patches nothing.
+    """
 
     async def __call__(self, namespace: str, name: str, kind: str) -> None:
         if kind == "relabelled":
             return  # a bundle is named, not selected: labels change nothing
+        self.ctx.triggers.bundle_reported(namespace, name)
+        await self._mark(namespace, name)
+
+    async def listed(self, namespace: str, name: str) -> None:
+        """The watch's first list is in: mark the syncs if they read another version before it."""
         entry = self.watcher.index.get((namespace, name)) if self.watcher else None
-        version = entry.resource_version if entry and kind != "deleted" else "deleted"
-        stamp = dt.datetime.now(dt.UTC).strftime("%H%M%S.%f")
-        await configmap_changed(self.ctx.triggers, namespace, name, f"{version}-{stamp}", self.annotate)
+        if self.ctx.triggers.bundle_read_other(namespace, name, entry.resource_version if entry else None):
+            await self._mark(namespace, name)
+
+    async def _mark(self, namespace: str, name: str) -> None:
+        # The version, as for Secrets: a sync already marked with it is not changed again.
+        entry = self.watcher.index.get((namespace, name)) if self.watcher else None
+        version = (
+            entry.resource_version if entry else "deleted-" + dt.datetime.now(dt.UTC).strftime("%H%M%S.%f")
+        )
+        await configmap_changed(self.ctx.triggers, namespace, name, version, self.annotate)
 
 
 def start_connection_secret_watch(ctx: OperatorContext, client: KubeClient) -> NamedSecretWatch:

@@ -12,7 +12,10 @@ says a sync's Secrets changed, and cancels them all when it is cancelled. Each w
 through the same callback as the TLS watcher (`SecretChanges`), so a change marks the syncs that
 use the Secret exactly as a renewal of a TLS Secret does. A ConfigMap that holds a client-auth CA
 bundle (`bindings[].clientAuth.caFrom.configMapKeyRef`) is watched by name the same way (the
-same watcher on `configmaps`), and its change marks the syncs that name it.
+same watcher on `configmaps`), and its change marks the syncs that name it. Such a watch starts
+when a sync naming the bundle arrives, as its reconcile reads the bundle: its first list is
+compared with the versions read before it (`BundleWatcher`, decision 204), so a change in between
+marks the syncs and an unchanged bundle marks nothing (sharded or not).
 
 In a shard (`--shard i`) the TLS watcher selects only Secrets labelled with the shard
 (docs/decisions/201-shard-secret-watch.md), so this module also follows what a shard's syncs use
@@ -25,7 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any
 
 from netscaler_certsync.k8s import (
     KubeClient,
@@ -75,6 +79,41 @@ def wanted_configmap_watches(ctx: OperatorContext) -> set[WatchKey]:
     return {
         by_name(namespace, name) for (namespace, _), trig in ctx.triggers.items() for name in trig.configmaps
     }
+
+
+def _name_in(field_selector: str | None) -> str:
+    """The name a watch by name (`by_name`) selects."""
+    return (field_selector or "").removeprefix("metadata.name=")
+
+
+class BundleWatcher(TLSSecretWatcher):
+    """A bundle ConfigMap's watch by name that calls `on_listed()` once its first list is in.
+
+    It starts after the syncs naming the bundle may have read it; `on_listed` compares the first
+    list with what they read (ConfigMapChanges.listed). `compared` is set once that is done.
+    """
+
+    def __init__(self, on_listed: Callable[[], Awaitable[None]], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_listed = on_listed
+        self.compared = asyncio.Event()
+
+    async def run(self) -> None:
+        compare = asyncio.create_task(self._compare(), name="bundle-first-list")
+        try:
+            await super().run()
+        finally:
+            compare.cancel()
+            await asyncio.gather(compare, return_exceptions=True)
+
+    async def _compare(self) -> None:
+        await self.ready.wait()
+        try:
+            await self._on_listed()
+        except Exception:  # a failed mark must not stop the watch; the drift check catches up
+            logger.exception("comparing the first list of %s/%s failed", self.namespace, self.field_selector)
+        finally:
+            self.compared.set()
 
 
 class SourceWatches:
@@ -133,7 +172,8 @@ class SourceWatches:
         namespace, field_selector, _ = key
         assert self._make_configmap_callback is not None
         callback = self._make_configmap_callback()
-        watcher = TLSSecretWatcher(
+        watcher = BundleWatcher(
+            lambda: callback.listed(namespace, _name_in(field_selector)),  # type: ignore[attr-defined]
             self._client,
             callback,  # type: ignore[arg-type]
             namespace=namespace,
@@ -148,7 +188,10 @@ class SourceWatches:
     async def refresh(self) -> None:
         gone = self._watchers.update(wanted_watches(self._ctx, self._covered()))
         if self._make_configmap_callback is not None:
-            gone += self._configmaps.update(wanted_configmap_watches(self._ctx))
+            wanted = wanted_configmap_watches(self._ctx)
+            for namespace, field_selector, _ in self._configmaps.running.keys() - wanted:
+                self._ctx.triggers.forget_bundle_reads(namespace, _name_in(field_selector))
+            gone += self._configmaps.update(wanted)
         await asyncio.gather(*gone, return_exceptions=True)
         logger.debug("source watches: %d Secret, %d ConfigMap", len(self.running), len(self.configmaps))
 
