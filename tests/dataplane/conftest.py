@@ -59,9 +59,19 @@ def api(emulator: EmulatorThread, tmp_path: Path) -> Iterator[client.ApiClient]:
 
 
 @pytest.fixture
-def operator(emulator: EmulatorThread) -> Iterator[OperatorThread]:
-    options = OperatorOptions(health_check_tick_seconds=0.5, drift_check_tick_seconds=0.5)
-    op = OperatorThread(ClusterAccess(server=emulator.url, token="operator-token"), options).start()
+def operator_options() -> OperatorOptions:
+    # kopf retries a transient failure after at most 2 s, as in tests/operator: a retry still
+    # pending when a test ends would otherwise hold the operator's stop for its whole delay (10 s
+    # for a failed verification). A test of the real delay parametrizes `operator_options`.
+    return OperatorOptions(
+        health_check_tick_seconds=0.5, drift_check_tick_seconds=0.5, max_retry_delay_seconds=2.0
+    )
+
+
+@pytest.fixture
+def operator(emulator: EmulatorThread, operator_options: OperatorOptions) -> Iterator[OperatorThread]:
+    access = ClusterAccess(server=emulator.url, token="operator-token")
+    op = OperatorThread(access, operator_options).start()
     yield op
     op.stop()
     assert op.error is None, op.error

@@ -8,8 +8,11 @@ import json
 import socket
 from typing import Any
 
+import pytest
+
 from certsync_devkit.operator_thread import OperatorThread
 from netscaler_certsync.k8s import keys
+from netscaler_certsync.reconcile.context import OperatorOptions
 from netscaler_certsync.reconcile.sync_status import VERIFY_RETRY_SECONDS
 from tests.operator.harness import Cluster, admin, condition
 
@@ -24,6 +27,10 @@ def verified_sync(cluster: Cluster, port: int | None = None, **spec: Any) -> Non
         bindings=[{"vserver": "vs_https", "verify": verify}],
         **spec,
     )
+
+
+#: the failure table's delays, uncapped: the stale-serving test measures the verification retry's
+REAL_DELAYS = OperatorOptions(health_check_tick_seconds=0.5, drift_check_tick_seconds=0.5)
 
 
 def entry(obj: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +67,7 @@ def test_without_an_address_the_certkey_is_read_back(cluster: Cluster, operator:
     assert got["chainDepth"] == 2  # the certkey and its linked intermediate
 
 
+@pytest.mark.parametrize("operator_options", [REAL_DELAYS], ids=["real-retry-delay"])
 def test_stale_serving_appliance_is_a_mismatch_until_it_serves_the_renewal(
     cluster: Cluster, operator: OperatorThread
 ) -> None:

@@ -1,6 +1,7 @@
 """A NetScalerConnection that cannot reach its appliance is retried after 2, 4, 8 s... up to the
 failure table's delay, and starts again at 2 s after a success (the check itself is real: a
-login to a closed port on 127.0.0.1)."""
+login to a closed port on 127.0.0.1). The NITRO client's own backoff between its attempts inside
+one check (tests/nitro pins it) is set to zero here: it is real waiting, not what this test is about."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import base64
 import socket
 from typing import Any
 
+import pytest
+
+from netscaler_certsync.nitro import RetryPolicy
 from netscaler_certsync.reconcile.connection import reconcile_connection
 from netscaler_certsync.reconcile.context import OperatorContext
 
@@ -31,7 +35,8 @@ async def _none(*_: object) -> list[Any]:
     return []
 
 
-def test_unreachable_is_retried_after_seconds_then_doubling() -> None:
+def test_unreachable_is_retried_after_seconds_then_doubling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RetryPolicy, "delay", lambda *_args, **_kw: 0.0)
     ctx = OperatorContext(get_secret=_secret, list_secrets=_none)
     spec = {
         "endpoint": f"http://127.0.0.1:{_closed_port()}",
