@@ -10,150 +10,28 @@ Policy, from the environment variable CERTSYNC_APISERVER:
 
 CERTSYNC_APISERVER_BIN_DIR points at a prebuilt directory (apiext-server, etcd) and skips the build.
 
-The build runs once per session right after collection, outside any test's timeout (it takes about
-3.5 min cold on 2 cores, about a second when cached), with its progress printed to the terminal.
+The build runs once per session before the first test, outside any test's timeout (it takes about
+3.5 min cold on 2 cores, about a second when cached), with its progress printed to the terminal;
+the hooks that run it and print the tier's summary are in `apiserver_tier.py`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import kmock
 import pytest
 from kubernetes import client, config
 
 from certsync_devkit.k8s_thread import EmulatorThread, kubeconfig_text
-from tests.apiserver.apiserver_harness import (
-    EXIT_ARCHIVE_UNREACHABLE,
-    EXIT_CANNOT_BUILD_HERE,
-    REPO,
-    BuildError,
-    RealAPIServer,
-    build,
-    running,
-)
+from tests.apiserver.apiserver_harness import REPO, RealAPIServer, running
 from tests.apiserver.apiserver_kube import CRD_NAMES, GROUP, Kube
 from tests.apiserver.apiserver_proxy import ProxyThread, RoutingProxy
-
-HERE = Path(__file__).resolve().parent
-MODE_ENV = "CERTSYNC_APISERVER"
-BIN_DIR_ENV = "CERTSYNC_APISERVER_BIN_DIR"
-
-
-@dataclass
-class TierState:
-    """What the build step found out, for the fixtures and the terminal summary."""
-
-    mode: str = "auto"
-    bin_dir: Path | None = None
-    skip_reason: str | None = None
-    fail_reason: str | None = None
-    build_seconds: float | None = None
-    test_seconds: float = 0.0  # setup + call + teardown of this tier's tests, summed
-    nodeids: frozenset[str] = frozenset()
-    startup_seconds: float | None = None
-    tests: int = 0
-
-
-STATE = pytest.StashKey[TierState]()
-_CURRENT: TierState | None = None
-
-
-def _in_tier(item: pytest.Item) -> bool:
-    return HERE in Path(item.path).parents
-
-
-def _prepare(config_: pytest.Config, tests: int) -> TierState:
-    state = TierState(mode=os.environ.get(MODE_ENV, "auto").strip().lower() or "auto", tests=tests)
-    if state.mode not in {"auto", "require", "off"}:
-        state.fail_reason = f"{MODE_ENV}={state.mode!r}: expected auto, require or off"
-        return state
-    if state.mode == "off":
-        state.skip_reason = f"{MODE_ENV}=off: the real-API-server tier was switched off"
-        return state
-    prebuilt = os.environ.get(BIN_DIR_ENV)
-    if prebuilt:
-        state.bin_dir = Path(prebuilt)
-        missing = [n for n in ("apiext-server", "etcd") if not (state.bin_dir / n).is_file()]
-        if missing:
-            state.fail_reason = f"{BIN_DIR_ENV}={prebuilt} lacks {', '.join(missing)}"
-        return state
-
-    reporter = config_.pluginmanager.get_plugin("terminalreporter")
-    capture = config_.pluginmanager.get_plugin("capturemanager")
-
-    def progress(line: str) -> None:
-        if reporter is not None:
-            reporter.write_line(line)
-
-    try:
-        # Show build progress live: a cold build takes minutes and must not look like a hang.
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            if reporter is not None:
-                reporter.write_line(f"apiserver tier: build or reuse ({MODE_ENV}={state.mode})")
-            state.bin_dir, state.build_seconds = build(progress)
-    except BuildError as exc:
-        cannot_build_here = exc.exit_code in {EXIT_CANNOT_BUILD_HERE, EXIT_ARCHIVE_UNREACHABLE}
-        if cannot_build_here and state.mode == "auto":
-            state.skip_reason = (
-                f"this machine cannot build the real API server: {exc} "
-                f"(set {MODE_ENV}=require to make this an error)"
-            )
-        else:
-            state.fail_reason = f"building the real API server failed (exit {exc.exit_code}):\n{exc}"
-    except OSError as exc:
-        state.fail_reason = f"cannot run hack/apiserver/build.sh: {exc}"
-    return state
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    if session.config.option.collectonly:
-        return  # listing tests must not build anything
-    tier = [item for item in session.items if _in_tier(item)]
-    if tier and STATE not in session.config.stash:
-        global _CURRENT
-        _CURRENT = session.config.stash[STATE] = _prepare(session.config, len(tier))
-        _CURRENT.nodeids = frozenset(item.nodeid for item in tier)
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    # The hook has no config at hand; the state of this session's tier is the module's _CURRENT.
-    if _CURRENT is not None and report.nodeid in _CURRENT.nodeids:
-        _CURRENT.test_seconds += report.duration
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    state = config.stash.get(STATE, None)
-    if state is None:
-        return
-    if state.skip_reason:
-        terminalreporter.section("apiserver tier SKIPPED", sep="!", yellow=True, bold=True)
-        terminalreporter.write_line(
-            f"WARNING: {state.tests} tests against a real Kubernetes API server did NOT run: "
-            f"{state.skip_reason}",
-            yellow=True,
-            bold=True,
-        )
-        return
-    parts = [f"mode={state.mode}"]
-    if state.build_seconds is not None:
-        parts.append(f"build-or-reuse {state.build_seconds:.1f} s")
-    if state.startup_seconds is not None:
-        parts.append(f"etcd+apiserver ready in {state.startup_seconds:.2f} s")
-    if state.test_seconds:
-        # Summed per test, so it means the same inside a whole `make test` run as alone.
-        total = state.test_seconds + (state.build_seconds or 0.0)
-        parts.append(f"tier wall time {total:.1f} s ({state.tests} tests: {state.test_seconds:.1f} s)")
-    terminalreporter.write_line("apiserver tier: " + ", ".join(parts))
+from tests.apiserver.apiserver_tier import STATE, TierState
 
 
 @pytest.fixture(scope="session")
