@@ -26,7 +26,9 @@ ONE = {"spec": {"bindings": [{"vserver": "vs_https"}]}}
 def operator_process(cluster: Cluster, tmp_path: Path, name: str) -> Iterator[subprocess.Popen[bytes]]:
     """An operator process, stopped (SIGTERM) at the end unless the test killed it."""
     with (tmp_path / f"{name}.log").open("w") as log:
-        proc = start_operator_process(cluster, tmp_path, log)
+        # One process at a time, each started after the last one died: no Lease, so the next one
+        # does not wait out a killed leader's 15 s lease (hand-overs are the ha tier's subject).
+        proc = start_operator_process(cluster, tmp_path, log, "--no-leader-elect")
         try:
             yield proc
         finally:
