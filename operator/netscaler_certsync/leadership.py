@@ -215,6 +215,9 @@ async def run_elected(
             await asyncio.to_thread(elector.stop, release=True, timeout=settings.renew_deadline)
             while gave_up:
                 await _post_event(access, settings, "LeaderElection", gave_up.pop(0))
+            # Stopped by a signal, kopf still waits on this flag: unset, its waiter would hold the
+            # exit for kopf's 5 s grace for stray tasks after every handler has finished.
+            kopf_stop.set()
 
         kopf_stop = asyncio.Event()
         # kopf installs its own SIGTERM/SIGINT handlers as it starts and stops on them by itself.
