@@ -38,12 +38,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format operator devkit tests bench hack
 	$(VENV)/bin/ruff check --fix operator devkit tests bench hack
 
-# Two pytest-xdist workers; each xdist_group (the apiserver tier, the wheel build) stays on one
-# worker (docs/testing.md, "What the suite costs"). TEST_WORKERS=0 runs serially.
+# Two pytest-xdist workers (docs/testing.md, "What the suite costs"); TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 2
 
 test: lint tools
-	PATH="$(CURDIR)/.tools/bin:$$PATH" $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	PATH="$(CURDIR)/.tools/bin:$$PATH" $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 tools:
 	@bash hack/tools.sh

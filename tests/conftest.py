@@ -6,7 +6,6 @@ from __future__ import annotations
 # controller, which loads no conftest below this one: its hooks are registered here.
 from tests.apiserver.apiserver_tier import (  # noqa: F401
     pytest_collection_finish,
-    pytest_collection_modifyitems,
     pytest_configure_node,
     pytest_runtest_logreport,
     pytest_sessionfinish,

@@ -7,8 +7,7 @@ test, and the terminal summary (policy and numbers: docs/testing.md, "The apiser
 - under pytest-xdist (`make test` runs `-n 2`): the controller builds once before the workers start
   (so a cold build's progress is on the terminal, and two workers never build), hands the result
   to each worker in `workerinput`, and sums the tier's test time from the reports the workers
-  send; the workers only start the servers. The tier's tests form one xdist group, so one worker
-  runs them all against one API server.
+  send; each worker that runs tests of the tier starts its own servers (ephemeral loopback ports).
 """
 
 from __future__ import annotations
@@ -31,8 +30,7 @@ from tests.apiserver.apiserver_harness import (
 HERE = Path(__file__).resolve().parent
 MODE_ENV = "CERTSYNC_APISERVER"
 BIN_DIR_ENV = "CERTSYNC_APISERVER_BIN_DIR"
-#: the xdist group of the tier's tests, and the key of the build result in a worker's workerinput
-GROUP = "apiserver"
+#: the key of the build result in a worker's workerinput (and of its startup time in workeroutput)
 _WORKER_KEY = "certsync_apiserver"
 
 
@@ -138,13 +136,6 @@ def pytest_configure_node(node: Any) -> None:
         fields = asdict(state)
         fields["bin_dir"] = str(state.bin_dir) if state.bin_dir else None
         node.workerinput[_WORKER_KEY] = fields
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist names the groups in the node ids
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if _in_tier(item):
-            item.add_marker(pytest.mark.xdist_group(GROUP))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

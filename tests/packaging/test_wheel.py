@@ -15,9 +15,6 @@ from pathlib import Path
 
 import pytest
 
-#: one worker builds the wheel once for all three tests (`make test` runs pytest-xdist)
-pytestmark = pytest.mark.xdist_group("packaging")
-
 ROOT = Path(__file__).resolve().parents[2]
 #: what the Dockerfile copies into its build stage (`COPY pyproject.toml README.md ./`, `COPY operator`)
 IMAGE_SOURCES = ("pyproject.toml", "README.md", "operator")
