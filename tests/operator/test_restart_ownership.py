@@ -66,7 +66,7 @@ def test_a_binding_made_before_a_kill_is_removed_after_the_restart(cluster: Clus
 
     cluster.patch_sync("www", ONE)
     with operator_process(cluster, tmp_path, "second") as second:
-        wait_for(lambda: not cluster.bound("vs_two"), timeout=30, what="vs_two unbound after the restart")
+        wait_for(lambda: not cluster.bound("vs_two"), timeout=60, what="vs_two unbound after the restart")
         cluster.wait_ready("www", timeout=60)
         assert cluster.bound("vs_https") == [(certkey, False)]
         assert "pending" not in _records(cluster)

@@ -126,3 +126,14 @@ async def test_a_spec_reconcile_gives_its_slot_back_once_its_writes_are_applied(
     saved.set()
     await first
     assert order == ["first applies", "second applies", "second done", "first done"]
+
+
+async def test_no_recheck_starts_once_the_operator_is_stopping() -> None:
+    """kopf's timers tick on after the cleanup activity closed the clients: a re-check then
+    failed with a traceback ("the client has been closed") at every shutdown it fell into."""
+    ctx = context()
+    async with ctx.drift_turn(KIND, "ns", "idle") as go:
+        assert go is True
+    ctx.stopping = True
+    async with ctx.drift_turn(KIND, "ns", "idle") as go:
+        assert go is False

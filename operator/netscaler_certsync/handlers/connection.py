@@ -97,6 +97,8 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         # The timer ticks often; each connection is checked at its own healthCheckIntervalSeconds,
         # and sooner when a failed check's retry is due (a transient failure's kopf retry of this
         # timer lands here too, and runs because the re-check is due).
+        if ctx.stopping:  # the clients are being closed (OperatorContext.stopping)
+            return
         due = ctx.recheck_due(KIND, kwargs["namespace"], kwargs["name"])
         if due or health_check_due(kwargs["spec"], kwargs["status"], ctx.clock()):
             await check(**kwargs)

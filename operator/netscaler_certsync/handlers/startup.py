@@ -105,6 +105,7 @@ def register(
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
+        ctx.stopping = True  # no re-check starts on the clients closed below
         for _watcher, task in running:
             task.cancel()
         await asyncio.gather(*(task for _, task in running), return_exceptions=True)

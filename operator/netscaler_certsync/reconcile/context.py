@@ -102,6 +102,9 @@ class OperatorContext:
     """Reads the ConfigMaps of client-auth CA bundles (reconcile/client_auth.py)."""
     secret_refs: NamedSecretWatch | None = None
     """The watch of the Secrets NetScalerConnections reference, once the client is attached."""
+    stopping: bool = False
+    """Set by the cleanup activity before it closes the clients: kopf's timers outlive it (for up
+    to its 5 s grace for stray tasks), and a re-check started then would use closed clients."""
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
     _rechecks: dict[tuple[str, str, str], dt.datetime] = field(default_factory=dict, repr=False)
     _wakes: set[tuple[str, str, str]] = field(default_factory=set, repr=False)
@@ -132,7 +135,7 @@ class OperatorContext:
         change being reconciled) skips this tick.
         """
         lock = self.object_lock(kind, namespace, name)
-        if lock.locked():
+        if lock.locked() or self.stopping:
             yield False
             return
         if self._drift_slots is None:
