@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import pstats
+import re
 import time
+from collections import Counter
 from pathlib import Path
 
 from bench.bench_operator import add_syncs, start
@@ -44,6 +46,15 @@ def main() -> None:
         )
         add_syncs(stack, 0, args.syncs)
         wait_for(lambda: len(stack.ready_syncs()) >= args.syncs, 1800, "all Ready", interval=0.5)
+        k8s = Counter(_kind(r.method, r.path, r.is_watch) for r in stack.emulator.requests()[k8s0:])
+        nitro = Counter(
+            f"{r.method} {r.resource}{'?action=' + r.action if r.action else ''}"
+            for r in stack.simulator.requests
+        )
+        for title, counts in (("Kubernetes API", k8s), ("NITRO", nitro)):
+            print(f"{title} requests per new sync:")
+            for kind, n in counts.most_common():
+                print(f"  {n / args.syncs:6.2f}  {kind}")
         print(
             f"{args.syncs} CertificateSyncs Ready after {time.perf_counter() - began:.1f} s; operator CPU"
             f" {cpu_seconds(stack.process.pid) - cpu0:.1f} s; NITRO requests {len(stack.simulator.requests)};"
@@ -53,6 +64,17 @@ def main() -> None:
         stats = pstats.Stats(str(args.out))
         stats.sort_stats("cumulative").print_stats("netscaler_certsync", args.top)
         stats.sort_stats("tottime").print_stats(args.top)
+
+
+def _kind(method: str, path: str, watch: bool) -> str:
+    """A request's method and resource, without names: `PATCH certificatesyncs/status`."""
+    parts = [p for p in path.split("/") if p]
+    resource = ""
+    for at, part in enumerate(parts):
+        if part in ("certificatesyncs", "netscalerconnections", "secrets", "events", "leases"):
+            resource = part + ("/status" if parts[-1] == "status" and len(parts) > at + 2 else "")
+    resource = resource or re.sub(r"/[a-z0-9.-]+$", "/NAME", path)
+    return f"{'WATCH' if watch else method} {resource}"
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any
 
 from netscaler_certsync.domain import DEFAULT_NAME_LIMIT, CertificateMaterial, CertInfo, DomainError, reasons
 from netscaler_certsync.engine.locks import Priority
+from netscaler_certsync.nitro import CertKey
 
 
 @dataclass(frozen=True, order=True)
@@ -323,6 +324,9 @@ class ApplianceResult:
     not_saved: str | None = None
     """Why the configuration is not saved (the save failed):
     the changes are live, but a reboot of the appliance would lose them. None when saved."""
+    read_back: Mapping[str, CertKey] = field(default_factory=dict, compare=False)
+    """Certkeys this apply read from the appliance by name after its writes (to keep the
+    appliance's snapshot, engine/snapshot.py): the verification takes them as read back."""
 
     @property
     def failed(self) -> list[CertificateResult]:

@@ -73,12 +73,13 @@ REREAD_BY_NAME = 8
 
 async def refresh(
     client: NitroClient, state: ApplianceState, done: Iterable[Operation]
-) -> tuple[ApplianceState, bool]:
-    """`state` after the operations `done` (all of them took effect), and whether it was listed
-    afresh: the certkeys they touched are read by name, or all listed again when there are many."""
+) -> tuple[ApplianceState, bool, dict[str, CertKey]]:
+    """`state` after the operations `done` (all of them took effect), whether it was listed
+    afresh, and the certkeys read after the operations (the ones they touched, read by name; every
+    certkey when there were many and all were listed again)."""
     ops = list(done)
     if not ops:
-        return state, False
+        return state, False, {}
     certkeys: dict[str, CertKey] = dict(state.certkeys)
     bindings = set(state.bindings)
     files = set(state.files) if state.files is not None else None
@@ -103,13 +104,15 @@ async def refresh(
             files.discard(op.name)
     if len(reread) > REREAD_BY_NAME:
         listed = await read_state(client, Counter())
-        return ApplianceState.of(
+        after = ApplianceState.of(
             listed.certkeys.values(), listed.bindings, vservers=state.vservers, files=files
-        ), True
+        )
+        return after, True, dict(listed.certkeys)
+    fresh: dict[str, CertKey] = {}
     for name in reread:
         found = await client.get_certkey(name)
         if found is None:  # e.g. a CA the appliance already held under another name
             certkeys.pop(name, None)
         else:
-            certkeys[name] = found
-    return ApplianceState.of(certkeys.values(), bindings, vservers=state.vservers, files=files), False
+            certkeys[name] = fresh[name] = found
+    return ApplianceState.of(certkeys.values(), bindings, vservers=state.vservers, files=files), False, fresh

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from netscaler_certsync.domain import cluster_tag, reasons
@@ -30,7 +30,7 @@ from netscaler_certsync.engine.operations import Group, GroupKind, Kind, Operati
 from netscaler_certsync.engine.planner import Action, CertPlan, Plan, plan, render_plan
 from netscaler_certsync.engine.runner import apply_plan
 from netscaler_certsync.engine.state import ApplianceState, Counter, read_files, read_state, read_vservers
-from netscaler_certsync.nitro import NitroClient
+from netscaler_certsync.nitro import CertKey, NitroClient
 from netscaler_certsync.nitro import errors as ne
 
 _STATE_OF = {
@@ -243,14 +243,17 @@ async def _keep_snapshot(
     p: Plan,
     options: SyncOptions,
     listed_at: float,
-) -> None:
-    """Leave the next apply this appliance's state as this one's operations made it."""
+) -> Mapping[str, CertKey]:
+    """Leave the next apply this appliance's state as this one's operations made it; returns the
+    certkeys read back for it after the writes (verify reads them again only if they are not here)."""
     if options.snapshot_max_age <= 0:
-        return  # nobody would use it
+        return {}  # nobody would use it
     with contextlib.suppress(ne.NitroError):  # the sync succeeded; the next apply lists afresh
-        after, listed = await snapshots.refresh(client, state, p.operations)
+        after, listed, fresh = await snapshots.refresh(client, state, p.operations)
         entry.snapshot.store(after, entry.snapshot.now() if listed else listed_at)
         entry.listing = after
+        return fresh
+    return {}
 
 
 def _vanished(previous: Records, state: ApplianceState) -> tuple[str, ...]:
@@ -409,8 +412,7 @@ async def _sync(
         # next apply saves and a deletion still reaches the appliance to find it by its owner tag.
         records = replace(records, pending=True)
     clean_certs = not outcome.failed
-    if clean_certs:
-        await _keep_snapshot(client, entry, state, p, options, listed_at)
+    read_back = await _keep_snapshot(client, entry, state, p, options, listed_at) if clean_certs else {}
     auth, records = await _client_auth(client, client_auth, records, options, counter, entry, on_intent)
     changed = bool(outcome.done) or any(r.changed for r in auth)
     warnings = [
@@ -433,6 +435,7 @@ async def _sync(
         operations=lines,
         warnings=tuple(warnings),
         client_auth=auth,
+        read_back=read_back,
     )
     return _Applied(result, needs_save, clean)
 

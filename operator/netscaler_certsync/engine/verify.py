@@ -359,41 +359,72 @@ async def verify_deployed(
 
 
 async def _read_bindings(client: NitroClient, result: ApplianceResult) -> dict[str, list[CertBinding]] | None:
-    """The bindings of each vserver the synced certificates report bound, read back: one GET per
-    vserver for a few, else every binding in one request; None when the read failed."""
-    vservers = sorted(
-        {b.vserver for c in result.certificates if c.state == CertState.SYNCED for b in c.bound}
+    """The bindings the synced certificates report, read back; None when a read failed.
+
+    A small sync reads each of its certkeys' bindings on each vserver (`filter=certkeyname:`, a
+    reply that stays small however many certificates share the vserver); a vserver where a default
+    binding is missing is then read whole, to name the certkey that holds it instead. A large sync
+    reads every binding in one request.
+    """
+    pairs = sorted(
+        {
+            (b.vserver, c.certkey)
+            for c in result.certificates
+            if c.state == CertState.SYNCED and c.certkey
+            for b in c.bound
+        }
     )
-    if not vservers:
+    if not pairs:
         return {}
     try:
-        if len(vservers) > SMALL_SYNC:
-            found: dict[str, list[CertBinding]] = {v: [] for v in vservers}
+        if len(pairs) > SMALL_SYNC:
+            found: dict[str, list[CertBinding]] = {v: [] for v, _ in pairs}
             for b in await client.list_all_bindings():
                 if b.vserver in found:
                     found[b.vserver].append(b)
             return found
-        return {v: await client.list_bindings(v) for v in vservers}
+        found = {}
+        for vserver, certkey in pairs:
+            found.setdefault(vserver, []).extend(await client.list_bindings(vserver, certkey))
+        for vserver in sorted(_defaults_missing(result, found)):
+            found[vserver] = await client.list_bindings(vserver)
+        return found
     except NitroError:
         return None
+
+
+def _defaults_missing(result: ApplianceResult, found: Mapping[str, Sequence[CertBinding]]) -> set[str]:
+    """Vservers where a synced certkey is reported bound as the default and the appliance does not
+    show it so."""
+    missing = set()
+    for c in result.certificates:
+        if c.state != CertState.SYNCED:
+            continue
+        for spec in c.bound:
+            rows = found.get(spec.vserver, ())
+            if not spec.sni and not any(b.certkey == c.certkey and not b.sni and not b.ca for b in rows):
+                missing.add(spec.vserver)
+    return missing
 
 
 async def _read_back(client: NitroClient, result: ApplianceResult) -> dict[str, CertKey]:
     """The sync's certkeys and their linked CAs as the appliance reports them after the apply.
 
-    The NITRO verification follows the links through them. A small sync reads its certkeys by
-    name (a few GETs); a large one lists every certkey once, which on a shared appliance with many
-    certificates is the cheaper of the two.
+    The NITRO verification follows the links through them. What the apply itself read back after
+    its writes (`ApplianceResult.read_back`) is not read again; of the rest, a small sync reads
+    its certkeys by name (a few GETs), a large one lists every certkey once, which on a shared
+    appliance with many certificates is the cheaper of the two.
     """
     names = sorted({c.certkey for c in result.certificates if c.certkey})
     if not names:
         return {}
+    found: dict[str, CertKey] = {n: result.read_back[n] for n in names if n in result.read_back}
     try:
-        if len(names) > SMALL_SYNC:
+        if len(names) - len(found) > SMALL_SYNC:
             listed = await client.list_certkeys(attrs=["serial", "clientcertnotafter", "linkcertkeyname"])
             return {c.name: c for c in listed}
-        found: dict[str, CertKey] = {}
-        todo = list(names)
+        todo = [n for n in names if n not in found]
+        todo += [c.linked_to for c in found.values() if c.linked_to and c.linked_to not in found]
         while todo and len(found) < SMALL_SYNC * (MAX_CHAIN_DEPTH + 1):
             name = todo.pop()
             if name in found:

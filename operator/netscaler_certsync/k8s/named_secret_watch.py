@@ -82,6 +82,15 @@ class NamedSecretWatch:
     def drop(self, owner: Key) -> None:
         self.set_references(owner, ())
 
+    def version(self, secret: Key) -> str | None:
+        """The resourceVersion of `secret` as its watch last saw it; None when it is not watched,
+        its first list is not in yet, or it does not exist."""
+        watcher = self._running().get(secret)
+        if watcher is None or not watcher.ready.is_set():
+            return None
+        entry = watcher.index.get(secret)
+        return entry.resource_version if entry is not None else None
+
     def owners_of(self, secret: Key) -> list[Key]:
         """The owners that reference `secret`."""
         return sorted(owner for owner, refs in self._refs.items() if secret in refs)

@@ -175,7 +175,7 @@ async def sync_connection(
                 ),
             )
         conn_spec = parse_connection(connection.get("spec") or {})
-        target = await resolve_target(namespace, connection_name, conn_spec, ctx.get_secret)
+        target = await resolve_target(namespace, connection_name, conn_spec, ctx.connection_secret)
         endpoint = _endpoint(target, connection)
         appliance = appliance_key(target.endpoints, target.partition)  # the pair, not its primary
         if request.trigger != "delete":  # other syncs' default bindings (reconcile/claims.py)

@@ -105,6 +105,9 @@ class OperatorContext:
     stopping: bool = False
     """Set by the cleanup activity before it closes the clients: kopf's timers outlive it (for up
     to its 5 s grace for stray tasks), and a re-check started then would use closed clients."""
+    _connection_secrets: dict[tuple[str, str], tuple[str, Mapping[str, Any]]] = field(
+        default_factory=dict, repr=False
+    )
     _locks: dict[tuple[str, str, str], asyncio.Lock] = field(default_factory=dict, repr=False)
     _rechecks: dict[tuple[str, str, str], dt.datetime] = field(default_factory=dict, repr=False)
     _wakes: set[tuple[str, str, str]] = field(default_factory=set, repr=False)
@@ -119,6 +122,25 @@ class OperatorContext:
     def _look_again(self, sync: str) -> None:
         namespace, name = sync.split("/", 1)
         self.wake(keys.SYNC_KIND, namespace, name)
+
+    async def connection_secret(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """A Secret a NetScalerConnection references (credentials, CA), read once per version its
+        watch (`secret_refs`) reports rather than once per reconcile of every CertificateSync;
+        read afresh whenever it is not watched or the watch has not seen it yet. A change reaches
+        the watch a moment after the API server: a reconcile in that moment uses the old content,
+        as a GET just before the change would have, and the change re-triggers the connection."""
+        key = (namespace, name)
+        version = self.secret_refs.version(key) if self.secret_refs is not None else None
+        cached = self._connection_secrets.get(key)
+        if version is not None and cached is not None and cached[0] == version:
+            return cached[1]
+        secret = await self.get_secret(namespace, name)
+        read = str(((secret or {}).get("metadata") or {}).get("resourceVersion") or "")
+        if version is not None and secret is not None and read == version:
+            self._connection_secrets[key] = (version, secret)
+        else:
+            self._connection_secrets.pop(key, None)
+        return secret
 
     def object_lock(self, kind: str, namespace: str, name: str) -> asyncio.Lock:
         """Serialises reconciles of one object (a timer and a change handler may overlap)."""

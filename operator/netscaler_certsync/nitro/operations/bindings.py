@@ -85,9 +85,11 @@ class BindingOperations(NitroSession):
             )
         )
 
-    async def list_bindings(self, vserver: str) -> list[CertBinding]:
-        """The certkeys bound to one vserver (no bindings → [])."""
-        reply = await self._call(Call("GET", RESOURCE, "list", name=vserver, idempotent=True))
+    async def list_bindings(self, vserver: str, certkey: str | None = None) -> list[CertBinding]:
+        """The certkeys bound to one vserver (no bindings → []); with `certkey`, only that
+        certkey's bindings (`filter=certkeyname:`), a reply that does not grow with the vserver."""
+        query = [("filter", arg_list({"certkeyname": certkey}))] if certkey is not None else []
+        reply = await self._call(Call("GET", RESOURCE, "list", name=vserver, query=query, idempotent=True))
         return [parsing.binding(row, vserver) for row in parsing.rows(reply.body, RESOURCE)]
 
     async def list_all_bindings(self) -> list[CertBinding]:
