@@ -80,30 +80,37 @@ async def refresh(
     ops = list(done)
     if not ops:
         return state, False, {}
-    certkeys: dict[str, CertKey] = dict(state.certkeys)
-    bindings = set(state.bindings)
-    files = set(state.files) if state.files is not None else None
+    changed: dict[str, CertKey | None] = {}
+    bind: set[CertBinding] = set()
+    unbind: set[CertBinding] = set()
+    add_files: set[str] = set()
+    drop_files: set[str] = set()
     reread: list[str] = []
     for op in ops:
         if op.kind in _CERTKEY_CHANGES and op.name not in reread:
             reread.append(op.name)
         elif op.kind is Kind.DELETE:
-            certkeys.pop(op.name, None)
+            changed[op.name] = None
             if op.name in reread:
                 reread.remove(op.name)
-            bindings = {b for b in bindings if b.certkey != op.name}
+            for b in [b for b in (*state.bindings, *bind) if b.certkey == op.name]:
+                bind.discard(b)
+                unbind.add(b)
         elif op.kind in (Kind.BIND, Kind.UNBIND) and op.vserver is not None:
             binding = CertBinding(op.vserver, op.name, sni=op.sni)
-            if op.kind is Kind.BIND:
-                bindings.add(binding)
-            else:
-                bindings.discard(binding)
-        elif op.kind is Kind.UPLOAD and files is not None:
-            files.add(op.name)
-        elif op.kind is Kind.DELETE_FILE and files is not None:
-            files.discard(op.name)
+            (unbind if op.kind is Kind.BIND else bind).discard(binding)
+            (bind if op.kind is Kind.BIND else unbind).add(binding)
+        elif op.kind is Kind.UPLOAD:
+            drop_files.discard(op.name)
+            add_files.add(op.name)
+        elif op.kind is Kind.DELETE_FILE:
+            add_files.discard(op.name)
+            drop_files.add(op.name)
     if len(reread) > REREAD_BY_NAME:
         listed = await read_state(client, Counter())
+        files = state.files
+        if files is not None:
+            files = (files - drop_files) | add_files
         after = ApplianceState.of(
             listed.certkeys.values(), listed.bindings, vservers=state.vservers, files=files
         )
@@ -111,8 +118,8 @@ async def refresh(
     fresh: dict[str, CertKey] = {}
     for name in reread:
         found = await client.get_certkey(name)
-        if found is None:  # e.g. a CA the appliance already held under another name
-            certkeys.pop(name, None)
-        else:
-            certkeys[name] = fresh[name] = found
-    return ApplianceState.of(certkeys.values(), bindings, vservers=state.vservers, files=files), False, fresh
+        changed[name] = found  # None: e.g. a CA the appliance already held under another name
+        if found is not None:
+            fresh[name] = found
+    after = state.changed(changed, bind=bind, unbind=unbind, add_files=add_files, drop_files=drop_files)
+    return after, False, fresh

@@ -11,7 +11,8 @@ import functools
 import posixpath
 from collections import Counter as Tally
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from netscaler_certsync.domain import file_tag, is_ca_certkey_name, is_ca_file_name, leaf_file_owner
 from netscaler_certsync.engine.model import BindingSpec
@@ -26,17 +27,6 @@ class ApplianceState:
     """SSL vserver names, or None when not read."""
     files: frozenset[str] | None = None
     """File names in the SSL directory, or None when not read."""
-    _by_certkey: dict[str, set[BindingSpec]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-    _defaults: dict[str, set[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        for b in self.bindings:
-            if not b.ca:
-                self._by_certkey.setdefault(b.certkey, set()).add(BindingSpec(b.vserver, b.sni))
-                if not b.sni:
-                    self._defaults.setdefault(b.vserver, set()).add(b.certkey)
 
     @classmethod
     def of(
@@ -54,13 +44,28 @@ class ApplianceState:
             files=frozenset(files) if files is not None else None,
         )
 
+    def _binding_indexes(self) -> tuple[dict[str, set[BindingSpec]], dict[str, set[str]]]:
+        """Per certkey its server and SNI bindings; per vserver its default certkeys."""
+        by_certkey: dict[str, set[BindingSpec]] | None = self.__dict__.get("_by_certkey")
+        defaults: dict[str, set[str]] | None = self.__dict__.get("_defaults")
+        if by_certkey is None or defaults is None:
+            by_certkey, defaults = {}, {}
+            for b in self.bindings:
+                if not b.ca:
+                    by_certkey.setdefault(b.certkey, set()).add(BindingSpec(b.vserver, b.sni))
+                    if not b.sni:
+                        defaults.setdefault(b.vserver, set()).add(b.certkey)
+            object.__setattr__(self, "_by_certkey", by_certkey)
+            object.__setattr__(self, "_defaults", defaults)
+        return by_certkey, defaults
+
     def bindings_of(self, certkey: str) -> set[BindingSpec]:
         """Server and SNI bindings of a certkey (CA bindings are not ours to manage)."""
-        return set(self._by_certkey.get(certkey, ()))
+        return set(self._binding_indexes()[0].get(certkey, ()))
 
     def defaults_of(self, vserver: str) -> set[str]:
         """The certkeys bound to `vserver` as its default certificate (one per key type)."""
-        return set(self._defaults.get(vserver, ()))
+        return set(self._binding_indexes()[1].get(vserver, ()))
 
     def ca_bound(self) -> frozenset[str]:
         """Certkeys bound to some vserver with `-CA` (client authentication trusts them)."""
@@ -82,17 +87,19 @@ class ApplianceState:
         ck = self.certkeys.get(name)
         return _basename(ck.key) if ck and ck.key else None
 
-    def users_of(self, file: str) -> frozenset[str]:
-        """The certkeys that load `file` (as certificate or key)."""
+    def _users_index(self) -> dict[str, set[str]]:
         index: dict[str, set[str]] | None = self.__dict__.get("_file_users")
         if index is None:
             index = {}
-            for name in self.certkeys:
-                for f in (self.cert_file(name), self.key_file(name)):
-                    if f:
-                        index.setdefault(f, set()).add(name)
+            for name, ck in self.certkeys.items():
+                for f in _files_of(ck):
+                    index.setdefault(f, set()).add(name)
             object.__setattr__(self, "_file_users", index)
-        return frozenset(index.get(file, ()))
+        return index
+
+    def users_of(self, file: str) -> frozenset[str]:
+        """The certkeys that load `file` (as certificate or key)."""
+        return frozenset(self._users_index().get(file, ()))
 
     # The indexes below are built once per state. A snapshot (engine/snapshot.py) is shared by
     # many applies, so the planner's questions about "every certkey" cost one pass per listing,
@@ -114,9 +121,7 @@ class ApplianceState:
         """CA certkeys with this operator's CA name and file name (`csca-...`, `cs-ca-...`)."""
         found: frozenset[str] | None = self.__dict__.get("_cas")
         if found is None:
-            found = frozenset(
-                n for n in self.certkeys if is_ca_certkey_name(n) and is_ca_file_name(self.cert_file(n) or "")
-            )
+            found = frozenset(n for n in self.certkeys if _operator_ca(self, n))
             object.__setattr__(self, "_cas", found)
         return found
 
@@ -132,7 +137,7 @@ class ApplianceState:
         """The files some certkey loads (as certificate or key)."""
         found: frozenset[str] | None = self.__dict__.get("_referenced")
         if found is None:
-            found = frozenset(_basename(f) for ck in self.certkeys.values() for f in (ck.cert, ck.key) if f)
+            found = frozenset(self._users_index())
             object.__setattr__(self, "_referenced", found)
         return found
 
@@ -145,18 +150,41 @@ class ApplianceState:
         if index is None:
             index = {}
             for f in self.files or ():
-                tag = file_tag(f)
-                if tag is None:
-                    continue
-                if tag.scope is None:
-                    index.setdefault(("ca", tag.cluster), set()).add(f)
-                elif tag.cluster is None:
-                    index.setdefault(("legacy", None), set()).add(f)
-                else:
-                    index.setdefault(("leaf", tag.owner), set()).add(f)
+                key = _file_owner_key(f)
+                if key is not None:
+                    index.setdefault(key, set()).add(f)
             object.__setattr__(self, "_file_owners", index)
         keys = (("leaf", owner), ("ca", cluster), ("ca", None), ("legacy", None))
         return sorted(set().union(*(index.get(k, ()) for k in keys)))
+
+    def changed(
+        self,
+        certkeys: Mapping[str, CertKey | None],
+        *,
+        bind: Iterable[CertBinding] = (),
+        unbind: Iterable[CertBinding] = (),
+        add_files: Iterable[str] = (),
+        drop_files: Iterable[str] = (),
+    ) -> ApplianceState:
+        """This state after a few changes (`certkeys`: new or re-read ones, None for deleted): what
+        an apply leaves the next one (engine/snapshot.py). The indexes built so far are carried
+        over and updated, so a burst of applies on one appliance does not pay for rebuilding them
+        over every certkey each time (each new CertificateSync would cost O(appliance))."""
+        merged = dict(self.certkeys)
+        for name, ck in certkeys.items():
+            if ck is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = ck
+        bindings = (self.bindings - frozenset(unbind)) | frozenset(bind)
+        files = self.files
+        if files is not None:
+            files = (files - frozenset(drop_files)) | frozenset(add_files)
+        after = ApplianceState(merged, bindings, self.vservers, files)
+        _carry_binding_indexes(self, after)
+        _carry_certkey_indexes(self, after, {n: self.certkeys.get(n) for n in certkeys})
+        _carry_file_index(self, after)
+        return after
 
     def with_extra(
         self, *, vservers: Iterable[str] | None = None, files: Iterable[str] | None = None
@@ -175,8 +203,107 @@ class ApplianceState:
         return extra
 
 
+def _files_of(ck: CertKey) -> tuple[str, ...]:
+    return tuple(_basename(f) for f in (ck.cert, ck.key) if f)
+
+
+def _edit(index: dict[Any, set[Any]], copied: set[Any], key: Any, value: Any, *, add: bool) -> None:
+    """Add `value` to (or remove it from) `index[key]`, copying that set once first (the old
+    state shares the others); an emptied set is removed."""
+    if key not in copied:
+        index[key] = set(index.get(key, ()))
+        copied.add(key)
+    if add:
+        index[key].add(value)
+    else:
+        index[key].discard(value)
+        if not index[key]:
+            del index[key]
+            copied.discard(key)
+
+
+def _carry_binding_indexes(before: ApplianceState, after: ApplianceState) -> None:
+    if "_by_certkey" not in before.__dict__:
+        return
+    old_by, old_defaults = before._binding_indexes()
+    by, defaults = dict(old_by), dict(old_defaults)
+    copied_by: set[Any] = set()
+    copied_defaults: set[Any] = set()
+    gone, new = before.bindings - after.bindings, after.bindings - before.bindings
+    for bindings, add in ((gone, False), (new, True)):
+        for b in bindings:
+            if b.ca:
+                continue
+            _edit(by, copied_by, b.certkey, BindingSpec(b.vserver, b.sni), add=add)
+            if not b.sni:
+                _edit(defaults, copied_defaults, b.vserver, b.certkey, add=add)
+    object.__setattr__(after, "_by_certkey", by)
+    object.__setattr__(after, "_defaults", defaults)
+    bound: frozenset[str] | None = before.__dict__.get("_bound_vservers")
+    if bound is not None and not gone:
+        object.__setattr__(after, "_bound_vservers", bound | {b.vserver for b in new})
+
+
+def _carry_certkey_indexes(
+    before: ApplianceState, after: ApplianceState, old: Mapping[str, CertKey | None]
+) -> None:
+    """The certkey indexes of `after`, from `before`'s and the certkeys that changed (`old`: what
+    `before` had under each changed name)."""
+    cached = before.__dict__
+    changes = [(name, ck, after.certkeys.get(name)) for name, ck in old.items()]
+    if "_file_users" in cached:
+        users, copied = dict(cached["_file_users"]), set()
+        for name, was, now in changes:
+            for f in _files_of(was) if was else ():
+                _edit(users, copied, f, name, add=False)
+            for f in _files_of(now) if now else ():
+                _edit(users, copied, f, name, add=True)
+        object.__setattr__(after, "_file_users", users)
+    if "_owners" in cached:
+        owners, copied = dict(cached["_owners"]), set()
+        for name, was, now in changes:
+            if was is not None and was.cert:
+                _edit(owners, copied, leaf_file_owner(_basename(was.cert)), name, add=False)
+            if now is not None and now.cert:
+                _edit(owners, copied, leaf_file_owner(_basename(now.cert)), name, add=True)
+        object.__setattr__(after, "_owners", owners)
+    if "_cas" in cached:
+        cas = set(cached["_cas"]) - set(old)
+        cas |= {n for n, _, now in changes if now is not None and _operator_ca(after, n)}
+        object.__setattr__(after, "_cas", frozenset(cas))
+    if "_links_to" in cached:
+        links: Tally[str] = Tally(cached["_links_to"])
+        for _, was, now in changes:
+            if was is not None and was.linked_to:
+                links[was.linked_to] -= 1
+                if links[was.linked_to] <= 0:
+                    del links[was.linked_to]
+            if now is not None and now.linked_to:
+                links[now.linked_to] += 1
+        object.__setattr__(after, "_links_to", links)
+
+
+def _operator_ca(state: ApplianceState, name: str) -> bool:
+    return is_ca_certkey_name(name) and is_ca_file_name(state.cert_file(name) or "")
+
+
+def _carry_file_index(before: ApplianceState, after: ApplianceState) -> None:
+    index: dict[tuple[str, str | None], set[str]] | None = before.__dict__.get("_file_owners")
+    if index is None or before.files is None or after.files is None:
+        return
+    carried, copied = dict(index), set()
+    for files, add in ((before.files - after.files, False), (after.files - before.files, True)):
+        for f in files:
+            key = _file_owner_key(f)
+            if key is not None:
+                _edit(carried, copied, key, f, add=add)
+    object.__setattr__(after, "_file_owners", carried)
+
+
 #: `ApplianceState` indexes that depend on its certkeys and bindings only.
 _CERTKEY_INDEXES = (
+    "_by_certkey",
+    "_defaults",
     "_bound_vservers",
     "_file_users",
     "_owners",
@@ -184,6 +311,18 @@ _CERTKEY_INDEXES = (
     "_links_to",
     "_referenced",
 )
+
+
+def _file_owner_key(f: str) -> tuple[str, str | None] | None:
+    """Which group of `files_maybe_of` a file is in: a leaf's owner, a cluster's CA, or legacy."""
+    tag = file_tag(f)
+    if tag is None:
+        return None
+    if tag.scope is None:
+        return ("ca", tag.cluster)
+    if tag.cluster is None:
+        return ("legacy", None)
+    return ("leaf", tag.owner)
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -90,12 +90,13 @@ async def gather_and_plan(
     if wanted - state.bound_vservers() - (state.vservers or frozenset()):
         state = state.with_extra(vservers=await read_vservers(client, counter))
     result = plan(desired, state, previous, options)
-    if scan_files or options.scan_files or result.operations or result.mismatch:
-        if state.files is None or options.scan_files:
-            state = state.with_extra(
-                files=await read_files(client, counter, options.file_location or client.ssl_dir)
-            )
-        result = plan(desired, state, previous, options)
+    if (scan_files or options.scan_files or result.operations or result.mismatch) and (
+        state.files is None or options.scan_files
+    ):
+        state = state.with_extra(
+            files=await read_files(client, counter, options.file_location or client.ssl_dir)
+        )
+        result = plan(desired, state, previous, options)  # with the files: leftovers to clean up
     return state, result
 
 

@@ -127,7 +127,12 @@ class ClaimIndex:
         self._update([holder], {holder: _Claims((created, sync), certs)} if certs else {})
         self._wake_waiting()
         losses = {cert: loss for (h, cert), loss in self._losses().items() if h == holder}
-        early = [s for s, c in self._known.items() if s not in self._reported and (c, s) < (created, sync)]
+        # Only a sync that wants a default slot waits for earlier ones (a pass over every sync).
+        early = (
+            [s for s, c in self._known.items() if s not in self._reported and (c, s) < (created, sync)]
+            if certs
+            else []
+        )
         held: dict[str, DomainError] = {}
         for d in desired:
             if d.id in losses:
