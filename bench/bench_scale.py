@@ -1,8 +1,11 @@
 """What one operator process carries: thousands of CertificateSyncs over 10 simulated appliances.
 
-Per size (5,000 and 10,000 by default; `BENCH_SCALE_SIZES=5000` for fewer): one fresh operator
-process (`netscaler-certsync run`, see `operator_stack`), 10 NITRO simulators and the emulated
-Kubernetes API in this process. Every CertificateSync has its own TLS Secret, one certificate
+Per size (5,000 and 10,000 by default; `BENCH_SCALE_SIZES=5000` for fewer) and per number of
+operator processes (1, and 3 shards: `BENCH_SCALE_PROCESSES=1,3`): fresh operator processes
+(`netscaler-certsync run`, see `operator_stack`; with K > 1 one per shard, `--shard i`, the
+appliances split into K groups by `appliance % K` and every object labelled with its group's
+shard), 10 NITRO simulators and the emulated Kubernetes API in this process.
+Every CertificateSync has its own TLS Secret, one certificate
 and one SNI binding, on appliance `i % 10`. Measured: time until all are Ready, the operator's
 resident memory once its CPU settled, renewal latency (sequential Secret PATCHes, as in
 `operator_renewals`) and renewal latency right after a relist of every watch (410 Gone).
@@ -17,11 +20,12 @@ import time
 from typing import Any
 
 from bench.operator_renewals import HEADERS, renew_many
-from bench.operator_stack import NS, VSERVER, OperatorStack, cpu_seconds, settle
+from bench.operator_stack import NS, VSERVER, OperatorStack, cpu_seconds, memory_mb, settle
 from bench.report import table
 from certsync_devkit import k8s_builders as build
 from certsync_devkit.k8s_thread import wait_for
 from certsync_devkit.pki import TestPKI
+from netscaler_certsync.k8s import keys
 from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
 
 APPLIANCES = 10
@@ -36,30 +40,45 @@ def _sizes(quick: bool) -> list[int]:
     return [int(s) for s in os.environ.get("BENCH_SCALE_SIZES", "5000,10000").split(",") if s]
 
 
-def _sync(i: int) -> dict[str, Any]:
+def _processes(quick: bool) -> list[int]:
+    return [int(s) for s in os.environ.get("BENCH_SCALE_PROCESSES", "1" if quick else "1,3").split(",") if s]
+
+
+def _labelled(obj: dict[str, Any], appliance: int, shards: int) -> dict[str, Any]:
+    """`obj` in the shard of its appliance's group (nothing when one process serves all)."""
+    if shards > 1:
+        obj["metadata"].setdefault("labels", {})[keys.SHARD_LABEL] = str(appliance % shards)
+    return obj
+
+
+def _sync(i: int, shards: int = 1) -> dict[str, Any]:
     spec = {
         "connectionRefs": [{"name": f"adc{i % APPLIANCES}"}],
         "certificates": [{"secretName": f"s{i}"}],
         "bindings": [{"vserver": VSERVER, "sni": True}],
     }
-    return build.certificate_sync(f"s{i}", spec, namespace=NS)
+    return _labelled(build.certificate_sync(f"s{i}", spec, namespace=NS), i % APPLIANCES, shards)
 
 
-def _connections(stack: OperatorStack, sims: list[Any]) -> None:
+def _connections(stack: OperatorStack, sims: list[Any], shards: int = 1) -> None:
     objects: list[dict[str, Any]] = []
     for n, sim in enumerate(sims):
         name = f"adc{n}"
         objects += [
             build.credentials_secret(f"{name}-login", "nsroot", "nsroot", namespace=NS),
             build.opaque_secret(f"{name}-ca", {"ca.crt": sim.ca_pem}, namespace=NS),
-            build.netscaler_connection(
-                name,
-                {
-                    "endpoint": sim.url,
-                    "credentialsSecretRef": {"name": f"{name}-login"},
-                    "tls": {"caSecretRef": {"name": f"{name}-ca"}},
-                },
-                namespace=NS,
+            _labelled(
+                build.netscaler_connection(
+                    name,
+                    {
+                        "endpoint": sim.url,
+                        "credentialsSecretRef": {"name": f"{name}-login"},
+                        "tls": {"caSecretRef": {"name": f"{name}-ca"}},
+                    },
+                    namespace=NS,
+                ),
+                n,
+                shards,
             ),
         ]
     stack.create(objects)
@@ -73,7 +92,7 @@ def _ready_connections(stack: OperatorStack) -> int:
     return sum(1 for o in stack.objects("netscalerconnections") if ready(o))
 
 
-def one_size(pki: TestPKI, syncs: int, renewals: int, relists: int) -> dict[str, Any]:
+def one_size(pki: TestPKI, syncs: int, renewals: int, relists: int, processes: int = 1) -> dict[str, Any]:
     leaves = [pki.leaf(f"s{i}.example.com") for i in range(syncs)]  # before the clock starts
     extra = [
         SimulatorThread(SimulatorConfig(ssl_vservers=(VSERVER,), sni_vservers=(VSERVER,), log_requests=False))
@@ -83,39 +102,54 @@ def one_size(pki: TestPKI, syncs: int, renewals: int, relists: int) -> dict[str,
         for sim in extra:
             sim.start()
         try:
-            stack.start_operator()
-            _connections(stack, [stack.simulator, *extra])
+            if processes > 1:
+                stack.start_shards(processes)
+            else:
+                stack.start_operator()
+            _connections(stack, [stack.simulator, *extra], processes)
             wait_for(lambda: _ready_connections(stack) == APPLIANCES, 120, "connections Ready", interval=0.2)
-            assert stack.process is not None
-            settle(stack.process.pid)
-            idle = stack.memory()[0]
-            cpu0 = cpu_seconds(stack.process.pid)
+            pids = stack.pids()
+            for pid in pids:
+                settle(pid)
+            idle = [memory_mb(pid)[0] for pid in pids]
+
+            def cpu() -> float:
+                return sum(cpu_seconds(pid) for pid in pids)
+
+            cpu0 = cpu()
             began = time.perf_counter()
             for first in range(0, syncs, BATCH):
                 part = range(first, min(syncs, first + BATCH))
                 stack.create(stack.tls_secret(f"s{i}", leaves[i]) for i in part)
-                stack.create(_sync(i) for i in part)
+                stack.create(_sync(i, processes) for i in part)
             wait_for(lambda: len(stack.ready_syncs()) >= syncs, 3600, "all Ready", interval=1.0)
             ready_s = time.perf_counter() - began
-            ready_cpu = cpu_seconds(stack.process.pid) - cpu0
-            busy = settle(stack.process.pid)
-            rss, hwm = stack.memory()
+            ready_cpu = cpu() - cpu0
+            busy = max(settle(pid) for pid in pids)
+            memory = [memory_mb(pid) for pid in pids]
             middle = f"s{(syncs // 2) // APPLIANCES * APPLIANCES}"  # on appliance 0: stack.simulator
             quiet = renew_many(stack, middle, renewals, syncs, "right after Ready")
             relist = renew_many(
                 stack, middle, relists, syncs, "right after a relist (410)", stack.expire_watches
             )
-            rss_end, hwm_end = stack.memory()
+            end = [memory_mb(pid) for pid in pids]
+            label = f"{syncs:,}" if processes == 1 else f"{syncs:,}, {processes} shards"
+            rows = [quiet.row(), relist.row()]
+            for row in rows:
+                row[0] = f"{label} {str(row[0]).split(' ', 1)[1]}"
             return {
                 "syncs": syncs,
-                "idle": idle,
+                "processes": processes,
+                "label": label,
+                "idle": max(idle),
                 "ready_s": ready_s,
                 "ready_cpu": ready_cpu,
-                "rss": rss,
-                "hwm": max(hwm, hwm_end),
-                "rss_end": rss_end,
+                "rss": max(m[0] for m in memory),
+                "rss_sum": sum(m[0] for m in memory),
+                "hwm": max(max(m[1] for m in memory), max(m[1] for m in end)),
+                "rss_end": max(m[0] for m in end),
                 "busy": busy,
-                "rows": [quiet.row(), relist.row()],
+                "rows": rows,
                 "nitro": sum(len(s.requests) for s in [stack.simulator, *extra]),
             }
         finally:
@@ -127,16 +161,16 @@ def run(quick: bool) -> tuple[str, str, str]:
     pki = TestPKI.create("Bench")
     renewals, relists = (5, 3) if quick else (30, 20)
     load_before = os.getloadavg()[1]
-    results = [one_size(pki, n, renewals, relists) for n in _sizes(quick)]
+    results = [one_size(pki, n, renewals, relists, k) for n in _sizes(quick) for k in _processes(quick)]
     load_after = os.getloadavg()[1]
     size_rows = [
         [
-            f"{r['syncs']:,}",
+            r["label"],
             f"{r['ready_s']:.1f}",
             f"{r['syncs'] / r['ready_s']:.0f}",
             f"{r['ready_cpu']:.0f}",
             f"{r['idle']:.1f}",
-            f"{r['rss']:.1f}",
+            f"{r['rss']:.1f}" + (f" (sum {r['rss_sum']:.0f})" if r["processes"] > 1 else ""),
             f"{r['hwm']:.1f}",
             "met" if r["rss"] * MIB < TARGET_MB else "MISSED",
         ]
@@ -154,10 +188,10 @@ def run(quick: bool) -> tuple[str, str, str]:
                 "CertificateSyncs",
                 "all Ready s",
                 "syncs/s",
-                "operator CPU s",
+                "operator CPU s (all processes)",
                 "idle VmRSS MiB",
-                "VmRSS MiB (all Ready)",
-                "VmHWM MiB",
+                "VmRSS MiB (all Ready; largest process)",
+                "VmHWM MiB (largest)",
                 f"< {TARGET_MB:.0f} MB",
             ],
             size_rows,
@@ -171,7 +205,7 @@ def run(quick: bool) -> tuple[str, str, str]:
         "stricter targets are read off the p50 and p99 columns.",
     ]
     headline = "; ".join(
-        f"{r['syncs']:,} syncs Ready in {r['ready_s']:.0f} s, {r['rss']:.0f} MiB" for r in results
+        f"{r['label']} syncs Ready in {r['ready_s']:.0f} s, {r['rss']:.0f} MiB" for r in results
     )
     return f"Scale: thousands of CertificateSyncs over {APPLIANCES} appliances", "\n".join(body), headline
 

@@ -105,6 +105,8 @@ class OperatorStack:
         config = SimulatorConfig(ssl_vservers=(VSERVER,), sni_vservers=(VSERVER,), log_requests=False)
         self.simulator = SimulatorThread(config)
         self.process: subprocess.Popen[bytes] | None = None
+        self.others: list[subprocess.Popen[bytes]] = []
+        """Further operator processes (the shards after the first, see `start_shards`)."""
         self.http: httpx.Client | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -124,36 +126,57 @@ class OperatorStack:
         self.emulator.stop()
         shutil.rmtree(self._tmp, ignore_errors=True)  # the operator's log and kubeconfig
 
-    def start_operator(self, profile: Path | None = None) -> int:
+    def start_shards(self, shards: int) -> list[int]:
+        """Start one operator process per shard (`--shard 0` .. `--shard K-1`, each under its own
+        Lease); the first is `self.process`, the others `self.others`. Returns their pids."""
+        pids = [self.start_operator(args=("--shard", "0"))]
+        for shard in range(1, shards):
+            pids.append(self._spawn(None, ("--shard", str(shard)), f"operator-{shard}.log"))
+        return pids
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in (self.process, *self.others) if p is not None]
+
+    def start_operator(self, profile: Path | None = None, args: tuple[str, ...] = ()) -> int:
         """Start `netscaler-certsync run` against the emulator; returns its pid. With `profile`,
         under cProfile: the statistics are written there when the process stops (SIGTERM)."""
+        return self._spawn(profile, args, "operator.log", first=True)
+
+    def _spawn(
+        self, profile: Path | None, args: tuple[str, ...], log_name: str, *, first: bool = False
+    ) -> int:
         kubeconfig = self.emulator.write_kubeconfig(self._tmp / "kubeconfig")
         env = {**os.environ, "KUBECONFIG": kubeconfig}
-        log = (self._tmp / "operator.log").open("wb")
+        log = (self._tmp / log_name).open("wb")
         launcher = "import sys; from netscaler_certsync.cli import main; sys.exit(main())"
         if profile is not None:
             launcher = (
                 "import cProfile, sys; from netscaler_certsync.cli import main; "
                 f"sys.exit(cProfile.run('main()', {str(profile)!r}))"
             )
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", launcher, "run", "--liveness", "", "--metrics-port", "0"],
+        process = subprocess.Popen(
+            [sys.executable, "-c", launcher, "run", "--liveness", "", "--metrics-port", "0", *args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        return self.process.pid
+        if first:
+            self.process = process
+        else:
+            self.others.append(process)
+        return process.pid
 
     def stop_operator(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-        self.process = None
+        for process in (self.process, *self.others):
+            if process is None:
+                continue
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        self.process, self.others = None, []
 
     def memory(self) -> tuple[float, float]:
         assert self.process is not None and self.process.poll() is None, self.log_tail()

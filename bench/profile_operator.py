@@ -4,7 +4,7 @@ Not a `bench_*` module (`make bench` does not run it): a tool for finding the co
 findings are written up by hand in docs/benchmarks.md. The operator runs under cProfile in its
 own process (`OperatorStack.start_operator(profile=...)`), about twice as slow as without.
 
-Usage: python -m bench.profile_operator [--syncs 1000] [--out operator.prof] [--top 40]
+Usage: python -m bench.profile_operator [--syncs 1000] [--out operator.prof] [--top 40] [--relists N]
        python -m bench.profile_operator --syncs 1000 --no-profile   (wall time only)
 """
 
@@ -29,6 +29,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("operator.prof"))
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--relists", type=int, default=0, help="then end every watch (410 Gone) this many times, 20 s apart"
+    )
     args = parser.parse_args()
     pki = TestPKI.create("Bench")
     with OperatorStack(pki) as stack:
@@ -60,6 +63,11 @@ def main() -> None:
             f" {cpu_seconds(stack.process.pid) - cpu0:.1f} s; NITRO requests {len(stack.simulator.requests)};"
             f" Kubernetes API requests {len(stack.emulator.requests()) - k8s0}"
         )
+        for _ in range(args.relists):  # what the operator does with a relist of every watch
+            cpu0 = cpu_seconds(stack.process.pid)
+            stack.expire_watches()
+            time.sleep(20)
+            print(f"relist: operator CPU {cpu_seconds(stack.process.pid) - cpu0:.1f} s within 20 s")
     if not args.no_profile:  # written when the operator stopped, on leaving the stack
         stats = pstats.Stats(str(args.out))
         stats.sort_stats("cumulative").print_stats("netscaler_certsync", args.top)
