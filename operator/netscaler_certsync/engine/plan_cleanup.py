@@ -182,14 +182,21 @@ def plan_unused_cas(ctx: PlanContext) -> None:
 
 
 def _loaded_after(ctx: PlanContext) -> set[str]:
-    """The files some certkey loads once every operation of the plan has run."""
-    loads = {name: (ctx.state.cert_file(name), ctx.state.key_file(name)) for name in ctx.state.certkeys}
+    """The files some certkey loads once every operation of the plan has run: those of the
+    certkeys the plan leaves alone (from the state's index, not a pass over every certkey) and
+    those the plan's certkeys load at its end."""
+    final: dict[str, tuple[str | None, str | None] | None] = {}
     for op in ctx.ops:
         if op.kind in (Kind.ADD, Kind.CHANGE):
-            loads[op.name] = (op.cert, op.key)
+            final[op.name] = (op.cert, op.key)
         elif op.kind is Kind.DELETE:
-            loads.pop(op.name, None)
-    return {f for pair in loads.values() for f in pair if f}
+            final[op.name] = None
+    loaded = set(ctx.state.referenced_files())
+    for name in final:
+        for f in (ctx.state.cert_file(name), ctx.state.key_file(name)):
+            if f and ctx.state.users_of(f) <= final.keys():
+                loaded.discard(f)
+    return loaded | {f for pair in final.values() if pair for f in pair if f}
 
 
 def settle_files(ctx: PlanContext) -> None:
