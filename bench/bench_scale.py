@@ -177,10 +177,12 @@ def run(quick: bool) -> tuple[str, str, str]:
         for r in results
     ]
     body = [
-        f"One operator process, {APPLIANCES} simulated appliances (one SNI vserver each), the",
-        "emulated Kubernetes API and the simulators in the benchmark's process, all on the same 2",
-        "shared cores. Each CertificateSync: its own TLS Secret, one certificate, one SNI binding,",
-        f"on appliance `i % {APPLIANCES}`; created in batches of {BATCH} after the operator was Ready.",
+        "One operator process (rows `K shards`: K processes, `--shard i`, appliance n in shard n % K),",
+        f"{APPLIANCES} simulated appliances (one SNI vserver each), the emulated Kubernetes API and the",
+        "simulators in the benchmark's process, all on the same 2 shared cores. Each CertificateSync:",
+        f"its own TLS Secret, one certificate, one SNI binding, on appliance `i % {APPLIANCES}`; created",
+        f"in batches of {BATCH} after the operators were Ready. With shards, memory is the largest",
+        "process's (and the sum), CPU the sum, and the renewals' CPU that of shard 0 (appliance 0).",
         f"Machine load (5-min average): {load_before:.1f} at the start, {load_after:.1f} at the end.",
         "",
         table(
