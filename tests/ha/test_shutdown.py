@@ -1,0 +1,62 @@
+"""SIGTERM of a leader whose only pending work is a retry sleeping out its delay: the retry is
+dropped, the Lease released and the process gone long before the retry would have fired.
+
+kopf wakes a worker sleeping out a retry delay only on a new event of its object; at shutdown none
+comes, so without the operator's help kopf holds the exit (and the Lease) for its `exit_timeout`
+(20 s). The deletion below fails with a 30 s retry (the appliance refuses to remove the certkey);
+the order checked is: SIGTERM, Lease released and process exited, and the retry never sent.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from pathlib import Path
+
+from certsync_devkit.k8s_thread import wait_for
+from netscaler_certsync.simulator.faults import FaultRule
+from tests.ha.replicas import holder, lease, start_replica
+from tests.operator.harness import Cluster
+
+SYNC = "www"
+#: The deletion's retry delay (reconcile/certificatesync.py, a cleanup that failed).
+RETRY_SECONDS = 30
+#: kopf's debug line as the object's worker starts sleeping out the retry delay.
+SLEEPING = re.compile(r"\[default/www\] Sleeping for \d+\.\d+ seconds for the delayed handlers")
+
+
+def test_sigterm_drops_a_sleeping_retry_and_releases_the_lease_at_once(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    a = start_replica(cluster, tmp_path, "op-a", "--verbose")  # kopf's "Sleeping for" lines
+    try:
+        wait_for(lambda: holder(cluster) == "op-a", timeout=30, what="op-a holding the Lease")
+        cluster.connection()
+        cluster.tls_secret(SYNC)
+        cluster.sync(SYNC, certificates=[{"secretName": SYNC}], bindings=[{"vserver": "vs_https"}])
+        cluster.wait_ready(SYNC, timeout=30)
+        refusal = cluster.simulator.faults.add(FaultRule(resource="sslcertkey", method="DELETE", status=503))
+        cluster.crs.delete_namespaced_custom_object(
+            "netscaler.certsync.dev", "v1alpha1", "default", "certificatesyncs", SYNC
+        )
+        wait_for(
+            lambda: refusal.fired >= 1 and SLEEPING.search(a.text()),
+            timeout=30,
+            what="the deletion failing into its retry delay",
+        )
+        tries = refusal.matched
+
+        a.send(signal.SIGTERM)
+        signalled = time.monotonic()
+        assert a.process.wait(RETRY_SECONDS + 30) == 0
+        exited = time.monotonic() - signalled
+
+        spec = (lease(cluster) or {}).get("spec") or {}
+        assert not spec.get("holderIdentity"), spec  # released, not left to expire
+        assert "released the Lease" in a.text()
+        assert refusal.matched == tries, "the sleeping retry must be dropped, not sent at shutdown"
+        # On main kopf held the exit for its exit_timeout (20 s); the retry was 30 s away.
+        assert exited < RETRY_SECONDS / 3, exited
+    finally:
+        a.stop()
