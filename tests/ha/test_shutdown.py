@@ -60,3 +60,31 @@ def test_sigterm_drops_a_sleeping_retry_and_releases_the_lease_at_once(
         assert exited < RETRY_SECONDS / 3, exited
     finally:
         a.stop()
+
+
+def test_sigterm_during_a_save_lets_it_finish_before_the_lease_goes(cluster: Cluster, tmp_path: Path) -> None:
+    """What the wake-up above must not cut short: an apply in flight finishes with its save and its
+    status, and only then is the Lease released."""
+    a = start_replica(cluster, tmp_path, "op-a", "--verbose")  # every NITRO call, in order
+    try:
+        wait_for(lambda: holder(cluster) == "op-a", timeout=30, what="op-a holding the Lease")
+        cluster.connection()
+        cluster.tls_secret(SYNC)
+        slow_save = cluster.simulator.faults.add(
+            FaultRule(kind="latency", resource="nsconfig", method="POST", action="save", delay=1.5, times=1)
+        )
+        cluster.sync(SYNC, certificates=[{"secretName": SYNC}], bindings=[{"vserver": "vs_https"}])
+        wait_for(lambda: slow_save.fired >= 1, timeout=30, what="the apply's save on the appliance")
+
+        a.send(signal.SIGTERM)
+        assert a.process.wait(60) == 0
+
+        lines = a.text().splitlines()
+        saved = next(i for i, line in enumerate(lines) if "NITRO POST nsconfig -> 200" in line)
+        released = next(i for i, line in enumerate(lines) if "released the Lease" in line)
+        assert saved < released
+        assert not ((lease(cluster) or {}).get("spec") or {}).get("holderIdentity")
+        cluster.wait_ready(SYNC, timeout=5)  # the status written before the exit
+        assert cluster.certkey("default-www")
+    finally:
+        a.stop()
