@@ -20,6 +20,9 @@ non-599 5xx with backoff and jitter. Writes are repeated only when the request p
 left (connect errors); when a write's outcome is unknown (timeout, reset after sending), the
 caller's `readback` decides from the appliance's state whether it took effect, and only a write
 proven absent is sent again. 599 is a deterministic NetScaler error and is never retried.
+One request and the login it needs share one budget of `RetryPolicy.attempts` (`_Budget`): a
+login retried inside a retried request would otherwise multiply them (attempts² connection
+attempts to an unreachable appliance, with every backoff in between).
 """
 
 from __future__ import annotations
@@ -58,6 +61,21 @@ Readback = Callable[[], Awaitable[bool]]
 WriteGuard = Callable[[Call], Awaitable[float | None]]
 #: Requests that change no configuration: never fenced (a deposed process may still log out).
 _SESSION_ONLY = frozenset({"login", "logout", "nspartition"})
+
+
+class _Budget:
+    """The repeats one request may still make, shared with the login it triggers."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.repeats = 0
+
+    def next_delay(self) -> float | None:
+        """Spend one repeat and return the backoff before it; None when none is left."""
+        if self.repeats + 1 >= self.policy.attempts:
+            return None
+        self.repeats += 1
+        return self.policy.delay(self.repeats)
 
 
 def is_write(call: Call) -> bool:
@@ -152,24 +170,24 @@ class NitroSession:
 
     # --- session -------------------------------------------------------------------------------
 
-    async def _ensure_session(self) -> str:
+    async def _ensure_session(self, budget: _Budget) -> str:
         if self._token is not None:
             return self._token
         async with self._login_lock:
             if self._token is None:
-                await self._login()
+                await self._login(budget)
             assert self._token is not None
             return self._token
 
-    async def _relogin(self, stale: str) -> str:
+    async def _relogin(self, stale: str, budget: _Budget) -> str:
         async with self._login_lock:
             if self._token in (stale, None):
                 self._token = None
-                await self._login()
+                await self._login(budget)
             assert self._token is not None
             return self._token
 
-    async def _login(self) -> None:
+    async def _login(self, budget: _Budget) -> None:
         payload: dict[str, Any] = {
             "username": self.credentials.username,
             "password": self.credentials.password,
@@ -177,7 +195,8 @@ class NitroSession:
         if self.credentials.session_timeout:
             payload["timeout"] = self.credentials.session_timeout
         reply = await self._call(
-            Call("POST", "login", "login", body={"login": payload}, idempotent=True, authenticated=False)
+            Call("POST", "login", "login", body={"login": payload}, idempotent=True, authenticated=False),
+            budget=budget,
         )
         self._http.cookies.clear()  # we send the token ourselves; the jar must not add a stale one
         token = token_from_cookies(reply.headers) or str(reply.body.get("sessionid") or "")
@@ -207,15 +226,30 @@ class NitroSession:
 
     # --- the seam ------------------------------------------------------------------------------
 
-    async def _call(self, call: Call, *, readback: Readback | None = None) -> Reply:
-        """Send `call` with session handling, retries and read-back of unknown write outcomes."""
-        policy = self.retry
+    async def _call(
+        self, call: Call, *, readback: Readback | None = None, budget: _Budget | None = None
+    ) -> Reply:
+        """Send `call` with session handling, retries and read-back of unknown write outcomes.
+
+        `budget` is the caller's when this is the login a request needs; else a fresh one."""
+        budget = budget or _Budget(self.retry)
         attempt = 0
         read_back = False
         while True:
+            try:
+                token = await self._ensure_session(budget) if call.authenticated else None
+            except errors.NitroError as exc:
+                # The login already spent the shared budget on its own repeats; a retryable
+                # failure is repeated only while some is left. Nothing of `call` was sent, so
+                # this is never an unknown write outcome to read back.
+                delay = budget.next_delay() if errors.is_retryable(exc) else None
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
+                continue
             attempt += 1
             try:
-                return await self._send_authenticated(call, attempt)
+                return await self._send_authenticated(call, attempt, token, budget)
             except errors.NitroError as exc:
                 if (
                     call.gone_ok
@@ -236,9 +270,10 @@ class NitroSession:
                     # Proven absent: sending it again is no longer blind.
                 else:
                     raise
-                if attempt >= policy.attempts:
+                delay = budget.next_delay()
+                if delay is None:
                     raise
-                await asyncio.sleep(policy.delay(attempt))
+                await asyncio.sleep(delay)
 
     async def _read_back(self, call: Call, readback: Readback, original: errors.NitroError) -> bool:
         """Did a write with an unknown outcome take effect? Failing to find out re-raises the original."""
@@ -255,17 +290,18 @@ class NitroSession:
         )
         return applied
 
-    async def _send_authenticated(self, call: Call, attempt: int) -> Reply:
-        if not call.authenticated:
+    async def _send_authenticated(
+        self, call: Call, attempt: int, token: str | None, budget: _Budget
+    ) -> Reply:
+        if token is None:
             return await self._send(call, attempt, None)
-        token = await self._ensure_session()
         try:
             return await self._send(call, attempt, token)
         except errors.AuthenticationError as exc:
             if not errors.is_session_expired(exc):
                 raise
             # The appliance refused before executing: safe to log in again and repeat once.
-            token = await self._relogin(token)
+            token = await self._relogin(token, budget)
             try:
                 return await self._send(call, attempt, token)
             except errors.AuthenticationError as again:
