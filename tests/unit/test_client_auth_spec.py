@@ -85,20 +85,25 @@ def test_records_of_ca_bindings_round_trip() -> None:
     assert "clientCAs" not in Records().to_dict()  # nothing new in the status of a sync without it
 
 
-def test_a_bundles_first_list_is_compared_with_the_versions_read_before_it() -> None:
+def test_a_first_list_is_compared_with_the_versions_read_before_it() -> None:
     index = TriggerIndex()
-    assert not index.bundle_read_other("ns", "trust", "5"), (
-        "nothing read yet: the reconcile reads what is there"
-    )
-    index.bundle_read("ns", "trust", "5")
-    assert not index.bundle_read_other("ns", "trust", "5"), "the version listed is the one read"
-    index.bundle_read("ns", "trust", "5")
-    assert index.bundle_read_other("ns", "trust", "7"), "changed in between"
-    assert not index.bundle_read_other("ns", "trust", "7"), "compared once: the reads are forgotten"
-    index.bundle_read("ns", "trust", None)  # read while absent, created before the first list
-    assert index.bundle_read_other("ns", "trust", "8")
-    index.bundle_read("ns", "trust", "8")  # read, then deleted before the first list
-    assert index.bundle_read_other("ns", "trust", None)
-    index.bundle_read("ns", "trust", "3")
-    index.bundle_reported("ns", "trust")  # a reported change marks the syncs: they read again
-    assert not index.bundle_read_other("ns", "trust", "9")
+    cm = "configmaps"
+    assert not index.read_other(cm, "ns", "trust", "5"), "nothing read yet: the reconcile reads what is there"
+    index.read(cm, "ns", "trust", "5")
+    assert not index.read_other(cm, "ns", "trust", "5"), "the version listed is the one read"
+    index.read(cm, "ns", "trust", "5")
+    assert index.read_other(cm, "ns", "trust", "7"), "changed in between"
+    assert not index.read_other(cm, "ns", "trust", "7"), "compared once: the reads are forgotten"
+    index.read(cm, "ns", "trust", None)  # read while absent, created before the first list
+    assert index.read_other(cm, "ns", "trust", "8")
+    index.read(cm, "ns", "trust", "8")  # read, then deleted before the first list
+    assert index.read_other(cm, "ns", "trust", None)
+    index.read(cm, "ns", "trust", "3")
+    index.reported(cm, "ns", "trust")  # a reported change marks the syncs: they read again
+    assert not index.read_other(cm, "ns", "trust", "9")
+    index.read(cm, "ns", "trust", "3")
+    assert not index.read_other("secrets", "ns", "trust", "9"), "a Secret is not the ConfigMap of its name"
+    index.read("secrets", "ns", "a", "1")
+    index.forget_reads("secrets", "ns", "a")  # its watch by name stopped
+    assert not index.read_other("secrets", "ns", "a", "2")
+    assert index.read_other(cm, "ns", "trust", "9"), "a Secret's reads are not the ConfigMap's"

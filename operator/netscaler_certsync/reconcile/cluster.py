@@ -21,21 +21,29 @@ from netscaler_certsync.reconcile.triggers import SECRET_CHANGED, configmap_chan
 
 
 def attach(ctx: OperatorContext, client: KubeClient) -> None:
+    # Each version a reconcile reads of a bundle, or in a shard of a Secret, is noted: its watch
+    # by name may list it only later (SecretChanges.listed compares), so a change in between is
+    # not missed and an unchanged object marks nothing (decisions 201, 204).
+    note_secrets = ctx.options.shard is not None  # only a shard's Secret watches start with syncs
+
     async def get_secret(namespace: str, name: str) -> Mapping[str, Any] | None:
         try:
-            return await client.get_secret(namespace, name)
+            found = await client.get_secret(namespace, name)
         except NotFound:
+            if note_secrets:
+                ctx.triggers.read("secrets", namespace, name, None)
             return None
+        if note_secrets:
+            ctx.triggers.read("secrets", namespace, name, _version(found))
+        return found
 
     async def get_configmap(namespace: str, name: str) -> Mapping[str, Any] | None:
-        # Each version a reconcile reads is noted: the bundle's watch may list it only later
-        # (ConfigMapChanges.listed compares), so a change in between is not missed.
         try:
             found = await client.get_configmap(namespace, name)
         except NotFound:
-            ctx.triggers.bundle_read(namespace, name, None)
+            ctx.triggers.read("configmaps", namespace, name, None)
             return None
-        ctx.triggers.bundle_read(namespace, name, str((found.get("metadata") or {}).get("resourceVersion")))
+        ctx.triggers.read("configmaps", namespace, name, _version(found))
         return found
 
     async def list_secrets(
@@ -66,8 +74,21 @@ def attach(ctx: OperatorContext, client: KubeClient) -> None:
     ctx.annotate = annotate
 
 
+def _version(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion"))
+
+
 class SecretChanges:
-    """The watcher's callback: mark the CertificateSyncs a changed TLS Secret concerns."""
+    """The watcher's callback: mark the CertificateSyncs a changed TLS Secret concerns.
+
+    A watch by name that starts when a sync arrives, while its reconcile may already have read
+    the object (a shard's Secret, a bundle ConfigMap), calls `listed` with its first list instead
+    of reporting it: the listed version is compared with the versions read (attach), and the
+    syncs are marked only if one read another, so a change in that window is not missed and an
+    unchanged object (a restart, a sync moved into a shard) patches nothing.
+    """
+
+    plural = "secrets"
 
     def __init__(
         self, ctx: OperatorContext, client: KubeClient, on_membership: Callable[[], None] | None = None
@@ -91,6 +112,17 @@ class SecretChanges:
     async def __call__(self, namespace: str, name: str, kind: str) -> None:
         if self._on_membership is not None and kind in ("added", "deleted"):
             self._on_membership()
+        self.ctx.triggers.reported(self.plural, namespace, name)
+        await self._mark(namespace, name, kind)
+
+    async def listed(self, namespace: str, name: str) -> None:
+        """The watch's first list is in: mark the syncs if they read another version before it."""
+        entry = self.watcher.index.get((namespace, name)) if self.watcher else None
+        listed = entry.resource_version if entry else None
+        if self.ctx.triggers.read_other(self.plural, namespace, name, listed):
+            await self._mark(namespace, name, "modified" if entry else "deleted")
+
+    async def _mark(self, namespace: str, name: str, kind: str) -> None:
         entry = self.watcher.index.get((namespace, name)) if self.watcher else None
         if kind == "deleted":
             version = "deleted-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%f")
@@ -108,27 +140,16 @@ class SecretChanges:
 
 
 class ConfigMapChanges(SecretChanges):
-    """The callback of a CA bundle ConfigMap's watch: mark the CertificateSyncs that name it.
+    """The callback of a CA bundle ConfigMap's watch: mark the CertificateSyncs that name it."""
 
-    The watch starts when a sync naming the bundle arrives, while its reconcile may already have
-    read it: `listed` compares the first list with the versions read (attach's `get_configmap`)
-    and marks the syncs only if one read another version, so a change in that window is not
-    missed and an unchanged bundle (a restart, a sync moved into a shard) patches nothing.
-    """
+    plural = "configmaps"
 
     async def __call__(self, namespace: str, name: str, kind: str) -> None:
         if kind == "relabelled":
             return  # a bundle is named, not selected: labels change nothing
-        self.ctx.triggers.bundle_reported(namespace, name)
-        await self._mark(namespace, name)
+        await super().__call__(namespace, name, kind)
 
-    async def listed(self, namespace: str, name: str) -> None:
-        """The watch's first list is in: mark the syncs if they read another version before it."""
-        entry = self.watcher.index.get((namespace, name)) if self.watcher else None
-        if self.ctx.triggers.bundle_read_other(namespace, name, entry.resource_version if entry else None):
-            await self._mark(namespace, name)
-
-    async def _mark(self, namespace: str, name: str) -> None:
+    async def _mark(self, namespace: str, name: str, kind: str) -> None:
         # The version, as for Secrets: a sync already marked with it is not changed again.
         entry = self.watcher.index.get((namespace, name)) if self.watcher else None
         version = (

@@ -14,19 +14,21 @@ use the Secret exactly as a renewal of a TLS Secret does. A ConfigMap that holds
 bundle (`bindings[].clientAuth.caFrom.configMapKeyRef`) is watched by name the same way (the
 same watcher on `configmaps`), and its change marks the syncs that name it. Such a watch starts
 when a sync naming the bundle arrives, as its reconcile reads the bundle: its first list is
-compared with the versions read before it (`BundleWatcher`, decision 204), so a change in between
-marks the syncs and an unchanged bundle marks nothing (sharded or not).
+compared with the versions read before it (`FirstListWatcher`, decision 204), so a change in
+between marks the syncs and an unchanged bundle marks nothing (sharded or not).
 
 In a shard (`--shard i`) the TLS watcher selects only Secrets labelled with the shard
 (docs/decisions/201-shard-secret-watch.md), so this module also follows what a shard's syncs use
 outside that label: each TLS Secret a sync names and the shard watch has not listed, by name, and
 each `secretSelector`, by the selector with the TLS type. Secrets of other shards' objects are
-then never listed, and never held in an index.
+then never listed, and never held in an index. These watches start as the shard's syncs arrive: a
+watch by name compares its first list with the versions the syncs read, as a bundle's does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
@@ -81,16 +83,20 @@ def wanted_configmap_watches(ctx: OperatorContext) -> set[WatchKey]:
     }
 
 
-def _name_in(field_selector: str | None) -> str:
-    """The name a watch by name (`by_name`) selects."""
-    return (field_selector or "").removeprefix("metadata.name=")
+def _name_in(field_selector: str | None) -> str | None:
+    """The name a watch by name (`by_name`) selects; None for a watch by selector."""
+    prefix = "metadata.name="
+    if field_selector and field_selector.startswith(prefix):
+        return field_selector.removeprefix(prefix)
+    return None
 
 
-class BundleWatcher(TLSSecretWatcher):
-    """A bundle ConfigMap's watch by name that calls `on_listed()` once its first list is in.
+class FirstListWatcher(TLSSecretWatcher):
+    """A watch by name that calls `on_listed()` once its first list is in (a bundle ConfigMap's,
+    or a shard's Secret's).
 
-    It starts after the syncs naming the bundle may have read it; `on_listed` compares the first
-    list with what they read (ConfigMapChanges.listed). `compared` is set once that is done.
+    It starts after the syncs naming the object may have read it; `on_listed` compares the first
+    list with what they read (SecretChanges.listed). `compared` is set once that is done.
     """
 
     def __init__(self, on_listed: Callable[[], Awaitable[None]], *args: Any, **kwargs: Any) -> None:
@@ -99,7 +105,7 @@ class BundleWatcher(TLSSecretWatcher):
         self.compared = asyncio.Event()
 
     async def run(self) -> None:
-        compare = asyncio.create_task(self._compare(), name="bundle-first-list")
+        compare = asyncio.create_task(self._compare(), name="first-list")
         try:
             await super().run()
         finally:
@@ -147,20 +153,27 @@ class SourceWatches:
     def _watcher(self, key: WatchKey) -> TLSSecretWatcher:
         namespace, field_selector, label_selector = key
         callback = self._make_callback()
-        watcher = TLSSecretWatcher(
-            self._client,
-            callback,  # type: ignore[arg-type]
-            namespace=namespace,
-            label_selector=label_selector,
-            field_selector=field_selector,
+        options: dict[str, Any] = {
+            "namespace": namespace,
+            "label_selector": label_selector,
+            "field_selector": field_selector,
             # By name: a password may be in a Secret of any type; by selector: the source types.
-            secret_types=None if field_selector else frozenset(keys.SOURCE_SECRET_TYPES),
-            digest=data_digest,
-            # A shard starts these as its syncs arrive (created, or moved in from another shard):
-            # a change made before the first list would be missed, so the first list reports each
-            # Secret once (a sync already marked with that version is not patched again).
-            notify_initial=self._ctx.options.shard is not None,
-        )
+            "secret_types": None if field_selector else frozenset(keys.SOURCE_SECRET_TYPES),
+            "digest": data_digest,
+        }
+        # A shard starts these as its syncs arrive (created, or moved in from another shard): a
+        # change made before the first list must not be missed. A watch by name compares its
+        # first list with the versions the syncs read (decision 201); a selector's first list
+        # reports each Secret once (a sync already marked with that version is not patched again).
+        name = _name_in(field_selector)
+        watcher: TLSSecretWatcher
+        if self._ctx.options.shard is None:
+            watcher = TLSSecretWatcher(self._client, callback, **options)  # type: ignore[arg-type]
+        elif name is not None:
+            compare = functools.partial(callback.listed, namespace, name)  # type: ignore[attr-defined]
+            watcher = FirstListWatcher(compare, self._client, callback, **options)
+        else:
+            watcher = TLSSecretWatcher(self._client, callback, notify_initial=True, **options)  # type: ignore[arg-type]
         callback.watcher = watcher  # type: ignore[attr-defined]
         return watcher
 
@@ -172,8 +185,8 @@ class SourceWatches:
         namespace, field_selector, _ = key
         assert self._make_configmap_callback is not None
         callback = self._make_configmap_callback()
-        watcher = BundleWatcher(
-            lambda: callback.listed(namespace, _name_in(field_selector)),  # type: ignore[attr-defined]
+        watcher = FirstListWatcher(
+            functools.partial(callback.listed, namespace, _name_in(field_selector)),  # type: ignore[attr-defined]
             self._client,
             callback,  # type: ignore[arg-type]
             namespace=namespace,
@@ -185,13 +198,16 @@ class SourceWatches:
         callback.watcher = watcher  # type: ignore[attr-defined]
         return watcher
 
+    def _update(self, watchers: WatcherSet, wanted: set[WatchKey], plural: str) -> list[asyncio.Task[None]]:
+        for namespace, field_selector, _ in watchers.running.keys() - wanted:
+            if (name := _name_in(field_selector)) is not None:  # its first list compares no reads now
+                self._ctx.triggers.forget_reads(plural, namespace, name)
+        return watchers.update(wanted)
+
     async def refresh(self) -> None:
-        gone = self._watchers.update(wanted_watches(self._ctx, self._covered()))
+        gone = self._update(self._watchers, wanted_watches(self._ctx, self._covered()), "secrets")
         if self._make_configmap_callback is not None:
-            wanted = wanted_configmap_watches(self._ctx)
-            for namespace, field_selector, _ in self._configmaps.running.keys() - wanted:
-                self._ctx.triggers.forget_bundle_reads(namespace, _name_in(field_selector))
-            gone += self._configmaps.update(wanted)
+            gone += self._update(self._configmaps, wanted_configmap_watches(self._ctx), "configmaps")
         await asyncio.gather(*gone, return_exceptions=True)
         logger.debug("source watches: %d Secret, %d ConfigMap", len(self.running), len(self.configmaps))
 

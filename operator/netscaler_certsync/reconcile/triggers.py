@@ -115,9 +115,10 @@ class TriggerIndex:
         self._entering: dict[tuple[str, str], set[str]] = {}
         self.on_change: Callable[[], None] | None = None
         """Called when a sync's Secrets changed (the watches by name may have to follow)."""
-        #: Per bundle ConfigMap, the versions reconciles read (None: it was absent) that no report
-        #: of its watch has covered yet: its first list is compared with them (`bundle_read_other`).
-        self._bundle_reads: dict[tuple[str, str], set[str | None]] = {}
+        #: Per object a watch by name follows ((plural, namespace, name): a bundle ConfigMap, a
+        #: shard's Secret), the versions reconciles read (None: it was absent) that no report of
+        #: its watch has covered yet: its first list is compared with them (`read_other`).
+        self._reads: dict[tuple[str, str, str], set[str | None]] = {}
 
     def __len__(self) -> int:
         return len(self._by_sync)
@@ -178,23 +179,23 @@ class TriggerIndex:
             if ns == namespace and trig.auto_sync and configmap in trig.configmaps
         )
 
-    def bundle_read(self, namespace: str, configmap: str, version: str | None) -> None:
-        """A reconcile read this version of a bundle ConfigMap (None: it was absent)."""
-        self._bundle_reads.setdefault((namespace, configmap), set()).add(version)
+    def read(self, plural: str, namespace: str, name: str, version: str | None) -> None:
+        """A reconcile read this version of an object followed by name (None: it was absent)."""
+        self._reads.setdefault((plural, namespace, name), set()).add(version)
 
-    def bundle_reported(self, namespace: str, configmap: str) -> None:
-        """The bundle's watch reported a change: the syncs it marks read it again, whatever they read."""
-        self.forget_bundle_reads(namespace, configmap)
+    def reported(self, plural: str, namespace: str, name: str) -> None:
+        """The object's watch reported a change: the syncs it marks read it again, whatever they read."""
+        self._reads.pop((plural, namespace, name), None)
 
-    def bundle_read_other(self, namespace: str, configmap: str, listed: str | None) -> bool:
+    def read_other(self, plural: str, namespace: str, name: str, listed: str | None) -> bool:
         """Whether a reconcile read another version than `listed` (the watch's first list, None:
         absent) before the watch listed it: that change is in no watch event, the syncs must look.
         No read at all is no change: the syncs' first reconciles read what is there now."""
-        return bool(self._bundle_reads.pop((namespace, configmap), set()) - {listed})
+        return bool(self._reads.pop((plural, namespace, name), set()) - {listed})
 
-    def forget_bundle_reads(self, namespace: str, configmap: str) -> None:
-        """The bundle's watch stopped (no sync names it): its reads matter no more."""
-        self._bundle_reads.pop((namespace, configmap), None)
+    def forget_reads(self, plural: str, namespace: str, name: str) -> None:
+        """The object's watch by name stopped (no sync uses it): its reads matter no more."""
+        self._reads.pop((plural, namespace, name), None)
 
     def has_selectors(self, namespace: str) -> bool:
         return any(ns == namespace and t.selector is not None for (ns, _), t in self._by_sync.items())
