@@ -164,7 +164,7 @@ class SourceWatches:
         # A shard starts these as its syncs arrive (created, or moved in from another shard): a
         # change made before the first list must not be missed. A watch by name compares its
         # first list with the versions the syncs read (decision 201); a selector's first list
-        # reports each Secret once (a sync already marked with that version is not patched again).
+        # reports each Secret once (a selection has no per-name reads to compare with).
         name = _name_in(field_selector)
         watcher: TLSSecretWatcher
         if self._ctx.options.shard is None:
