@@ -48,9 +48,10 @@ class _Shard:
         for name in ("a", "b"):
             assert await self.ctx.get_secret("default", name) is not None
 
-    async def sync_arrives(self) -> None:
-        """kopf shows the sync: its Secrets' watches by name start and list them once."""
-        self.ctx.triggers.update("default", "www", SPEC)
+    async def sync_arrives(self, resumed: bool = True) -> None:
+        """kopf shows the sync (listed at start, resumed; or later, moved into the shard): its
+        Secrets' watches by name start and list them once."""
+        self.ctx.triggers.update("default", "www", SPEC, resumed=resumed)
         sources = self.started[-1][0]
         for name in ("a", "b"):
             key = by_name("default", name)
@@ -113,3 +114,21 @@ async def test_a_secret_renewed_before_its_watch_started_is_not_missed(
     finally:
         await shard.stop()
     assert len(_patches(k8s)) == 1, "one mark for the one renewal, none for the unchanged Secret"
+
+
+async def test_a_sync_moved_in_is_marked_as_no_reconcile_of_its_own_reads_its_secrets(
+    k8s: RealisticEmulator, kube: KubeClient, writer: httpx.AsyncClient
+) -> None:
+    """kopf runs no handler for a sync that enters the shard's selection (its last-handled state
+    is the old shard's): a renewal before its watches listed would wait for the periodic re-check,
+    so without a read to compare with, the first list marks it."""
+    await k8s.create_object(tls_secret("a", b"c", b"k"))
+    await k8s.create_object(tls_secret("b", b"c", b"k"))
+    await k8s.create_object(certificate_sync("www", SPEC))
+    shard = _Shard(kube)
+    try:
+        await shard.sync_arrives(resumed=False)
+        await shard.compared()
+    finally:
+        await shard.stop()
+    assert len(_patches(k8s)) == 2, "each Secret's first list marks the moved-in sync"

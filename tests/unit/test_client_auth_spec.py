@@ -107,3 +107,17 @@ def test_a_first_list_is_compared_with_the_versions_read_before_it() -> None:
     index.forget_reads("secrets", "ns", "a")  # its watch by name stopped
     assert not index.read_other("secrets", "ns", "a", "2")
     assert index.read_other(cm, "ns", "trust", "9"), "a Secret's reads are not the ConfigMap's"
+
+
+def test_a_first_list_without_reads_marks_only_syncs_no_resume_reconciles() -> None:
+    index = TriggerIndex()
+    index.update("ns", "resumed", {"certificates": [{"secretName": "a"}]}, resumed=True)
+    assert index.all_resumed("ns", "a"), "kopf's resume reconciles it: its reads are to come"
+    index.update("ns", "moved-in", {"certificates": [{"secretName": "a"}]})
+    assert not index.all_resumed("ns", "a"), "a sync moved into the shard is reconciled by nobody"
+    assert index.read_other("secrets", "ns", "a", "5", unread_is_change=True)
+    assert not index.read_other("secrets", "ns", "a", None, unread_is_change=True), "nothing listed"
+    index.read("secrets", "ns", "a", "5")
+    assert not index.read_other("secrets", "ns", "a", "5", unread_is_change=True), "read as listed"
+    index.remove("ns", "moved-in")
+    assert index.all_resumed("ns", "a")

@@ -76,7 +76,8 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             ctx.claims.gone(f"{namespace}/{name}")
             guard.gone(body)
         else:
-            ctx.triggers.update(namespace, name, spec, status)
+            # type None: kopf's listing at start, whose resume handler reconciles the sync.
+            ctx.triggers.update(namespace, name, spec, status, resumed=type is None)
 
     async def sync(
         trigger: str,

@@ -119,8 +119,15 @@ class SecretChanges:
         """The watch's first list is in: mark the syncs if they read another version before it."""
         entry = self.watcher.index.get((namespace, name)) if self.watcher else None
         listed = entry.resource_version if entry else None
-        if self.ctx.triggers.read_other(self.plural, namespace, name, listed):
+        if self.ctx.triggers.read_other(
+            self.plural, namespace, name, listed, unread_is_change=self._unread_is_change(namespace, name)
+        ):
             await self._mark(namespace, name, "modified" if entry else "deleted")
+
+    def _unread_is_change(self, namespace: str, name: str) -> bool:
+        # A sync kopf did not list at start (one moved into the shard) gets no reconcile of its
+        # own: unless marked it would not look at a Secret renewed before this watch listed it.
+        return not self.ctx.triggers.all_resumed(namespace, name)
 
     async def _mark(self, namespace: str, name: str, kind: str) -> None:
         entry = self.watcher.index.get((namespace, name)) if self.watcher else None
@@ -148,6 +155,9 @@ class ConfigMapChanges(SecretChanges):
         if kind == "relabelled":
             return  # a bundle is named, not selected: labels change nothing
         await super().__call__(namespace, name, kind)
+
+    def _unread_is_change(self, namespace: str, name: str) -> bool:
+        return False  # decision 204: the syncs' reconciles read the bundle
 
     async def _mark(self, namespace: str, name: str, kind: str) -> None:
         # The version, as for Secrets: a sync already marked with it is not changed again.

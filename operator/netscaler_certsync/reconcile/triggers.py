@@ -119,6 +119,9 @@ class TriggerIndex:
         #: shard's Secret), the versions reconciles read (None: it was absent) that no report of
         #: its watch has covered yet: its first list is compared with them (`read_other`).
         self._reads: dict[tuple[str, str, str], set[str | None]] = {}
+        #: Syncs kopf listed when this process started: its resume handler reconciles (reads) each.
+        #: A sync that arrives later may be reconciled by nobody (one moved into a shard).
+        self._resumed: set[tuple[str, str]] = set()
 
     def __len__(self) -> int:
         return len(self._by_sync)
@@ -131,9 +134,18 @@ class TriggerIndex:
             self.on_change()
 
     def update(
-        self, namespace: str, name: str, spec: Mapping[str, Any], status: Mapping[str, Any] | None = None
+        self,
+        namespace: str,
+        name: str,
+        spec: Mapping[str, Any],
+        status: Mapping[str, Any] | None = None,
+        *,
+        resumed: bool = False,
     ) -> None:
+        """`resumed`: kopf listed the sync at start, so its resume handler reconciles it."""
         trig = trigger_of(spec, status)
+        if resumed:
+            self._resumed.add((namespace, name))
         old = self._by_sync.get((namespace, name))
         self._by_sync[(namespace, name)] = trig
         if old is None or (old.named_watches, old.selector, old.selector_watch, old.configmaps) != (
@@ -151,6 +163,7 @@ class TriggerIndex:
 
     def remove(self, namespace: str, name: str) -> None:
         self._entering.pop((namespace, name), None)
+        self._resumed.discard((namespace, name))
         if self._by_sync.pop((namespace, name), None) is not None:
             self._changed()
 
@@ -187,11 +200,23 @@ class TriggerIndex:
         """The object's watch reported a change: the syncs it marks read it again, whatever they read."""
         self._reads.pop((plural, namespace, name), None)
 
-    def read_other(self, plural: str, namespace: str, name: str, listed: str | None) -> bool:
+    def read_other(
+        self, plural: str, namespace: str, name: str, listed: str | None, *, unread_is_change: bool = False
+    ) -> bool:
         """Whether a reconcile read another version than `listed` (the watch's first list, None:
         absent) before the watch listed it: that change is in no watch event, the syncs must look.
-        No read at all is no change: the syncs' first reconciles read what is there now."""
-        return bool(self._reads.pop((plural, namespace, name), set()) - {listed})
+        No read at all is no change if the syncs' first reconciles are still to come (they read
+        what is there now); `unread_is_change` when none may come and the object is listed."""
+        read = self._reads.pop((plural, namespace, name), None)
+        return unread_is_change and listed is not None if read is None else bool(read - {listed})
+
+    def all_resumed(self, namespace: str, secret: str) -> bool:
+        """Whether every sync naming `secret` is reconciled by kopf's resume (listed at start)."""
+        return all(
+            (ns, sync) in self._resumed
+            for (ns, sync), trig in self._by_sync.items()
+            if ns == namespace and secret in trig.secrets
+        )
 
     def forget_reads(self, plural: str, namespace: str, name: str) -> None:
         """The object's watch by name stopped (no sync uses it): its reads matter no more."""
