@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import kopf
 
 from netscaler_certsync import __version__, logs
-from netscaler_certsync.handlers import certificatesync, connection, startup
+from netscaler_certsync.handlers import certificatesync, connection, relist, startup
 from netscaler_certsync.k8s import ClusterAccess, ConfigError
 from netscaler_certsync.k8s.lease import LeaseSettings
 from netscaler_certsync.reconcile.context import OperatorContext, OperatorOptions
@@ -58,6 +58,7 @@ def cluster_access() -> ClusterAccess:
 def build_registry(
     ctx: OperatorContext, access: ClusterAccess, secret_namespaces: Sequence[str | None] = (None,)
 ) -> kopf.OperatorRegistry:
+    relist.install()  # before kopf watches: a relist skips the objects it has seen unchanged
     registry = kopf.OperatorRegistry()
     startup.register(registry, ctx, access, secret_namespaces)
     connection.register(registry, ctx)

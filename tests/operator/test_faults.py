@@ -3,6 +3,8 @@ Status says what is happening meanwhile."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from certsync_devkit.k8s_thread import wait_for
 from certsync_devkit.operator_thread import OperatorThread
 from tests.operator.harness import Cluster, admin, condition
@@ -73,4 +75,39 @@ def test_watch_restart_with_410_gone(cluster: Cluster, operator: OperatorThread)
         lambda: (cluster.certkey("default-www") or {}).get("serial") == renewed.serial_hex,
         timeout=20,
         what="the renewal after the watches were expired",
+    )
+
+
+def test_relist_skips_unchanged_syncs(cluster: Cluster, operator: OperatorThread) -> None:
+    """A 410 relist hands kopf only what changed: the unchanged syncs run no handler again, so a
+    renewal right after a relist does not queue behind their reprocessing (docs/benchmarks.md)."""
+    cluster.connection()
+    for name in ("a", "b", "y"):
+        cluster.tls_secret(name)
+        cluster.sync(name, certificates=[{"secretName": name}])
+    for name in ("a", "b", "y"):
+        cluster.wait_ready(name)
+    handled: list[str] = []  # the event handler (track_triggers) feeds this index for each event
+    update = operator.ctx.triggers.update
+
+    def counting(namespace: str, name: str, *args: Any, **kwargs: Any) -> None:
+        handled.append(name)
+        update(namespace, name, *args, **kwargs)
+
+    # a sentinel after Ready: every earlier event of a, b and y is handled once it is
+    cluster.tls_secret("x")
+    operator.ctx.triggers.update = counting  # type: ignore[method-assign]
+    cluster.sync("x", certificates=[{"secretName": "x"}])
+    cluster.wait_ready("x")
+    handled.clear()
+    cluster.emulator.call(lambda: cluster.emulator.k.expire_watches())  # every open watch ends with 410
+    cluster.tls_secret("z")
+    cluster.sync("z", certificates=[{"secretName": "z"}])  # listed after a, b, x, y, or watched after
+    cluster.wait_ready("z")
+    assert not {"a", "b", "y"} & set(handled), handled
+    renewed = cluster.renew("a")
+    wait_for(
+        lambda: (cluster.certkey("default-a") or {}).get("serial") == renewed.serial_hex,
+        timeout=20,
+        what="the renewal after the relist",
     )
