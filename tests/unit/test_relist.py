@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from kopf._cogs.clients.watching import Bookmark
+
 from netscaler_certsync.handlers.relist import skip_unchanged
 
 
@@ -25,7 +27,7 @@ def _passed(events: list[Any]) -> list[Any]:
 
 
 def test_a_relist_passes_only_changed_and_new_objects() -> None:
-    marker = object()  # kopf's bookmarks (the end of a listing) pass untouched
+    marker = Bookmark.LISTED  # kopf's bookmark of the end of a listing passes untouched
     events = [
         _event(None, "a", "1"),
         _event(None, "b", "1"),
@@ -53,4 +55,16 @@ def test_a_relist_passes_only_changed_and_new_objects() -> None:
 
 def test_a_deleted_object_listed_again_passes() -> None:
     events = [_event(None, "a", "1"), _event("DELETED", "a", "2"), _event(None, "a", "2")]
+    assert _passed(events) == events
+
+
+def test_an_object_gone_from_a_listing_is_forgotten() -> None:
+    """Deleted while no watch ran (no DELETED event): a later object at the same uid and
+    resourceVersion is not taken for it, and the stream keeps no entry for the gone object."""
+    events = [
+        _event(None, "a", "1"),
+        Bookmark.LISTED,
+        Bookmark.LISTED,  # the relist: a is gone
+        _event(None, "a", "1"),
+    ]
     assert _passed(events) == events

@@ -27,15 +27,21 @@ def skip_unchanged(stream: Callable[..., AsyncIterator[Any]]) -> Callable[..., A
 
     async def wrapped(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         seen: dict[str, str] = {}  # uid -> the last resourceVersion yielded: one small entry per object
+        listed: set[str] = set()  # uids of the listing under way
         async for event in stream(*args, **kwargs):
+            if event is watching.Bookmark.LISTED:  # an object missing from a listing is gone
+                seen = {uid: version for uid, version in seen.items() if uid in listed}
+                listed = set()
             body = event.get("object") if isinstance(event, dict) else None
             meta = body.get("metadata") if isinstance(body, dict) else None
             uid = meta.get("uid") if isinstance(meta, dict) else None
             version = meta.get("resourceVersion") if isinstance(meta, dict) else None
             if uid and version:
                 kind = event.get("type")
-                if kind is None and seen.get(uid) == version:  # a listing (type None), unchanged
-                    continue
+                if kind is None:  # a listing
+                    listed.add(uid)
+                    if seen.get(uid) == version:  # unchanged since the stream yielded it
+                        continue
                 if kind == "DELETED":
                     seen.pop(uid, None)
                 else:
