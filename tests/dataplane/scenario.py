@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from certsync_devkit import k8s_builders as build
+from certsync_devkit.k8s_thread import wait_for
 from certsync_devkit.pki import Issued, make_ca, make_leaf, pem_bundle
 from netscaler_certsync.simulator import SimulatorConfig
 from tests.operator.harness import NS, Cluster
@@ -69,6 +70,12 @@ class HandshakeLoop:
         self._thread = threading.Thread(target=self._run, name="handshakes", daemon=True)
         self._thread.start()
         return self
+
+    def wait_handshakes(self, more: int = 1, timeout: float = 30) -> None:
+        """Wait until `more` handshakes beyond those ended so far have ended (served or failed):
+        what the vserver serves *now* is then in `seen`, however slowly the thread got going."""
+        target = len(self.seen) + len(self.failures) + more
+        wait_for(lambda: len(self.seen) + len(self.failures) >= target, timeout, "a handshake")
 
     def stop(self) -> None:
         self._stop.set()

@@ -130,7 +130,11 @@ def test_adoption_across_issuers_always_serves_a_certificate_and_says_so(
     issuers = Issuers.create()
     first = Generation(make_leaf(issuers.chains[0][0], HOST), issuers.chains[0], True)
     try:
+        for loop in loops:  # the hand-made certificate is seen before the adoption starts ...
+            loop.wait_handshakes()
         adopt(cluster, first)
+        for loop in loops:  # ... and the adopted one after it is served
+            loop.wait_handshakes()
     finally:
         for loop in loops:
             loop.stop()
