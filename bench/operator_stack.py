@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -108,6 +109,8 @@ class OperatorStack:
         self.others: list[subprocess.Popen[bytes]] = []
         """Further operator processes (the shards after the first, see `start_shards`)."""
         self.http: httpx.Client | None = None
+        self._traces: Path | None = None
+        self._snapshots = 0
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> OperatorStack:
@@ -137,13 +140,37 @@ class OperatorStack:
     def pids(self) -> list[int]:
         return [p.pid for p in (self.process, *self.others) if p is not None]
 
-    def start_operator(self, profile: Path | None = None, args: tuple[str, ...] = ()) -> int:
+    def start_operator(
+        self, profile: Path | None = None, args: tuple[str, ...] = (), trace_memory: Path | None = None
+    ) -> int:
         """Start `netscaler-certsync run` against the emulator; returns its pid. With `profile`,
-        under cProfile: the statistics are written there when the process stops (SIGTERM)."""
-        return self._spawn(profile, args, "operator.log", first=True)
+        under cProfile: the statistics are written there when the process stops (SIGTERM).
+        With `trace_memory` (a directory), under tracemalloc: each SIGUSR1 writes a snapshot
+        there (`snapshot-1.bin`, `snapshot-2.bin`, ...; see `memory_snapshot`)."""
+        return self._spawn(profile, args, "operator.log", first=True, trace_memory=trace_memory)
+
+    def memory_snapshot(self, timeout: float = 120) -> Path:
+        """Have the operator (started with `trace_memory`) write its next tracemalloc snapshot;
+        returns the file once it is complete."""
+        assert self.process is not None and self._traces is not None
+        self._snapshots += 1
+        path = self._traces / f"snapshot-{self._snapshots}.bin"
+        os.kill(self.process.pid, signal.SIGUSR1)
+        done = path.with_suffix(".done")
+        deadline = time.monotonic() + timeout
+        while not done.exists():
+            assert time.monotonic() < deadline, f"no snapshot after {timeout} s"
+            time.sleep(0.2)
+        return path
 
     def _spawn(
-        self, profile: Path | None, args: tuple[str, ...], log_name: str, *, first: bool = False
+        self,
+        profile: Path | None,
+        args: tuple[str, ...],
+        log_name: str,
+        *,
+        first: bool = False,
+        trace_memory: Path | None = None,
     ) -> int:
         kubeconfig = self.emulator.write_kubeconfig(self._tmp / "kubeconfig")
         env = {**os.environ, "KUBECONFIG": kubeconfig}
@@ -154,6 +181,22 @@ class OperatorStack:
                 "import cProfile, sys; from netscaler_certsync.cli import main; "
                 f"sys.exit(cProfile.run('main()', {str(profile)!r}))"
             )
+        if trace_memory is not None:  # opt-in: tracemalloc slows the operator about twofold
+            trace_memory.mkdir(parents=True, exist_ok=True)
+            self._traces, self._snapshots = trace_memory, 0
+            launcher = (
+                "import itertools, os, signal, tracemalloc; n = itertools.count(1)\n"
+                "frames = int(os.environ.get('BENCH_TRACE_FRAMES', '1'))  # 0: resident memory only\n"
+                "if frames: tracemalloc.start(frames)\n"
+                "def dump(*_):\n"
+                f"    p = {str(trace_memory)!r} + f'/snapshot-{{next(n)}}'\n"
+                "    import gc; gc.collect()\n"
+                "    if os.environ.get('BENCH_MALLOC_TRIM'):  # what the C heap holds free\n"
+                "        import ctypes; ctypes.CDLL('libc.so.6').malloc_trim(0)\n"
+                "    if frames: tracemalloc.take_snapshot().dump(p + '.bin')\n"
+                "    open(p + '.done', 'w').close()\n"
+                "signal.signal(signal.SIGUSR1, dump)\n"
+            ) + launcher
         process = subprocess.Popen(
             [sys.executable, "-c", launcher, "run", "--liveness", "", "--metrics-port", "0", *args],
             env=env,
