@@ -62,6 +62,18 @@ def _bundle_refs(spec: Mapping[str, Any], kind: str) -> set[str]:
     return names
 
 
+_NONE: frozenset[str] = frozenset()
+
+
+def _frozen(names: set[str], *equal_to: frozenset[str]) -> frozenset[str]:
+    """`names` as a frozenset: the shared empty one, or an equal one already made. A set costs
+    216 bytes even with one name, and most syncs name one Secret that their status lists too:
+    one object instead of four per sync in an index of thousands (docs/benchmarks.md)."""
+    if not names:
+        return _NONE
+    return next((s for s in equal_to if s == names), None) or frozenset(names)
+
+
 def trigger_of(spec: Mapping[str, Any], status: Mapping[str, Any] | None = None) -> SyncTrigger:
     entries = [c for c in spec.get("certificates") or () if isinstance(c, Mapping)]
     names = {str(c.get("secretName")) for c in entries}
@@ -74,19 +86,23 @@ def trigger_of(spec: Mapping[str, Any], status: Mapping[str, Any] | None = None)
     selected_source = spec.get("secretSource")
     if selector is not None and (p := _password_of(selected_source)):
         passwords.add(p)
-    deployed = frozenset(
-        str(e.get("secretName"))
-        for e in (status or {}).get("certificates") or ()
-        if isinstance(e, Mapping) and e.get("state") != CertState.REMOVED
+    secrets = _frozen(names | passwords)
+    deployed = _frozen(
+        {
+            str(e.get("secretName"))
+            for e in (status or {}).get("certificates") or ()
+            if isinstance(e, Mapping) and e.get("state") != CertState.REMOVED
+        },
+        secrets,
     )
     return SyncTrigger(
-        frozenset(names | passwords),
+        secrets,
         selector,
         auto_sync(spec),
         deployed,
-        frozenset(named | passwords),
+        _frozen(named | passwords, secrets, deployed),
         selector is not None and selected_source is not None,
-        frozenset(_bundle_refs(spec, "configMapKeyRef")),
+        _frozen(_bundle_refs(spec, "configMapKeyRef")),
     )
 
 
