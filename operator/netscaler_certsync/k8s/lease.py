@@ -9,7 +9,9 @@ process's monotonic clock, never by the timestamps in the object (the nodes' clo
   of two racing candidates the API server lets one win (the other gets 409).
 * The holder renews every retry period. It stops leading when no renewal succeeded within the
   renew deadline, counted from when the last successful one was *sent* (a slow answer never
-  extends it), or as soon as it sees another holder.
+  extends it), or as soon as it sees another holder. One try may take at most half the time left
+  before that deadline (never less than a retry period): an API server that stalls one request
+  (busy relisting every watch) leaves room for another try instead of costing the Lease.
 * Release (a graceful stop): no holder and a 1 s duration, so the next candidate takes it at its
   next try instead of waiting for it to expire.
 
@@ -45,6 +47,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+
+import httpx
 
 from netscaler_certsync.k8s import keys
 from netscaler_certsync.k8s.access import ClusterAccess
@@ -100,6 +104,22 @@ def default_identity() -> str:
     return f"{base}_{uuid.uuid4().hex[:8]}"
 
 
+def try_limit(left: float, settings: LeaseSettings) -> float:
+    """Seconds one renewal try may take when `left` remain before the renew deadline: half of
+    it, at least a retry period, never past the deadline. client-go bounds every try by the
+    deadline's context; the halving keeps one stalled request from using the whole of it."""
+    return min(left, max(settings.retry_period, left / 2))
+
+
+def describe(exc: BaseException, request: str, limit: float) -> str:
+    """What failed, for the log: the exception's type and message (str() alone is empty for
+    timeouts) and the request under way. Never a request body: the messages hold method and path."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return f"TimeoutError: no answer to {request or 'the request'} within {limit:.1f} s"
+    detail = str(exc) or repr(exc)
+    return f"{type(exc).__name__}: {detail}"
+
+
 def _micro_time(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime(MICRO_TIME)
 
@@ -129,6 +149,8 @@ class LeaseElector:
         self.previous_holder: str | None = None
         """Who held the Lease before this process took it ("" when it was free or new)."""
         self.took_over_expired = False
+        self.request = ""
+        """The API call under way or last made ("PUT leases/<name>"): what a timeout was waiting for."""
 
     # ------------------------------------------------------------------ the fence's questions
     @property
@@ -188,6 +210,7 @@ class LeaseElector:
     # ------------------------------------------------------------------ the API calls
     async def _read(self) -> dict[str, Any] | None:
         s = self.settings
+        self.request = f"GET {LEASE_PLURAL}/{s.name}"
         try:
             return await self.client.get_object(LEASE_GROUP, LEASE_VERSION, LEASE_PLURAL, s.namespace, s.name)
         except NotFound:
@@ -219,6 +242,7 @@ class LeaseElector:
                 "metadata": {**(s.metadata or {}), "name": s.name, "namespace": s.namespace},
                 "spec": self._spec({}, taking=True),
             }
+            self.request = f"POST {LEASE_PLURAL} ({s.name})"
             try:
                 await self.client.create_object(LEASE_GROUP, LEASE_VERSION, LEASE_PLURAL, s.namespace, body)
             except Conflict:
@@ -245,6 +269,7 @@ class LeaseElector:
         }
         body = {**lease, "metadata": {**(lease.get("metadata") or {}), **metadata}}
         body["spec"] = self._spec(spec, taking=not mine)
+        self.request = f"PUT {LEASE_PLURAL}/{s.name}"
         try:
             await self.client.replace_object(
                 LEASE_GROUP, LEASE_VERSION, LEASE_PLURAL, s.namespace, s.name, body
@@ -277,6 +302,7 @@ class LeaseElector:
             return False
         now = _micro_time(self._wall())
         spec.update(holderIdentity=None, leaseDurationSeconds=1, renewTime=now, acquireTime=now)
+        self.request = f"PUT {LEASE_PLURAL}/{s.name} (release)"
         try:
             await self.client.replace_object(
                 LEASE_GROUP, LEASE_VERSION, LEASE_PLURAL, s.namespace, s.name, {**lease, "spec": spec}
@@ -343,10 +369,13 @@ class ApplianceClaims:
             }
             settings = replace(self.settings, name=self.lease_name(key), metadata=metadata)
             elector = self._held[key] = LeaseElector(self._client, settings, clock=self._clock)
+        limit = self.settings.renew_deadline
         try:
-            await asyncio.wait_for(elector.try_acquire_or_renew(), self.settings.renew_deadline)
+            await asyncio.wait_for(elector.try_acquire_or_renew(), limit)
         except (TimeoutError, KubernetesError) as exc:
-            log.warning("appliance claim %s: %s", elector.settings.name, exc or "timed out")
+            log.warning(
+                "appliance claim %s: %s", elector.settings.name, describe(exc, elector.request, limit)
+            )
 
     async def renew_all(self) -> None:
         """One renewal round of every claim held (on the elector's loop)."""
@@ -379,8 +408,10 @@ class ElectorThread:
         on_lost: Callback,
         on_released: Callback = lambda: None,
         claims: ApplianceClaims | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.claims = claims
+        self._transport = transport  # tests: an API server that stalls or fails
         self.access = access
         self.settings = settings
         self._on_acquired, self._on_lost, self._on_released = on_acquired, on_lost, on_released
@@ -392,6 +423,7 @@ class ElectorThread:
         self._thread = threading.Thread(target=self._main, name="lease-elector", daemon=True)
         self.renewals = 0
         """Successful renewals (not counting the take): for tests and diagnostics."""
+        self._failures = 0  # tries failed in a row, for the log
 
     # ------------------------------------------------------------------ control, any thread
     def start(self) -> ElectorThread:
@@ -422,7 +454,7 @@ class ElectorThread:
     async def _campaign(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         s = self.settings
-        async with KubeClient(self.access, timeout=s.renew_deadline) as client:
+        async with KubeClient(self.access, timeout=s.renew_deadline, transport=self._transport) as client:
             self.elector = elector = LeaseElector(client, s)
             if self.claims is not None:
                 self.claims.attach(client, asyncio.get_running_loop())
@@ -432,19 +464,34 @@ class ElectorThread:
                 lost = await self._renew(elector)
                 if lost:
                     self._on_lost()
-                elif self._release and await self._quietly(elector.release(), s.retry_period * 2):
+                elif self._release and await self._quietly(elector, elector.release(), s.retry_period * 2):
                     self._on_released()
             if self.claims is not None and self._release:
                 await self.claims.release_all()  # drained: the next owner of each appliance may write
 
     async def _attempt(self, elector: LeaseElector, limit: float) -> bool:
-        return bool(await self._quietly(elector.try_acquire_or_renew(), limit))
+        held = bool(await self._quietly(elector, elector.try_acquire_or_renew(), limit))
+        self._failures = 0 if held else self._failures
+        return held
 
-    async def _quietly(self, call: Any, limit: float) -> Any:
+    async def _quietly(self, elector: LeaseElector, call: Any, limit: float) -> Any:
+        limit = max(0.05, limit)
         try:
-            return await asyncio.wait_for(call, max(0.05, limit))
+            return await asyncio.wait_for(call, limit)
         except (TimeoutError, KubernetesError) as exc:
-            log.warning("lease %s/%s: %s", self.settings.namespace, self.settings.name, exc or "timed out")
+            self._failures += 1
+            if elector.holding:
+                left = f"{elector.renewal_due_in():.1f} s left before the renew deadline"
+            else:
+                left = "not holding the Lease"
+            log.warning(
+                "lease %s/%s: attempt %d failed: %s; %s",
+                self.settings.namespace,
+                self.settings.name,
+                self._failures,
+                describe(exc, elector.request, limit),
+                left,
+            )
             return None
 
     async def _sleep(self, seconds: float) -> bool:
@@ -470,7 +517,7 @@ class ElectorThread:
         s = self.settings
         while not await self._sleep(s.retry_period):
             left = elector.renewal_due_in()
-            if left > 0 and await self._attempt(elector, left):
+            if left > 0 and await self._attempt(elector, try_limit(left, s)):
                 self.renewals += 1
                 if self.claims is not None:
                     await self.claims.renew_all()
