@@ -309,3 +309,15 @@ async def test_a_watch_that_ends_at_once_is_not_retried_in_a_busy_loop() -> None
         with pytest.raises(asyncio.CancelledError):
             await task
     assert calls[0] == "list" and 1 <= calls.count("true") <= 2, calls  # a busy loop makes hundreds
+
+
+async def test_a_timeout_with_no_message_is_named_by_its_type_alone() -> None:
+    def silent_timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("", request=request)  # httpx's timeouts often carry no message
+
+    async with KubeClient(
+        ClusterAccess("http://k8s.test"), transport=httpx.MockTransport(silent_timeout)
+    ) as api:
+        with pytest.raises(TransportError) as exc:
+            await api.get_secret("default", "x")
+    assert str(exc.value) == "GET /api/v1/namespaces/default/secrets/x: ReadTimeout"

@@ -147,7 +147,8 @@ class KubeClient:
         try:
             yield
         except httpx.TransportError as e:  # connect, read, TLS, timeouts, protocol
-            raise TransportError(f"{method} {path}: {type(e).__name__}: {e}") from e
+            detail = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__  # httpx timeouts say nothing
+            raise TransportError(f"{method} {path}: {detail}") from e
 
     @staticmethod
     def _status_error(response: httpx.Response) -> KubernetesError:
