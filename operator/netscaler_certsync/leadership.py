@@ -38,6 +38,7 @@ from netscaler_certsync.nitro.session import WriteGuard
 from netscaler_certsync.nitro.wire import Call
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.sessions import ApplianceGuard
+from netscaler_certsync.shutdown import run_kopf
 
 __all__ = ["LEASE_LOST_EXIT", "fence", "run_elected"]
 
@@ -112,34 +113,6 @@ async def _post_event(access: ClusterAccess, settings: LeaseSettings, reason: st
             await client.create_event(lease, reason, message)
     except Exception as exc:  # an Event is worth a try, never a failure
         log.warning("could not post the %s Event: %s", reason, exc)
-
-
-#: Seconds between wake-ups of kopf's sleeping workers while it stops (bounded by its exit_timeout).
-_WAKE_INTERVAL = 0.1
-
-
-def _wake_sleeping_retries() -> int:
-    """Wake kopf's per-object workers that sleep out a retry delay; how many were asleep.
-
-    kopf stops by queueing an end-of-stream marker behind each object's events and waiting up to
-    `exit_timeout` for its workers; a worker sleeping out a handler's retry delay wakes only on a
-    new event of its object (its stream's "pressure"), which no longer comes, so it would hold the
-    exit (and the Lease's release in the cleanup) for the whole timeout. Setting that event ends
-    the sleep as a new event would: kopf skips the retry, reads the marker and the worker ends. A
-    worker running a handler is not affected (the event only shortens sleeps).
-    kopf 1.45 names these tasks "worker for <object>" and keeps the event in `pressure`; should
-    that change, nothing is woken and kopf's exit_timeout bounds the stop as before.
-    """
-    woken = 0
-    for task in asyncio.all_tasks():
-        if not task.get_name().startswith("worker for "):
-            continue
-        frame = getattr(task.get_coro(), "cr_frame", None)
-        pressure = frame.f_locals.get("pressure") if frame is not None else None
-        if isinstance(pressure, asyncio.Event) and not pressure.is_set():
-            pressure.set()
-            woken += 1
-    return woken
 
 
 class _StandbyHealth:
@@ -244,38 +217,15 @@ async def run_elected(
             await asyncio.to_thread(elector.stop, release=True, timeout=settings.renew_deadline)
             while gave_up:
                 await _post_event(access, settings, "LeaderElection", gave_up.pop(0))
-            # Stopped by a signal, kopf still waits on this flag: unset, its waiter would hold the
-            # exit for kopf's 5 s grace for stray tasks after every handler has finished.
-            kopf_stop.set()
 
-        @kopf.on.startup(registry=registry)
-        async def own_signals(**_: object) -> None:
-            # kopf installed its own SIGTERM/SIGINT handlers as it started; ours again, so that a
-            # stop also wakes the retries kopf would wait out (below).
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, stopping.set)
-
-        kopf_stop = asyncio.Event()
-        operator = asyncio.create_task(
-            kopf.operator(
-                registry=registry,
-                standalone=True,
-                clusterwide=clusterwide,
-                namespaces=list(namespaces),
-                liveness_endpoint=liveness,
-                stop_flag=kopf_stop,
-            )
+        await run_kopf(
+            registry,
+            stopping,
+            standalone=True,
+            clusterwide=clusterwide,
+            namespaces=list(namespaces),
+            liveness_endpoint=liveness,
         )
-        stop_wait = asyncio.create_task(stopping.wait())
-        await asyncio.wait([operator, stop_wait], return_when=asyncio.FIRST_COMPLETED)
-        stop_wait.cancel()
-        kopf_stop.set()
-        # Until kopf is done: a retry sleeping at shutdown is dropped (the next leader re-plans
-        # from the appliance), so the Lease goes as soon as the handlers in flight finished.
-        while not operator.done():
-            _wake_sleeping_retries()
-            await asyncio.wait([operator], timeout=_WAKE_INTERVAL)
-        await operator
         return 0
     finally:
         await health.stop()

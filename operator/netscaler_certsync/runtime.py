@@ -22,6 +22,7 @@ from netscaler_certsync.handlers import certificatesync, connection, relist, sta
 from netscaler_certsync.k8s import ClusterAccess, ConfigError
 from netscaler_certsync.k8s.lease import LeaseSettings
 from netscaler_certsync.reconcile.context import OperatorContext, OperatorOptions
+from netscaler_certsync.shutdown import run_kopf
 
 __all__ = [
     "OperatorContext",
@@ -133,13 +134,18 @@ def run_operator(
             )
         )
     try:
-        kopf.run(
-            registry=registry,
-            standalone=True,
-            clusterwide=not namespaces,
-            namespaces=list(namespaces),
-            liveness_endpoint=liveness,
+        asyncio.run(
+            run_kopf(
+                registry,
+                asyncio.Event(),  # set by SIGTERM/SIGINT once kopf runs
+                standalone=True,
+                clusterwide=not namespaces,
+                namespaces=list(namespaces),
+                liveness_endpoint=liveness,
+            )
         )
+    except asyncio.CancelledError:
+        pass  # as kopf.run(): its root tasks cancelled is a stop, not a failure
     except OSError as e:
         if e.errno != errno.EADDRINUSE:
             raise
