@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 
 from certsync_devkit import k8s_builders as build
-from certsync_devkit.k8s_thread import CRD_GROUP, CRD_VERSION, EmulatorThread
+from certsync_devkit.k8s_thread import CRD_GROUP, CRD_VERSION, EmulatorThread, wait_for
 from certsync_devkit.pki import Issued, TestPKI
 from netscaler_certsync.simulator import SimulatorConfig, SimulatorThread
 
@@ -157,10 +157,7 @@ class OperatorStack:
         path = self._traces / f"snapshot-{self._snapshots}.bin"
         os.kill(self.process.pid, signal.SIGUSR1)
         done = path.with_suffix(".done")
-        deadline = time.monotonic() + timeout
-        while not done.exists():
-            assert time.monotonic() < deadline, f"no snapshot after {timeout} s"
-            time.sleep(0.2)
+        wait_for(done.exists, timeout, "the tracemalloc snapshot", interval=0.2)
         return path
 
     def _spawn(

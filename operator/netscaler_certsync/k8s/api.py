@@ -222,9 +222,7 @@ class KubeClient:
     # ------------------------------------------------------------------ Secrets
     async def get_secret(self, namespace: str, name: str) -> dict[str, Any]:
         """The Secret as the API returns it; `NotFound` when it does not exist."""
-        secret = await self._request("GET", resource_path("", "v1", "secrets", namespace, name))
-        self.stats.objects_received += 1
-        return secret
+        return await self.get_core("secrets", namespace, name)
 
     async def list_secrets(
         self, namespace: str | None, label_selector: str | None = None, field_selector: str | None = None
@@ -232,7 +230,7 @@ class KubeClient:
         """Secrets in `namespace` (None: all namespaces) that match both selectors, on the server."""
         return await self.list_core("secrets", namespace, label_selector, field_selector)
 
-    async def watch_secrets(
+    def watch_secrets(
         self,
         namespace: str | None,
         label_selector: str | None = None,
@@ -241,21 +239,22 @@ class KubeClient:
         timeout_seconds: int = 300,
     ) -> AsyncIterator[WatchEvent]:
         """Follow Secrets forever (see the module docstring); cancel the consumer to stop."""
-        events = self.watch_core(
+        return self.watch_core(
             "secrets", namespace, label_selector, field_selector, resource_version, timeout_seconds
         )
-        async with contextlib.aclosing(events) as stream:
-            async for event in stream:
-                yield event
 
     # ------------------------------------------------------------------ ConfigMaps
     async def get_configmap(self, namespace: str, name: str) -> dict[str, Any]:
         """The ConfigMap as the API returns it (a CA bundle); `NotFound` when it does not exist."""
-        found = await self._request("GET", resource_path("", "v1", "configmaps", namespace, name))
+        return await self.get_core("configmaps", namespace, name)
+
+    # ------------------------------------------------------------------ core kinds, by plural
+    async def get_core(self, plural: str, namespace: str, name: str) -> dict[str, Any]:
+        """One object of a core kind (`secrets`, `configmaps`); `NotFound` when it does not exist."""
+        found = await self._request("GET", resource_path("", "v1", plural, namespace, name))
         self.stats.objects_received += 1
         return found
 
-    # ------------------------------------------------------------------ core kinds, by plural
     async def list_core(
         self,
         plural: str,
