@@ -61,9 +61,8 @@ def shows(cas: list[str]) -> Any:
     return lambda o: [(e["vserver"], e["clientCAs"]) for e in client_auth_status(o)] == [("vs_https", cas)]
 
 
-def test_configmap_bundle_bound_rotated_make_before_break_removed_and_cleaned(
-    cluster: Cluster, operator: OperatorThread
-) -> None:
+def www_trusting_a_configmap_bundle(cluster: Cluster) -> tuple[Issued, Issued, dict[str, Any]]:
+    """`www` with a ConfigMap bundle of one CA bound (crlCheck Optional), Ready; two CAs made."""
     cluster.connection()
     cluster.tls_secret("www")
     first, second = make_ca("Client CA 1"), make_ca("Client CA 2")
@@ -73,7 +72,13 @@ def test_configmap_bundle_bound_rotated_make_before_break_removed_and_cleaned(
         certificates=[{"secretName": "www"}],
         bindings=client_auth_binding(from_configmap(), crlCheck="Optional"),
     )
-    obj = cluster.wait_ready("www")
+    return first, second, cluster.wait_ready("www")
+
+
+def test_configmap_bundle_bound_rotated_make_before_break_removed_and_cleaned(
+    cluster: Cluster, operator: OperatorThread
+) -> None:
+    first, second, obj = www_trusting_a_configmap_bundle(cluster)
     assert ca_bindings(cluster) == [ca_name(first)]
     assert ("default-www", False) in cluster.bound("vs_https")  # the server certificate as before
     [entry] = client_auth_status(obj)
@@ -208,16 +213,7 @@ def status_checks(obj: dict[str, Any]) -> list[dict[str, Any]]:
 def test_a_changed_crl_check_reaches_the_bound_ca_and_a_dry_run_shows_a_bundle_change(
     cluster: Cluster, operator: OperatorThread
 ) -> None:
-    cluster.connection()
-    cluster.tls_secret("www")
-    first, second = make_ca("Client CA 1"), make_ca("Client CA 2")
-    bundle_configmap(cluster, "trust", first.cert_pem)
-    cluster.sync(
-        "www",
-        certificates=[{"secretName": "www"}],
-        bindings=client_auth_binding(from_configmap(), crlCheck="Optional"),
-    )
-    obj = cluster.wait_ready("www")
+    first, second, obj = www_trusting_a_configmap_bundle(cluster)
     assert status_checks(obj) == [{"certkey": ca_name(first), "crlCheck": "Optional"}]
 
     # crlCheck Optional -> Mandatory: the CA bound before is bound again with it; status shows
