@@ -37,6 +37,7 @@ from netscaler_certsync.k8s import (
 from tests.support.waiting import until
 
 SECRETS = "/api/v1/namespaces/default/secrets"
+SYNC_LABEL = "example.com/sync"  # the tests' own label: any label selector is passed through
 
 
 async def post(writer: httpx.AsyncClient, path: str, body: dict[str, object]) -> dict[str, object]:
@@ -121,17 +122,17 @@ def test_an_empty_service_account_token_is_a_config_error(tmp_path: Path) -> Non
 async def test_get_and_list_with_server_side_selectors(
     k8s: RealisticEmulator, kube: KubeClient, writer: httpx.AsyncClient
 ) -> None:
-    await post(writer, SECRETS, tls_secret("web", b"CRT", b"KEY", labels={keys.SECRET_SYNC_LABEL: "true"}))
-    await post(writer, SECRETS, opaque_secret("other", {"x": b"y"}, labels={keys.SECRET_SYNC_LABEL: "true"}))
+    await post(writer, SECRETS, tls_secret("web", b"CRT", b"KEY", labels={SYNC_LABEL: "true"}))
+    await post(writer, SECRETS, opaque_secret("other", {"x": b"y"}, labels={SYNC_LABEL: "true"}))
     secret = read_certificate(await kube.get_secret("default", "web"), include_ca_crt=True)
     assert (secret.cert_pem, secret.key_pem, secret.ca_pem) == (b"CRT", b"KEY", None)
     assert "KEY" not in repr(secret)
-    listed = await kube.list_secrets(None, f"{keys.SECRET_SYNC_LABEL}=true", keys.TLS_TYPE_FIELD_SELECTOR)
+    listed = await kube.list_secrets(None, f"{SYNC_LABEL}=true", keys.TLS_TYPE_FIELD_SELECTOR)
     assert [s["metadata"]["name"] for s in listed.items] == ["web"]
     assert int(listed.resource_version) >= int(secret.resource_version)
     sent = [r for r in request_log(k8s) if r.method == "GET" and r.path == "/api/v1/secrets"]
     assert sent[-1].params == {
-        "labelSelector": f"{keys.SECRET_SYNC_LABEL}=true",
+        "labelSelector": f"{SYNC_LABEL}=true",
         "fieldSelector": "type=kubernetes.io/tls",
     }
     with pytest.raises(NotFound):

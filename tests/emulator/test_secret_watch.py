@@ -13,10 +13,11 @@ import pytest
 from certsync_devkit.k8s_builders import opaque_secret, tls_secret
 from certsync_devkit.k8s_emulator import RealisticEmulator
 from certsync_devkit.k8s_thread import request_log, unselected_secret_reads
-from netscaler_certsync.k8s import Backoff, ChangeKind, KubeClient, TLSSecretWatcher, keys
+from netscaler_certsync.k8s import Backoff, ChangeKind, KubeClient, TLSSecretWatcher
 from tests.support.waiting import until as settle
 
-SYNC = {keys.SECRET_SYNC_LABEL: "true"}
+SYNC_LABEL = "example.com/sync"  # a label of the tests' own: the operator selects no Secret label
+SYNC = {SYNC_LABEL: "true"}
 Change = tuple[str, str, ChangeKind]
 
 
@@ -86,10 +87,10 @@ async def test_reports_tls_content_and_label_changes_only(
 
 
 async def test_leaving_the_label_selector_is_a_deletion(kube: KubeClient, writer: httpx.AsyncClient) -> None:
-    async with watching(kube, label_selector=f"{keys.SECRET_SYNC_LABEL}=true") as (watcher, changes):
+    async with watching(kube, label_selector=f"{SYNC_LABEL}=true") as (watcher, changes):
         await post(writer, tls_secret("web", b"C", b"K", labels=SYNC))
         await settle(lambda: changes == [("default", "web", "added")], "added")
-        await patch(writer, "web", {"metadata": {"labels": {keys.SECRET_SYNC_LABEL: None}}})
+        await patch(writer, "web", {"metadata": {"labels": {SYNC_LABEL: None}}})
         await settle(lambda: changes[-1] == ("default", "web", "deleted"), "deselected")
         assert watcher.index == {}
 
@@ -142,7 +143,7 @@ async def test_unrelated_secrets_never_reach_the_client(
     k8s: RealisticEmulator, kube: KubeClient, writer: httpx.AsyncClient
 ) -> None:
     """2,000 unrelated Secrets (1,000 Opaque, 1,000 unlabelled TLS) cost the watcher nothing."""
-    async with watching(kube, label_selector=f"{keys.SECRET_SYNC_LABEL}=true") as (watcher, changes):
+    async with watching(kube, label_selector=f"{SYNC_LABEL}=true") as (watcher, changes):
         baseline_bytes = kube.stats.bytes_received
         for i in range(1000):  # through the emulator's write path, minus HTTP (which costs ~5 ms each)
             ns = f"ns{i % 10}"
@@ -163,4 +164,4 @@ async def test_unrelated_secrets_never_reach_the_client(
     assert secret_reads, "the watcher must list/watch cluster-wide Secrets"
     for request in secret_reads:
         assert request.params.get("fieldSelector") == "type=kubernetes.io/tls", request
-        assert request.params.get("labelSelector") == f"{keys.SECRET_SYNC_LABEL}=true", request
+        assert request.params.get("labelSelector") == f"{SYNC_LABEL}=true", request

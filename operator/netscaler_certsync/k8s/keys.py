@@ -22,7 +22,6 @@ __all__ = [
     "OPAQUE_SECRET_TYPE",
     "PASSWORD_KEY",
     "PREFIX",
-    "SECRET_SYNC_LABEL",
     "SOURCE_SECRET_TYPES",
     "STATE_PREFIX",
     "SYNC_KIND",
@@ -60,10 +59,6 @@ SHARD_LABEL = f"{PREFIX}shard"
 #: appliance (its endpoints and partition; the Lease's name is a hash of it).
 CLAIM_LABEL = f"{PREFIX}appliance-claim"
 CLAIM_APPLIANCE_ANNOTATION = f"{PREFIX}appliance"
-
-#: Optional opt-in label on TLS Secrets; when the operator is started with a Secret label selector,
-#: only Secrets carrying it are watched (the watch always selects `type=kubernetes.io/tls` too).
-SECRET_SYNC_LABEL = f"{PREFIX}sync"
 
 #: Annotation on a CertificateSync: the Secret resourceVersions its last sync used (for humans).
 LAST_SYNCED_SECRET_VERSION = f"{PREFIX}last-synced-secret-version"
