@@ -25,9 +25,11 @@ write this process starts can still be running when another process may take ove
 (a relist of thousands of objects) cannot hold up a renewal.
 
 `ApplianceClaims` (shards only): one more Lease per appliance this process writes to, taken by the
-same algorithm on the first write there, renewed with the election's Lease and released with it.
+same algorithm on the first write there, renewed after each renewal of the election's Lease (all
+claims at once, beside the election, each try limited as the election's) and released with it.
 The fence asks it too, so one appliance has one writer even while its group moves between shards:
-the new shard writes only once the old one has let go (drained) or its claim has expired.
+the new shard writes only once the old one has let go (drained) or its claim has expired. A claim
+whose renewals fail is logged once per streak of failures, again when it renews or is dropped.
 """
 
 from __future__ import annotations
@@ -327,6 +329,7 @@ class ApplianceClaims:
         self._held: dict[str, LeaseElector] = {}  # changed only on the elector's loop
         self._client: KubeClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._failures: dict[str, int] = {}  # claim Lease name -> renewals failed in a row
 
     def lease_name(self, key: str) -> str:
         return f"{self.settings.claims}-appliance-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
@@ -378,18 +381,76 @@ class ApplianceClaims:
             )
 
     async def renew_all(self) -> None:
-        """One renewal round of every claim held (on the elector's loop)."""
-        for elector in list(self._held.values()):
-            if elector.holding:
-                with contextlib.suppress(TimeoutError, KubernetesError):
-                    await asyncio.wait_for(elector.try_acquire_or_renew(), self.settings.retry_period)
-                if elector.deadline_passed():
-                    elector.drop()  # fenced; the next write there tries to take it again
+        """One renewal round of every claim held (on the elector's loop), all at once: a claim
+        whose renewal stalls holds up neither the others nor the election's next renewal."""
+        held = [(key, elector) for key, elector in self._held.items() if elector.holding]
+        await asyncio.gather(*(self._renew(key, elector) for key, elector in held))
+
+    async def _renew(self, key: str, elector: LeaseElector) -> None:
+        """One try, limited as the election's are (`try_limit`). A failure is logged once per
+        streak (the first, with what failed and the time left; the rest at DEBUG), a recovery
+        once, and a claim whose renew deadline passed is dropped with a warning: from then on
+        writes to its appliance are fenced until the next write takes it again."""
+        name = elector.settings.name
+        left = elector.renewal_due_in()
+        if left > 0:
+            limit = max(0.05, try_limit(left, self.settings))
+            try:
+                renewed = await asyncio.wait_for(elector.try_acquire_or_renew(), limit)
+            except (TimeoutError, KubernetesError) as exc:
+                self._failed(key, elector, describe(exc, elector.request, limit))
+            else:
+                if renewed:
+                    if failed := self._failures.pop(name, 0):
+                        log.info(
+                            "appliance claim %s (%s): renewed again; %d attempt(s) had failed",
+                            name,
+                            key,
+                            failed,
+                        )
+                elif elector.holding:
+                    self._failed(key, elector, f"Conflict: {elector.request}: changed since it was read")
+                else:  # another process holds it now: the elector stopped holding
+                    self._failures.pop(name, None)
+                    log.warning(
+                        "appliance claim %s (%s): now held by %s; writes to this appliance are fenced",
+                        name,
+                        key,
+                        elector.observed_holder or "another process",
+                    )
+        if elector.deadline_passed():
+            elector.drop()  # fenced; the next write there tries to take it again
+            log.warning(
+                "appliance claim %s (%s): dropped, not renewed within the renew deadline (%.0f s; "
+                "%d attempts failed); writes to this appliance are fenced until it is taken again",
+                name,
+                key,
+                self.settings.renew_deadline,
+                self._failures.pop(name, 0),
+            )
+
+    def _failed(self, key: str, elector: LeaseElector, what: str) -> None:
+        name = elector.settings.name
+        failed = self._failures[name] = self._failures.get(name, 0) + 1
+        left = elector.renewal_due_in()
+        if failed == 1:  # once per streak: a stalled API server fails every claim every round
+            log.warning(
+                "appliance claim %s (%s): renewal failed: %s; %.1f s left before the renew deadline "
+                "(further failures at DEBUG until it renews or is dropped)",
+                name,
+                key,
+                what,
+                left,
+            )
+        else:
+            log.debug("appliance claim %s: attempt %d failed: %s; %.1f s left", name, failed, what, left)
 
     async def release_all(self) -> None:
-        for elector in list(self._held.values()):
+        async def release(elector: LeaseElector) -> None:
             with contextlib.suppress(TimeoutError, KubernetesError):
                 await asyncio.wait_for(elector.release(), self.settings.retry_period)
+
+        await asyncio.gather(*(release(elector) for elector in list(self._held.values())))
 
 
 class ElectorThread:
@@ -515,14 +576,22 @@ class ElectorThread:
     async def _renew(self, elector: LeaseElector) -> bool:
         """Renew until stopped (False) or until leadership is lost (True)."""
         s = self.settings
-        while not await self._sleep(s.retry_period):
-            left = elector.renewal_due_in()
-            if left > 0 and await self._attempt(elector, try_limit(left, s)):
-                self.renewals += 1
-                if self.claims is not None:
-                    await self.claims.renew_all()
-                continue
-            if elector.deadline_passed() or not elector.holding:
-                elector.drop()
-                return True
-        return False
+        claims: asyncio.Task[None] | None = None
+        try:
+            while not await self._sleep(s.retry_period):
+                left = elector.renewal_due_in()
+                if left > 0 and await self._attempt(elector, try_limit(left, s)):
+                    self.renewals += 1
+                    # The claims' round runs beside the election: a claim renewal the API server
+                    # stalls must not delay the next renewal of the election's own Lease.
+                    if self.claims is not None and (claims is None or claims.done()):
+                        claims = asyncio.create_task(self.claims.renew_all(), name="claim-renewals")
+                    continue
+                if elector.deadline_passed() or not elector.holding:
+                    elector.drop()
+                    return True
+            return False
+        finally:
+            if claims is not None:
+                claims.cancel()
+                await asyncio.gather(claims, return_exceptions=True)
