@@ -116,19 +116,32 @@ async def test_a_secret_renewed_before_its_watch_started_is_not_missed(
     assert len(_patches(k8s)) == 1, "one mark for the one renewal, none for the unchanged Secret"
 
 
-async def test_a_sync_moved_in_is_marked_as_no_reconcile_of_its_own_reads_its_secrets(
+async def test_a_sync_moved_in_is_marked_once_as_no_reconcile_of_its_own_reads_its_secrets(
     k8s: RealisticEmulator, kube: KubeClient, writer: httpx.AsyncClient
 ) -> None:
     """kopf runs no handler for a sync that enters the shard's selection (its last-handled state
     is the old shard's): a renewal before its watches listed would wait for the periodic re-check,
-    so without a read to compare with, the first list marks it."""
+    so without a read to compare with, the first of its Secrets' first lists marks it. Once: the
+    reconcile that mark starts reads every Secret the sync names."""
     await k8s.create_object(tls_secret("a", b"c", b"k"))
     await k8s.create_object(tls_secret("b", b"c", b"k"))
     await k8s.create_object(certificate_sync("www", SPEC))
+    # The old shard's last mark named a's version: the move's mark must still be a change.
+    old_mark = {"metadata": {"annotations": {SECRET_CHANGED: f"a@{await _version(writer, 'a')}"}}}
+    merge = {"Content-Type": "application/merge-patch+json"}
+    assert (await writer.patch(SYNC_PATH, json=old_mark, headers=merge)).status_code == 200
+    before = len(_patches(k8s))
     shard = _Shard(kube)
     try:
         await shard.sync_arrives(resumed=False)
         await shard.compared()
     finally:
         await shard.stop()
-    assert len(_patches(k8s)) == 2, "each Secret's first list marks the moved-in sync"
+    assert len(_patches(k8s)) - before == 1, "one mark of the moved-in sync, not one per Secret"
+    mark = ((await writer.get(SYNC_PATH)).json()["metadata"].get("annotations") or {})[SECRET_CHANGED]
+    assert mark != old_mark["metadata"]["annotations"][SECRET_CHANGED] and ",arrived-" in mark
+
+
+async def _version(writer: httpx.AsyncClient, secret: str) -> str:
+    reply = await writer.get(f"/api/v1/namespaces/default/secrets/{secret}")
+    return str(reply.json()["metadata"]["resourceVersion"])

@@ -109,15 +109,23 @@ def test_a_first_list_is_compared_with_the_versions_read_before_it() -> None:
     assert index.read_other(cm, "ns", "trust", "9"), "a Secret's reads are not the ConfigMap's"
 
 
-def test_a_first_list_without_reads_marks_only_syncs_no_resume_reconciles() -> None:
+def test_a_first_list_without_reads_marks_only_syncs_no_reconcile_reads_and_each_once() -> None:
     index = TriggerIndex()
-    index.update("ns", "resumed", {"certificates": [{"secretName": "a"}]}, resumed=True)
-    assert index.all_resumed("ns", "a"), "kopf's resume reconciles it: its reads are to come"
-    index.update("ns", "moved-in", {"certificates": [{"secretName": "a"}]})
-    assert not index.all_resumed("ns", "a"), "a sync moved into the shard is reconciled by nobody"
-    assert index.read_other("secrets", "ns", "a", "5", unread_is_change=True)
-    assert not index.read_other("secrets", "ns", "a", None, unread_is_change=True), "nothing listed"
+    named = {"certificates": [{"secretName": "a"}, {"secretName": "b"}]}
+    index.update("ns", "resumed", named, resumed=True)
+    assert index.unreconciled("ns", "a") == [], "kopf's resume reconciles it: its reads are to come"
+    index.update("ns", "moved-in", named)
+    assert index.unreconciled("ns", "a") == ["moved-in"], "moved into the shard: reconciled by nobody"
+    assert not index.read_other("secrets", "ns", "a", "5"), "nothing read: no change"
     index.read("secrets", "ns", "a", "5")
-    assert not index.read_other("secrets", "ns", "a", "5", unread_is_change=True), "read as listed"
+    assert not index.read_other("secrets", "ns", "a", "5"), "read as listed"
+    index.reconciling("ns", "moved-in")  # marked by a's first list: its reconcile reads b too
+    assert index.unreconciled("ns", "b") == []
+    index.reconciling("ns", "moved-in", marked=False)  # the mark failed: b's first list marks it
+    assert index.unreconciled("ns", "b") == ["moved-in"]
+    index.update("ns", "manual", {**named, "autoSync": False})
+    assert index.unreconciled("ns", "b") == ["moved-in"], "without autoSync no Secret marks it"
     index.remove("ns", "moved-in")
-    assert index.all_resumed("ns", "a")
+    index.reconciling("ns", "moved-in")  # a mark that raced its removal is not kept
+    index.update("ns", "moved-in", named)
+    assert index.unreconciled("ns", "a") == ["moved-in"], "moved out and in again: marked again"

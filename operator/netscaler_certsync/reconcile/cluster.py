@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,8 @@ from netscaler_certsync.reconcile import connection_triggers
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.source_watch import SourceWatches
 from netscaler_certsync.reconcile.triggers import SECRET_CHANGED, configmap_changed, secret_changed
+
+logger = logging.getLogger(__name__)
 
 
 def attach(ctx: OperatorContext, client: KubeClient) -> None:
@@ -85,7 +88,8 @@ class SecretChanges:
     the object (a shard's Secret, a bundle ConfigMap), calls `listed` with its first list instead
     of reporting it: the listed version is compared with the versions read (attach), and the
     syncs are marked only if one read another, so a change in that window is not missed and an
-    unchanged object (a restart, a sync moved into a shard) patches nothing.
+    unchanged object patches nothing at a restart. A sync no reconcile reads it for (moved into a
+    shard) is marked once, by the first of its Secrets' first lists (`arrived`).
     """
 
     plural = "secrets"
@@ -116,18 +120,31 @@ class SecretChanges:
         await self._mark(namespace, name, kind)
 
     async def listed(self, namespace: str, name: str) -> None:
-        """The watch's first list is in: mark the syncs if they read another version before it."""
+        """The watch's first list is in: mark the syncs if they read another version before it,
+        and each sync no reconcile will read it for (`arrived`)."""
         entry = self.watcher.index.get((namespace, name)) if self.watcher else None
         listed = entry.resource_version if entry else None
-        if self.ctx.triggers.read_other(
-            self.plural, namespace, name, listed, unread_is_change=self._unread_is_change(namespace, name)
-        ):
+        if self.ctx.triggers.read_other(self.plural, namespace, name, listed):
             await self._mark(namespace, name, "modified" if entry else "deleted")
+        if listed is not None:
+            await self.arrived(namespace, name, listed)
 
-    def _unread_is_change(self, namespace: str, name: str) -> bool:
+    async def arrived(self, namespace: str, name: str, version: str) -> None:
         # A sync kopf did not list at start (one moved into the shard) gets no reconcile of its
         # own: unless marked it would not look at a Secret renewed before this watch listed it.
-        return not self.ctx.triggers.all_resumed(namespace, name)
+        # One mark per arrival, not one per Secret it names: marked, its reconcile reads them all,
+        # so its other Secrets' first lists only compare (and it is noted before the PATCH, as
+        # those lists run at the same time). The value is new, so the mark is a change that
+        # kopf reacts to even if the sync's last mark (from the old shard) named this version.
+        triggers = self.ctx.triggers
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%f")
+        for sync in triggers.unreconciled(namespace, name):
+            triggers.reconciling(namespace, sync)
+            try:
+                await self.annotate(namespace, sync, f"{name}@{version},arrived-{stamp}")
+            except Exception:  # the drift check catches up
+                triggers.reconciling(namespace, sync, marked=False)
+                logger.exception("could not mark CertificateSync %s/%s, which arrived", namespace, sync)
 
     async def _mark(self, namespace: str, name: str, kind: str) -> None:
         entry = self.watcher.index.get((namespace, name)) if self.watcher else None
@@ -156,8 +173,8 @@ class ConfigMapChanges(SecretChanges):
             return  # a bundle is named, not selected: labels change nothing
         await super().__call__(namespace, name, kind)
 
-    def _unread_is_change(self, namespace: str, name: str) -> bool:
-        return False  # decision 204: the syncs' reconciles read the bundle
+    async def arrived(self, namespace: str, name: str, version: str) -> None:
+        return None  # decision 204: the syncs' reconciles read the bundle
 
     async def _mark(self, namespace: str, name: str, kind: str) -> None:
         # The version, as for Secrets: a sync already marked with it is not changed again.

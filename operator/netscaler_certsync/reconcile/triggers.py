@@ -135,9 +135,10 @@ class TriggerIndex:
         #: shard's Secret), the versions reconciles read (None: it was absent) that no report of
         #: its watch has covered yet: its first list is compared with them (`read_other`).
         self._reads: dict[tuple[str, str, str], set[str | None]] = {}
-        #: Syncs kopf listed when this process started: its resume handler reconciles (reads) each.
-        #: A sync that arrives later may be reconciled by nobody (one moved into a shard).
-        self._resumed: set[tuple[str, str]] = set()
+        #: Syncs whose reconcile reads their Secrets on its own: kopf listed them when this process
+        #: started (its resume handler), or this process marked them since they arrived. A sync
+        #: that arrives later may be reconciled by nobody otherwise (one moved into a shard).
+        self._reconciling: set[tuple[str, str]] = set()
 
     def __len__(self) -> int:
         return len(self._by_sync)
@@ -161,7 +162,7 @@ class TriggerIndex:
         """`resumed`: kopf listed the sync at start, so its resume handler reconciles it."""
         trig = trigger_of(spec, status)
         if resumed:
-            self._resumed.add((namespace, name))
+            self._reconciling.add((namespace, name))
         old = self._by_sync.get((namespace, name))
         self._by_sync[(namespace, name)] = trig
         if old is None or (old.named_watches, old.selector, old.selector_watch, old.configmaps) != (
@@ -179,7 +180,7 @@ class TriggerIndex:
 
     def remove(self, namespace: str, name: str) -> None:
         self._entering.pop((namespace, name), None)
-        self._resumed.discard((namespace, name))
+        self._reconciling.discard((namespace, name))
         if self._by_sync.pop((namespace, name), None) is not None:
             self._changed()
 
@@ -216,23 +217,33 @@ class TriggerIndex:
         """The object's watch reported a change: the syncs it marks read it again, whatever they read."""
         self._reads.pop((plural, namespace, name), None)
 
-    def read_other(
-        self, plural: str, namespace: str, name: str, listed: str | None, *, unread_is_change: bool = False
-    ) -> bool:
+    def read_other(self, plural: str, namespace: str, name: str, listed: str | None) -> bool:
         """Whether a reconcile read another version than `listed` (the watch's first list, None:
         absent) before the watch listed it: that change is in no watch event, the syncs must look.
-        No read at all is no change if the syncs' first reconciles are still to come (they read
-        what is there now); `unread_is_change` when none may come and the object is listed."""
+        No read at all is no change: the syncs' reconciles still to come read what is there now
+        (a sync no reconcile may come to is `unreconciled`)."""
         read = self._reads.pop((plural, namespace, name), None)
-        return unread_is_change and listed is not None if read is None else bool(read - {listed})
+        return False if read is None else bool(read - {listed})
 
-    def all_resumed(self, namespace: str, secret: str) -> bool:
-        """Whether every sync naming `secret` is reconciled by kopf's resume (listed at start)."""
-        return all(
-            (ns, sync) in self._resumed
+    def unreconciled(self, namespace: str, secret: str) -> list[str]:
+        """Syncs (with autoSync) naming `secret` that no reconcile reads on its own: neither listed
+        at start (kopf resumes those) nor marked since they arrived (`reconciling`)."""
+        return sorted(
+            sync
             for (ns, sync), trig in self._by_sync.items()
-            if ns == namespace and secret in trig.secrets
+            if ns == namespace
+            and trig.auto_sync
+            and secret in trig.secrets
+            and (ns, sync) not in self._reconciling
         )
+
+    def reconciling(self, namespace: str, sync: str, *, marked: bool = True) -> None:
+        """The sync was marked (a reconcile comes and reads its Secrets), or with `marked` False,
+        the mark failed after all."""
+        if not marked:
+            self._reconciling.discard((namespace, sync))
+        elif (namespace, sync) in self._by_sync:
+            self._reconciling.add((namespace, sync))
 
     def forget_reads(self, plural: str, namespace: str, name: str) -> None:
         """The object's watch by name stopped (no sync uses it): its reads matter no more."""
