@@ -76,8 +76,11 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             ctx.claims.gone(f"{namespace}/{name}")
             guard.gone(body)
         else:
-            # type None: kopf's listing at start, whose resume handler reconciles the sync.
-            ctx.triggers.update(namespace, name, spec, status, resumed=type is None)
+            # type None: kopf's listing at start, whose resume handler reconciles the sync; a
+            # sync none of our processes handled yet gets kopf's create handler. Either reads its
+            # Secrets, so its Secrets' first lists need not mark it (reconcile/cluster.py).
+            never_handled = keys.LAST_HANDLED not in body.get("metadata", {}).get("annotations", {})
+            ctx.triggers.update(namespace, name, spec, status, resumed=type is None or never_handled)
 
     async def sync(
         trigger: str,

@@ -20,7 +20,7 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.persistence.finalizer = keys.FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=keys.STATE_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=keys.STATE_PREFIX, key="last-handled-configuration"
+        prefix=keys.STATE_PREFIX, key=keys.LAST_HANDLED_KEY
     )
     # kopf posts an Event for every handler log line at INFO by default: that floods
     # `kubectl describe`. We post our own Events explicitly; kopf only its warnings.

@@ -18,6 +18,8 @@ __all__ = [
     "FINALIZER",
     "GROUP",
     "KEYSTORE_P12",
+    "LAST_HANDLED",
+    "LAST_HANDLED_KEY",
     "LAST_SYNCED_SECRET_VERSION",
     "OPAQUE_SECRET_TYPE",
     "PASSWORD_KEY",
@@ -39,6 +41,10 @@ PREFIX = f"{GROUP}/"
 #: itself: kopf ignores every annotation under its storage prefix when it looks for changes, so
 #: sharing `netscaler.certsync.dev/` would hide `sync-requested-at` from our handlers.
 STATE_PREFIX = f"kopf.{GROUP}"
+#: kopf's diff base: the last configuration its handlers handled. An object without it was never
+#: handled by any of our processes, so kopf's create handler will reconcile it.
+LAST_HANDLED_KEY = "last-handled-configuration"
+LAST_HANDLED = f"{STATE_PREFIX}/{LAST_HANDLED_KEY}"
 
 #: Who reports the operator's Events (`source.component`, `reportingComponent`).
 EVENT_COMPONENT = "netscaler-certsync"

@@ -136,8 +136,9 @@ class TriggerIndex:
         #: its watch has covered yet: its first list is compared with them (`read_other`).
         self._reads: dict[tuple[str, str, str], set[str | None]] = {}
         #: Syncs whose reconcile reads their Secrets on its own: kopf listed them when this process
-        #: started (its resume handler), or this process marked them since they arrived. A sync
-        #: that arrives later may be reconciled by nobody otherwise (one moved into a shard).
+        #: started (its resume handler), new ones (kopf's create handler), or this process marked
+        #: them since they arrived. A handled sync that arrives later may be reconciled by nobody
+        #: otherwise (one moved into a shard).
         self._reconciling: set[tuple[str, str]] = set()
 
     def __len__(self) -> int:
@@ -159,7 +160,8 @@ class TriggerIndex:
         *,
         resumed: bool = False,
     ) -> None:
-        """`resumed`: kopf listed the sync at start, so its resume handler reconciles it."""
+        """`resumed`: a kopf handler reconciles the sync on its own (kopf listed it at start and
+        resumes it, or it is new and gets the create handler), so it reads its Secrets itself."""
         trig = trigger_of(spec, status)
         if resumed:
             self._reconciling.add((namespace, name))
