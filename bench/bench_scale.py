@@ -4,7 +4,10 @@ Per size (5,000 and 10,000 by default; `BENCH_SCALE_SIZES=5000` for fewer) and p
 operator processes (1, and 3 shards: `BENCH_SCALE_PROCESSES=1,3`): fresh operator processes
 (`netscaler-certsync run`, see `operator_stack`; with K > 1 one per shard, `--shard i`, the
 appliances split into K groups by `appliance % K` and every object labelled with its group's
-shard), 10 NITRO simulators and the emulated Kubernetes API in this process.
+shard, TLS Secrets included as docs/install.md advises; `BENCH_SCALE_SECRETS=unlabelled` leaves
+the Secrets unlabelled, so each shard follows its syncs' Secrets by name or, past a few per
+namespace, with one filtered watch of the namespace, decision 218), 10 NITRO simulators and
+the emulated Kubernetes API in this process.
 Every CertificateSync has its own TLS Secret, one certificate
 and one SNI binding, on appliance `i % 10`. Measured: time until all are Ready, the operator's
 resident memory once its CPU settled, renewal latency (sequential Secret PATCHes, as in
@@ -44,6 +47,10 @@ def _processes(quick: bool) -> list[int]:
     return [int(s) for s in os.environ.get("BENCH_SCALE_PROCESSES", "1" if quick else "1,3").split(",") if s]
 
 
+def _secrets_labelled() -> bool:
+    return os.environ.get("BENCH_SCALE_SECRETS", "labelled") != "unlabelled"
+
+
 def _labelled(obj: dict[str, Any], appliance: int, shards: int) -> dict[str, Any]:
     """`obj` in the shard of its appliance's group (nothing when one process serves all)."""
     if shards > 1:
@@ -58,6 +65,12 @@ def _sync(i: int, shards: int = 1) -> dict[str, Any]:
         "bindings": [{"vserver": VSERVER, "sni": True}],
     }
     return _labelled(build.certificate_sync(f"s{i}", spec, namespace=NS), i % APPLIANCES, shards)
+
+
+def _secret(stack: OperatorStack, i: int, leaf: Any, shards: int) -> dict[str, Any]:
+    """Sync i's TLS Secret, labelled with its sync's shard unless BENCH_SCALE_SECRETS=unlabelled."""
+    secret = stack.tls_secret(f"s{i}", leaf)
+    return _labelled(secret, i % APPLIANCES, shards) if _secrets_labelled() else secret
 
 
 def _connections(stack: OperatorStack, sims: list[Any], shards: int = 1) -> None:
@@ -120,7 +133,7 @@ def one_size(pki: TestPKI, syncs: int, renewals: int, relists: int, processes: i
             began = time.perf_counter()
             for first in range(0, syncs, BATCH):
                 part = range(first, min(syncs, first + BATCH))
-                stack.create(stack.tls_secret(f"s{i}", leaves[i]) for i in part)
+                stack.create(_secret(stack, i, leaves[i], processes) for i in part)
                 stack.create(_sync(i, processes) for i in part)
             wait_for(lambda: len(stack.ready_syncs()) >= syncs, 3600, "all Ready", interval=1.0)
             ready_s = time.perf_counter() - began
@@ -134,6 +147,8 @@ def one_size(pki: TestPKI, syncs: int, renewals: int, relists: int, processes: i
             )
             end = [memory_mb(pid) for pid in pids]
             label = f"{syncs:,}" if processes == 1 else f"{syncs:,}, {processes} shards"
+            if processes > 1 and not _secrets_labelled():
+                label += " (unlabelled Secrets)"
             rows = [quiet.row(), relist.row()]
             for row in rows:
                 row[0] = f"{label} {str(row[0]).split(' ', 1)[1]}"
@@ -183,6 +198,8 @@ def run(quick: bool) -> tuple[str, str, str]:
         f"its own TLS Secret, one certificate, one SNI binding, on appliance `i % {APPLIANCES}`; created",
         f"in batches of {BATCH} after the operators were Ready. With shards, memory is the largest",
         "process's (and the sum), CPU the sum, and the renewals' CPU that of shard 0 (appliance 0).",
+        "With shards the TLS Secrets carry their sync's shard label"
+        + (" (rows marked unlabelled: they do not)." if not _secrets_labelled() else "."),
         f"Machine load (5-min average): {load_before:.1f} at the start, {load_after:.1f} at the end.",
         "",
         table(

@@ -322,3 +322,32 @@ async def test_a_timeout_with_no_message_is_named_by_its_type_alone() -> None:
         with pytest.raises(TransportError) as exc:
             await api.get_secret("default", "x")
     assert str(exc.value) == "GET /api/v1/namespaces/default/secrets/x: ReadTimeout"
+
+
+async def test_open_watches_never_hold_the_connections_requests_need(
+    k8s: RealisticEmulator, writer: httpx.AsyncClient
+) -> None:
+    """Watches hold their connection for minutes: a status PATCH or a Secret read must not wait
+    for one of them to end, however many are open (decision 218)."""
+    await post(writer, SECRETS, tls_secret("a", b"C1", b"K1"))
+    access = ClusterAccess(server=str(k8s.url).rstrip("/"), token="t")
+    async with KubeClient(access, max_connections=2, timeout=3) as api:
+
+        async def follow(name: str) -> None:
+            async for _ in api.watch_secrets("default", field_selector=f"metadata.name={name}"):
+                pass
+
+        watches = [asyncio.create_task(follow(f"s{i}")) for i in range(6)]  # 3 times the pool
+        try:
+            opened = lambda: [r for r in request_log(k8s) if r.params.get("watch") == "true"]  # noqa: E731
+            await until(lambda: len(opened()) == 6, "six watches open")
+            assert (await asyncio.wait_for(api.get_secret("default", "a"), 5))["metadata"]["name"] == "a"
+            listed = await asyncio.wait_for(
+                api.list_secrets("default", None, keys.TLS_TYPE_FIELD_SELECTOR), 5
+            )
+            assert [s["metadata"]["name"] for s in listed.items] == ["a"]
+            assert all(not w.done() for w in watches), "the watches are still open"
+        finally:
+            for w in watches:
+                w.cancel()
+            await asyncio.gather(*watches, return_exceptions=True)

@@ -13,7 +13,7 @@ import pytest
 from certsync_devkit.k8s_builders import opaque_secret, tls_secret
 from certsync_devkit.k8s_emulator import RealisticEmulator
 from certsync_devkit.k8s_thread import request_log, unselected_secret_reads
-from netscaler_certsync.k8s import Backoff, ChangeKind, KubeClient, TLSSecretWatcher
+from netscaler_certsync.k8s import Backoff, ChangeKind, IndexEntry, KubeClient, TLSSecretWatcher
 from tests.support.waiting import until as settle
 
 SYNC_LABEL = "example.com/sync"  # a label of the tests' own: the operator selects no Secret label
@@ -165,3 +165,51 @@ async def test_unrelated_secrets_never_reach_the_client(
     for request in secret_reads:
         assert request.params.get("fieldSelector") == "type=kubernetes.io/tls", request
         assert request.params.get("labelSelector") == f"{SYNC_LABEL}=true", request
+
+
+async def test_a_watch_filtered_to_names_indexes_only_them_and_lists_again_for_a_name_added(
+    kube: KubeClient, writer: httpx.AsyncClient
+) -> None:
+    """A shard's namespace watch (decision 218): every TLS Secret of the namespace crosses the
+    wire, only the names asked for are indexed and reported. A name no list covered yet is not
+    reported but compared (`on_listed`) after the next list; a name another watch knew (`seed`)
+    is diffed with what it knew, so a change in between is reported once."""
+    for name in ("a", "b", "c", "other"):
+        await post(writer, tls_secret(name, b"C0", b"K0"))
+    listed: list[str] = []
+
+    async def on_listed(_namespace: str, name: str) -> None:
+        listed.append(name)
+
+    stale = IndexEntry("1", b"an older digest")
+    async with watching(
+        kube,
+        namespace="default",
+        names={"a", "b", "gone"},
+        seed={"a": stale, "gone": IndexEntry("2", b"d")},
+        on_listed=on_listed,
+        relist_spacing=0,
+    ) as (watcher, changes):
+        await settle(watcher.compared.is_set, "the first list compared")
+        # a: changed since its seed; gone: deleted since; b: first listed, compared, not reported.
+        assert changes == [("default", "gone", "deleted"), ("default", "a", "modified")]
+        assert listed == ["b"] and set(watcher.index) == {("default", "a"), ("default", "b")}
+
+        await patch(writer, "other", {"data": {"tls.crt": "bmV3"}})  # not asked for: nothing
+        await patch(writer, "b", {"data": {"tls.crt": "bmV3"}})
+        await settle(lambda: len(changes) == 3, "b's change")
+        assert changes[-1] == ("default", "b", "modified")
+
+        watcher.want({"a", "b", "c"})  # c: a sync naming it arrived
+        await settle(lambda: listed == ["b", "c"], "c compared after a relist")
+        assert watcher.relists == 1 and len(changes) == 3, "a and b unchanged: nothing reported"
+        await patch(writer, "c", {"data": {"tls.crt": "bmV3"}})
+        await settle(lambda: len(changes) == 4, "c's change")
+        assert changes[-1] == ("default", "c", "modified")
+
+        watcher.want({"c"})  # a and b: no sync names them any more
+        assert set(watcher.index) == {("default", "c")}
+        await patch(writer, "a", {"data": {"tls.crt": "bmV3MgZ="}})
+        await patch(writer, "c", {"data": {"tls.crt": "bmV3Mg=="}})
+        await settle(lambda: len(changes) == 5, "c's second change")
+        assert changes[-1] == ("default", "c", "modified") and watcher.relists == 1

@@ -111,7 +111,13 @@ class _Auth(httpx.Auth):
 
 
 class KubeClient:
-    """An authenticated connection pool to one API server. Use as `async with KubeClient(...)`."""
+    """Authenticated connections to one API server. Use as `async with KubeClient(...)`.
+
+    Two pools: requests (reads, lists, writes) share `max_connections`; each watch holds a
+    connection for minutes, so watches have a pool of their own (`watch_connections`, None:
+    unbounded; the callers bound how many watches they open, decision 218). However many
+    watches are open, a status PATCH or a Secret read never waits for one of them to end.
+    """
 
     def __init__(
         self,
@@ -119,16 +125,28 @@ class KubeClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
+        max_connections: int = 100,
+        watch_connections: int | None = None,
     ) -> None:
         self.access = access
         self.stats = TrafficStats()
         self._timeout = timeout
-        self._http = httpx.AsyncClient(
-            base_url=access.server,
-            verify=access.ssl_context(),
-            auth=_Auth(access),
-            transport=transport,
-            timeout=timeout,
+        self._transport = transport
+        self._verify = access.ssl_context()  # once: both pools trust the same server
+        self._watch_limits = httpx.Limits(
+            max_connections=watch_connections, max_keepalive_connections=watch_connections
+        )
+        self._http = self._pool(httpx.Limits(max_connections=max_connections))
+        self._watch_http: httpx.AsyncClient | None = None  # opened by the first watch
+
+    def _pool(self, limits: httpx.Limits) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.access.server,
+            verify=self._verify,
+            auth=_Auth(self.access),
+            transport=self._transport,
+            timeout=self._timeout,
+            limits=limits,
             headers={"Accept": "application/json", "User-Agent": "netscaler-certsync"},
         )
 
@@ -140,6 +158,8 @@ class KubeClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        if self._watch_http is not None:
+            await self._watch_http.aclose()
 
     # ------------------------------------------------------------------ the one seam
     @contextlib.contextmanager
@@ -190,8 +210,10 @@ class KubeClient:
         # The server ends the stream after timeoutSeconds; a read timeout a bit later catches a
         # connection that went silent without closing (so the caller reconnects).
         timeout = httpx.Timeout(self._timeout, read=timeout_seconds + 30)
+        if self._watch_http is None:
+            self._watch_http = self._pool(self._watch_limits)
         with self._transport_errors("WATCH", path):
-            async with self._http.stream("GET", path, params=params, timeout=timeout) as response:
+            async with self._watch_http.stream("GET", path, params=params, timeout=timeout) as response:
                 self.stats.requests += 1
                 if response.status_code >= 400:
                     await response.aread()

@@ -25,6 +25,14 @@ or a sync's own label selector, `secret_types` and `digest=data_digest` (every k
 label selector): the watches of declared sources (reconcile/source_watch.py) and of the Secrets
 connections reference (k8s/named_secret_watch.py) are both kept by it. With `plural="configmaps"`
 it follows ConfigMaps the same way (a client-auth CA bundle by name, `data_digest`, any type).
+
+Given `names`, a watcher indexes and reports only those names of its one namespace: a shard's
+watch of a namespace's TLS Secrets (decision 218) or a watch by name. Names it has never listed
+are not reported at their first list but handed to `on_listed(namespace, name)`, which compares
+them with what the syncs read; `want(names)` changes the set, and names added are covered by a
+relist, spaced (at least `relist_spacing`, and 10 times what the last list took) so a burst of
+arrivals costs one list, and never cutting a list or an event short. `seed` gives what another
+watch knew of some names: the first list diffs those instead (a switch of watches loses nothing).
 """
 
 from __future__ import annotations
@@ -34,8 +42,9 @@ import contextlib
 import hashlib
 import inspect
 import logging
+import math
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -51,6 +60,7 @@ __all__ = [
     "ChangeKind",
     "IndexEntry",
     "OnChange",
+    "OnListed",
     "TLSSecretWatcher",
     "WatchKey",
     "WatcherSet",
@@ -61,6 +71,8 @@ logger = logging.getLogger(__name__)
 
 ChangeKind = Literal["added", "modified", "deleted", "relabelled"]
 OnChange = Callable[[str, str, ChangeKind], Awaitable[None] | None]
+#: (namespace, name) -> a name's first list is in: compare it with what the syncs read.
+OnListed = Callable[[str, str], Awaitable[None]]
 Key = tuple[str, str]
 
 
@@ -121,6 +133,10 @@ class TLSSecretWatcher:
         secret_types: frozenset[str] | None = frozenset({keys.TLS_SECRET_TYPE}),
         digest: Digest = tls_content_digest,
         plural: str = "secrets",
+        names: Iterable[str] | None = None,
+        on_listed: OnListed | None = None,
+        seed: Mapping[str, IndexEntry | None] | None = None,
+        relist_spacing: float = 1.0,
     ) -> None:
         self._client = client
         self.plural = plural  # "configmaps": the same watch of a trust-manager bundle by name
@@ -139,6 +155,22 @@ class TLSSecretWatcher:
         self.ready = asyncio.Event()  # set after the first complete list
         self.relists = 0
         self.reconnects = 0
+        # A name filter (one namespace): only these names are indexed and reported; a name
+        # added later is listed by a relist (`want`), spaced so a burst of arrivals costs few.
+        self._names = None if names is None else frozenset(names)
+        self._on_listed = on_listed
+        # What another watch already knew of some names (None: absent): diffed, not compared.
+        seed = dict(seed or {})
+        self._seeded = set(seed)
+        self._index.update({(namespace or "", n): e for n, e in seed.items() if e is not None})
+        self._unlisted = set(self._names or ()) - self._seeded  # names no list has covered yet
+        self._relist = asyncio.Event()  # names were added: list again
+        self._relist_spacing = relist_spacing
+        self._list_cost = 0.0  # seconds the last list took: relists are spaced by 10 times it
+        self._list_started: float | None = None
+        self._listed_at = -math.inf
+        self._not_listing = asyncio.Event()  # a relist never cuts a list short
+        self.compared = asyncio.Event()  # set once the first list's `on_listed` calls are done
 
     @property
     def index(self) -> Mapping[Key, IndexEntry]:
@@ -148,11 +180,47 @@ class TLSSecretWatcher:
     def resource_version(self) -> str | None:
         return self._resource_version
 
+    @property
+    def names(self) -> frozenset[str] | None:
+        return self._names
+
+    def want(self, names: Iterable[str], seed: Mapping[str, IndexEntry | None] | None = None) -> None:
+        """Follow these names from now on (a watcher made with `names`).
+
+        A name dropped leaves the index without a report (no sync uses it any more). A name added
+        is in no list yet: the next relist covers it, and `on_listed` compares it with what the
+        syncs read, unless `seed` says what another watch knew of it (then the relist diffs it).
+        """
+        assert self._names is not None, "a watcher without a name filter follows every name"
+        names = frozenset(names)
+        added, removed = names - self._names, self._names - names
+        self._names = names
+        for name in removed:
+            self._index.pop((self.namespace or "", name), None)
+            self._unlisted.discard(name)
+        seed = seed or {}
+        for name in added:
+            if name in seed:  # known up to another watch's last event: the relist diffs it
+                self._seeded.add(name)
+                entry = seed[name]
+                if entry is not None:
+                    self._index[(self.namespace or "", name)] = entry
+            else:
+                self._unlisted.add(name)
+        if added:
+            self._relist.set()
+
     async def run(self) -> None:
         """Watch until cancelled; never returns on its own."""
         attempt = 0
         while True:
+            if self._relist.is_set():  # names were added: list again, then diff
+                self._relist.clear()
+                self._resource_version = None
             try:
+                if self._resource_version is None:
+                    self._list_started = asyncio.get_running_loop().time()
+                    self._not_listing.clear()
                 events = self._client.watch_core(
                     self.plural,
                     self.namespace,
@@ -161,8 +229,11 @@ class TLSSecretWatcher:
                     resource_version=self._resource_version,
                     timeout_seconds=self._watch_timeout,
                 )
-                async with contextlib.aclosing(events) as stream:
-                    async for event in stream:
+                async with (
+                    contextlib.aclosing(events) as stream,
+                    contextlib.aclosing(self._until_relist(stream)) as followed,
+                ):
+                    async for event in followed:
                         await self._apply(event)
                         attempt = 0
             except KubernetesError as e:  # transport, 5xx, 403...: the next try may work
@@ -176,16 +247,57 @@ class TLSSecretWatcher:
                 )
                 await asyncio.sleep(delay)
 
+    async def _until_relist(self, stream: AsyncIterator[WatchEvent]) -> AsyncIterator[WatchEvent]:
+        """The stream's events, until names added to the filter are due for a relist."""
+        if self._names is None:
+            async for event in stream:
+                yield event
+            return
+        due = asyncio.ensure_future(self._relist_due())
+        step: asyncio.Future[WatchEvent] | None = None
+        try:
+            while not due.done():
+                step = asyncio.ensure_future(anext(stream))
+                await asyncio.wait((step, due), return_when=asyncio.FIRST_COMPLETED)
+                if not step.done():  # only between events: an event is never half applied
+                    return
+                try:
+                    event = step.result()
+                except StopAsyncIteration:
+                    return
+                yield event
+        finally:
+            due.cancel()
+            if step is not None and not step.done():  # the stream is closed only once it stopped
+                step.cancel()
+                await asyncio.gather(step, return_exceptions=True)
+
+    async def _relist_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._relist.wait()
+            await self._not_listing.wait()  # names added during a list are covered by it
+            # A list of a whole namespace costs; arrivals in a burst wait for one list together.
+            wait = self._listed_at + max(self._relist_spacing, 10 * self._list_cost) - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._relist.is_set() and self._not_listing.is_set():
+                return
+
     async def _apply(self, event: WatchEvent) -> None:
         self._resource_version = event.resource_version
         if event.type == "RELISTED":
             await self._relisted(event.items)
+        elif event.object is not None and self._unlisted and _key(event.object)[1] in self._unlisted:
+            return  # a name added since the last list: the next list covers it, compared once
         elif event.type in ("ADDED", "MODIFIED") and event.object is not None:
             await self._upsert(event.object)
         elif event.type == "DELETED" and event.object is not None and self._forget(_key(event.object)):
             await self._notify(_key(event.object), "deleted")
 
     def _wanted(self, obj: Mapping[str, Any]) -> bool:
+        if self._names is not None and _key(obj)[1] not in self._names:
+            return False  # a namespace-wide watch: only the names asked for are indexed
         return self._types is None or obj.get("type") in self._types  # None: any type
 
     def _entry(self, obj: Mapping[str, Any]) -> IndexEntry:
@@ -207,23 +319,40 @@ class TLSSecretWatcher:
             await self._notify(key, kind)
 
     async def _relisted(self, items: Iterable[Mapping[str, Any]]) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._list_started is not None:  # not a 410's relist inside the client
+            self._list_cost, self._list_started = now - self._list_started, None
+        self._listed_at = now
+        self._relist.clear()  # every name wanted now is in this list
+        self._not_listing.set()
         fresh = {_key(obj): self._entry(obj) for obj in items if self._wanted(obj)}
         old, self._index = self._index, fresh
         first = not self._listed_once
         self._listed_once = True
         if not first:
             self.relists += 1
-        if first and not self._notify_initial:
-            self.ready.set()
-            return
+        # Names no list covered before are compared with the syncs' reads (`on_listed`), not
+        # reported; at the first list only what a seed knew is diffed (unless notify_initial).
+        unlisted, self._unlisted = self._unlisted, set()
+        diffed = not first or self._notify_initial
         for key in sorted(old.keys() - fresh.keys()):
             await self._notify(key, "deleted")
-        for key in sorted(fresh):
+        for key in sorted(fresh) if diffed or self._seeded else ():
+            if key[1] in unlisted:
+                continue
             if key not in old:
-                await self._notify(key, "added")
+                if diffed or key[1] in self._seeded:
+                    await self._notify(key, "added")
             elif (kind := _change(old[key], fresh[key])) is not None:
                 await self._notify(key, kind)
         self.ready.set()
+        if self._on_listed is not None:
+            for name in sorted(unlisted):
+                try:
+                    await self._on_listed(self.namespace or "", name)
+                except Exception:  # a failed mark must not stop the watch; the drift check catches up
+                    logger.exception("comparing the first list of %s/%s failed", self.namespace, name)
+        self.compared.set()
 
     async def _notify(self, key: Key, kind: ChangeKind) -> None:
         try:
