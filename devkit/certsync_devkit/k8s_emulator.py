@@ -43,9 +43,9 @@ from typing import Any
 
 import aiohttp.web
 import attrs
-from kmock._internal import boxes, dsl, enums, k8s, references, rendering
+from kmock._internal import aiobus, boxes, dsl, enums, k8s, references, rendering
 
-from .k8s_history import HistoryBus
+from .k8s_history import Change, HistoryBus
 from .k8s_kubectl import CRDS, openapi_group_version, openapi_root, table, wants_table
 from .k8s_matching import FastMatchingHandler
 from .k8s_namespaces import parse_namespace_request
@@ -133,6 +133,21 @@ class RealisticEmulator(ReadsMixin, WritesMixin, k8s.KubernetesEmulator, FastMat
         async with self._lock:
             for res in [resource] if resource is not None else list(self._buses):
                 await self._buses[res].expire()
+
+    def changes_of(self, obj: dict[str, Any]) -> list[Change]:
+        """The watch history of the object `obj` names (apiVersion, kind, namespace, name), oldest first."""
+        md = obj.get("metadata") or {}
+        key = (md.get("namespace"), md.get("name"))
+        return [
+            c
+            for c in self._buses[self._resource_of(obj)].replay(0)
+            if ((c.obj.get("metadata") or {}).get("namespace"), c.obj["metadata"].get("name")) == key
+        ]
+
+    async def deliver_late(self, change: Change) -> None:
+        """Send an old `change` again to the open watches only, as a stream that lags behind the
+        store would deliver it: a watcher sees a version older than the one it last saw."""
+        await aiobus.Bus.put(self._buses[self._resource_of(change.obj)], change)
 
     # ------------------------------------------------------------------ discovery
     async def _serve_server_version(self, request: rendering.Request) -> rendering.Payload:

@@ -59,7 +59,7 @@ def cluster_access() -> ClusterAccess:
 def build_registry(
     ctx: OperatorContext, access: ClusterAccess, secret_namespaces: Sequence[str | None] = (None,)
 ) -> kopf.OperatorRegistry:
-    relist.install()  # before kopf watches: a relist skips the objects it has seen unchanged
+    relist.install(ctx.echoes)  # before kopf watches: a relist skips the objects it has seen unchanged
     registry = kopf.OperatorRegistry()
     startup.register(registry, ctx, access, secret_namespaces)
     connection.register(registry, ctx)

@@ -89,6 +89,8 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         index: kopf.Index[tuple[str, str], Mapping[str, Any]],
         sync_request: str | None = None,
     ) -> None:
+        if trigger != "drift" and ctx.echoes.already_reconciled(body):
+            return  # a late copy of our own status write, made by a reconcile that has finished
         meta, status = body.get("metadata", {}), body.get("status", {})
         request = SyncRequest(
             namespace=meta["namespace"],
@@ -131,6 +133,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
             started=started,
             recheck_transient=trigger == "drift",
         )
+        ctx.echoes.finished(body)  # kopf records this run done: its own writes' versions are echoes now
 
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
     @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)

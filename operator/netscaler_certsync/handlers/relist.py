@@ -11,19 +11,34 @@ An object at the resourceVersion kopf last received for it is the object kopf ha
 has queued: processing it again finds nothing to do. Changed objects, new objects and every watch
 event pass as before. kopf 1.45 has no hook for this, so the watch stream kopf's multiplexer reads
 (`kopf._cogs.clients.watching.infinite_watch`) is wrapped; kopf is pinned to 1.45.x for it.
+
+The same wrapper leaves out the watch event of each of our own intent writes (reconcile/intent.py):
+it differs from the version before it only by the status we wrote, which no handler acts on, and
+kopf never waits for it (kopf's consistency check waits for the versions of its own patches, which
+all pass). That is one of a new CertificateSync's five events (docs/decisions/214-...).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from kopf._cogs.clients import watching
 
+from netscaler_certsync.reconcile.echoes import StatusEchoes
+
+#: The echo records of the operators in this process (one, but tests run one after another).
+_echoes: weakref.WeakSet[StatusEchoes] = weakref.WeakSet()
+
+
+def _own_write(body: Any) -> bool:
+    return any(echoes.own_write_event(body) for echoes in list(_echoes))
+
 
 def skip_unchanged(stream: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
     """`stream` (kopf's watch stream, one per resource and namespace) without the listed objects
-    whose uid and resourceVersion it has already yielded."""
+    whose uid and resourceVersion it has already yielded, nor the events of our own intent writes."""
 
     async def wrapped(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         seen: dict[str, str] = {}  # uid -> the last resourceVersion yielded: one small entry per object
@@ -46,13 +61,18 @@ def skip_unchanged(stream: Callable[..., AsyncIterator[Any]]) -> Callable[..., A
                     seen.pop(uid, None)
                 else:
                     seen[uid] = version
+                    if kind == "MODIFIED" and _echoes and _own_write(body):
+                        continue  # as good as yielded: a relist at this version passes over it too
             yield event
 
     wrapped.skips_unchanged = True  # type: ignore[attr-defined]
     return wrapped
 
 
-def install() -> None:
-    """Wrap kopf's watch stream once per process (before kopf starts watching)."""
+def install(echoes: StatusEchoes | None = None) -> None:
+    """Wrap kopf's watch stream once per process (before kopf starts watching); the stream leaves
+    out the events of the own writes `echoes` names."""
+    if echoes is not None:
+        _echoes.add(echoes)
     if not getattr(watching.infinite_watch, "skips_unchanged", False):
         watching.infinite_watch = skip_unchanged(watching.infinite_watch)  # type: ignore[assignment]

@@ -55,8 +55,8 @@ def attach(ctx: OperatorContext, client: KubeClient) -> None:
         listed = await client.list_secrets(namespace, label_selector, field_selector)
         return listed.items
 
-    async def patch_sync_status(namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        await client.patch_merge(
+    async def patch_sync_status(namespace: str, name: str, status: Mapping[str, Any]) -> str | None:
+        patched = await client.patch_merge(
             keys.GROUP,
             keys.VERSION,
             keys.SYNC_PLURAL,
@@ -65,6 +65,7 @@ def attach(ctx: OperatorContext, client: KubeClient) -> None:
             {"status": status},
             subresource="status",
         )
+        return (patched.get("metadata") or {}).get("resourceVersion")
 
     async def annotate(plural: str, namespace: str, name: str, key: str, value: str) -> None:
         patch = {"metadata": {"annotations": {key: value}}}

@@ -20,6 +20,7 @@ from netscaler_certsync.k8s import keys
 from netscaler_certsync.k8s.named_secret_watch import NamedSecretWatch
 from netscaler_certsync.metrics import Metrics
 from netscaler_certsync.reconcile.claims import ClaimIndex
+from netscaler_certsync.reconcile.echoes import StatusEchoes
 from netscaler_certsync.reconcile.identity import ClusterIdentity
 from netscaler_certsync.reconcile.sessions import NitroSessions
 from netscaler_certsync.reconcile.triggers import TriggerIndex
@@ -33,7 +34,8 @@ ConfigMapGetter = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
 #: server; the field selector defaults to the TLS type, None lists every type (declared sources).
 SecretLister = Callable[..., Awaitable[Sequence[Mapping[str, Any]]]]
 #: (namespace, name, JSON merge patch of `status`) -> a CertificateSync's status patched (stored).
-StatusPatcher = Callable[[str, str, Mapping[str, Any]], Awaitable[None]]
+#: (namespace, name, status) -> the resourceVersion the patch made (None if not known).
+StatusPatcher = Callable[[str, str, Mapping[str, Any]], Awaitable[str | None]]
 #: (plural of our kinds, namespace, name, annotation, value) -> the annotation set on the object.
 Annotator = Callable[[str, str, str, str, str], Awaitable[None]]
 
@@ -95,6 +97,8 @@ class OperatorContext:
     """Which certificate of which sync is the default of each vserver (reconcile/claims.py)."""
     patch_sync_status: StatusPatcher = _no_status_writer
     """Used to store what an apply may create before it writes (reconcile/intent.py)."""
+    echoes: StatusEchoes = field(default_factory=StatusEchoes)
+    """The versions of CertificateSyncs only our intent writes made (reconcile/echoes.py)."""
     annotate: Annotator = _no_status_writer
     """Sets the trigger annotations that hand work to another object's handlers (a connection's
     changed Secret, a connection that turned Ready: reconcile/connection_triggers.py)."""
@@ -213,6 +217,8 @@ class OperatorContext:
         self._rechecks.pop((kind, namespace, name), None)
         self._wakes.discard((kind, namespace, name))
         self._streaks.pop((kind, namespace, name), None)
+        if kind == keys.SYNC_KIND:
+            self.echoes.forget(namespace, name)
 
     def failure_streak(self, kind: str, namespace: str, name: str, *, failed: bool) -> int:
         """Count consecutive failed checks of an object (0 after a success): for retry backoff."""

@@ -34,6 +34,7 @@ class IntentWriter:
 
     def __init__(self, ctx: OperatorContext, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         self._patch = ctx.patch_sync_status
+        self._echoes = ctx.echoes
         self._namespace = namespace
         self._name = name
         self._connections = [dict(c) for c in status.get("connections") or ()]
@@ -56,8 +57,11 @@ class IntentWriter:
                 entry = {"name": connection}
                 entries.append(entry)
             entry["records"] = {**records.to_dict(), "pending": True}
+            # the version this write makes is only an echo to kopf (reconcile/echoes.py)
+            write = self._echoes.sending(self._namespace, self._name, entries)
+            version = None
             try:
-                await self._patch(self._namespace, self._name, {"connections": entries})
+                version = await self._patch(self._namespace, self._name, {"connections": entries})
             except Exception as exc:
                 raise transient(
                     k8s_reasons.IntentNotStored,
@@ -65,5 +69,7 @@ class IntentWriter:
                     f"written: {exc}",
                     retry_after=RETRY_SECONDS,
                 ) from exc
+            finally:
+                self._echoes.sent(self._namespace, self._name, write, version)
             self._connections = entries
             self.stored[connection] = records
