@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 
 import kopf
 
 from netscaler_certsync.k8s import ClusterAccess
 from netscaler_certsync.reconcile.context import OperatorContext, OperatorOptions
 from netscaler_certsync.runtime import build_registry, new_context
+
+T = TypeVar("T")
 
 
 class OperatorThread:
@@ -34,6 +37,7 @@ class OperatorThread:
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, timeout: float = 30.0) -> OperatorThread:
         self._thread = threading.Thread(target=self._main, name="certsync-operator", daemon=True)
@@ -52,6 +56,7 @@ class OperatorThread:
             self._ready.set()
 
     async def _serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
         scope: list[str | None] = list(self.namespaces) or [None]
         registry = build_registry(self.ctx, self.access, scope)
         await kopf.operator(
@@ -62,6 +67,11 @@ class OperatorThread:
             stop_flag=self._stop,
             ready_flag=self._ready,
         )
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run `coro` on the operator's event loop and return its result (for tests' inspection)."""
+        assert self.loop is not None, "the operator is not running"
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()

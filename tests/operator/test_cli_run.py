@@ -64,7 +64,7 @@ def test_run_serves_liveness_and_metrics_and_syncs(cluster: Cluster, tmp_path: P
 
 
 def test_plain_logs_say_one_line_per_sync_with_time_and_level(cluster: Cluster, tmp_path: Path) -> None:
-    """At INFO: a line per sync, not per appliance operation, and none per drift-timer tick."""
+    """At INFO: a line per sync, not per appliance operation, and none per drift-schedule look."""
     path = tmp_path / "operator.log"
     with path.open("w") as log:
         proc = _start(
@@ -82,7 +82,7 @@ def test_plain_logs_say_one_line_per_sync_with_time_and_level(cluster: Cluster, 
                 what="the renewal on the appliance",
             )
             wait_for(lambda: "(secret)" in path.read_text(), timeout=10, what="the renewal's sync line")
-            time.sleep(2)  # several drift-timer ticks (each a kopf timer run) with nothing to do
+            time.sleep(2)  # several looks of the re-check schedule with nothing to do
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=30) == 0

@@ -52,7 +52,12 @@ def register(subparsers: Any) -> None:
         help="handle only NetScalerConnections and CertificateSyncs labelled "
         "netscaler.certsync.dev/shard=SHARD, under the Lease <name>-shard-SHARD",
     )
-    parser.add_argument("--drift-check-tick", type=float, default=30.0, help="seconds between drift ticks")
+    parser.add_argument(
+        "--drift-check-tick",
+        type=float,
+        default=30.0,
+        help="longest sleep of the re-check schedule, and least time between two re-checks of one sync",
+    )
     parser.add_argument(
         "--drift-concurrency", type=int, default=2, help="drift re-checks running at once (at least 1)"
     )

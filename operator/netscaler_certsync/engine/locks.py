@@ -6,7 +6,7 @@ in the operator's engine state (`engine/appliances.py`), which belongs to one ev
 
 Turns are not first come, first served but by `Priority`, first come first served within one:
 a renewal goes before spec changes, and both before the periodic drift re-checks. With many
-CertificateSyncs on one appliance the drift timer alone keeps a queue, and a renewal behind it
+CertificateSyncs on one appliance the drift re-checks alone keep a queue, and a renewal behind it
 would wait for the whole queue (docs/decisions/011-priority-turns.md; latencies in
 docs/benchmarks.md). Lower priorities can starve only while higher ones keep coming, which real
 renewals do not.

@@ -1,19 +1,22 @@
-"""kopf handlers for CertificateSync: sync on spec change, manual request, Secret change, drift tick.
+"""kopf handlers for CertificateSync: sync on spec change, manual request, Secret change; and the
+periodic re-checks' schedule, fed from kopf's events and worked off outside kopf (handlers/drift.py).
 
 Every trigger runs the same reconcile; kopf runs one handler at a time per object, and the
-object lock keeps the drift timer from overlapping a change handler (a drift re-check takes it
-only once its turn comes: `OperatorContext.drift_turn`). Once deletion begins, no handler but
-the delete handler reconciles the object (`DeletionGuard`).
+object lock keeps a re-check from overlapping a change handler (a re-check takes it only once
+its turn comes: `OperatorContext.drift_turn`). Once deletion begins, no handler but the delete
+handler reconciles the object (`DeletionGuard`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
+from netscaler_certsync.handlers import drift
 from netscaler_certsync.handlers.deletion import DeletionGuard
 from netscaler_certsync.handlers.outcomes import finish, kubernetes_failures_are_temporary, retry_delay
 from netscaler_certsync.k8s import keys
@@ -21,7 +24,7 @@ from netscaler_certsync.reconcile.certificatesync import finalize_sync, reconcil
 from netscaler_certsync.reconcile.connection_triggers import CONNECTION_READY
 from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.request import SyncRequest
-from netscaler_certsync.reconcile.specs import auto_sync, drift_check_due
+from netscaler_certsync.reconcile.specs import auto_sync, drift_due_at
 from netscaler_certsync.reconcile.triggers import SECRET_CHANGED
 
 GROUP, VERSION = keys.GROUP, keys.VERSION
@@ -47,6 +50,16 @@ class _IndexView(Mapping[tuple[str, str], Mapping[str, Any]]):
 
 def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     guard = DeletionGuard()
+    # kopf hands its indexes only to handlers; the re-checks run outside them, so the event
+    # handler keeps the (live) connections index for them.
+    known: dict[str, _IndexView] = {}
+
+    async def recheck(namespace: str, name: str) -> None:
+        await drift.recheck(ctx, guard, lambda: known.get("connections"), namespace, name)
+
+    @kopf.on.startup(registry=registry)
+    async def start_rechecks(**_: Any) -> None:
+        ctx.drift.start(recheck, lambda: ctx.clock(), lambda: ctx.stopping, ctx.options.drift_concurrency)
 
     @kopf.index(GROUP, VERSION, keys.CONNECTION_PLURAL, id="connections", registry=registry)
     def connections(namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any) -> Any:
@@ -69,18 +82,29 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         name: str,
         spec: kopf.Spec,
         status: kopf.Status,
+        connections: Any,
         **_: Any,
     ) -> None:
-        if type == "DELETED":
+        if "connections" not in known:
+            known["connections"] = _IndexView(connections)
+        if type == "DELETED":  # deleted, or relabelled out of this shard
             ctx.triggers.remove(namespace, name)
             ctx.claims.gone(f"{namespace}/{name}")
+            ctx.drift.remove((namespace, name))
             guard.gone(body)
         else:
             # type None: kopf's listing at start, whose resume handler reconciles the sync; a
             # sync none of our processes handled yet gets kopf's create handler. Either reads its
             # Secrets, so its Secrets' first lists need not mark it (reconcile/cluster.py).
             never_handled = keys.LAST_HANDLED not in body.get("metadata", {}).get("annotations", {})
-            ctx.triggers.update(namespace, name, spec, status, resumed=type is None or never_handled)
+            resumed = type is None or never_handled
+            ctx.triggers.update(namespace, name, spec, status, resumed=resumed)
+            periodic = drift_due_at(spec, status)
+            if resumed and periodic is not None:
+                # Its resume or create handler reconciles it now: a re-check a tick later at the
+                # earliest would only queue a duplicate behind it.
+                periodic = max(periodic, ctx.clock() + dt.timedelta(seconds=ctx.drift.tick))
+            ctx.drift.set((namespace, name), ctx.next_check(KIND, namespace, name, periodic))
 
     async def sync(
         trigger: str,
@@ -89,7 +113,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         index: kopf.Index[tuple[str, str], Mapping[str, Any]],
         sync_request: str | None = None,
     ) -> None:
-        if trigger != "drift" and ctx.echoes.already_reconciled(body):
+        if ctx.echoes.already_reconciled(body):
             return  # a late copy of our own status write, made by a reconcile that has finished
         meta, status = body.get("metadata", {}), body.get("status", {})
         request = SyncRequest(
@@ -106,13 +130,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         if guard.deleting(body):
             return  # the delete handler owns the object now; returning also ends kopf's retries
         with kubernetes_failures_are_temporary():
-            if trigger == "drift":
-                async with ctx.drift_turn(KIND, request.namespace, request.name) as go:
-                    if not go or guard.deleting(body):
-                        return  # a change is being reconciled (that is a check too), or a deletion
-                    ctx.take_wake(KIND, request.namespace, request.name)  # this run answers it
-                    outcome = await reconcile_sync(ctx, request, _IndexView(index))
-            elif trigger == "spec":
+            if trigger == "spec":
                 async with ctx.change_turn(KIND, request.namespace, request.name):
                     if guard.deleting(body):
                         return
@@ -122,17 +140,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
                     if guard.deleting(body):
                         return
                     outcome = await reconcile_sync(ctx, request, _IndexView(index))
-        # A drift re-check's kopf retry runs only if a re-check is due: a transient failure found
-        # by one (the appliance went away) schedules its own, or the next would be an interval away.
-        finish(
-            outcome,
-            body=body,
-            patch=patch,
-            status=status,
-            ctx=ctx,
-            started=started,
-            recheck_transient=trigger == "drift",
-        )
+        finish(outcome, body=body, patch=patch, status=status, ctx=ctx, started=started)
         ctx.echoes.finished(body)  # kopf records this run done: its own writes' versions are echoes now
 
     @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
@@ -167,18 +175,6 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     ) -> None:
         if new:  # a connection it uses turned Ready (reconcile/connection_triggers.py)
             await sync("connection", body, patch, connections)
-
-    @kopf.timer(
-        GROUP, VERSION, PLURAL, interval=ctx.options.drift_check_tick_seconds, idle=5, registry=registry
-    )
-    async def drift_check(body: kopf.Body, patch: kopf.Patch, connections: Any, **_: Any) -> None:
-        # Ticks often; each sync is re-checked at its own driftCheckIntervalSeconds, and a
-        # stalled one sooner when its fix may come from outside Kubernetes (see finish()).
-        namespace, name = body.get("metadata", {}).get("namespace", ""), body["metadata"]["name"]
-        if ctx.recheck_due(KIND, namespace, name) or drift_check_due(
-            body.get("spec", {}), body.get("status", {}), ctx.clock()
-        ):
-            await sync("drift", body, patch, connections)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)
     async def sync_deleted(body: kopf.Body, connections: Any, **_: Any) -> None:

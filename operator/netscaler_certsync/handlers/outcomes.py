@@ -21,22 +21,52 @@ from netscaler_certsync.reconcile.context import OperatorContext
 from netscaler_certsync.reconcile.outcome import Outcome
 
 
-def write_status(
-    outcome: Outcome, *, body: kopf.Body, patch: kopf.Patch, status: Mapping[str, Any] | None
-) -> None:
+def status_patch(
+    outcome: Outcome, body: Mapping[str, Any], status: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The `status` the outcome writes: its fields, merged conditions, the generation observed."""
     generation = body.get("metadata", {}).get("generation")
-    for key, value in outcome.status.items():
-        patch.status[key] = value
-    patch.status["conditions"] = conditions.merge_conditions(
+    patch: dict[str, Any] = dict(outcome.status)
+    patch["conditions"] = conditions.merge_conditions(
         (status or {}).get("conditions"), outcome.conditions, generation
     )
     if generation is not None:
-        patch.status["observedGeneration"] = generation
+        patch["observedGeneration"] = generation
+    return patch
+
+
+def write_status(
+    outcome: Outcome, *, body: kopf.Body, patch: kopf.Patch, status: Mapping[str, Any] | None
+) -> None:
+    for key, value in status_patch(outcome, body, status).items():
+        patch.status[key] = value
 
 
 def post_events(outcome: Outcome, body: kopf.Body) -> None:
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+
+
+def account(
+    outcome: Outcome,
+    *,
+    body: Mapping[str, Any],
+    ctx: OperatorContext,
+    started: float,
+    recheck_transient: bool = False,
+) -> None:
+    """Metrics of a finished reconcile, and its timed re-check when the fix may come from outside
+    Kubernetes (`recheck_transient`: of transient failures too, for checks no kopf retry repeats)."""
+    metrics = ctx.metrics
+    kind, meta = body.get("kind", ""), body.get("metadata", {})
+    error = outcome.error
+    result = "success" if error is None else ("error" if error.stalled else "retry")
+    metrics.reconcile_total.labels(kind, result).inc()
+    metrics.reconcile_duration.labels(kind).observe(time.monotonic() - started)
+    is_ready = any(c.type == conditions.READY and c.status == "True" for c in outcome.conditions)
+    metrics.ready.labels(kind, meta.get("namespace", ""), meta.get("name", "")).set(1 if is_ready else 0)
+    recheck = error.retry_after if error is not None and (error.stalled or recheck_transient) else None
+    ctx.schedule_recheck(kind, meta.get("namespace", ""), meta.get("name", ""), recheck)
 
 
 def finish(
@@ -59,18 +89,10 @@ def finish(
     `recheck_transient`: a timer's kopf retry only runs if its check is due, so transient
     failures of a timer-driven kind (NetScalerConnection) schedule their re-check too.
     """
-    metrics = ctx.metrics
     write_status(outcome, body=body, patch=patch, status=status)
     post_events(outcome, body)
-    kind, meta = body.get("kind", ""), body.get("metadata", {})
+    account(outcome, body=body, ctx=ctx, started=started, recheck_transient=recheck_transient)
     error = outcome.error
-    result = "success" if error is None else ("error" if error.stalled else "retry")
-    metrics.reconcile_total.labels(kind, result).inc()
-    metrics.reconcile_duration.labels(kind).observe(time.monotonic() - started)
-    is_ready = any(c.type == conditions.READY and c.status == "True" for c in outcome.conditions)
-    metrics.ready.labels(kind, meta.get("namespace", ""), meta.get("name", "")).set(1 if is_ready else 0)
-    recheck = error.retry_after if error is not None and (error.stalled or recheck_transient) else None
-    ctx.schedule_recheck(kind, meta.get("namespace", ""), meta.get("name", ""), recheck)
     if error is not None and not error.stalled:
         raise kopf.TemporaryError(str(error), delay=retry_delay(ctx, error.retry_after or 10))
 

@@ -15,6 +15,9 @@ from netscaler_certsync.k8s import ClusterAccess, KubeClient, NamedSecretWatch, 
 from netscaler_certsync.reconcile import cluster, identity
 from netscaler_certsync.reconcile.context import OperatorContext
 
+#: At shutdown, how long a periodic re-check in flight may take to finish before it is cancelled.
+RECHECK_GRACE_SECONDS = 10.0
+
 
 def configure(settings: kopf.OperatorSettings) -> None:
     settings.persistence.finalizer = keys.FINALIZER
@@ -106,6 +109,8 @@ def register(
     @kopf.on.cleanup(registry=registry)
     async def cleanup(**_: Any) -> None:
         ctx.stopping = True  # no re-check starts on the clients closed below
+        # A re-check in flight finishes its apply and save, as kopf lets its handlers finish.
+        await ctx.drift.stop(grace=RECHECK_GRACE_SECONDS)
         for _watcher, task in running:
             task.cancel()
         await asyncio.gather(*(task for _, task in running), return_exceptions=True)
@@ -123,6 +128,7 @@ def register(
         """Liveness: a dead Secret watcher would silently stop renewals, so it fails the probe."""
         dead = [task.get_name() for _, task in running if task.done()]
         dead += ["connection Secrets" for watch in named if not watch.alive()]
+        dead += [] if ctx.drift.alive() else ["drift re-checks"]
         if dead:
             raise RuntimeError(f"Secret watchers stopped: {dead}")
         return len(running)

@@ -133,7 +133,7 @@ def _look_again_at_the_others(
 ) -> None:
     """Certkeys this sync had deployed were gone: the appliance may have lost its configuration
     (a reboot before a save, a restore). The other CertificateSyncs that applied there are looked
-    at again at their next drift tick, not at the end of their own interval: the first drift
+    at again at once (a wake), not at the end of their own interval: the first drift
     check to notice (whichever sync's comes first) repairs every sync on the appliance."""
     others = sorted(ctx.appliances[appliance].owners - {owner})
     logger.warning(

@@ -71,7 +71,21 @@ def attach(ctx: OperatorContext, client: KubeClient) -> None:
         patch = {"metadata": {"annotations": {key: value}}}
         await client.patch_merge(keys.GROUP, keys.VERSION, plural, namespace, name, patch)
 
+    async def get_sync(namespace: str, name: str) -> Mapping[str, Any] | None:
+        try:
+            return await client.get_object(keys.GROUP, keys.VERSION, keys.SYNC_PLURAL, namespace, name)
+        except NotFound:
+            return None
+
+    async def post_event(involved: Mapping[str, Any], type: str, reason: str, message: str) -> None:
+        if type == "Warning":
+            await client.create_event(involved, reason, message, "Warning", keys.EVENT_COMPONENT)
+        else:
+            await client.create_event(involved, reason, message, "Normal", keys.EVENT_COMPONENT)
+
     ctx.get_secret = get_secret
+    ctx.get_sync = get_sync
+    ctx.post_event = post_event
     ctx.list_secrets = list_secrets
     ctx.get_configmap = get_configmap
     ctx.patch_sync_status = patch_sync_status

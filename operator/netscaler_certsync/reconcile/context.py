@@ -20,6 +20,7 @@ from netscaler_certsync.k8s import keys
 from netscaler_certsync.k8s.named_secret_watch import NamedSecretWatch
 from netscaler_certsync.metrics import Metrics
 from netscaler_certsync.reconcile.claims import ClaimIndex
+from netscaler_certsync.reconcile.drift import DriftSchedule
 from netscaler_certsync.reconcile.echoes import StatusEchoes
 from netscaler_certsync.reconcile.identity import ClusterIdentity
 from netscaler_certsync.reconcile.sessions import NitroSessions
@@ -38,6 +39,10 @@ SecretLister = Callable[..., Awaitable[Sequence[Mapping[str, Any]]]]
 StatusPatcher = Callable[[str, str, Mapping[str, Any]], Awaitable[str | None]]
 #: (plural of our kinds, namespace, name, annotation, value) -> the annotation set on the object.
 Annotator = Callable[[str, str, str, str, str], Awaitable[None]]
+#: (namespace, name) -> the CertificateSync as the API returns it now, or None when absent.
+SyncGetter = Callable[[str, str], Awaitable[Mapping[str, Any] | None]]
+#: (involved object, type, reason, message) -> a core/v1 Event posted about the object.
+EventPoster = Callable[[Mapping[str, Any], str, str, str], Awaitable[None]]
 
 
 async def _no_status_writer(*_: object) -> None:
@@ -45,6 +50,10 @@ async def _no_status_writer(*_: object) -> None:
 
 
 async def _no_configmaps(*_: object) -> Mapping[str, Any] | None:
+    raise RuntimeError("the operator's Kubernetes client is not attached")
+
+
+async def _no_syncs(*_: object) -> Mapping[str, Any] | None:
     raise RuntimeError("the operator's Kubernetes client is not attached")
 
 
@@ -104,6 +113,12 @@ class OperatorContext:
     changed Secret, a connection that turned Ready: reconcile/connection_triggers.py)."""
     get_configmap: ConfigMapGetter = _no_configmaps
     """Reads the ConfigMaps of client-auth CA bundles (reconcile/client_auth.py)."""
+    get_sync: SyncGetter = _no_syncs
+    """Reads a CertificateSync afresh for its periodic re-check (handlers/drift.py)."""
+    post_event: EventPoster = _no_status_writer
+    """Posts the Events of a re-check, which runs outside kopf's handlers (handlers/drift.py)."""
+    drift: DriftSchedule = field(default_factory=DriftSchedule)
+    """When each CertificateSync is re-checked next (reconcile/drift.py)."""
     secret_refs: NamedSecretWatch | None = None
     """The watch of the Secrets NetScalerConnections reference, once the client is attached."""
     stopping: bool = False
@@ -121,6 +136,7 @@ class OperatorContext:
 
     def __post_init__(self) -> None:
         self.sessions.max_concurrency = self.options.nitro_max_concurrency
+        self.drift.tick = self.options.drift_check_tick_seconds
         self.claims.requeue = self._look_again
 
     def _look_again(self, sync: str) -> None:
@@ -219,6 +235,7 @@ class OperatorContext:
         self._streaks.pop((kind, namespace, name), None)
         if kind == keys.SYNC_KIND:
             self.echoes.forget(namespace, name)
+            self.drift.remove((namespace, name))
 
     def failure_streak(self, kind: str, namespace: str, name: str, *, failed: bool) -> int:
         """Count consecutive failed checks of an object (0 after a success): for retry backoff."""
@@ -234,7 +251,10 @@ class OperatorContext:
         if after is None:
             self._rechecks.pop((kind, namespace, name), None)
         else:
-            self._rechecks[(kind, namespace, name)] = self.clock() + dt.timedelta(seconds=after)
+            when = self.clock() + dt.timedelta(seconds=after)
+            self._rechecks[(kind, namespace, name)] = when
+            if kind == keys.SYNC_KIND:
+                self.drift.sooner((namespace, name), when)
 
     def wake(self, kind: str, namespace: str, name: str) -> None:
         """Look at an object again at its next tick because something outside it changed (another
@@ -244,10 +264,22 @@ class OperatorContext:
         is still running, and that reconcile ends by setting its own re-check (often "only on a
         change"), which must not erase the wake. Only the run that the wake starts takes it."""
         self._wakes.add((kind, namespace, name))
+        if kind == keys.SYNC_KIND:
+            self.drift.sooner((namespace, name), self.clock())
 
     def take_wake(self, kind: str, namespace: str, name: str) -> None:
         """The re-check is starting: wakes before this point are answered by it."""
         self._wakes.discard((kind, namespace, name))
+
+    def next_check(
+        self, kind: str, namespace: str, name: str, periodic: dt.datetime | None
+    ) -> dt.datetime | None:
+        """When the object is due a look: a wake now, else the earlier of its re-check and
+        `periodic` (its drift or health interval); None: only on a change."""
+        if (kind, namespace, name) in self._wakes:
+            return self.clock()
+        times = [t for t in (periodic, self._rechecks.get((kind, namespace, name))) if t is not None]
+        return min(times) if times else None
 
     def recheck_due(self, kind: str, namespace: str, name: str) -> bool:
         if (kind, namespace, name) in self._wakes:

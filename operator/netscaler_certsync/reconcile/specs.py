@@ -132,6 +132,14 @@ def drift_check_due(spec: Mapping[str, Any], status: Mapping[str, Any], now: dt.
     return _elapsed(status.get("lastSyncTime"), now, _drift_interval(spec))
 
 
+def drift_due_at(spec: Mapping[str, Any], status: Mapping[str, Any]) -> dt.datetime | None:
+    """When a CertificateSync's periodic re-sync falls due (None: never synced, or checks off)."""
+    last, interval = status.get("lastSyncTime"), _drift_interval(spec)
+    if not last or interval <= 0:
+        return None
+    return parse_rfc3339(str(last)) + dt.timedelta(seconds=interval)
+
+
 def health_check_due(spec: Mapping[str, Any], status: Mapping[str, Any], now: dt.datetime) -> bool:
     """Is a NetScalerConnection's health check due (healthCheckIntervalSeconds after the last)?"""
     return _elapsed(status.get("lastCheckedTime"), now, _health_interval(spec))
