@@ -23,12 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
 
+from netscaler_certsync.http_transport import StreamTransport
 from netscaler_certsync.k8s.access import ClusterAccess
 from netscaler_certsync.k8s.errors import KubernetesError, TransportError, Unauthorized, error_for_status
 from netscaler_certsync.timestamps import rfc3339, utc_now
@@ -136,15 +138,18 @@ class KubeClient:
         self._watch_limits = httpx.Limits(
             max_connections=watch_connections, max_keepalive_connections=watch_connections
         )
-        self._http = self._pool(httpx.Limits(max_connections=max_connections))
+        # Requests read whole replies: the lean transport (http_transport.py); watches stream.
+        context = self._verify if isinstance(self._verify, ssl.SSLContext) else None
+        lean = StreamTransport(context, max_idle=max_connections, max_connections=max_connections)
+        self._http = self._pool(httpx.Limits(max_connections=max_connections), transport or lean)
         self._watch_http: httpx.AsyncClient | None = None  # opened by the first watch
 
-    def _pool(self, limits: httpx.Limits) -> httpx.AsyncClient:
+    def _pool(self, limits: httpx.Limits, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             base_url=self.access.server,
             verify=self._verify,
             auth=_Auth(self.access),
-            transport=self._transport,
+            transport=transport,
             timeout=self._timeout,
             limits=limits,
             headers={"Accept": "application/json", "User-Agent": "netscaler-certsync"},
@@ -211,7 +216,7 @@ class KubeClient:
         # connection that went silent without closing (so the caller reconnects).
         timeout = httpx.Timeout(self._timeout, read=timeout_seconds + 30)
         if self._watch_http is None:
-            self._watch_http = self._pool(self._watch_limits)
+            self._watch_http = self._pool(self._watch_limits, self._transport)
         with self._transport_errors("WATCH", path):
             async with self._watch_http.stream("GET", path, params=params, timeout=timeout) as response:
                 self.stats.requests += 1

