@@ -35,6 +35,16 @@ APPLIANCES = 10
 TARGET_MB, MIB = 600.0, 1.048576  # one process at 10,000 syncs: < 600 MB resident
 TARGET_P99 = 1.0  # renewal p99 at every size (the relist's p50 target is 0.5 s)
 BATCH = 500  # objects stored per call into the emulator: creation keeps pace with the operator
+# Longer Lease timings than the defaults (15/10/2 s): the emulated API server in this process
+# answers one request at a time, and a relist of every watch at 10,000 syncs (LISTs of 10,000
+# CertificateSyncs and Secrets) kept the operator's Lease GET waiting past its renew deadline, so
+# it exited as designed. A real API server answers a GET beside a LIST; the failover tier
+# (tests/ha) measures the default timings.
+LEASE = (
+    "--leader-election-lease-duration=60",
+    "--leader-election-renew-deadline=45",
+    "--leader-election-retry-period=5",
+)
 
 
 def _sizes(quick: bool) -> list[int]:
@@ -116,9 +126,9 @@ def one_size(pki: TestPKI, syncs: int, renewals: int, relists: int, processes: i
             sim.start()
         try:
             if processes > 1:
-                stack.start_shards(processes)
+                stack.start_shards(processes, LEASE)
             else:
-                stack.start_operator()
+                stack.start_operator(args=LEASE)
             _connections(stack, [stack.simulator, *extra], processes)
             wait_for(lambda: _ready_connections(stack) == APPLIANCES, 120, "connections Ready", interval=0.2)
             pids = stack.pids()

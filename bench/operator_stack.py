@@ -129,12 +129,13 @@ class OperatorStack:
         self.emulator.stop()
         shutil.rmtree(self._tmp, ignore_errors=True)  # the operator's log and kubeconfig
 
-    def start_shards(self, shards: int) -> list[int]:
+    def start_shards(self, shards: int, args: tuple[str, ...] = ()) -> list[int]:
         """Start one operator process per shard (`--shard 0` .. `--shard K-1`, each under its own
-        Lease); the first is `self.process`, the others `self.others`. Returns their pids."""
-        pids = [self.start_operator(args=("--shard", "0"))]
+        Lease, with `args` too); the first is `self.process`, the others `self.others`. Returns
+        their pids."""
+        pids = [self.start_operator(args=("--shard", "0", *args))]
         for shard in range(1, shards):
-            pids.append(self._spawn(None, ("--shard", str(shard)), f"operator-{shard}.log"))
+            pids.append(self._spawn(None, ("--shard", str(shard), *args), f"operator-{shard}.log"))
         return pids
 
     def pids(self) -> list[int]:
