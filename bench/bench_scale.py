@@ -115,6 +115,14 @@ def _ready_connections(stack: OperatorStack) -> int:
     return sum(1 for o in stack.objects("netscalerconnections") if ready(o))
 
 
+def _all_ready(stack: OperatorStack, syncs: int) -> bool:
+    """Every sync Ready; an operator process that exited fails the run at once, not in an hour."""
+    for process in (stack.process, *stack.others):
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"an operator exited with {process.returncode}:\n{stack.log_tail()}")
+    return len(stack.ready_syncs()) >= syncs
+
+
 def one_size(pki: TestPKI, syncs: int, renewals: int, relists: int, processes: int = 1) -> dict[str, Any]:
     leaves = [pki.leaf(f"s{i}.example.com") for i in range(syncs)]  # before the clock starts
     extra = [
@@ -145,7 +153,7 @@ def one_size(pki: TestPKI, syncs: int, renewals: int, relists: int, processes: i
                 part = range(first, min(syncs, first + BATCH))
                 stack.create(_secret(stack, i, leaves[i], processes) for i in part)
                 stack.create(_sync(i, processes) for i in part)
-            wait_for(lambda: len(stack.ready_syncs()) >= syncs, 3600, "all Ready", interval=1.0)
+            wait_for(lambda: _all_ready(stack, syncs), 3600, "all Ready", interval=1.0)
             ready_s = time.perf_counter() - began
             ready_cpu = cpu() - cpu0
             busy = max(settle(pid) for pid in pids)
