@@ -16,8 +16,10 @@ Errors are httpx's own exceptions, so the callers' error mapping is unchanged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -153,17 +155,11 @@ class StreamTransport(httpx.AsyncBaseTransport):
         payload: bytes,
         timeouts: dict[str, float | None],
     ) -> httpx.Response:
-        try:
+        with _closed_on_failure(conn, request, httpx.WriteTimeout, httpx.WriteError, "sent"):
             conn.writer.write(payload)
             async with asyncio.timeout(timeouts.get("write")):
                 await conn.writer.drain()
-        except TimeoutError as exc:
-            conn.close()
-            raise httpx.WriteTimeout("the request was not sent in time", request=request) from exc
-        except (OSError, ssl.SSLError) as exc:
-            conn.close()
-            raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from exc
-        try:
+        with _closed_on_failure(conn, request, httpx.ReadTimeout, httpx.ReadError, "answered"):
             async with asyncio.timeout(timeouts.get("read")):
                 status, headers, keep = await _read_head(conn.reader, request)
                 body = (
@@ -171,15 +167,6 @@ class StreamTransport(httpx.AsyncBaseTransport):
                     if request.method == "HEAD" or status in _NO_BODY
                     else await _read_body(conn.reader, headers, request)
                 )
-        except TimeoutError as exc:
-            conn.close()
-            raise httpx.ReadTimeout("no complete reply in time", request=request) from exc
-        except (OSError, ssl.SSLError) as exc:
-            conn.close()
-            raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
-        except BaseException:
-            conn.close()
-            raise
         if keep and not self._closed and len(self._idle) < self._max_idle:
             conn.idle_since = time.monotonic()
             self._idle.append(conn)
@@ -198,6 +185,29 @@ class StreamTransport(httpx.AsyncBaseTransport):
         idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+@contextlib.contextmanager
+def _closed_on_failure(
+    conn: _Connection,
+    request: httpx.Request,
+    timeout: type[httpx.TimeoutException],
+    error: type[httpx.NetworkError],
+    done: str,
+) -> Iterator[None]:
+    """A connection that failed half-way (or was cancelled) is closed, never reused; socket and
+    TLS failures and timeouts become httpx's exceptions for the phase."""
+    try:
+        yield
+    except TimeoutError as exc:
+        conn.close()
+        raise timeout(f"the request was not {done} in time", request=request) from exc
+    except (OSError, ssl.SSLError) as exc:
+        conn.close()
+        raise error(str(exc) or type(exc).__name__, request=request) from exc
+    except BaseException:
+        conn.close()
+        raise
 
 
 def _serialize(request: httpx.Request, body: bytes) -> bytes:

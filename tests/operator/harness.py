@@ -48,7 +48,12 @@ class Cluster:
 
     # ------------------------------------------------------------------ Kubernetes side
     def connection(
-        self, name: str = "adc", *, user: tuple[str, str] = ("nsroot", "nsroot"), **spec: Any
+        self,
+        name: str = "adc",
+        *,
+        user: tuple[str, str] = ("nsroot", "nsroot"),
+        labels: Mapping[str, str] | None = None,
+        **spec: Any,
     ) -> None:
         self.core.create_namespaced_secret(NS, build.credentials_secret(f"{name}-login", *user))
         self.core.create_namespaced_secret(
@@ -60,9 +65,10 @@ class Cluster:
             "tls": {"caSecretRef": {"name": f"{name}-ca"}},
             **spec,
         }
-        self.crs.create_namespaced_custom_object(
-            G, V, NS, keys.CONNECTION_PLURAL, build.netscaler_connection(name, body)
-        )
+        connection = build.netscaler_connection(name, body)
+        if labels:
+            connection["metadata"]["labels"] = dict(labels)
+        self.crs.create_namespaced_custom_object(G, V, NS, keys.CONNECTION_PLURAL, connection)
 
     def tls_secret(self, name: str, leaf: Issued | None = None, *, chain: bool = True, **kw: Any) -> Issued:
         leaf = leaf or self.pki.leaf(f"{name}.example.com")

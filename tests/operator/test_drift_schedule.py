@@ -40,17 +40,8 @@ def _in_shard(obj: dict[str, Any], shard: str = "0") -> dict[str, Any]:
 
 
 def _setup(cluster: Cluster, names: list[str]) -> None:
-    core, crs = cluster.core, cluster.crs
-    core.create_namespaced_secret(NS, build.credentials_secret("adc-login", "nsroot", "nsroot"))
-    core.create_namespaced_secret(NS, build.opaque_secret("adc-ca", {"ca.crt": cluster.simulator.ca_pem}))
-    connection = {
-        "endpoint": cluster.simulator.url,
-        "credentialsSecretRef": {"name": "adc-login"},
-        "tls": {"caSecretRef": {"name": "adc-ca"}},
-    }
-    crs.create_namespaced_custom_object(
-        G, V, NS, keys.CONNECTION_PLURAL, _in_shard(build.netscaler_connection("adc", connection))
-    )
+    cluster.connection(labels={keys.SHARD_LABEL: "0"})
+    crs = cluster.crs
     for name in names:
         cluster.tls_secret(name, labels={keys.SHARD_LABEL: "0"})
         spec = {"connectionRefs": [{"name": "adc"}], "certificates": [{"secretName": name}]}

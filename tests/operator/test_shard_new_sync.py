@@ -49,17 +49,8 @@ def _watching_by_name(emulator: EmulatorThread, secret: str) -> bool:
 def test_a_sync_created_in_a_shard_is_not_marked_by_its_secrets_first_list(
     cluster: Cluster, emulator: EmulatorThread, operator: Any, logs: LogRecorder
 ) -> None:
-    core, crs = cluster.core, cluster.crs
-    core.create_namespaced_secret(NS, build.credentials_secret("adc-login", "nsroot", "nsroot"))
-    core.create_namespaced_secret(NS, build.opaque_secret("adc-ca", {"ca.crt": cluster.simulator.ca_pem}))
-    connection = {
-        "endpoint": cluster.simulator.url,
-        "credentialsSecretRef": {"name": "adc-login"},
-        "tls": {"caSecretRef": {"name": "adc-ca"}},
-    }
-    crs.create_namespaced_custom_object(
-        G, V, NS, keys.CONNECTION_PLURAL, _labelled(build.netscaler_connection("adc", connection))
-    )
+    crs = cluster.crs
+    cluster.connection(labels=SHARD)
     cluster.tls_secret("web")  # not labelled for the shard: watched by name
     spec = {
         "connectionRefs": [{"name": "adc"}],
