@@ -2,7 +2,7 @@
 
 A kopf timer is an asyncio task (and kopf's daemon records) for every object, alive as long as
 the object: about 23 KiB each, the largest share of the operator's memory per sync, for a check
-that runs once an hour. It also outlives the object in a shard: a sync relabelled into another
+that runs every 10 minutes. It also outlives the object in a shard: a sync relabelled into another
 shard arrives here as DELETED, but kopf kept its timer firing, so this shard went on re-checking
 (and writing the status of) a sync another shard now owns. The operator's clock is moved ahead
 (injected) to make re-checks due, never slept for.
@@ -74,7 +74,7 @@ def test_a_sync_moved_to_another_shard_is_no_longer_rechecked_here(
     before = _last_sync(cluster, "moves")
     writes = len([r for r in cluster.simulator.requests if r.is_write])
 
-    # Two rounds of re-checks (every sync is due at each, an hour after its last sync): the
+    # Two rounds of re-checks (every sync is due at each, hours after its last sync): the
     # sync that stayed is re-checked in each, the moved one in neither.
     for hours in (2, 4):
         operator.ctx.clock = _ahead(hours)

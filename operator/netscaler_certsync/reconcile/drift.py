@@ -3,7 +3,7 @@
 A periodic re-check (drift: a certificate or binding changed by hand on the appliance; a stalled
 sync whose fix may come from outside Kubernetes; a wake from another sync) used to be a kopf
 timer per object: an asyncio task, its coroutine frames and kopf's daemon records for every
-CertificateSync, about 23 KiB each, even though a sync is re-checked once an hour by default.
+CertificateSync, about 23 KiB each, even though a sync is re-checked every 10 minutes by default.
 Here a sync is one heap entry (when, key); `run` works them off with `workers` tasks in total.
 
 Due times come from the watch (`lastSyncTime` + `driftCheckIntervalSeconds`, set by the kopf
