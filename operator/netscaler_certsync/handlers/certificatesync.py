@@ -115,17 +115,8 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
     ) -> None:
         if ctx.echoes.already_reconciled(body):
             return  # a late copy of our own status write, made by a reconcile that has finished
-        meta, status = body.get("metadata", {}), body.get("status", {})
-        request = SyncRequest(
-            namespace=meta["namespace"],
-            name=meta["name"],
-            generation=meta.get("generation"),
-            spec=body.get("spec", {}),
-            status=status,
-            trigger=trigger,
-            sync_request=sync_request,
-            created=str(meta.get("creationTimestamp", "")),
-        )
+        status = body.get("status", {})
+        request = SyncRequest.of(body, trigger, sync_request)
         started = time.monotonic()
         if guard.deleting(body):
             return  # the delete handler owns the object now; returning also ends kopf's retries
@@ -178,15 +169,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)
     async def sync_deleted(body: kopf.Body, connections: Any, **_: Any) -> None:
-        meta = body.get("metadata", {})
-        request = SyncRequest(
-            namespace=meta["namespace"],
-            name=meta["name"],
-            generation=meta.get("generation"),
-            spec=body.get("spec", {}),
-            status=body.get("status", {}),
-            trigger="delete",
-        )
+        request = SyncRequest.of(body, "delete")
         guard.begin(body)  # before the lock: whatever waits for it must not reconcile after us
         async with ctx.object_lock(KIND, request.namespace, request.name):
             with kubernetes_failures_are_temporary():

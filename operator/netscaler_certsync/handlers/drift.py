@@ -53,16 +53,7 @@ async def recheck(
     if index is None:
         ctx.drift.sooner(key, ctx.clock() + tick)
         return
-    meta = body.get("metadata") or {}
-    request = SyncRequest(
-        namespace=namespace,
-        name=name,
-        generation=meta.get("generation"),
-        spec=spec,
-        status=status,
-        trigger="drift",
-        created=str(meta.get("creationTimestamp", "")),
-    )
+    request = SyncRequest.of(body, "drift")
     started = time.monotonic()
     try:
         async with ctx.drift_turn(KIND, namespace, name) as go:

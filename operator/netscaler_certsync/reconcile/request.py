@@ -21,3 +21,18 @@ class SyncRequest:
     trigger: str  # spec | manual | secret | drift | delete
     sync_request: str | None = None  # the sync-requested-at annotation's value, when manual
     created: str = ""  # metadata.creationTimestamp: the earliest sync wins a default binding
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any], trigger: str, sync_request: str | None = None) -> SyncRequest:
+        """The request for a CertificateSync as the API returned it (kopf's body or a fresh GET)."""
+        meta = body.get("metadata") or {}
+        return cls(
+            namespace=meta["namespace"],
+            name=meta["name"],
+            generation=meta.get("generation"),
+            spec=body.get("spec") or {},
+            status=body.get("status") or {},
+            trigger=trigger,
+            sync_request=sync_request,
+            created=str(meta.get("creationTimestamp", "")),
+        )
