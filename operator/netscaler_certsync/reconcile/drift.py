@@ -60,7 +60,8 @@ class DriftSchedule:
         if len(self._heap) > 2 * len(self._due) + 64:  # many reschedules: drop the stale entries
             self._heap = [(w, k) for k, w in self._due.items()]
             heapq.heapify(self._heap)
-        self._wake_workers()
+        if self._heap[0] == (when, key):  # sooner than the workers sleep for: wake them
+            self._wake_workers()
 
     def sooner(self, key: Key, when: dt.datetime) -> None:
         """Re-check `key` by `when` at the latest (an earlier due time stays)."""
@@ -99,8 +100,11 @@ class DriftSchedule:
     async def _sleep(self, seconds: float) -> None:
         if self._nudge is None:
             self._nudge = asyncio.Event()
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+        # arrives as the nudge completes, and `stop` would then wait out another whole tick.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._nudge.wait(), timeout=max(seconds, 0.01))
+            async with asyncio.timeout(max(seconds, 0.01)):
+                await self._nudge.wait()
         self._nudge.clear()
 
     async def _work(
