@@ -70,8 +70,10 @@ async def test_a_wake_runs_at_once_not_a_tick_later() -> None:
     async def check(namespace: str, name: str) -> None:
         await checked.put((namespace, name))
 
-    schedule.start(check, lambda: at(0), lambda: stopping, workers=2)
-    await asyncio.sleep(0)  # the workers are asleep now
+    schedule.set(("ns", "first"), at(0))
+    schedule.start(check, lambda: at(0), lambda: stopping, workers=1)
+    # Once the first re-check is reported, its worker has gone back to sleep for a tick.
+    assert await asyncio.wait_for(checked.get(), timeout=5) == ("ns", "first")
     schedule.sooner(("ns", "woken"), at(0))
     assert await asyncio.wait_for(checked.get(), timeout=5) == ("ns", "woken")
     stopping = True
@@ -109,6 +111,11 @@ async def test_stop_lets_a_recheck_in_flight_finish() -> None:
     async def check(namespace: str, name: str) -> None:
         started.set()
         await release.wait()
+        # The rest of an apply: its save answers a few turns of the loop later.
+        for _ in range(5):
+            saved = asyncio.Event()
+            asyncio.get_running_loop().call_soon(saved.set)
+            await saved.wait()
         finished.append(name)
 
     schedule.set(("ns", "busy"), at(0))
@@ -116,7 +123,6 @@ async def test_stop_lets_a_recheck_in_flight_finish() -> None:
     await asyncio.wait_for(started.wait(), timeout=5)
     stopping = True
     stopper = asyncio.create_task(schedule.stop(grace=5))
-    await asyncio.sleep(0)
-    release.set()
+    release.set()  # the re-check ends turns after the stop began: a stop that cancelled it loses it
     await asyncio.wait_for(stopper, timeout=5)
     assert finished == ["busy"]
