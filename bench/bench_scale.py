@@ -68,7 +68,7 @@ def _labelled(obj: dict[str, Any], appliance: int, shards: int) -> dict[str, Any
     return obj
 
 
-def _sync(i: int, shards: int = 1) -> dict[str, Any]:
+def sync_object(i: int, shards: int = 1) -> dict[str, Any]:
     spec = {
         "connectionRefs": [{"name": f"adc{i % APPLIANCES}"}],
         "certificates": [{"secretName": f"s{i}"}],
@@ -77,13 +77,13 @@ def _sync(i: int, shards: int = 1) -> dict[str, Any]:
     return _labelled(build.certificate_sync(f"s{i}", spec, namespace=NS), i % APPLIANCES, shards)
 
 
-def _secret(stack: OperatorStack, i: int, leaf: Any, shards: int) -> dict[str, Any]:
+def secret_object(stack: OperatorStack, i: int, leaf: Any, shards: int) -> dict[str, Any]:
     """Sync i's TLS Secret, labelled with its sync's shard unless BENCH_SCALE_SECRETS=unlabelled."""
     secret = stack.tls_secret(f"s{i}", leaf)
     return _labelled(secret, i % APPLIANCES, shards) if _secrets_labelled() else secret
 
 
-def _connections(stack: OperatorStack, sims: list[Any], shards: int = 1) -> None:
+def add_connections(stack: OperatorStack, sims: list[Any], shards: int = 1) -> None:
     objects: list[dict[str, Any]] = []
     for n, sim in enumerate(sims):
         name = f"adc{n}"
@@ -107,7 +107,7 @@ def _connections(stack: OperatorStack, sims: list[Any], shards: int = 1) -> None
     stack.create(objects)
 
 
-def _ready_connections(stack: OperatorStack) -> int:
+def ready_connections(stack: OperatorStack) -> int:
     def ready(obj: dict[str, Any]) -> bool:
         conditions = (obj.get("status") or {}).get("conditions") or ()
         return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
@@ -115,7 +115,7 @@ def _ready_connections(stack: OperatorStack) -> int:
     return sum(1 for o in stack.objects("netscalerconnections") if ready(o))
 
 
-def _all_ready(stack: OperatorStack, syncs: int) -> bool:
+def all_ready(stack: OperatorStack, syncs: int) -> bool:
     """Every sync Ready; an operator process that exited fails the run at once, not in an hour."""
     for process in (stack.process, *stack.others):
         if process is not None and process.poll() is not None:
@@ -137,8 +137,8 @@ def one_size(pki: TestPKI, syncs: int, renewals: int, relists: int, processes: i
                 stack.start_shards(processes, LEASE)
             else:
                 stack.start_operator(args=LEASE)
-            _connections(stack, [stack.simulator, *extra], processes)
-            wait_for(lambda: _ready_connections(stack) == APPLIANCES, 120, "connections Ready", interval=0.2)
+            add_connections(stack, [stack.simulator, *extra], processes)
+            wait_for(lambda: ready_connections(stack) == APPLIANCES, 120, "connections Ready", interval=0.2)
             pids = stack.pids()
             for pid in pids:
                 settle(pid)
@@ -151,9 +151,9 @@ def one_size(pki: TestPKI, syncs: int, renewals: int, relists: int, processes: i
             began = time.perf_counter()
             for first in range(0, syncs, BATCH):
                 part = range(first, min(syncs, first + BATCH))
-                stack.create(_secret(stack, i, leaves[i], processes) for i in part)
-                stack.create(_sync(i, processes) for i in part)
-            wait_for(lambda: _all_ready(stack, syncs), 3600, "all Ready", interval=1.0)
+                stack.create(secret_object(stack, i, leaves[i], processes) for i in part)
+                stack.create(sync_object(i, processes) for i in part)
+            wait_for(lambda: all_ready(stack, syncs), 3600, "all Ready", interval=1.0)
             ready_s = time.perf_counter() - began
             ready_cpu = cpu() - cpu0
             busy = max(settle(pid) for pid in pids)

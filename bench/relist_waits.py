@@ -60,13 +60,13 @@ def main(syncs: int, renewals: int) -> None:
             sim.start()
         try:
             stack.start_operator(args=bench_scale.LEASE)
-            bench_scale._connections(stack, [stack.simulator, *extra])
-            wait_for(lambda: bench_scale._ready_connections(stack) == bench_scale.APPLIANCES, 120, "Ready")
+            bench_scale.add_connections(stack, [stack.simulator, *extra])
+            wait_for(lambda: bench_scale.ready_connections(stack) == bench_scale.APPLIANCES, 120, "Ready")
             for first in range(0, syncs, bench_scale.BATCH):
                 part = range(first, min(syncs, first + bench_scale.BATCH))
-                stack.create(bench_scale._secret(stack, i, leaves[i], 1) for i in part)
-                stack.create(bench_scale._sync(i, 1) for i in part)
-            wait_for(lambda: bench_scale._all_ready(stack, syncs), 3600, "all Ready", interval=1.0)
+                stack.create(bench_scale.secret_object(stack, i, leaves[i], 1) for i in part)
+                stack.create(bench_scale.sync_object(i, 1) for i in part)
+            wait_for(lambda: bench_scale.all_ready(stack, syncs), 3600, "all Ready", interval=1.0)
             name = f"s{(syncs // 2) // bench_scale.APPLIANCES * bench_scale.APPLIANCES}"
             certkey = stack.ready_syncs()[name]["status"]["certificates"][0]["certKeyName"]
             assert stack.process is not None
