@@ -41,6 +41,13 @@ async def recheck(
     if body is None:
         ctx.drift.remove(key)  # deleted: kopf's DELETED event may still be on its way
         return
+    shard = ctx.options.shard
+    if (
+        shard is not None
+        and ((body.get("metadata") or {}).get("labels") or {}).get(keys.SHARD_LABEL) != shard
+    ):
+        ctx.drift.remove(key)  # relabelled into another shard: kopf's DELETED event is on its way
+        return
     if guard.deleting(body):
         return  # the delete handler owns it now
     spec, status = body.get("spec") or {}, body.get("status") or {}
