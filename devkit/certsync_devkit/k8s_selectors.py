@@ -10,11 +10,12 @@ set-based `a in (x,y)`, `a notin (x)`, existence `a`, `!a`) and the field-select
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["SelectorError", "match_fields", "match_labels", "split_requirements"]
+__all__ = ["SelectorError", "match_fields", "match_labels", "required_name", "split_requirements"]
 
 _SET_BASED = re.compile(r"([^\s!=(),]+)\s+(in|notin)\s+\((.*)\)")
 _EQUALITY = re.compile(r"([^\s!=(),]+)\s*(==|=|!=)\s*([^\s!=(),]*)")
@@ -27,6 +28,13 @@ class SelectorError(ValueError):
 
 def split_requirements(selector: str) -> list[str]:
     """Split on commas that are not inside a set-based `( ... )` value list."""
+    return list(_split(selector))
+
+
+# A list or a watch event is matched against every stored object with the same few selectors:
+# split each selector once, not once per object.
+@functools.lru_cache(maxsize=1024)
+def _split(selector: str) -> tuple[str, ...]:
     parts: list[str] = []
     depth = 0
     current: list[str] = []
@@ -45,7 +53,7 @@ def split_requirements(selector: str) -> list[str]:
         parts.append(tail)
     if any(not part for part in parts):
         raise SelectorError(f"empty requirement in selector {selector!r}")
-    return parts
+    return tuple(parts)
 
 
 def _label_requirement(requirement: str, labels: Mapping[str, str]) -> bool:
@@ -69,7 +77,7 @@ def _label_requirement(requirement: str, labels: Mapping[str, str]) -> bool:
 def match_labels(selector: str | None, labels: Mapping[str, str] | None) -> bool:
     """True when every requirement of `selector` holds for `labels` (empty selector: all)."""
     labels = labels or {}
-    return all(_label_requirement(req, labels) for req in split_requirements(selector or ""))
+    return all(_label_requirement(req, labels) for req in _split(selector or ""))
 
 
 def _field_value(obj: Mapping[str, Any], path: str) -> str:
@@ -85,7 +93,7 @@ def match_fields(selector: str | None, obj: Mapping[str, Any]) -> bool:
     A real server supports only a few paths per kind (`metadata.name`, `metadata.namespace`,
     and for Secrets `type`); the emulator accepts any dotted path, which is a superset.
     """
-    for requirement in split_requirements(selector or ""):
+    for requirement in _split(selector or ""):
         m = _EQUALITY.fullmatch(requirement)
         if not m:
             raise SelectorError(f"invalid field selector requirement {requirement!r}")
@@ -93,3 +101,13 @@ def match_fields(selector: str | None, obj: Mapping[str, Any]) -> bool:
         if (_field_value(obj, path) == value) == (op == "!="):
             return False
     return True
+
+
+def required_name(selector: str | None) -> str | None:
+    """The name a field selector's `metadata.name=` (or `==`) requirement asks for, if it has one:
+    the emulator then looks that one object up instead of matching every stored object."""
+    for requirement in _split(selector or ""):
+        m = _EQUALITY.fullmatch(requirement)
+        if m and m.group(1) == "metadata.name" and m.group(2) != "!=":
+            return m.group(3)
+    return None

@@ -192,6 +192,15 @@ def test_field_selectors_and_namespaces(core: client.CoreV1Api) -> None:
     named = core.list_namespaced_secret("default", field_selector="metadata.name=o1")
     assert [s.metadata.name for s in named.items] == ["o1"]
     assert [s.metadata.name for s in core.list_namespaced_secret("other").items] == ["t2"]
+    # A list by name still applies every other requirement, and only in its namespace.
+    by_name = core.list_namespaced_secret
+    assert by_name("default", field_selector="metadata.name==t1,type=kubernetes.io/tls").items
+    assert not by_name("default", field_selector="metadata.name=o1,type=kubernetes.io/tls").items
+    assert not by_name("default", field_selector="metadata.name=t2").items
+    assert not by_name("default", field_selector="metadata.name=absent").items
+    assert [s.metadata.name for s in by_name("default", field_selector="metadata.name!=o1").items] == ["t1"]
+    core.delete_namespaced_secret("t1", "default")
+    assert not by_name("default", field_selector="metadata.name=t1").items
 
 
 def test_malformed_selector_is_400(core: client.CoreV1Api) -> None:
