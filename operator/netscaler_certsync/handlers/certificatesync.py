@@ -112,6 +112,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         patch: kopf.Patch,
         index: kopf.Index[tuple[str, str], Mapping[str, Any]],
         sync_request: str | None = None,
+        mark: str | None = None,
     ) -> None:
         if ctx.echoes.already_reconciled(body):
             return  # a late copy of our own status write, made by a reconcile that has finished
@@ -130,6 +131,8 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
                 async with ctx.object_lock(KIND, request.namespace, request.name):
                     if guard.deleting(body):
                         return
+                    if mark is not None and not ctx.answer_secret_mark(request.namespace, request.name, mark):
+                        return  # a re-check reconciled this Secret change already (handlers/drift.py)
                     outcome = await reconcile_sync(ctx, request, _IndexView(index))
         finish(outcome, body=body, patch=patch, status=status, ctx=ctx, started=started)
         ctx.echoes.finished(body)  # kopf records this run done: its own writes' versions are echoes now
@@ -156,7 +159,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
         body: kopf.Body, patch: kopf.Patch, new: Any, connections: Any, **_: Any
     ) -> None:
         if new and auto_sync(body.get("spec", {})):
-            await sync("secret", body, patch, connections)
+            await sync("secret", body, patch, connections, mark=str(new))
 
     @kopf.on.field(
         GROUP, VERSION, PLURAL, field=("metadata", "annotations", CONNECTION_READY), registry=registry

@@ -173,9 +173,16 @@ class SecretChanges:
             name,
             version,
             self.labels_of,
-            self.annotate,
+            self._annotate_and_recheck,
             relabelled=kind == "relabelled",
         )
+
+    async def _annotate_and_recheck(self, namespace: str, name: str, value: str) -> None:
+        # The mark stays the record (kopf's handler answers it after a restart too); the re-check
+        # makes the renewal independent of how long kopf takes to deliver it (decision 237). It is
+        # due before the PATCH: kopf's handler, which can only come after it, then finds it pending.
+        self.ctx.secret_marked(namespace, name, value)
+        await self.annotate(namespace, name, value)
 
 
 class ConfigMapChanges(SecretChanges):

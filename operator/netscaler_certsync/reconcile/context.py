@@ -131,6 +131,8 @@ class OperatorContext:
     _rechecks: dict[tuple[str, str, str], dt.datetime] = field(default_factory=dict, repr=False)
     _wakes: set[tuple[str, str, str]] = field(default_factory=set, repr=False)
     _streaks: dict[tuple[str, str, str], int] = field(default_factory=dict, repr=False)
+    _secret_marks: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _answered_marks: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _drift_slots: asyncio.Semaphore | None = field(default=None, repr=False)
     _change_slots: asyncio.Semaphore | None = field(default=None, repr=False)
 
@@ -236,6 +238,8 @@ class OperatorContext:
         if kind == keys.SYNC_KIND:
             self.echoes.forget(namespace, name)
             self.drift.remove((namespace, name))
+            self._secret_marks.pop((namespace, name), None)
+            self._answered_marks.pop((namespace, name), None)
 
     def failure_streak(self, kind: str, namespace: str, name: str, *, failed: bool) -> int:
         """Count consecutive failed checks of an object (0 after a success): for retry backoff."""
@@ -270,6 +274,44 @@ class OperatorContext:
     def take_wake(self, kind: str, namespace: str, name: str) -> None:
         """The re-check is starting: wakes before this point are answered by it."""
         self._wakes.discard((kind, namespace, name))
+
+    def secret_marked(self, namespace: str, name: str, mark: str) -> None:
+        """A Secret the CertificateSync uses changed and its `secret-changed` mark is now `mark`:
+        a re-check reconciles it at once (handlers/drift.py), as kopf's handler of the mark does.
+
+        kopf hands an object's event to its handler only after it has processed the events before
+        it; after a relist of every watch that is every CertificateSync (seconds at 10,000). The
+        two paths answer the mark once between them (decision 237): a reconcile takes it under the
+        object lock (`take_secret_mark`), and kopf's handler skips a mark a re-check answered."""
+        self._secret_marks[(namespace, name)] = mark
+        self.drift.sooner((namespace, name), self.clock())
+
+    def has_secret_mark(self, namespace: str, name: str) -> bool:
+        return (namespace, name) in self._secret_marks
+
+    def take_secret_mark(self, namespace: str, name: str) -> str | None:
+        """A re-check's reconcile starts (under the object lock): it answers the pending mark."""
+        mark = self._secret_marks.pop((namespace, name), None)
+        if mark is not None:
+            self._answered_marks[(namespace, name)] = mark
+        return mark
+
+    def retry_secret_mark(self, namespace: str, name: str, mark: str) -> None:
+        """The re-check that took `mark` failed transiently: its retry (scheduled by the caller)
+        answers it, as a renewal, unless a newer mark came meanwhile."""
+        self._secret_marks.setdefault((namespace, name), mark)
+
+    def answer_secret_mark(self, namespace: str, name: str, mark: str) -> bool:
+        """kopf's handler of `mark` holds the object lock: False if a re-check answered it already
+        (or keeps it for its own retry); True if the handler must reconcile, which answers a
+        pending mark too (it reads the Secrets now, at least as new as that mark). kopf's own
+        answers are not recorded: its retries of a failed handler deliver the same mark again."""
+        key = (namespace, name)
+        if self._answered_marks.get(key) == mark:
+            del self._answered_marks[key]
+            return False
+        self._secret_marks.pop(key, None)
+        return True
 
     def next_check(
         self, kind: str, namespace: str, name: str, periodic: dt.datetime | None
