@@ -64,6 +64,7 @@ class RealisticEmulator(ReadsMixin, WritesMixin, k8s.KubernetesEmulator, FastMat
 
     history_limit: int = 1000  # events kept per resource for watch resumption
     _last_rv: int = attrs.field(default=1000, init=False)
+    _pages: dict[str, tuple[int, list[Any]]] = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()

@@ -20,6 +20,7 @@ __all__ = [
     "bad_request",
     "conflict",
     "essence",
+    "expired",
     "fold_string_data",
     "invalid",
     "now",
@@ -43,6 +44,10 @@ def conflict(message: str) -> KubernetesError:
 
 def invalid(message: str) -> KubernetesError:
     return KubernetesError(422, "Invalid", message)
+
+
+def expired(message: str) -> KubernetesError:
+    return KubernetesError(410, "Expired", message)
 
 
 def bad_request(message: str) -> KubernetesError:

@@ -26,6 +26,7 @@ class EmulatorBase:
     _buses: Any  # resource -> HistoryBus
     _resources: Any  # kmock's ResourcesArray (discovery)
     _last_rv: int
+    _pages: dict[str, tuple[int, list[Any]]]  # continue token -> (list RV, the items still to serve)
 
     def _bump(self) -> int:
         """The next global resourceVersion."""

@@ -1,19 +1,39 @@
-"""The read half of the emulator: selected lists and watches with history, 410 and bookmarks."""
+"""The read half of the emulator: selected lists (paged with `limit`/`continue` as a real server
+pages them) and watches with history, 410 and bookmarks."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from kmock._internal import rendering
 
 from .k8s_history import Change, Expired, gone_status
-from .k8s_objects import bad_request
+from .k8s_objects import bad_request, expired
 from .k8s_selectors import match_fields, match_labels, required_name
 from .k8s_state import EmulatorBase
 
 __all__ = ["ReadsMixin"]
+
+
+#: Lists paged with `limit` whose next page the emulator keeps (a real server's continue tokens
+#: expire with compaction, minutes later; here the oldest go once this many are outstanding).
+_PAGES_KEPT = 64
+
+
+def _parse_limit(raw: str | None) -> int | None:
+    if not raw or raw == "0":
+        return None
+    if not raw.isdigit():
+        raise bad_request(f"invalid limit {raw!r}")
+    return int(raw)
+
+
+def _namespace_name(raw: dict[str, Any]) -> tuple[str, str]:
+    md = raw.get("metadata") or {}
+    return str(md.get("namespace") or ""), str(md.get("name") or "")
 
 
 def _parse_rv(raw: str | None) -> int | None:
@@ -58,14 +78,31 @@ class ReadsMixin(EmulatorBase):
         ]
 
     async def _serve_list(self, request: rendering.Request) -> rendering.Payload:
-        async with self._lock:
-            items = self._snapshot(request)
-        if not items:  # kmock's list scans every stored object: only to answer 404 for an unknown resource
-            await super()._serve_list(request)
+        limit = _parse_limit(request.params.get("limit"))
+        token = request.params.get("continue")
+        if token:  # the next page of a list: the same snapshot, at the first page's RV
+            if token not in self._pages:
+                raise expired("the provided continue parameter is too old")
+            rv, items = self._pages.pop(token)
+        else:
+            async with self._lock:
+                items, rv = self._snapshot(request), self._last_rv
+            if not items:  # kmock's list scans every stored object: only for 404 on an unknown resource
+                await super()._serve_list(request)
+            if limit:
+                items.sort(key=_namespace_name)  # a real server pages in key order
+        metadata: dict[str, Any] = {"resourceVersion": str(rv)}
+        if limit and len(items) > limit:
+            items, rest = items[:limit], items[limit:]
+            token = f"{rv}-{uuid.uuid4().hex}"
+            self._pages[token] = (rv, rest)
+            while len(self._pages) > _PAGES_KEPT:  # abandoned lists: the oldest expire
+                del self._pages[next(iter(self._pages))]
+            metadata.update({"continue": token, "remainingItemCount": len(rest)})
         return {
             "apiVersion": self._api_version(request),
             "kind": f"{self._kind(request)}List",
-            "metadata": {"resourceVersion": str(self._last_rv)},
+            "metadata": metadata,
             "items": items,
         }
 

@@ -268,3 +268,22 @@ def test_an_injected_write_failure_does_not_write(core: client.CoreV1Api, emulat
         "s", "default", {"metadata": {"labels": {"v": "3"}}}
     )  # only the first failed
     assert core.read_namespaced_secret("s", "default").metadata.labels == {"v": "3"}
+
+
+def test_lists_page_with_limit_and_continue_at_one_resource_version(core: client.CoreV1Api) -> None:
+    for name in ("c", "a", "e", "b", "d"):
+        core.create_namespaced_secret("default", secret(name))
+    first = core.list_namespaced_secret("default", limit=2)
+    assert [s.metadata.name for s in first.items] == ["a", "b"]  # key order, as a real server pages
+    assert first.metadata.remaining_item_count == 3 and first.metadata._continue
+    core.create_namespaced_secret("default", secret("f"))  # after the list's RV: not in its pages
+    second = core.list_namespaced_secret("default", limit=2, _continue=first.metadata._continue)
+    last = core.list_namespaced_secret("default", limit=2, _continue=second.metadata._continue)
+    assert [s.metadata.name for s in second.items + last.items] == ["c", "d", "e"]
+    assert not last.metadata._continue
+    versions = {page.metadata.resource_version for page in (first, second, last)}
+    assert versions == {first.metadata.resource_version}
+    with pytest.raises(ApiException) as exc:  # a token is used once; an unknown one has expired
+        core.list_namespaced_secret("default", limit=2, _continue=first.metadata._continue)
+    assert status_code(exc) == 410
+    assert len(core.list_namespaced_secret("default").items) == 6  # no limit: everything at once

@@ -42,6 +42,11 @@ def configure(settings: kopf.OperatorSettings) -> None:
     settings.watching.client_timeout = 330
     settings.watching.connect_timeout = 10
     settings.watching.reconnect_backoff = 0.25
+    # kopf lists in pages of this many objects (the page size client-go's reflectors use): one
+    # LIST of 10,000 CertificateSyncs with their status is tens of MB, parsed in one go while
+    # nothing else on the event loop runs, and an API server answers it in one go too. In pages,
+    # a renewal's own requests and awaits get their turns during a relist (decision 237).
+    settings.watching.chunk_size = 500
     # No cap on kopf's per-object workers: each lingers `idle_timeout` after its last event, so a
     # cap lets only a trickle of objects through after a relist of every CertificateSync, and a
     # renewal queues behind them (docs/decisions/014-kopf-settings-for-many-objects.md).
