@@ -28,6 +28,14 @@ def test_a_mark_makes_the_sync_due_now() -> None:
     assert ctx.has_secret_mark(*KEY) and ctx.drift.due_at(KEY) == NOW
 
 
+def test_a_mark_right_after_a_recheck_is_not_held_to_the_tick() -> None:
+    ctx = _ctx()
+    ctx.drift.set(KEY, NOW)
+    assert ctx.drift.take(NOW) == KEY  # a re-check starts: the next one not before a tick later
+    ctx.secret_marked(*KEY, "web@10")
+    assert ctx.drift.due_at(KEY) == NOW, "a renewal waited out the drift tick"
+
+
 def test_kopf_skips_a_mark_the_recheck_answered_but_not_a_newer_one() -> None:
     ctx = _ctx()
     ctx.secret_marked(*KEY, "web@10")

@@ -284,7 +284,8 @@ class OperatorContext:
         two paths answer the mark once between them (decision 237): a reconcile takes it under the
         object lock (`take_secret_mark`), and kopf's handler skips a mark a re-check answered."""
         self._secret_marks[(namespace, name)] = mark
-        self.drift.sooner((namespace, name), self.clock())
+        # A real change, each once: not held to a tick after the sync's previous re-check.
+        self.drift.sooner((namespace, name), self.clock(), floor=False)
 
     def has_secret_mark(self, namespace: str, name: str) -> bool:
         return (namespace, name) in self._secret_marks

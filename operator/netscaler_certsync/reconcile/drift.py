@@ -47,14 +47,17 @@ class DriftSchedule:
     def due_at(self, key: Key) -> dt.datetime | None:
         return self._due.get(key)
 
-    def set(self, key: Key, when: dt.datetime | None) -> None:
-        """The next re-check of `key` is at `when` (None: none until something schedules one)."""
+    def set(self, key: Key, when: dt.datetime | None, *, floor: bool = True) -> None:
+        """The next re-check of `key` is at `when` (None: none until something schedules one).
+
+        `floor=False`: a change outside the sync (its Secret's), not a status that may not
+        change, so not held to a tick after the previous re-check."""
         if when is None:
             self._due.pop(key, None)
             return
-        floor = self._ran.get(key)
-        if floor is not None and when < floor:
-            when = floor
+        earliest = self._ran.get(key)
+        if floor and earliest is not None and when < earliest:
+            when = earliest
         self._due[key] = when
         heapq.heappush(self._heap, (when, key))
         if len(self._heap) > 2 * len(self._due) + 64:  # many reschedules: drop the stale entries
@@ -63,11 +66,11 @@ class DriftSchedule:
         if self._heap[0] == (when, key):  # sooner than the workers sleep for: wake them
             self._wake_workers()
 
-    def sooner(self, key: Key, when: dt.datetime) -> None:
+    def sooner(self, key: Key, when: dt.datetime, *, floor: bool = True) -> None:
         """Re-check `key` by `when` at the latest (an earlier due time stays)."""
         current = self._due.get(key)
         if current is None or when < current:
-            self.set(key, when)
+            self.set(key, when, floor=floor)
 
     def remove(self, key: Key) -> None:
         """The sync is gone (deleted, or relabelled out of this shard): no more re-checks."""
