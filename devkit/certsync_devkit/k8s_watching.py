@@ -1,5 +1,6 @@
 """The read half of the emulator: selected lists (paged with `limit`/`continue` as a real server
-pages them) and watches with history, 410 and bookmarks."""
+pages them, of metadata only when asked with `as=PartialObjectMetadataList`) and watches with
+history, 410 and bookmarks."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ __all__ = ["ReadsMixin"]
 #: Lists paged with `limit` whose next page the emulator keeps (a real server's continue tokens
 #: expire with compaction, minutes later; here the oldest go once this many are outstanding).
 _PAGES_KEPT = 64
+META_V1 = "meta.k8s.io/v1"
 
 
 def _parse_limit(raw: str | None) -> int | None:
@@ -99,6 +101,17 @@ class ReadsMixin(EmulatorBase):
             while len(self._pages) > _PAGES_KEPT:  # abandoned lists: the oldest expire
                 del self._pages[next(iter(self._pages))]
             metadata.update({"continue": token, "remainingItemCount": len(rest)})
+        if "as=PartialObjectMetadataList" in request.headers.get("Accept", ""):  # metadata only
+            partial = [
+                {"kind": "PartialObjectMetadata", "apiVersion": META_V1, "metadata": i["metadata"]}
+                for i in items
+            ]
+            return {
+                "apiVersion": META_V1,
+                "kind": "PartialObjectMetadataList",
+                "metadata": metadata,
+                "items": partial,
+            }
         return {
             "apiVersion": self._api_version(request),
             "kind": f"{self._kind(request)}List",

@@ -14,7 +14,7 @@ import pytest
 from certsync_devkit.k8s_builders import opaque_secret, tls_secret
 from certsync_devkit.k8s_emulator import RealisticEmulator
 from certsync_devkit.k8s_thread import request_log, unselected_secret_reads
-from netscaler_certsync.k8s import Backoff, ChangeKind, IndexEntry, KubeClient, TLSSecretWatcher
+from netscaler_certsync.k8s import Backoff, ChangeKind, IndexEntry, KubeClient, TLSSecretWatcher, secret_watch
 from netscaler_certsync.k8s.secrets import tls_content_digest
 from tests.support.waiting import until as settle
 
@@ -114,6 +114,7 @@ async def test_410_relist_reports_what_was_missed(
     task = asyncio.create_task(watcher.run())
     await asyncio.wait_for(watcher.ready.wait(), 5)
     digested.clear()
+    whole, metadata = kube.stats.objects_received, kube.stats.metadata_received
     task.cancel()  # the operator is away (e.g. a long network partition)...
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -137,6 +138,38 @@ async def test_410_relist_reports_what_was_missed(
     assert set(watcher.index) == {("default", "keep"), ("default", "renew"), ("default", "new")}
     # Only what changed is digested again: at 10,000 Secrets a relist is lookups, not digests.
     assert sorted(digested) == ["new", "renew"]
+    # The relist was of metadata (keep, renew, new); only the two changed were read whole.
+    assert kube.stats.metadata_received - metadata == 3
+    assert kube.stats.objects_received - whole == 2
+
+
+async def test_a_relist_with_much_changed_lists_again_whole(
+    k8s: RealisticEmulator, kube: KubeClient, writer: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(secret_watch, "MOST_READS_AFTER_RELIST", 1)
+    for name in ("a", "b", "c"):
+        await post(writer, tls_secret(name, b"C1", b"K1"))
+    changes: list[Change] = []
+    watcher = TLSSecretWatcher(kube, lambda ns, name, kind: changes.append((ns, name, kind)))
+    task = asyncio.create_task(watcher.run())
+    await asyncio.wait_for(watcher.ready.wait(), 5)
+    task.cancel()  # away while two Secrets are renewed and the server compacts its history
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for name in ("a", "b"):
+        await patch(writer, name, {"data": tls_secret(name, b"C2", b"K2")["data"]})
+    await k8s.expire_watches()
+    whole = kube.stats.objects_received
+    task = asyncio.create_task(watcher.run())
+    try:
+        await settle(lambda: len(changes) == 2, "both renewals after the relist")
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert sorted(changes) == [("default", "a", "modified"), ("default", "b", "modified")]
+    assert kube.stats.objects_received - whole == 3, "two changed (over the limit of 1): one whole list"
+    assert watcher.relists == 1
 
 
 async def test_reconnects_with_backoff_after_server_errors(

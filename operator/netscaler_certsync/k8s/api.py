@@ -68,13 +68,20 @@ class TrafficStats:
 
     requests: int = 0
     bytes_received: int = 0
-    objects_received: int = 0
+    objects_received: int = 0  # whole objects
+    metadata_received: int = 0  # objects' metadata only (PartialObjectMetadata in a relist)
+
+
+#: Accept header of a list of metadata only (PartialObjectMetadataList, Kubernetes >= 1.15): a
+#: server that does not know it answers the full list, which `ObjectList.partial` tells apart.
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 
 
 @dataclass(frozen=True)
 class ObjectList:
     items: list[dict[str, Any]]
     resource_version: str
+    partial: bool = False  # items are PartialObjectMetadata: metadata only
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class WatchEvent:
     resource_version: str
     object: Mapping[str, Any] | None = None
     items: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # RELISTED only
+    partial: bool = False  # RELISTED with metadata only (`watch_core(relist_metadata=True)`)
 
 
 def _selectors(label_selector: str | None, field_selector: str | None) -> dict[str, str]:
@@ -193,9 +201,12 @@ class KubeClient:
         params: Mapping[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        accept: str | None = None,
     ) -> dict[str, Any]:
         content = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": content_type} if content is not None else {}
+        if accept is not None:
+            headers["Accept"] = accept
         with self._transport_errors(method, path):
             response = await self._http.request(method, path, params=params, content=content, headers=headers)
         self.stats.requests += 1
@@ -288,13 +299,26 @@ class KubeClient:
         namespace: str | None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        *,
+        metadata_only: bool = False,
     ) -> ObjectList:
-        """Objects of a core kind (`secrets`, `configmaps`) matching both selectors, on the server."""
+        """Objects of a core kind (`secrets`, `configmaps`) matching both selectors, on the server.
+
+        `metadata_only`: ask for their metadata only (a tenth of a TLS Secret's bytes); `partial`
+        on the answer says whether the server did."""
         path = resource_path("", "v1", plural, namespace)
-        data = await self._request("GET", path, params=_selectors(label_selector, field_selector))
+        params = _selectors(label_selector, field_selector)
+        data = await self._request(
+            "GET", path, params=params, accept=METADATA_ONLY if metadata_only else None
+        )
         items = list(data.get("items") or [])
-        self.stats.objects_received += len(items)
-        return ObjectList(items, str((data.get("metadata") or {}).get("resourceVersion") or ""))
+        partial = data.get("kind") == "PartialObjectMetadataList"
+        if partial:
+            self.stats.metadata_received += len(items)
+        else:
+            self.stats.objects_received += len(items)
+        rv = str((data.get("metadata") or {}).get("resourceVersion") or "")
+        return ObjectList(items, rv, partial=partial)
 
     async def watch_core(
         self,
@@ -304,16 +328,28 @@ class KubeClient:
         field_selector: str | None = None,
         resource_version: str | None = None,
         timeout_seconds: int = 300,
+        *,
+        relist_metadata: bool = False,
     ) -> AsyncIterator[WatchEvent]:
-        """Follow objects of a core kind forever (see the module docstring); cancel to stop."""
+        """Follow objects of a core kind forever (see the module docstring); cancel to stop.
+
+        `relist_metadata`: the lists after a 410 ask for metadata only (the first list is whole);
+        the caller reads the few objects whose resourceVersion it does not know."""
         path = resource_path("", "v1", plural, namespace)
         selectors = _selectors(label_selector, field_selector)
         rv = resource_version
+        relisting = False
         while True:
             if not rv:
-                listed = await self.list_core(plural, namespace, label_selector, field_selector)
+                listed = await self.list_core(
+                    plural,
+                    namespace,
+                    label_selector,
+                    field_selector,
+                    metadata_only=relisting and relist_metadata,
+                )
                 rv = listed.resource_version
-                yield WatchEvent("RELISTED", rv, items=tuple(listed.items))
+                yield WatchEvent("RELISTED", rv, items=tuple(listed.items), partial=listed.partial)
             params = {
                 **selectors,
                 "watch": "true",
@@ -337,7 +373,7 @@ class KubeClient:
             except KubernetesError as e:
                 if e.status != 410:
                     raise
-                rv = None  # too old: the history is gone, list again
+                rv, relisting = None, True  # too old: the history is gone, list again
                 continue
             if not received and asyncio.get_running_loop().time() - started < 1:
                 # The server ended the watch at once without a word (a misbehaving proxy?):
