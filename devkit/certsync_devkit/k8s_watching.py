@@ -25,11 +25,12 @@ _PAGES_KEPT = 64
 META_V1 = "meta.k8s.io/v1"
 
 
-def _parse_limit(raw: str | None) -> int | None:
+def _parse_number(raw: str | None, what: str) -> int | None:
+    """None when absent, empty or "0"; a 400 for anything but digits."""
     if not raw or raw == "0":
         return None
     if not raw.isdigit():
-        raise bad_request(f"invalid limit {raw!r}")
+        raise bad_request(f"invalid {what} {raw!r}")
     return int(raw)
 
 
@@ -40,11 +41,7 @@ def _namespace_name(raw: dict[str, Any]) -> tuple[str, str]:
 
 def _parse_rv(raw: str | None) -> int | None:
     """None means "no resume point" (absent, empty or "0": start from the current state)."""
-    if not raw or raw == "0":
-        return None
-    if not raw.isdigit():
-        raise bad_request(f"invalid resourceVersion {raw!r}")
-    return int(raw)
+    return _parse_number(raw, "resourceVersion")
 
 
 class ReadsMixin(EmulatorBase):
@@ -80,7 +77,7 @@ class ReadsMixin(EmulatorBase):
         ]
 
     async def _serve_list(self, request: rendering.Request) -> rendering.Payload:
-        limit = _parse_limit(request.params.get("limit"))
+        limit = _parse_number(request.params.get("limit"), "limit")
         token = request.params.get("continue")
         if token:  # the next page of a list: the same snapshot, at the first page's RV
             if token not in self._pages:

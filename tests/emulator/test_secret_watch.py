@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -50,6 +50,17 @@ async def watching(
     try:
         await asyncio.wait_for(watcher.ready.wait(), 5)
         yield watcher, changes
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def run_until(watcher: TLSSecretWatcher, condition: Callable[[], bool], what: str) -> None:
+    """Run the watcher until `condition` holds, then stop it."""
+    task = asyncio.create_task(watcher.run())
+    try:
+        await settle(condition, what)
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -122,13 +133,7 @@ async def test_410_relist_reports_what_was_missed(
     assert (await writer.delete(f"{secrets_path()}/drop")).status_code == 200
     await post(writer, tls_secret("new", b"C", b"K"))
     await k8s.expire_watches()  # ...and the server compacted its history meanwhile
-    task = asyncio.create_task(watcher.run())  # resumes from its old resourceVersion: 410
-    try:
-        await settle(lambda: len(changes) == 3, "relist diff")
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    await run_until(watcher, lambda: len(changes) == 3, "relist diff")  # resumes from its old RV: 410
     assert sorted(changes) == [
         ("default", "drop", "deleted"),
         ("default", "new", "added"),
@@ -160,13 +165,7 @@ async def test_a_relist_with_much_changed_lists_again_whole(
         await patch(writer, name, {"data": tls_secret(name, b"C2", b"K2")["data"]})
     await k8s.expire_watches()
     whole = kube.stats.objects_received
-    task = asyncio.create_task(watcher.run())
-    try:
-        await settle(lambda: len(changes) == 2, "both renewals after the relist")
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    await run_until(watcher, lambda: len(changes) == 2, "both renewals after the relist")
     assert sorted(changes) == [("default", "a", "modified"), ("default", "b", "modified")]
     assert kube.stats.objects_received - whole == 3, "two changed (over the limit of 1): one whole list"
     assert watcher.relists == 1
