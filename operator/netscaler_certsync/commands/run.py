@@ -59,7 +59,10 @@ def register(subparsers: Any) -> None:
         help="longest sleep of the re-check schedule, and least time between two re-checks of one sync",
     )
     parser.add_argument(
-        "--drift-concurrency", type=int, default=2, help="drift re-checks running at once (at least 1)"
+        "--drift-concurrency",
+        type=int,
+        default=2,
+        help="re-checks running at once, renewals found by the Secret watcher included (at least 1)",
     )
     parser.add_argument(
         "--change-concurrency",
