@@ -42,6 +42,7 @@ async def recheck(
     body = await ctx.get_sync(namespace, name)
     if body is None:
         ctx.drift.remove(key)  # deleted: kopf's DELETED event may still be on its way
+        ctx.drop_secret_mark(namespace, name)
         return
     shard = ctx.options.shard
     if (
@@ -49,13 +50,14 @@ async def recheck(
         and ((body.get("metadata") or {}).get("labels") or {}).get(keys.SHARD_LABEL) != shard
     ):
         ctx.drift.remove(key)  # relabelled into another shard: kopf's DELETED event is on its way
+        ctx.drop_secret_mark(namespace, name)
         return
     if guard.deleting(body):
         return  # the delete handler owns it now
     spec, status = body.get("spec") or {}, body.get("status") or {}
     marked = ctx.has_secret_mark(namespace, name)
     if marked and not auto_sync(spec):
-        ctx.take_secret_mark(namespace, name)  # autoSync is off now: kopf's handler would not sync either
+        ctx.drop_secret_mark(namespace, name)  # autoSync is off now: kopf's handler would not sync either
         marked = False
     if not (marked or ctx.recheck_due(KIND, namespace, name) or drift_check_due(spec, status, ctx.clock())):
         # Synced since this was scheduled (a renewal, a spec change): its next time comes from it.

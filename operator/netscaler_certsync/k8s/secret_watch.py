@@ -337,17 +337,22 @@ class TLSSecretWatcher:
         elif (kind := _change(old, entry)) is not None:
             await self._notify(key, kind)
 
+    def _unchanged(self, obj: Mapping[str, Any]) -> IndexEntry | None:
+        """The index's entry for `obj` if it is at the same resourceVersion: the same object, so
+        not read or digested again (a relist of 10,000 unchanged Secrets costs lookups)."""
+        known = self._index.get(_key(obj))
+        rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+        return known if known is not None and rv != "" and known.resource_version == rv else None
+
     async def _relisted_metadata(self, items: Iterable[Mapping[str, Any]]) -> None:
         """A relist of metadata only: entries whose resourceVersion is known are kept, the few
         others read one by one; too many others and the watcher lists again, whole."""
-        old, fresh, stale = self._index, dict[Key, IndexEntry](), list[Key]()
+        fresh, stale = dict[Key, IndexEntry](), list[Key]()
         for obj in items:
             key = _key(obj)
             if self._names is not None and key[1] not in self._names:
                 continue
-            known = old.get(key)
-            rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
-            if known is not None and rv != "" and known.resource_version == rv:
+            if (known := self._unchanged(obj)) is not None:
                 fresh[key] = known
             else:
                 stale.append(key)
@@ -358,22 +363,13 @@ class TLSSecretWatcher:
             try:
                 obj = await self._client.get_core(self.plural, namespace, name)
             except NotFound:
-                continue  # deleted since the list: the watch reports it (or it was never indexed)
+                continue  # deleted since the list: left out of the index, so reported deleted now
             if self._wanted(obj):
                 fresh[namespace, name] = self._entry(obj)
         await self._replace_index(fresh)
 
     async def _relisted(self, items: Iterable[Mapping[str, Any]]) -> None:
-        old, fresh = self._index, dict[Key, IndexEntry]()
-        for obj in items:
-            if self._wanted(obj):
-                key = _key(obj)
-                known = old.get(key)
-                rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
-                # The same resourceVersion is the same object: it is not digested again, so a
-                # relist of 10,000 unchanged Secrets costs lookups, not 10,000 digests.
-                same = known is not None and rv != "" and known.resource_version == rv
-                fresh[key] = known if same and known is not None else self._entry(obj)
+        fresh = {_key(obj): self._unchanged(obj) or self._entry(obj) for obj in items if self._wanted(obj)}
         await self._replace_index(fresh)
 
     async def _replace_index(self, fresh: dict[Key, IndexEntry]) -> None:

@@ -238,8 +238,7 @@ class OperatorContext:
         if kind == keys.SYNC_KIND:
             self.echoes.forget(namespace, name)
             self.drift.remove((namespace, name))
-            self._secret_marks.pop((namespace, name), None)
-            self._answered_marks.pop((namespace, name), None)
+            self.drop_secret_mark(namespace, name)
 
     def failure_streak(self, kind: str, namespace: str, name: str, *, failed: bool) -> int:
         """Count consecutive failed checks of an object (0 after a success): for retry backoff."""
@@ -296,6 +295,11 @@ class OperatorContext:
         if mark is not None:
             self._answered_marks[(namespace, name)] = mark
         return mark
+
+    def drop_secret_mark(self, namespace: str, name: str) -> None:
+        """The sync is not this operator's to renew now (gone, in another shard, autoSync off)."""
+        self._secret_marks.pop((namespace, name), None)
+        self._answered_marks.pop((namespace, name), None)
 
     def retry_secret_mark(self, namespace: str, name: str, mark: str) -> None:
         """The re-check that took `mark` failed transiently: its retry (scheduled by the caller)
