@@ -15,7 +15,10 @@ kmock internals) and adds what a real kube-apiserver does and vanilla kmock does
   key), and no traceback;
 * kubectl: OpenAPI v3 discovery for field validation, CRDs `Established` once created (and
   served), server-side `Table`s with a CRD's printer columns (`k8s_kubectl`);
-* reads: label and field selectors on list and watch, list `kind`/`apiVersion`/`resourceVersion`;
+* reads: label and field selectors on list and watch, list `kind`/`apiVersion`/`resourceVersion`,
+  `limit`/`continue` paging, metadata-only lists; a list reads only its resource's objects
+  (`k8s_store`) and a list by `metadata.name` is a lookup, as a real server's cost does not
+  grow with every other object stored;
 * watch: JSON content type, no lost events between snapshot and stream, resume from a
   resourceVersion out of a bounded history (`HistoryBus`), in-stream 410 Gone for a compacted
   version or on `expire_watches()`, selector transitions (an object leaving the selector is
@@ -25,13 +28,13 @@ kmock internals) and adds what a real kube-apiserver does and vanilla kmock does
 * `v1/namespaces` as cluster-scoped objects (`k8s_namespaces`; kopf `-n NS` scans them).
 
 Parts: `k8s_writes` (writes), `k8s_watching` (list/watch), `k8s_history` (watch cache),
-`k8s_selectors`, `k8s_objects` (object rules), `k8s_namespaces`, `k8s_matching` (fast kmock
-reaction matching); `k8s_thread` runs it.
+`k8s_store` (objects filed by resource), `k8s_selectors`, `k8s_objects` (object rules),
+`k8s_namespaces`, `k8s_matching` (fast kmock reaction matching); `k8s_thread` runs it.
 
 Not emulated: schema validation/defaulting/pruning (`fieldValidation` is accepted and ignored),
 strategic-merge list semantics, field managers, RBAC, admission, ownerReference GC, namespace
 lifecycle (objects may be created in a namespace that does not exist; deleting a namespace deletes
-nothing else), `limit`/`continue` paging, periodic bookmarks.
+nothing else), periodic bookmarks.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ from .k8s_namespaces import parse_namespace_request
 from .k8s_objects import bad_request, unsupported_media_type
 from .k8s_protobuf import ProtobufError, decode_object
 from .k8s_selectors import SelectorError, match_fields, match_labels
+from .k8s_store import IndexedObjects
 from .k8s_watching import ReadsMixin
 from .k8s_writes import WritesMixin
 
@@ -68,6 +72,7 @@ class RealisticEmulator(ReadsMixin, WritesMixin, k8s.KubernetesEmulator, FastMat
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
+        self._objects = IndexedObjects()  # before anything is stored: lists read one resource
         self._buses = collections.defaultdict(lambda: HistoryBus(stamp=self._bump, limit=self.history_limit))
         self.fallback["get /version/"] << self._serve_server_version
         # client-go refuses watch streams typed application/octet-stream (kmock's default), so
@@ -301,6 +306,12 @@ class RealisticEmulator(ReadsMixin, WritesMixin, k8s.KubernetesEmulator, FastMat
             if version.get("name") == res.version:
                 return version.get("additionalPrinterColumns") or None
         return None
+
+    def _get_resources(self) -> list[references.resource]:
+        # kmock's own walks every stored key (on each discovery request and each list): the
+        # declared and reacted-to resources plus those objects are stored under, from the index.
+        declared = k8s.KubernetesScaffold._get_resources(self)
+        return list({*declared, *self._objects.resources()})
 
     # kmock finds the object for these answers by scanning every stored object (O(n) per request);
     # the address is known, so look it up directly.

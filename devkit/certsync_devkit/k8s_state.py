@@ -21,7 +21,7 @@ class EmulatorBase:
 
     __slots__ = ()
 
-    _objects: Any  # kmock's ObjectsArray: (resource, namespace, name) -> Object with history
+    _objects: Any  # k8s_store.IndexedObjects: (resource, namespace, name) -> Object with history
     _lock: asyncio.Lock  # every write and every watch snapshot happens under it
     _buses: Any  # resource -> HistoryBus
     _resources: Any  # kmock's ResourcesArray (discovery)

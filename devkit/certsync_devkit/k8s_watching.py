@@ -72,8 +72,8 @@ class ReadsMixin(EmulatorBase):
             return [obj.raw] if found else []
         return [
             obj.raw
-            for (res, _ns, _name), obj in self._objects.items()
-            if res == request.resource and not obj.deleted and self._select(request, obj.raw)
+            for obj in self._objects.of(request.resource)
+            if not obj.deleted and self._select(request, obj.raw)
         ]
 
     async def _serve_list(self, request: rendering.Request) -> rendering.Payload:

@@ -287,3 +287,31 @@ def test_lists_page_with_limit_and_continue_at_one_resource_version(core: client
         core.list_namespaced_secret("default", limit=2, _continue=first.metadata._continue)
     assert status_code(exc) == 410
     assert len(core.list_namespaced_secret("default").items) == 6  # no limit: everything at once
+
+
+def test_a_list_reads_its_own_resource_through_deletes_and_recreation(
+    core: client.CoreV1Api, crs: client.CustomObjectsApi, emulator: EmulatorThread
+) -> None:
+    # The store files objects by resource (k8s_store): a list must still see exactly its own.
+    core.create_namespaced_secret("default", secret("x"))
+    crs.create_namespaced_custom_object(G, V, "default", P, certsync("x"))
+
+    def listed() -> tuple[list[str], list[str]]:
+        secrets = [s.metadata.name for s in core.list_namespaced_secret("default").items]
+        syncs = [o["metadata"]["name"] for o in crs.list_namespaced_custom_object(G, V, "default", P)["items"]]
+        return secrets, syncs
+
+    assert listed() == (["x"], ["x"])
+    core.delete_namespaced_secret("x", "default")  # soft: kmock keeps the key and its history
+    assert listed() == ([], ["x"])
+    core.create_namespaced_secret("default", secret("x"))
+    assert listed() == (["x"], ["x"])
+
+    def hard_delete() -> None:
+        del emulator.k.objects["v1/secrets", "default", "x"]
+
+    emulator.call(hard_delete)
+    assert listed() == ([], ["x"])
+    core.create_namespaced_secret("default", secret("y"))
+    core.create_namespaced_secret("default", secret("x"))  # a new history, listed again
+    assert sorted(listed()[0]) == ["x", "y"]
