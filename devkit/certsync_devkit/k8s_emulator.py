@@ -69,6 +69,7 @@ class RealisticEmulator(ReadsMixin, WritesMixin, k8s.KubernetesEmulator, FastMat
     history_limit: int = 1000  # events kept per resource for watch resumption
     _last_rv: int = attrs.field(default=1000, init=False)
     _pages: dict[str, tuple[int, list[Any]]] = attrs.field(factory=dict, init=False)
+    _encoded: dict[tuple[Any, ...], tuple[str, bytes]] = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -76,9 +77,13 @@ class RealisticEmulator(ReadsMixin, WritesMixin, k8s.KubernetesEmulator, FastMat
         self._buses = collections.defaultdict(lambda: HistoryBus(stamp=self._bump, limit=self.history_limit))
         self.fallback["get /version/"] << self._serve_server_version
         # client-go refuses watch streams typed application/octet-stream (kmock's default), so
-        # amend kmock's own fallback watch reaction in place to say JSON.
+        # amend kmock's own fallback watch reaction in place to say JSON; lists are JSON put
+        # together from their items' encodings (bytes to kmock), so the same for them.
         for payload in list(self._payloads):
-            if isinstance(payload, dsl.Reaction) and payload.response.payload == self._serve_watch:
+            if isinstance(payload, dsl.Reaction) and payload.response.payload in (
+                self._serve_watch,
+                self._serve_list,
+            ):
                 payload << boxes.headers({"Content-Type": "application/json"})
 
     # ------------------------------------------------------------------ public test helpers

@@ -27,6 +27,7 @@ class EmulatorBase:
     _resources: Any  # kmock's ResourcesArray (discovery)
     _last_rv: int
     _pages: dict[str, tuple[int, list[Any]]]  # continue token -> (list RV, the items still to serve)
+    _encoded: dict[tuple[Any, ...], tuple[str, bytes]]  # an object's key -> (its RV, its JSON)
 
     def _bump(self) -> int:
         """The next global resourceVersion."""

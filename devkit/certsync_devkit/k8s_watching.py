@@ -5,8 +5,9 @@ history, 410 and bookmarks."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from kmock._internal import rendering
@@ -23,6 +24,8 @@ __all__ = ["ReadsMixin"]
 #: expire with compaction, minutes later; here the oldest go once this many are outstanding).
 _PAGES_KEPT = 64
 META_V1 = "meta.k8s.io/v1"
+#: Objects whose JSON the emulator keeps (far more than any test or benchmark stores).
+_ENCODED_KEPT = 200_000
 
 
 def _parse_number(raw: str | None, what: str) -> int | None:
@@ -99,22 +102,28 @@ class ReadsMixin(EmulatorBase):
                 del self._pages[next(iter(self._pages))]
             metadata.update({"continue": token, "remainingItemCount": len(rest)})
         if "as=PartialObjectMetadataList" in request.headers.get("Accept", ""):  # metadata only
-            partial = [
-                {"kind": "PartialObjectMetadata", "apiVersion": META_V1, "metadata": i["metadata"]}
-                for i in items
-            ]
-            return {
-                "apiVersion": META_V1,
-                "kind": "PartialObjectMetadataList",
-                "metadata": metadata,
-                "items": partial,
-            }
-        return {
-            "apiVersion": self._api_version(request),
-            "kind": f"{self._kind(request)}List",
-            "metadata": metadata,
-            "items": items,
-        }
+            head = {"apiVersion": META_V1, "kind": "PartialObjectMetadataList", "metadata": metadata}
+            return _list_body(head, (self._encoded_item(request, i, partial=True) for i in items))
+        kind = f"{self._kind(request)}List"
+        head = {"apiVersion": self._api_version(request), "kind": kind, "metadata": metadata}
+        return _list_body(head, (self._encoded_item(request, i, partial=False) for i in items))
+
+    def _encoded_item(self, request: rendering.Request, raw: dict[str, Any], *, partial: bool) -> bytes:
+        """`raw` as JSON, encoded once per resourceVersion (every write stamps a new one), as a
+        real server's watch cache keeps each version's serialization for every reader."""
+        md = raw.get("metadata") or {}
+        rv = str(md.get("resourceVersion") or "")
+        assert request.resource is not None
+        key = (request.resource.group, request.resource.plural, *_namespace_name(raw), partial)
+        cached = self._encoded.get(key)
+        if cached is not None and rv and cached[0] == rv:
+            return cached[1]
+        obj = {"kind": "PartialObjectMetadata", "apiVersion": META_V1, "metadata": md} if partial else raw
+        encoded = json.dumps(obj).encode()
+        if len(self._encoded) > _ENCODED_KEPT:  # deleted objects' entries: start afresh
+            self._encoded.clear()
+        self._encoded[key] = (rv, encoded)
+        return encoded
 
     def _visible(self, request: rendering.Request, change: Change) -> dict[str, Any] | None:
         """The event this watcher sees, with selector transitions as a real server reports them."""
@@ -181,3 +190,9 @@ class ReadsMixin(EmulatorBase):
                 yield self._bookmark(request, initial_events_end=False)  # resume point before timeout
         finally:
             await bus.unmark(mark)
+
+
+def _list_body(head: dict[str, Any], items: Iterable[bytes]) -> bytes:
+    """A list's JSON from its fields and its items' encodings (the LIST reaction says JSON)."""
+    start = json.dumps(head).encode()[:-1]  # without its closing brace
+    return start + b', "items": [' + b", ".join(items) + b"]}"

@@ -8,6 +8,7 @@ here first, in one place.
 from __future__ import annotations
 
 import base64
+import json
 
 import kmock
 import pytest
@@ -298,8 +299,8 @@ def test_a_list_reads_its_own_resource_through_deletes_and_recreation(
 
     def listed() -> tuple[list[str], list[str]]:
         secrets = [s.metadata.name for s in core.list_namespaced_secret("default").items]
-        syncs = [o["metadata"]["name"] for o in crs.list_namespaced_custom_object(G, V, "default", P)["items"]]
-        return secrets, syncs
+        syncs = crs.list_namespaced_custom_object(G, V, "default", P)["items"]
+        return secrets, [o["metadata"]["name"] for o in syncs]
 
     assert listed() == (["x"], ["x"])
     core.delete_namespaced_secret("x", "default")  # soft: kmock keeps the key and its history
@@ -315,3 +316,17 @@ def test_a_list_reads_its_own_resource_through_deletes_and_recreation(
     core.create_namespaced_secret("default", secret("y"))
     core.create_namespaced_secret("default", secret("x"))  # a new history, listed again
     assert sorted(listed()[0]) == ["x", "y"]
+
+
+def test_a_list_after_a_write_shows_the_write(core: client.CoreV1Api) -> None:
+    # Lists reuse each object's JSON until a write stamps a new resourceVersion (k8s_watching).
+    core.create_namespaced_secret("default", secret("w", labels={"v": "1"}))
+    for _ in range(2):
+        (listed,) = core.list_namespaced_secret("default").items
+        assert listed.metadata.labels == {"v": "1"}
+    core.patch_namespaced_secret("w", "default", {"metadata": {"labels": {"v": "2"}}})
+    whole = core.list_namespaced_secret("default", _preload_content=False)
+    assert whole.headers["Content-Type"].startswith("application/json")  # kopf's client insists
+    (item,) = json.loads(whole.data)["items"]
+    assert item["metadata"]["labels"] == {"v": "2"}
+    assert item["metadata"]["resourceVersion"] == json.loads(whole.data)["metadata"]["resourceVersion"]
