@@ -104,7 +104,7 @@ def register(registry: kopf.OperatorRegistry, ctx: OperatorContext) -> None:
                 # Its resume or create handler reconciles it now: a re-check a tick later at the
                 # earliest would only queue a duplicate behind it.
                 periodic = max(periodic, ctx.clock() + dt.timedelta(seconds=ctx.drift.tick))
-            ctx.drift.set((namespace, name), ctx.next_check(KIND, namespace, name, periodic))
+            ctx.schedule_sync_check(namespace, name, periodic)
 
     async def sync(
         trigger: str,

@@ -61,7 +61,7 @@ async def recheck(
         marked = False
     if not (marked or ctx.recheck_due(KIND, namespace, name) or drift_check_due(spec, status, ctx.clock())):
         # Synced since this was scheduled (a renewal, a spec change): its next time comes from it.
-        ctx.drift.set(key, ctx.next_check(KIND, namespace, name, drift_due_at(spec, status)))
+        ctx.schedule_sync_check(namespace, name, drift_due_at(spec, status))
         return
     index = connections()
     tick = dt.timedelta(seconds=ctx.drift.tick)

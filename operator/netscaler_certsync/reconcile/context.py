@@ -328,6 +328,18 @@ class OperatorContext:
         times = [t for t in (periodic, self._rechecks.get((kind, namespace, name))) if t is not None]
         return min(times) if times else None
 
+    def schedule_sync_check(self, namespace: str, name: str, periodic: dt.datetime | None) -> None:
+        """Set a CertificateSync's next re-check from its status (`periodic`), as a watch event
+        or a re-check that found nothing due does; a pending Secret mark keeps it due now.
+
+        kopf's event of the mark's own PATCH usually arrives before a worker took the sync: set
+        from the status alone, it pushed the renewal to the drift interval, and the renewal
+        waited for kopf's handler of the mark (seconds after a relist of every sync)."""
+        key = (namespace, name)
+        self.drift.set(key, self.next_check(keys.SYNC_KIND, namespace, name, periodic))
+        if key in self._secret_marks:
+            self.drift.sooner(key, self.clock(), floor=False)
+
     def recheck_due(self, kind: str, namespace: str, name: str) -> bool:
         if (kind, namespace, name) in self._wakes:
             return True
