@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.operator_stack import OperatorStack, cpu_seconds
+from bench.operator_stack import OperatorStack, cpu_seconds, freeze_harness
 from certsync_devkit.k8s_thread import wait_for
 
 POLL = 0.01  # seconds between reads of the appliance state while a renewal is in flight
@@ -98,6 +98,7 @@ def renew_many(
     obj = stack.ready_syncs()[sync]
     certkey = obj["status"]["certificates"][0]["certKeyName"]
     result = Renewals(syncs, when)
+    freeze_harness()
     assert stack.process is not None
     cpu0, requests0 = cpu_seconds(stack.process.pid), len(stack.simulator.requests)
     for _ in range(count):

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import bench_scale
-from bench.operator_stack import NS, VSERVER, OperatorStack, cpu_seconds
+from bench.operator_stack import NS, VSERVER, OperatorStack, cpu_seconds, freeze_harness
 from certsync_devkit.k8s_thread import wait_for
 from certsync_devkit.pki import TestPKI
 from netscaler_certsync.reconcile.triggers import SECRET_CHANGED
@@ -72,6 +72,7 @@ def main(syncs: int, renewals: int) -> None:
             assert stack.process is not None
             annotation = _annotation_reader(stack, name)
             rows: list[tuple[float, float, float, float, float]] = []
+            freeze_harness()
             for _ in range(renewals):
                 time.sleep(5)  # the previous renewal's status and Events land; kopf's workers idle
                 leaf = pki.leaf(f"{name}.example.com")
