@@ -14,6 +14,7 @@ from typing import Any
 import kopf
 
 from netscaler_certsync.handlers import certificatesync
+from netscaler_certsync.k8s import keys
 from netscaler_certsync.reconcile.context import OperatorContext
 
 NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
@@ -69,3 +70,13 @@ async def test_without_a_mark_the_event_sets_the_periodic_check() -> None:
     await _deliver(ctx, "MODIFIED")
     due = ctx.drift.due_at(KEY)
     assert due is not None and due > NOW + dt.timedelta(minutes=1)
+
+
+async def test_a_mark_kept_for_a_retry_waits_for_the_retry_time() -> None:
+    ctx = OperatorContext(get_secret=_unused, list_secrets=_unused, clock=lambda: NOW)
+    ctx.secret_marked(*KEY, "web@10")
+    assert ctx.take_secret_mark(*KEY) == "web@10"  # the re-check renews; it fails transiently
+    ctx.retry_secret_mark(*KEY, "web@10")
+    ctx.schedule_recheck(keys.SYNC_KIND, *KEY, after=30)
+    await _deliver(ctx, "MODIFIED")  # kopf's event of the failure's status
+    assert ctx.drift.due_at(KEY) == NOW + dt.timedelta(seconds=30), "a failed renewal retried in a loop"

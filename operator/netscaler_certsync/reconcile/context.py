@@ -133,6 +133,9 @@ class OperatorContext:
     _streaks: dict[tuple[str, str, str], int] = field(default_factory=dict, repr=False)
     _secret_marks: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     _answered_marks: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    # Pending marks no reconcile took yet: due now. A mark kept for a failed re-check's retry is
+    # not (its retry time is a re-check time, `_rechecks`).
+    _fresh_marks: set[tuple[str, str]] = field(default_factory=set, repr=False)
     _drift_slots: asyncio.Semaphore | None = field(default=None, repr=False)
     _change_slots: asyncio.Semaphore | None = field(default=None, repr=False)
 
@@ -283,6 +286,7 @@ class OperatorContext:
         two paths answer the mark once between them (decision 237): a reconcile takes it under the
         object lock (`take_secret_mark`), and kopf's handler skips a mark a re-check answered."""
         self._secret_marks[(namespace, name)] = mark
+        self._fresh_marks.add((namespace, name))
         # A real change, each once: not held to a tick after the sync's previous re-check.
         self.drift.sooner((namespace, name), self.clock(), floor=False)
 
@@ -292,6 +296,7 @@ class OperatorContext:
     def take_secret_mark(self, namespace: str, name: str) -> str | None:
         """A re-check's reconcile starts (under the object lock): it answers the pending mark."""
         mark = self._secret_marks.pop((namespace, name), None)
+        self._fresh_marks.discard((namespace, name))
         if mark is not None:
             self._answered_marks[(namespace, name)] = mark
         return mark
@@ -299,6 +304,7 @@ class OperatorContext:
     def drop_secret_mark(self, namespace: str, name: str) -> None:
         """The sync is not this operator's to renew now (gone, in another shard, autoSync off)."""
         self._secret_marks.pop((namespace, name), None)
+        self._fresh_marks.discard((namespace, name))
         self._answered_marks.pop((namespace, name), None)
 
     def retry_secret_mark(self, namespace: str, name: str, mark: str) -> None:
@@ -316,6 +322,7 @@ class OperatorContext:
             del self._answered_marks[key]
             return False
         self._secret_marks.pop(key, None)
+        self._fresh_marks.discard(key)
         return True
 
     def next_check(
@@ -330,14 +337,15 @@ class OperatorContext:
 
     def schedule_sync_check(self, namespace: str, name: str, periodic: dt.datetime | None) -> None:
         """Set a CertificateSync's next re-check from its status (`periodic`), as a watch event
-        or a re-check that found nothing due does; a pending Secret mark keeps it due now.
+        or a re-check that found nothing due does; a Secret mark no reconcile took yet keeps it
+        due now (one kept for a failed re-check's retry waits for the retry's time).
 
         kopf's event of the mark's own PATCH usually arrives before a worker took the sync: set
         from the status alone, it pushed the renewal to the drift interval, and the renewal
         waited for kopf's handler of the mark (seconds after a relist of every sync)."""
         key = (namespace, name)
         self.drift.set(key, self.next_check(keys.SYNC_KIND, namespace, name, periodic))
-        if key in self._secret_marks:
+        if key in self._fresh_marks:
             self.drift.sooner(key, self.clock(), floor=False)
 
     def recheck_due(self, kind: str, namespace: str, name: str) -> bool:
