@@ -16,6 +16,7 @@ from .k8s_history import Change, Expired, gone_status
 from .k8s_objects import bad_request, expired
 from .k8s_selectors import match_fields, match_labels, required_name
 from .k8s_state import EmulatorBase
+from .k8s_store import resource_key
 
 __all__ = ["ReadsMixin"]
 
@@ -114,7 +115,7 @@ class ReadsMixin(EmulatorBase):
         md = raw.get("metadata") or {}
         rv = str(md.get("resourceVersion") or "")
         assert request.resource is not None
-        key = (request.resource.group, request.resource.plural, *_namespace_name(raw), partial)
+        key = (resource_key(request.resource), *_namespace_name(raw), partial)
         cached = self._encoded.get(key)
         if cached is not None and rv and cached[0] == rv:
             return cached[1]

@@ -131,11 +131,10 @@ class OperatorContext:
     _rechecks: dict[tuple[str, str, str], dt.datetime] = field(default_factory=dict, repr=False)
     _wakes: set[tuple[str, str, str]] = field(default_factory=set, repr=False)
     _streaks: dict[tuple[str, str, str], int] = field(default_factory=dict, repr=False)
-    _secret_marks: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    # Pending Secret marks: (mark, due now). Due now until a reconcile takes it; a mark kept for a
+    # failed re-check's retry is not (its retry time is a re-check time, `_rechecks`).
+    _secret_marks: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict, repr=False)
     _answered_marks: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
-    # Pending marks no reconcile took yet: due now. A mark kept for a failed re-check's retry is
-    # not (its retry time is a re-check time, `_rechecks`).
-    _fresh_marks: set[tuple[str, str]] = field(default_factory=set, repr=False)
     _drift_slots: asyncio.Semaphore | None = field(default=None, repr=False)
     _change_slots: asyncio.Semaphore | None = field(default=None, repr=False)
 
@@ -285,8 +284,7 @@ class OperatorContext:
         it; after a relist of every watch that is every CertificateSync (seconds at 10,000). The
         two paths answer the mark once between them (decision 237): a reconcile takes it under the
         object lock (`take_secret_mark`), and kopf's handler skips a mark a re-check answered."""
-        self._secret_marks[(namespace, name)] = mark
-        self._fresh_marks.add((namespace, name))
+        self._secret_marks[(namespace, name)] = (mark, True)
         # A real change, each once: not held to a tick after the sync's previous re-check.
         self.drift.sooner((namespace, name), self.clock(), floor=False)
 
@@ -295,22 +293,21 @@ class OperatorContext:
 
     def take_secret_mark(self, namespace: str, name: str) -> str | None:
         """A re-check's reconcile starts (under the object lock): it answers the pending mark."""
-        mark = self._secret_marks.pop((namespace, name), None)
-        self._fresh_marks.discard((namespace, name))
-        if mark is not None:
-            self._answered_marks[(namespace, name)] = mark
-        return mark
+        pending = self._secret_marks.pop((namespace, name), None)
+        if pending is None:
+            return None
+        self._answered_marks[(namespace, name)] = pending[0]
+        return pending[0]
 
     def drop_secret_mark(self, namespace: str, name: str) -> None:
         """The sync is not this operator's to renew now (gone, in another shard, autoSync off)."""
         self._secret_marks.pop((namespace, name), None)
-        self._fresh_marks.discard((namespace, name))
         self._answered_marks.pop((namespace, name), None)
 
     def retry_secret_mark(self, namespace: str, name: str, mark: str) -> None:
         """The re-check that took `mark` failed transiently: its retry (scheduled by the caller)
         answers it, as a renewal, unless a newer mark came meanwhile."""
-        self._secret_marks.setdefault((namespace, name), mark)
+        self._secret_marks.setdefault((namespace, name), (mark, False))
 
     def answer_secret_mark(self, namespace: str, name: str, mark: str) -> bool:
         """kopf's handler of `mark` holds the object lock: False if a re-check answered it already
@@ -322,7 +319,6 @@ class OperatorContext:
             del self._answered_marks[key]
             return False
         self._secret_marks.pop(key, None)
-        self._fresh_marks.discard(key)
         return True
 
     def next_check(
@@ -345,7 +341,7 @@ class OperatorContext:
         waited for kopf's handler of the mark (seconds after a relist of every sync)."""
         key = (namespace, name)
         self.drift.set(key, self.next_check(keys.SYNC_KIND, namespace, name, periodic))
-        if key in self._fresh_marks:
+        if self._secret_marks.get(key, ("", False))[1]:
             self.drift.sooner(key, self.clock(), floor=False)
 
     def recheck_due(self, kind: str, namespace: str, name: str) -> bool:
